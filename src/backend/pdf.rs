@@ -1,0 +1,478 @@
+//! PDF output: one page per composed film, each page a single 8-bit image XObject
+//! (DeviceGray or DeviceRGB, FlateDecode) covering the whole MediaBox, so the film's
+//! pixels reach the PDF without resampling or lossy compression.
+//!
+//! The image is deflated here, not by lopdf: large pages are cut into horizontal strips
+//! compressed on separate threads as raw deflate ending in a sync flush (byte aligned,
+//! not final), concatenated behind one zlib header, with the Adler-32 of the whole
+//! combined from the strips' (RFC 1950, zlib's `adler32_combine`).
+
+use crate::film::Page;
+use flate2::{Compress, Compression, FlushCompress, Status};
+use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// zlib level for page images: level 1 measured ~4x faster than 6 for ~10% larger files on
+/// a 4200 x 5100 film page (see the benchmark in `benches/`).
+pub const COMPRESSION_LEVEL: u32 = 1;
+/// Below this many bytes an image is compressed on the calling thread only.
+const PARALLEL_THRESHOLD: usize = 1 << 20;
+/// Name of each page's image in its resources.
+const IMAGE_NAME: &str = "Im0";
+
+/// Metadata written to the document Info dictionary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentInfo {
+    pub title: String,
+    pub author: String,
+    pub subject: String,
+    pub creator: String,
+    pub created: SystemTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("a PDF needs at least one page")]
+    NoPages,
+    #[error("page {index}: {width}x{height}x{channels} needs {expected} bytes, it holds {actual}")]
+    PageSize {
+        index: usize,
+        width: u32,
+        height: u32,
+        channels: u8,
+        expected: usize,
+        actual: usize,
+    },
+    #[error("page {index}: {channels} channels, only 1 (gray) and 3 (RGB) can be written")]
+    Channels { index: usize, channels: u8 },
+    #[error("deflate failed: {0}")]
+    Compress(String),
+    #[error("PDF writer: {0}")]
+    Lopdf(#[from] lopdf::Error),
+    #[error("writing the PDF: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Writes `pages` as one PDF, one PDF page per [`Page`], in order.
+pub fn encode_pdf(pages: &[Page], info: &DocumentInfo) -> Result<Vec<u8>, PdfError> {
+    if pages.is_empty() {
+        return Err(PdfError::NoPages);
+    }
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.try_new_object_id()?;
+    let mut kids = Vec::with_capacity(pages.len());
+    for (index, page) in pages.iter().enumerate() {
+        kids.push(add_page(&mut doc, pages_id, index, page)?.into());
+    }
+    let count = kids.len() as i64;
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
+    let catalog_id =
+        doc.try_add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id })?;
+    let info_id = doc.try_add_object(info_dictionary(info))?;
+    doc.trailer.set("Root", catalog_id);
+    doc.trailer.set("Info", info_id);
+
+    let mut out = Vec::new();
+    doc.save_to(&mut out)?;
+    Ok(out)
+}
+
+fn add_page(
+    doc: &mut Document,
+    parent: ObjectId,
+    index: usize,
+    page: &Page,
+) -> Result<ObjectId, PdfError> {
+    let color_space = match page.channels {
+        1 => "DeviceGray",
+        3 => "DeviceRGB",
+        channels => return Err(PdfError::Channels { index, channels }),
+    };
+    let expected = page.width_px as usize * page.height_px as usize * usize::from(page.channels);
+    if page.pixels.len() != expected || expected == 0 {
+        return Err(PdfError::PageSize {
+            index,
+            width: page.width_px,
+            height: page.height_px,
+            channels: page.channels,
+            expected,
+            actual: page.pixels.len(),
+        });
+    }
+    let data = zlib_compress(&page.pixels, COMPRESSION_LEVEL)?;
+    let image = Stream::new(
+        dictionary! {
+            "Type" => "XObject",
+            "Subtype" => "Image",
+            "Width" => i64::from(page.width_px),
+            "Height" => i64::from(page.height_px),
+            "ColorSpace" => color_space,
+            "BitsPerComponent" => 8,
+            "Filter" => "FlateDecode",
+        },
+        data,
+    )
+    .with_compression(false);
+    let image_id = doc.try_add_object(image)?;
+
+    let (w, h) = (pdf_number(page.width_pt), pdf_number(page.height_pt));
+    let content = format!("q {w} 0 0 {h} 0 0 cm /{IMAGE_NAME} Do Q");
+    let content_id = doc.try_add_object(Stream::new(Dictionary::new(), content.into_bytes()))?;
+    let resources = dictionary! { "XObject" => dictionary! { IMAGE_NAME => image_id } };
+    let media_box: Vec<Object> = vec![
+        0.into(),
+        0.into(),
+        number(page.width_pt),
+        number(page.height_pt),
+    ];
+    Ok(doc.try_add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => parent,
+        "MediaBox" => media_box,
+        "Resources" => resources,
+        "Contents" => content_id,
+    })?)
+}
+
+fn info_dictionary(info: &DocumentInfo) -> Dictionary {
+    dictionary! {
+        "Title" => lopdf::text_string(&info.title),
+        "Author" => lopdf::text_string(&info.author),
+        "Subject" => lopdf::text_string(&info.subject),
+        "Creator" => lopdf::text_string(&info.creator),
+        "Producer" => Object::string_literal("filmd"),
+        "CreationDate" => Object::String(pdf_date(info.created).into_bytes(), StringFormat::Literal),
+    }
+}
+
+/// A whole number as an Integer, anything else as a Real.
+fn number(x: f64) -> Object {
+    if (x - x.round()).abs() < 1e-6 {
+        Object::Integer(x.round() as i64)
+    } else {
+        Object::Real(x as f32)
+    }
+}
+
+/// A number for a content stream: at most four decimals, no exponent.
+fn pdf_number(x: f64) -> String {
+    let text = format!("{x:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A PDF date string in UT, `D:YYYYMMDDHHmmSSZ` (ISO 32000-1 7.9.4).
+fn pdf_date(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "D:{y:04}{m:02}{d:02}{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A zlib stream (RFC 1950) of `data`, deflated in parallel strips when it is large.
+pub fn zlib_compress(data: &[u8], level: u32) -> Result<Vec<u8>, PdfError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let strips = if data.len() < PARALLEL_THRESHOLD {
+        1
+    } else {
+        threads.min(16)
+    };
+    let strip_len = data.len().div_ceil(strips).max(1);
+    let chunks: Vec<&[u8]> = data.chunks(strip_len).collect();
+    let last = chunks.len().saturating_sub(1);
+    let parts: Vec<Result<(Vec<u8>, u32), PdfError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, &chunk)| {
+                scope.spawn(move || Ok((deflate_strip(chunk, level, i == last)?, adler32(chunk))))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(PdfError::Compress("compression thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+
+    let mut out = Vec::with_capacity(data.len() / 4 + 64);
+    out.extend_from_slice(&zlib_header(level));
+    let mut adler = 1u32;
+    for (part, chunk) in parts.into_iter().zip(&chunks) {
+        let (deflated, strip_adler) = part?;
+        out.extend_from_slice(&deflated);
+        adler = adler32_combine(adler, strip_adler, chunk.len());
+    }
+    if chunks.is_empty() {
+        out.extend_from_slice(&deflate_strip(&[], level, true)?);
+    }
+    out.extend_from_slice(&adler.to_be_bytes());
+    Ok(out)
+}
+
+/// Raw deflate of one strip: a final block for the last strip, otherwise a sync flush so
+/// the next strip can follow on a byte boundary.
+fn deflate_strip(input: &[u8], level: u32, last: bool) -> Result<Vec<u8>, PdfError> {
+    let mut compress = Compress::new(Compression::new(level), false);
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    let mut out = Vec::with_capacity(input.len() / 3 + 1024);
+    loop {
+        if out.capacity() - out.len() < 1024 {
+            out.reserve(out.capacity().max(64 * 1024));
+        }
+        let consumed = compress.total_in() as usize;
+        let status = compress
+            .compress_vec(&input[consumed..], &mut out, flush)
+            .map_err(|e| PdfError::Compress(e.to_string()))?;
+        let all_in = compress.total_in() as usize == input.len();
+        match status {
+            Status::StreamEnd => return Ok(out),
+            // A sync flush is complete once all input is in and output space is left over.
+            Status::Ok | Status::BufError if !last && all_in && out.len() < out.capacity() => {
+                return Ok(out);
+            }
+            Status::Ok | Status::BufError => {}
+        }
+    }
+}
+
+/// CMF and FLG for a 32 KiB window with FLEVEL matching `level` (RFC 1950 2.2).
+fn zlib_header(level: u32) -> [u8; 2] {
+    let flevel: u16 = match level {
+        0 | 1 => 0,
+        2..=5 => 1,
+        6 => 2,
+        _ => 3,
+    };
+    let cmf: u16 = 0x78;
+    let flg = flevel << 6;
+    let check = 31 - (cmf * 256 + flg) % 31;
+    [cmf as u8, (flg + check % 31) as u8]
+}
+
+const ADLER_MOD: u32 = 65_521;
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    // 5552 bytes is the most that can be summed before b could overflow (zlib's NMAX).
+    for chunk in data.chunks(5552) {
+        for &byte in chunk {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= ADLER_MOD;
+        b %= ADLER_MOD;
+    }
+    (b << 16) | a
+}
+
+/// Adler-32 of A followed by B from the checksums of each and B's length (zlib).
+fn adler32_combine(adler_a: u32, adler_b: u32, len_b: usize) -> u32 {
+    let m = u64::from(ADLER_MOD);
+    let rem = (len_b as u64) % m;
+    let a1 = u64::from(adler_a & 0xffff);
+    let b1 = u64::from(adler_a >> 16);
+    let a2 = u64::from(adler_b & 0xffff);
+    let b2 = u64::from(adler_b >> 16);
+    let sum_a = (a1 + a2 + m - 1) % m;
+    let sum_b = (rem * a1 % m + b1 + b2 + m - rem) % m;
+    ((sum_b << 16) | sum_a) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::time::Duration;
+
+    fn info() -> DocumentInfo {
+        DocumentInfo {
+            title: "Film 1".into(),
+            author: "CT1 Ärztin".into(),
+            subject: "STANDARD\\2,2".into(),
+            creator: "filmd test".into(),
+            created: UNIX_EPOCH + Duration::from_secs(1_793_534_400), // 2026-11-01 12:00:00
+        }
+    }
+
+    fn page(width: u32, height: u32, channels: u8, width_pt: f64, height_pt: f64) -> Page {
+        let n = (width * height) as usize * usize::from(channels);
+        Page {
+            width_px: width,
+            height_px: height,
+            width_pt,
+            height_pt,
+            dpi: 300,
+            channels,
+            pixels: (0..n).map(|i| (i * 7 % 251) as u8).collect(),
+        }
+    }
+
+    fn inflate(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(data)
+            .read_to_end(&mut out)
+            .expect("valid zlib");
+        out
+    }
+
+    #[test]
+    fn two_pages_round_trip_through_lopdf() {
+        let pages = [
+            page(60, 40, 1, 612.0, 792.0),
+            page(30, 50, 3, 595.2756, 841.8898),
+        ];
+        let bytes = encode_pdf(&pages, &info()).expect("encode");
+        let doc = Document::load_mem(&bytes).expect("load");
+        let ids: Vec<ObjectId> = doc.get_pages().values().copied().collect();
+        assert_eq!(ids.len(), 2);
+        for (id, page) in ids.iter().zip(&pages) {
+            let dict = doc.get_dictionary(*id).expect("page");
+            let media_box = dict
+                .get(b"MediaBox")
+                .and_then(Object::as_array)
+                .expect("MediaBox");
+            let values: Vec<f32> = media_box
+                .iter()
+                .map(|o| o.as_float().expect("number"))
+                .collect();
+            assert_eq!(values[..2], [0.0, 0.0]);
+            assert!((f64::from(values[2]) - page.width_pt).abs() < 1e-3);
+            assert!((f64::from(values[3]) - page.height_pt).abs() < 1e-3);
+
+            let images = doc.get_page_images(*id).expect("images");
+            assert_eq!(images.len(), 1, "each page names only its own image");
+            let image = &images[0];
+            assert_eq!(
+                (image.width, image.height),
+                (i64::from(page.width_px), i64::from(page.height_px))
+            );
+            let expected_space = if page.channels == 1 {
+                "DeviceGray"
+            } else {
+                "DeviceRGB"
+            };
+            assert_eq!(image.color_space.as_deref(), Some(expected_space));
+            assert_eq!(image.bits_per_component, Some(8));
+            assert_eq!(
+                image.filters.as_deref(),
+                Some(&["FlateDecode".to_string()][..])
+            );
+            assert_eq!(inflate(image.content), page.pixels);
+
+            let content = String::from_utf8(doc.get_page_content(*id)).expect("ascii content");
+            assert!(content.contains("/Im0 Do"), "{content}");
+        }
+        let content = String::from_utf8(doc.get_page_content(ids[1])).expect("ascii content");
+        assert_eq!(
+            content.trim_end(),
+            "q 595.2756 0 0 841.8898 0 0 cm /Im0 Do Q"
+        );
+    }
+
+    #[test]
+    fn info_dictionary_carries_the_metadata() {
+        let bytes = encode_pdf(&[page(2, 2, 1, 10.0, 10.0)], &info()).expect("encode");
+        let doc = Document::load_mem(&bytes).expect("load");
+        let info_ref = doc
+            .trailer
+            .get(b"Info")
+            .and_then(Object::as_reference)
+            .expect("Info");
+        let dict = doc.get_dictionary(info_ref).expect("Info dict");
+        let text =
+            |key: &[u8]| lopdf::decode_text_string(dict.get(key).expect("key")).expect("text");
+        assert_eq!(text(b"Title"), "Film 1");
+        assert_eq!(text(b"Author"), "CT1 Ärztin");
+        assert_eq!(text(b"Producer"), "filmd");
+        assert_eq!(text(b"CreationDate"), "D:20261101120000Z");
+    }
+
+    #[test]
+    fn bad_pages_are_errors() {
+        assert!(matches!(encode_pdf(&[], &info()), Err(PdfError::NoPages)));
+        let mut short = page(4, 4, 1, 10.0, 10.0);
+        short.pixels.pop();
+        assert!(matches!(
+            encode_pdf(&[short], &info()),
+            Err(PdfError::PageSize { .. })
+        ));
+        let mut two = page(4, 4, 1, 10.0, 10.0);
+        two.channels = 2;
+        assert!(matches!(
+            encode_pdf(&[two], &info()),
+            Err(PdfError::Channels { .. })
+        ));
+    }
+
+    #[test]
+    fn parallel_strips_make_one_valid_zlib_stream() {
+        let data: Vec<u8> = (0..3_000_000u32)
+            .map(|i| ((i / 3) ^ (i >> 9)) as u8)
+            .collect();
+        for level in [0, 1, 3, 6, 9] {
+            let z = zlib_compress(&data, level).expect("compress");
+            assert_eq!((u16::from(z[0]) * 256 + u16::from(z[1])) % 31, 0);
+            assert_eq!(inflate(&z), data, "level {level}");
+        }
+        assert_eq!(
+            inflate(&zlib_compress(&[], 1).expect("compress")),
+            Vec::<u8>::new()
+        );
+        assert_eq!(inflate(&zlib_compress(b"x", 1).expect("compress")), b"x");
+    }
+
+    #[test]
+    fn adler32_matches_known_values_and_combines() {
+        assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
+        assert_eq!(adler32(b""), 1);
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 256) as u8).collect();
+        let (a, b) = data.split_at(70_001);
+        assert_eq!(
+            adler32_combine(adler32(a), adler32(b), b.len()),
+            adler32(&data)
+        );
+        assert_eq!(
+            adler32_combine(1, adler32(&data), data.len()),
+            adler32(&data)
+        );
+    }
+
+    #[test]
+    fn dates_are_utc_pdf_dates() {
+        assert_eq!(pdf_date(UNIX_EPOCH), "D:19700101000000Z");
+        assert_eq!(
+            pdf_date(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "D:20000229000000Z"
+        );
+    }
+}

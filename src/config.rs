@@ -1,0 +1,371 @@
+//! Configuration: an embedded default that runs as is, a TOML file for everything else, and
+//! validation whose messages name the key and the problem.
+
+use crate::film::{FilmSize, Medium, size::FILM_SIZES};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The configuration `filmd serve` runs with when no file is given.
+pub const DEFAULT_CONFIG: &str = r#"# filmd's embedded default configuration.
+[server]
+ae_title = "FILMD"
+listen = "0.0.0.0:11112"
+data_dir = "./filmd-data"
+
+[[queue]]
+name = "default"
+dpi = 300
+"#;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub printer: PrinterIdentity,
+    #[serde(default, rename = "queue")]
+    pub queues: Vec<QueueConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// AE title of the default (first) queue when it names none itself.
+    pub ae_title: String,
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Associations served at once; more are rejected (transient, local limit exceeded).
+    pub max_associations: usize,
+    /// Maximum PDU length announced to peers, bytes.
+    pub max_pdu: u32,
+    /// Largest PDU tolerated from a peer that ignores our maximum, bytes.
+    pub pdu_cap: u32,
+    /// Largest DIMSE message (command + data set), MiB.
+    pub max_message_mib: u32,
+    /// Seconds a silent association is kept.
+    pub idle_timeout_secs: u64,
+    /// Seconds allowed between connecting and the A-ASSOCIATE-RQ.
+    pub association_timeout_secs: u64,
+    /// Seconds running associations get to finish when the server stops.
+    pub shutdown_grace_secs: u64,
+    /// Image boxes with images held at once by one association, MiB of pixel data.
+    pub max_association_image_mib: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            ae_title: "FILMD".into(),
+            listen: "0.0.0.0:11112".into(),
+            data_dir: PathBuf::from("./filmd-data"),
+            max_associations: 32,
+            max_pdu: 262_144,
+            pdu_cap: 16 << 20,
+            max_message_mib: 256,
+            idle_timeout_secs: 120,
+            association_timeout_secs: 30,
+            shutdown_grace_secs: 10,
+            max_association_image_mib: 2048,
+        }
+    }
+}
+
+/// What Printer N-GET reports about the device (PS3.3 C.13.9).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrinterIdentity {
+    pub name: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub serial_number: String,
+    /// Date of Last Calibration, YYYYMMDD (empty: unknown).
+    pub calibration_date: String,
+    /// Time of Last Calibration, HHMMSS (empty: unknown).
+    pub calibration_time: String,
+}
+
+impl Default for PrinterIdentity {
+    fn default() -> Self {
+        PrinterIdentity {
+            name: "filmd".into(),
+            manufacturer: "filmd project".into(),
+            model: "filmd PDF film printer".into(),
+            serial_number: "0".into(),
+            calibration_date: String::new(),
+            calibration_time: String::new(),
+        }
+    }
+}
+
+/// A printer queue: what it accepts and where its films go.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    pub name: String,
+    /// Called AE titles that select this queue; empty means the server's `ae_title`.
+    pub ae_titles: Vec<String>,
+    /// Resolution for Requested Resolution ID STANDARD.
+    pub dpi: u32,
+    /// Resolution for Requested Resolution ID HIGH.
+    pub high_dpi: u32,
+    /// Accept the Basic Color Print Management Meta SOP class.
+    pub color: bool,
+    /// Film Size IDs accepted; empty means all twelve.
+    pub film_sizes: Vec<String>,
+    pub default_film_size: String,
+    /// Medium Types accepted; empty means all five.
+    pub medium_types: Vec<String>,
+    pub default_medium_type: String,
+    pub default_magnification: String,
+    /// Density range of the device, hundredths of OD.
+    pub min_density: u16,
+    pub max_density: u16,
+    /// Defaults applied when the SCU sends none, hundredths of OD.
+    pub default_min_density: u16,
+    pub default_max_density: u16,
+    pub margin_mm: f64,
+    pub gap_mm: f64,
+    /// Where this queue's PDFs go; relative paths are under the data directory.
+    pub pdf_dir: PathBuf,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            name: "default".into(),
+            ae_titles: Vec::new(),
+            dpi: 300,
+            high_dpi: 600,
+            color: true,
+            film_sizes: Vec::new(),
+            default_film_size: "14INX17IN".into(),
+            medium_types: Vec::new(),
+            default_medium_type: "BLUE FILM".into(),
+            default_magnification: "CUBIC".into(),
+            min_density: 0,
+            max_density: 300,
+            default_min_density: 20,
+            default_max_density: 300,
+            margin_mm: 0.0,
+            gap_mm: 2.0,
+            pdf_dir: PathBuf::from("pdf"),
+        }
+    }
+}
+
+impl QueueConfig {
+    /// Film sizes this queue accepts.
+    pub fn accepted_film_sizes(&self) -> Vec<FilmSize> {
+        if self.film_sizes.is_empty() {
+            FILM_SIZES.to_vec()
+        } else {
+            self.film_sizes.iter().filter_map(|s| FilmSize::from_id(s)).collect()
+        }
+    }
+
+    /// Medium types this queue accepts.
+    pub fn accepted_media(&self) -> Vec<Medium> {
+        const ALL: [&str; 5] = ["PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM"];
+        let names: Vec<&str> = if self.medium_types.is_empty() {
+            ALL.to_vec()
+        } else {
+            self.medium_types.iter().map(String::as_str).collect()
+        };
+        names.into_iter().filter_map(Medium::from_term).collect()
+    }
+}
+
+/// A configuration problem: the key and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub key: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.problem)
+    }
+}
+
+/// Reading or validating the configuration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {} problem(s):\n{}", .issues.len(), .issues.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid { path: PathBuf, issues: Vec<ConfigIssue> },
+}
+
+fn is_ae_title(s: &str) -> bool {
+    let t = s.trim();
+    !t.is_empty() && t.len() <= 16 && t.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
+}
+
+impl Config {
+    /// The embedded default.
+    pub fn embedded() -> Config {
+        Config::parse(DEFAULT_CONFIG, Path::new("<embedded>")).expect("the embedded configuration is valid")
+    }
+
+    /// Reads and validates a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        if cfg.queues.is_empty() {
+            cfg.queues.push(QueueConfig::default());
+        }
+        let issues = cfg.validate();
+        if issues.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigError::Invalid { path: path.into(), issues })
+        }
+    }
+
+    /// Every problem found, each naming its key.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut bad = |key: String, problem: String| issues.push(ConfigIssue { key, problem });
+        let s = &self.server;
+        if !is_ae_title(&s.ae_title) {
+            bad("server.ae_title".into(), format!("{:?} is not an AE title (1 to 16 printable characters, no backslash)", s.ae_title));
+        }
+        if s.listen.parse::<SocketAddr>().is_err() {
+            bad("server.listen".into(), format!("{:?} is not ADDRESS:PORT", s.listen));
+        }
+        if s.max_associations == 0 || s.max_associations > 4096 {
+            bad("server.max_associations".into(), "must be between 1 and 4096".into());
+        }
+        if !(4096..=16 << 20).contains(&s.max_pdu) {
+            bad("server.max_pdu".into(), "must be between 4096 and 16777216 bytes".into());
+        }
+        if s.pdu_cap < s.max_pdu || s.pdu_cap > 256 << 20 {
+            bad("server.pdu_cap".into(), "must be at least server.max_pdu and at most 268435456".into());
+        }
+        if !(1..=4096).contains(&s.max_message_mib) {
+            bad("server.max_message_mib".into(), "must be between 1 and 4096".into());
+        }
+        if s.idle_timeout_secs == 0 || s.association_timeout_secs == 0 {
+            bad("server.idle_timeout_secs".into(), "timeouts must be at least 1 second".into());
+        }
+        let mut seen_ae = std::collections::HashSet::new();
+        let mut seen_names = std::collections::HashSet::new();
+        for (i, q) in self.queues.iter().enumerate() {
+            let k = |f: &str| format!("queue[{i}].{f}");
+            if q.name.is_empty() || !q.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                bad(k("name"), format!("{:?}: use letters, digits, '-' and '_'", q.name));
+            }
+            if !seen_names.insert(q.name.clone()) {
+                bad(k("name"), format!("{:?} is used by another queue", q.name));
+            }
+            for ae in self.queue_ae_titles(i) {
+                if !is_ae_title(&ae) {
+                    bad(k("ae_titles"), format!("{ae:?} is not an AE title"));
+                }
+                if !seen_ae.insert(ae.clone()) {
+                    bad(k("ae_titles"), format!("{ae:?} already selects another queue"));
+                }
+            }
+            if !(72..=1200).contains(&q.dpi) {
+                bad(k("dpi"), format!("{} is outside 72..=1200", q.dpi));
+            }
+            if !(72..=1200).contains(&q.high_dpi) || q.high_dpi < q.dpi {
+                bad(k("high_dpi"), format!("{} must be within 72..=1200 and at least dpi", q.high_dpi));
+            }
+            for f in &q.film_sizes {
+                if FilmSize::from_id(f).is_none() {
+                    bad(k("film_sizes"), format!("{f:?} is not a Film Size ID of PS3.3 C.13.8"));
+                }
+            }
+            let sizes = q.accepted_film_sizes();
+            if !sizes.iter().any(|s| s.id == q.default_film_size) {
+                bad(k("default_film_size"), format!("{:?} is not among the queue's film sizes", q.default_film_size));
+            }
+            for m in &q.medium_types {
+                if Medium::from_term(m).is_none() {
+                    bad(k("medium_types"), format!("{m:?} is not a Medium Type"));
+                }
+            }
+            if !q.accepted_media().iter().any(|m| m.term() == q.default_medium_type) {
+                bad(k("default_medium_type"), format!("{:?} is not among the queue's medium types", q.default_medium_type));
+            }
+            if crate::film::Magnification::from_term(&q.default_magnification).is_none() {
+                bad(k("default_magnification"), format!("{:?}: use REPLICATE, BILINEAR, CUBIC or NONE", q.default_magnification));
+            }
+            if q.min_density >= q.max_density || q.max_density > 500 {
+                bad(k("max_density"), "the density range needs min_density < max_density <= 500 (hundredths of OD)".into());
+            }
+            if q.default_min_density < q.min_density || q.default_max_density > q.max_density || q.default_min_density >= q.default_max_density {
+                bad(k("default_max_density"), "default_min_density and default_max_density must lie within min_density..max_density, min below max".into());
+            }
+            if !(0.0..=50.0).contains(&q.margin_mm) {
+                bad(k("margin_mm"), "must be between 0 and 50".into());
+            }
+            if !(0.0..=20.0).contains(&q.gap_mm) {
+                bad(k("gap_mm"), "must be between 0 and 20".into());
+            }
+        }
+        issues
+    }
+
+    /// Called AE titles of queue `i`: its own, or the server's for the first queue.
+    pub fn queue_ae_titles(&self, i: usize) -> Vec<String> {
+        match self.queues.get(i) {
+            Some(q) if !q.ae_titles.is_empty() => q.ae_titles.clone(),
+            Some(_) if i == 0 => vec![self.server.ae_title.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A queue's PDF directory, resolved against the data directory.
+    pub fn pdf_dir(&self, queue: &QueueConfig) -> PathBuf {
+        if queue.pdf_dir.is_absolute() {
+            queue.pdf_dir.clone()
+        } else {
+            self.server.data_dir.join(&queue.pdf_dir)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_runs_as_documented() {
+        let c = Config::embedded();
+        assert_eq!(c.server.ae_title, "FILMD");
+        assert_eq!(c.server.listen, "0.0.0.0:11112");
+        assert_eq!(c.server.data_dir, PathBuf::from("./filmd-data"));
+        assert_eq!(c.queues.len(), 1);
+        assert_eq!(c.queues[0].dpi, 300);
+        assert_eq!(c.queue_ae_titles(0), vec!["FILMD".to_string()]);
+        assert_eq!(c.pdf_dir(&c.queues[0]), PathBuf::from("./filmd-data/pdf"));
+    }
+
+    #[test]
+    fn problems_name_their_key() {
+        let text = "[server]\nlisten = \"nowhere\"\n[[queue]]\nname = \"a\"\ndpi = 5\nfilm_sizes = [\"14X17\"]\n";
+        let Err(ConfigError::Invalid { issues, .. }) = Config::parse(text, Path::new("t.toml")) else { panic!() };
+        let keys: Vec<_> = issues.iter().map(|i| i.key.as_str()).collect();
+        assert!(keys.contains(&"server.listen"), "{keys:?}");
+        assert!(keys.contains(&"queue[0].dpi"), "{keys:?}");
+        assert!(keys.contains(&"queue[0].film_sizes"), "{keys:?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let Err(ConfigError::Parse { message, .. }) = Config::parse("[server]\nae_tittle = \"X\"\n", Path::new("t.toml")) else { panic!() };
+        assert!(message.contains("ae_tittle"), "{message}");
+    }
+}

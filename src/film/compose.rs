@@ -1,0 +1,594 @@
+//! Composition: a film and a device in, a page of device pixels out.
+//!
+//! The page is filled with Border Density; the printable area (the page less the device
+//! margin) is divided into image boxes by the Image Display Format. An image box without
+//! an image gets Empty Image Density; an image is fitted into its box keeping its aspect
+//! ratio (Pixel Aspect Ratio honoured), centred, and the rest of the box stays Border
+//! Density. Grayscale images print through their box's [`ToneMap`] (PS3.14); RGB images
+//! pass through (PS3.4 H.4.2.2.1 applies the GSDF to grayscale only).
+//!
+//! Magnification Type (2010,0060): REPLICATE, BILINEAR and CUBIC scale the image to fit
+//! the box; NONE prints one image pixel per device pixel, centred and cropped to the box
+//! (Pixel Aspect Ratio is not applied then).
+
+use super::density::{ToneMap, ToneParams, area_gray};
+use super::layout::Rect;
+use super::model::{Device, Film, Image, ImageBox, Magnification, Page, Photometric, Polarity};
+use super::resample::{Filter, Region, Source, Target, resample};
+use super::size::PageGeometry;
+
+const MM_PER_INCH: f64 = 25.4;
+
+/// Composes `film` for `device` into one page.
+pub fn compose(film: &Film, device: &Device) -> Page {
+    let geometry = PageGeometry::new(film.size, film.orientation, device.dpi);
+    let channels: usize = if film.color { 3 } else { 1 };
+    let (width, height) = (geometry.width_px as usize, geometry.height_px as usize);
+    let mut canvas = Canvas {
+        pixels: vec![area_gray(film.border_density, device); width * height * channels],
+        width,
+        height,
+        channels,
+    };
+
+    let px_per_mm = f64::from(device.dpi) / MM_PER_INCH;
+    let margin = (device.margin_mm * px_per_mm).max(0.0);
+    let area = Rect {
+        x: margin,
+        y: margin,
+        width: (width as f64 - 2.0 * margin).max(0.0),
+        height: (height as f64 - 2.0 * margin).max(0.0),
+    };
+    let boxes = film
+        .display_format
+        .boxes(area, (device.gap_mm * px_per_mm).max(0.0));
+    let empty = area_gray(film.empty_image_density, device);
+    let frame = (device.dpi / 150).max(1) as usize;
+
+    for (index, rect) in boxes.iter().enumerate() {
+        let bounds = canvas.clip(rect.pixel_bounds());
+        let image_box = film
+            .image_boxes
+            .iter()
+            .find(|b| b.position as usize == index + 1);
+        match image_box.and_then(|b| b.image.as_ref().map(|image| (b, image))) {
+            Some((image_box, image)) => {
+                if let Some(placed) =
+                    place_image(&mut canvas, bounds, film, device, image_box, image)
+                    && film.trim
+                {
+                    canvas.draw_frame(placed, bounds, frame);
+                }
+            }
+            None => canvas.fill(bounds, empty),
+        }
+    }
+
+    Page {
+        width_px: geometry.width_px,
+        height_px: geometry.height_px,
+        width_pt: geometry.width_pt,
+        height_pt: geometry.height_pt,
+        dpi: device.dpi,
+        channels: channels as u8,
+        pixels: canvas.pixels,
+    }
+}
+
+/// A pixel rectangle (x0, y0, x1, y1), x1/y1 exclusive.
+type Bounds = (usize, usize, usize, usize);
+
+struct Canvas {
+    pixels: Vec<u8>,
+    width: usize,
+    height: usize,
+    channels: usize,
+}
+
+impl Canvas {
+    fn clip(&self, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> Bounds {
+        let x1 = (x1 as usize).min(self.width);
+        let y1 = (y1 as usize).min(self.height);
+        ((x0 as usize).min(x1), (y0 as usize).min(y1), x1, y1)
+    }
+
+    fn stride(&self) -> usize {
+        self.width * self.channels
+    }
+
+    fn fill(&mut self, (x0, y0, x1, y1): Bounds, gray: u8) {
+        let (stride, c) = (self.stride(), self.channels);
+        for row in self.pixels.chunks_exact_mut(stride).take(y1).skip(y0) {
+            row[x0 * c..x1 * c].fill(gray);
+        }
+    }
+
+    /// A frame `thickness` pixels wide just outside `image`, kept inside `within`: where
+    /// the image touches the edge of its box the frame lies on the image's own edge.
+    fn draw_frame(&mut self, image: Bounds, within: Bounds, thickness: usize) {
+        let x0 = image.0.saturating_sub(thickness).max(within.0);
+        let y0 = image.1.saturating_sub(thickness).max(within.1);
+        let x1 = (image.2 + thickness).min(within.2);
+        let y1 = (image.3 + thickness).min(within.3);
+        let t = thickness.min((x1 - x0) / 2).min((y1 - y0) / 2).max(1);
+        if x1 <= x0 || y1 <= y0 {
+            return;
+        }
+        self.fill((x0, y0, x1, (y0 + t).min(y1)), 0);
+        self.fill((x0, y1.saturating_sub(t).max(y0), x1, y1), 0);
+        self.fill((x0, y0, (x0 + t).min(x1), y1), 0);
+        self.fill((x1.saturating_sub(t).max(x0), y0, x1, y1), 0);
+    }
+}
+
+/// Draws `image` into the box `bounds`; returns where the image landed, or `None` when
+/// nothing was drawn (an empty box, or pixel data that does not match its header).
+fn place_image(
+    canvas: &mut Canvas,
+    bounds: Bounds,
+    film: &Film,
+    device: &Device,
+    image_box: &ImageBox,
+    image: &Image,
+) -> Option<Bounds> {
+    let (box_w, box_h) = (bounds.2 - bounds.0, bounds.3 - bounds.1);
+    let (cols, rows) = (image.columns as usize, image.rows as usize);
+    if box_w == 0 || box_h == 0 || cols == 0 || rows == 0 {
+        return None;
+    }
+    let Some(source) = device_samples(image, image_box, film, device, canvas.channels) else {
+        tracing::warn!(
+            position = image_box.position,
+            rows,
+            cols,
+            len = image.pixels.as_slice().len(),
+            "image pixel data shorter than its header says; box left blank"
+        );
+        canvas.fill(bounds, area_gray(film.empty_image_density, device));
+        return None;
+    };
+    let c = canvas.channels;
+    let stride = canvas.stride();
+    let magnification = image_box.magnification.unwrap_or(film.magnification);
+    let filter = match magnification {
+        Magnification::Replicate => Filter::Nearest,
+        Magnification::Bilinear => Filter::Bilinear,
+        Magnification::Cubic => Filter::CatmullRom,
+        Magnification::None => {
+            // One image pixel per device pixel, centred, cropped to the box.
+            let (w, h) = (cols.min(box_w), rows.min(box_h));
+            let (sx, sy) = ((cols - w) / 2, (rows - h) / 2);
+            let (dx, dy) = (bounds.0 + (box_w - w) / 2, bounds.1 + (box_h - h) / 2);
+            for y in 0..h {
+                let from = ((sy + y) * cols + sx) * c;
+                let to = (dy + y) * stride + dx * c;
+                canvas.pixels[to..to + w * c].copy_from_slice(&source[from..from + w * c]);
+            }
+            return Some((dx, dy, dx + w, dy + h));
+        }
+    };
+    let (w, h) = fit(image, box_w, box_h);
+    let region = Region {
+        x: bounds.0 + (box_w - w) / 2,
+        y: bounds.1 + (box_h - h) / 2,
+        width: w,
+        height: h,
+    };
+    let src = Source {
+        pixels: &source,
+        width: cols,
+        height: rows,
+        channels: c,
+    };
+    let mut target = Target {
+        pixels: &mut canvas.pixels,
+        stride,
+        channels: c,
+    };
+    if let Err(error) = resample(&src, &mut target, region, filter) {
+        tracing::error!(%error, position = image_box.position, "image not drawn");
+        return None;
+    }
+    Some((region.x, region.y, region.x + w, region.y + h))
+}
+
+/// The largest size, in device pixels, of `image` inside a `box_w` × `box_h` box with its
+/// physical aspect ratio kept: Pixel Aspect Ratio is the vertical to horizontal size of a
+/// pixel (0028,0034).
+fn fit(image: &Image, box_w: usize, box_h: usize) -> (usize, usize) {
+    let (vertical, horizontal) = match image.pixel_aspect_ratio {
+        (0, _) | (_, 0) => (1.0, 1.0),
+        (v, h) => (f64::from(v), f64::from(h)),
+    };
+    let phys_w = f64::from(image.columns) * horizontal;
+    let phys_h = f64::from(image.rows) * vertical;
+    let scale = (box_w as f64 / phys_w).min(box_h as f64 / phys_h);
+    let w = ((phys_w * scale).round() as usize).clamp(1, box_w);
+    let h = ((phys_h * scale).round() as usize).clamp(1, box_h);
+    (w, h)
+}
+
+/// The image's samples as device values with the page's channel count, one byte each:
+/// grayscale through the box's tone map (R = G = B on a colour page); RGB passed through
+/// (inverted for REVERSE), reduced to Rec. 601 luma on a grayscale page. `None` when the
+/// pixel data is shorter than rows × columns × samples.
+fn device_samples(
+    image: &Image,
+    image_box: &ImageBox,
+    film: &Film,
+    device: &Device,
+    channels: usize,
+) -> Option<Vec<u8>> {
+    let count = image.rows as usize * image.columns as usize;
+    let data = image.pixels.as_slice();
+    if image.photometric == Photometric::Rgb {
+        let rgb = data.get(..count * 3)?;
+        let invert = if image_box.polarity == Polarity::Reverse {
+            0xff
+        } else {
+            0
+        };
+        let out = if channels == 3 {
+            rgb.iter().map(|&v| v ^ invert).collect()
+        } else {
+            rgb.chunks_exact(3)
+                .map(|p| {
+                    let y = (299 * u32::from(p[0])
+                        + 587 * u32::from(p[1])
+                        + 114 * u32::from(p[2])
+                        + 500)
+                        / 1000;
+                    y as u8 ^ invert
+                })
+                .collect()
+        };
+        return Some(out);
+    }
+
+    let tone = ToneMap::new(&ToneParams::for_image_box(film, image_box, image), device);
+    let table = tone.table();
+    let last = table.len() - 1;
+    let mut gray = Vec::with_capacity(count * channels);
+    if image.bits_stored <= 8 {
+        gray.extend(
+            data.get(..count)?
+                .iter()
+                .map(|&v| table[usize::from(v).min(last)]),
+        );
+    } else {
+        let words = data.get(..count * 2)?;
+        gray.extend(
+            words
+                .chunks_exact(2)
+                .map(|b| table[usize::from(u16::from_le_bytes([b[0], b[1]])).min(last)]),
+        );
+    }
+    if channels == 3 {
+        gray = gray.iter().flat_map(|&g| [g, g, g]).collect();
+    }
+    Some(gray)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::film::density::density_gray;
+    use crate::film::layout::DisplayFormat;
+    use crate::film::model::{AreaDensity, Medium, Pixels, PresentationLut};
+    use crate::film::size::{FilmSize, Orientation};
+
+    fn device() -> Device {
+        Device {
+            dpi: 30,
+            min_density: 10,
+            max_density: 250,
+            margin_mm: 0.0,
+            gap_mm: 0.0,
+        }
+    }
+
+    fn film(format: DisplayFormat) -> Film {
+        Film {
+            display_format: format,
+            size: FilmSize::from_id("8INX10IN").expect("film size"),
+            orientation: Orientation::Portrait,
+            magnification: Magnification::Bilinear,
+            border_density: AreaDensity::White,
+            empty_image_density: AreaDensity::Black,
+            min_density: 10,
+            max_density: 250,
+            trim: false,
+            medium: Medium::Paper,
+            illumination: 150,
+            reflected_ambient_light: 0,
+            presentation_lut: PresentationLut::Identity,
+            color: false,
+            image_boxes: vec![],
+            annotations: vec![],
+        }
+    }
+
+    fn gray_image(columns: u32, rows: u32, value: u8) -> Image {
+        Image {
+            rows,
+            columns,
+            photometric: Photometric::Monochrome2,
+            bits_stored: 8,
+            pixel_aspect_ratio: (1, 1),
+            pixels: Pixels::new(vec![value; (rows * columns) as usize]),
+        }
+    }
+
+    fn with_image(position: u32, image: Image) -> ImageBox {
+        ImageBox {
+            image: Some(image),
+            ..ImageBox::empty(position)
+        }
+    }
+
+    fn at(page: &Page, x: usize, y: usize) -> &[u8] {
+        let c = usize::from(page.channels);
+        let i = (y * page.width_px as usize + x) * c;
+        &page.pixels[i..i + c]
+    }
+
+    fn tone(film: &Film, value: u16) -> u8 {
+        let image_box = film.image_boxes.first().expect("an image box");
+        let image = image_box.image.as_ref().expect("an image");
+        ToneMap::new(
+            &ToneParams::for_image_box(film, image_box, image),
+            &device(),
+        )
+        .map(value)
+    }
+
+    #[test]
+    fn uniform_image_prints_its_tone_mapped_value_at_the_box_centre() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.image_boxes.push(with_image(1, gray_image(64, 64, 100)));
+        let page = compose(&f, &device());
+        assert_eq!(
+            (page.width_px, page.height_px, page.channels),
+            (240, 300, 1)
+        );
+        assert_eq!(page.pixels.len(), 240 * 300);
+        let expected = tone(&f, 100);
+        assert!(expected > 0 && expected < 255);
+        assert_eq!(at(&page, 120, 150), &[expected]);
+        // The square image leaves border density above and below.
+        assert_eq!(at(&page, 120, 2), &[255]);
+    }
+
+    #[test]
+    fn border_density_fills_the_page_outside_the_boxes() {
+        let mut dev = device();
+        dev.margin_mm = 10.0;
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.empty_image_density = AreaDensity::Hundredths(100);
+        let page = compose(&f, &dev);
+        assert_eq!(at(&page, 0, 0), &[255]);
+        assert_eq!(at(&page, 120, 150), &[density_gray(1.0, &dev)]);
+        f.border_density = AreaDensity::Black;
+        let page = compose(&f, &dev);
+        assert_eq!(at(&page, 0, 0), &[0]);
+        assert_eq!(at(&page, 239, 299), &[0]);
+    }
+
+    #[test]
+    fn empty_boxes_get_empty_image_density() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 2,
+            rows: 1,
+        });
+        f.empty_image_density = AreaDensity::White;
+        f.border_density = AreaDensity::Black;
+        f.image_boxes.push(ImageBox::empty(1));
+        let page = compose(&f, &device());
+        assert_eq!(
+            at(&page, 60, 150),
+            &[255],
+            "box 1 has an image box without image"
+        );
+        assert_eq!(at(&page, 180, 150), &[255], "box 2 has no image box at all");
+    }
+
+    #[test]
+    fn landscape_swaps_page_dimensions() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.orientation = Orientation::Landscape;
+        let page = compose(&f, &device());
+        assert_eq!((page.width_px, page.height_px), (300, 240));
+        assert!((page.width_pt - 720.0).abs() < 1e-9 && (page.height_pt - 576.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn standard_2x2_positions_count_row_by_row() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 2,
+            rows: 2,
+        });
+        for (position, value) in [(1, 40), (2, 100), (3, 160), (4, 220)] {
+            f.image_boxes
+                .push(with_image(position, gray_image(8, 8, value)));
+        }
+        let page = compose(&f, &device());
+        let centres = [(60, 75), (180, 75), (60, 225), (180, 225)];
+        let grays: Vec<u8> = centres.iter().map(|&(x, y)| at(&page, x, y)[0]).collect();
+        assert!(grays.windows(2).all(|w| w[0] < w[1]), "{grays:?}");
+        assert_eq!(grays[0], tone(&f, 40));
+    }
+
+    #[test]
+    fn wide_image_keeps_its_aspect_ratio_in_a_square_box() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.size = FilmSize::from_id("14INX14IN").expect("film size");
+        f.border_density = AreaDensity::White;
+        f.image_boxes.push(with_image(1, gray_image(100, 50, 0)));
+        let page = compose(&f, &device()); // 420 × 420 px
+        assert_eq!(at(&page, 210, 210), &[0]);
+        assert_eq!(at(&page, 210, 100), &[255], "border above");
+        assert_eq!(at(&page, 210, 320), &[255], "border below");
+        assert_eq!(at(&page, 210, 106), &[0], "image from row 105");
+        assert_eq!(at(&page, 1, 210), &[0], "full width");
+        // The same image with pixels twice as tall as wide is square.
+        f.image_boxes[0]
+            .image
+            .as_mut()
+            .expect("image")
+            .pixel_aspect_ratio = (2, 1);
+        let page = compose(&f, &device());
+        assert_eq!(at(&page, 210, 2), &[0]);
+    }
+
+    #[test]
+    fn magnification_none_prints_one_pixel_per_device_pixel() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.magnification = Magnification::None;
+        f.image_boxes.push(with_image(1, gray_image(10, 20, 0)));
+        let page = compose(&f, &device());
+        let black: usize = page.pixels.iter().filter(|&&v| v == 0).count();
+        assert_eq!(black, 200);
+        assert_eq!(at(&page, 115, 140), &[0]);
+        assert_eq!(at(&page, 114, 140), &[255]);
+    }
+
+    #[test]
+    fn colour_page_keeps_rgb_and_reverse_inverts_it() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 2,
+            rows: 1,
+        });
+        f.color = true;
+        let rgb = Image {
+            rows: 4,
+            columns: 4,
+            photometric: Photometric::Rgb,
+            bits_stored: 8,
+            pixel_aspect_ratio: (1, 1),
+            pixels: Pixels::new([200u8, 30, 90].repeat(16)),
+        };
+        f.image_boxes.push(with_image(1, rgb.clone()));
+        f.image_boxes.push(ImageBox {
+            polarity: Polarity::Reverse,
+            ..with_image(2, rgb)
+        });
+        let page = compose(&f, &device());
+        assert_eq!(page.channels, 3);
+        assert_eq!(page.pixels.len(), 240 * 300 * 3);
+        assert_eq!(at(&page, 60, 150), &[200, 30, 90]);
+        assert_eq!(at(&page, 180, 150), &[55, 225, 165]);
+        assert_eq!(at(&page, 0, 0), &[255, 255, 255]);
+    }
+
+    #[test]
+    fn grayscale_on_colour_is_neutral_and_rgb_on_grayscale_is_luma() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.color = true;
+        f.image_boxes.push(with_image(1, gray_image(4, 4, 128)));
+        let g = tone(&f, 128);
+        assert_eq!(at(&compose(&f, &device()), 120, 150), &[g, g, g]);
+
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.image_boxes.push(with_image(
+            1,
+            Image {
+                rows: 2,
+                columns: 2,
+                photometric: Photometric::Rgb,
+                bits_stored: 8,
+                pixel_aspect_ratio: (1, 1),
+                pixels: Pixels::new([255u8, 0, 0].repeat(4)),
+            },
+        ));
+        assert_eq!(at(&compose(&f, &device()), 120, 150), &[76]);
+    }
+
+    #[test]
+    fn monochrome1_prints_inverted() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 2,
+            rows: 1,
+        });
+        let mut mono1 = gray_image(4, 4, 0);
+        mono1.photometric = Photometric::Monochrome1;
+        f.image_boxes.push(with_image(1, gray_image(4, 4, 0)));
+        f.image_boxes.push(with_image(2, mono1));
+        let page = compose(&f, &device());
+        assert_eq!(at(&page, 60, 150), &[0]);
+        assert_eq!(at(&page, 180, 150), &[255]);
+    }
+
+    #[test]
+    fn twelve_bit_images_map_through_4096_entries() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        let image = Image {
+            rows: 2,
+            columns: 2,
+            photometric: Photometric::Monochrome2,
+            bits_stored: 12,
+            pixel_aspect_ratio: (1, 1),
+            pixels: Pixels::new(2048u16.to_le_bytes().repeat(4)),
+        };
+        f.image_boxes.push(with_image(1, image));
+        let expected = tone(&f, 2048);
+        assert_eq!(at(&compose(&f, &device()), 120, 150), &[expected]);
+    }
+
+    #[test]
+    fn short_pixel_data_leaves_the_box_empty_instead_of_panicking() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.empty_image_density = AreaDensity::Hundredths(120);
+        let mut image = gray_image(64, 64, 100);
+        image.pixels = Pixels::new(vec![1; 10]);
+        f.image_boxes.push(with_image(1, image));
+        let page = compose(&f, &device());
+        assert_eq!(at(&page, 120, 150), &[density_gray(1.2, &device())]);
+    }
+
+    #[test]
+    fn trim_frames_each_image() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.trim = true;
+        f.image_boxes.push(with_image(1, gray_image(10, 10, 255)));
+        let page = compose(&f, &device()); // image 240 × 240 at y 30..270
+        assert_eq!(at(&page, 120, 29), &[0], "frame above");
+        assert_eq!(at(&page, 120, 270), &[0], "frame below");
+        assert_eq!(
+            at(&page, 0, 150),
+            &[0],
+            "frame on the image edge at the box side"
+        );
+        assert_eq!(at(&page, 120, 28), &[255]);
+        assert_eq!(at(&page, 120, 150), &[255]);
+    }
+}

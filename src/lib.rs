@@ -1,0 +1,13 @@
+//! filmd: a DICOM Print SCP and film spooler.
+//!
+//! The modules follow a film from the socket to paper:
+//! [`net`] (associations, DIMSE) → [`print`] (Print Management service, PS3.4 Annex H)
+//! → [`film`] (film model and composition, pure) → [`spool`] (durable jobs)
+//! → [`backend`] (delivery: PDF).
+
+pub mod backend;
+pub mod config;
+pub mod film;
+pub mod net;
+pub mod print;
+pub mod spool;

@@ -1,0 +1,138 @@
+//! filmd's command line: parse, load the configuration, run.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use filmd::config::{Config, ConfigError};
+use filmd::net::association::Limits;
+use filmd::net::server::{ServerOptions, serve};
+use filmd::print::PrintService;
+use filmd::spool::Spool;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "filmd", version, about = "DICOM Print SCP and film spooler")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the Print SCP (the embedded default configuration unless --config is given).
+    Serve {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address and port to listen on, e.g. 0.0.0.0:11112 (port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Called AE title of the default queue.
+        #[arg(long)]
+        ae_title: Option<String>,
+        /// Data directory (spool and PDFs).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Validate a configuration file and print what is wrong with it.
+    CheckConfig {
+        /// TOML configuration file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { file } => match Config::load(&file) {
+            Ok(cfg) => {
+                println!("{}: OK ({} queue(s))", file.display(), cfg.queues.len());
+                for (i, q) in cfg.queues.iter().enumerate() {
+                    println!("  queue {:?}: AE {:?}, {} dpi, PDFs in {}", q.name, cfg.queue_ae_titles(i), q.dpi, cfg.pdf_dir(q).display());
+                }
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        },
+        Command::Serve { config, listen, ae_title, data_dir } => {
+            let mut cfg = match &config {
+                Some(path) => Config::load(path)?,
+                None => Config::embedded(),
+            };
+            if let Some(l) = listen {
+                cfg.server.listen = l;
+            }
+            if let Some(ae) = ae_title {
+                cfg.server.ae_title = ae.clone();
+                if let Some(q) = cfg.queues.first_mut() {
+                    q.ae_titles = vec![ae];
+                }
+            }
+            if let Some(d) = data_dir {
+                cfg.server.data_dir = d;
+            }
+            let issues = cfg.validate();
+            if !issues.is_empty() {
+                return Err(ConfigError::Invalid { path: config.unwrap_or_else(|| "<command line>".into()), issues }.into());
+            }
+            init_logging();
+            run(cfg)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FILMD_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn run(cfg: Config) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let cfg = Arc::new(cfg);
+        std::fs::create_dir_all(&cfg.server.data_dir).with_context(|| format!("creating {}", cfg.server.data_dir.display()))?;
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
+        let spool = Spool::open(&cfg.server.data_dir, workers, 10_000).context("opening the spool")?;
+        let service = Arc::new(PrintService::new(cfg.clone(), spool.clone()));
+        let listener = tokio::net::TcpListener::bind(&cfg.server.listen).await.with_context(|| format!("binding {}", cfg.server.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!("filmd {} listening on {addr}, data in {}", env!("CARGO_PKG_VERSION"), cfg.server.data_dir.display());
+        println!("listening on {addr}");
+        let s = &cfg.server;
+        let options = ServerOptions {
+            max_associations: s.max_associations,
+            limits: Limits {
+                max_pdu: s.max_pdu,
+                pdu_cap: s.pdu_cap,
+                max_message: s.max_message_mib as usize * (1 << 20),
+                association_timeout: Duration::from_secs(s.association_timeout_secs),
+                idle_timeout: Duration::from_secs(s.idle_timeout_secs),
+            },
+            shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
+        };
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested");
+            let _ = tx.send(true);
+        });
+        serve(listener, service, options, rx).await;
+        tracing::info!("stopped; {} job(s) still queued resume at next start", spool.backlog());
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,367 @@
+//! One association, from A-ASSOCIATE-RQ to release or abort (PS3.8 9.2 state machine, as an
+//! SCP needs it).
+//!
+//! A reader task turns the socket into frames and hands them over a channel, so that the
+//! main loop can wait at once for the peer, for event reports to send and for shutdown
+//! without cancelling a half-read PDU. Each reassembled request is decoded here and handed
+//! to the service's handler on a blocking-capable thread (an N-ACTION fsyncs the spool).
+
+use super::dataset;
+use super::dimse::{Command, command_field};
+use super::negotiation::{AcceptorPolicy, negotiate};
+use super::pdu::{self, Frame, PduError, provider_abort};
+use super::reassembly::{Message, Reassembler};
+use super::status;
+use super::{AssociationHandler, AssociationInfo, EventReport, Request, Response, Service};
+use dicom_ul::pdu::{AbortRQServiceProviderReason, Pdu};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+/// Verification SOP Class (PS3.4 Annex A).
+pub const VERIFICATION_SOP_CLASS: &str = "1.2.840.10008.1.1";
+
+/// Limits that protect the server from its peers.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Maximum PDU length announced to peers.
+    pub max_pdu: u32,
+    /// Largest PDU accepted: peers that ignore our announced maximum are tolerated up to
+    /// here (dicom-ul's `strict(false)`); beyond it the association is aborted.
+    pub pdu_cap: u32,
+    /// Largest reassembled message (command + data set).
+    pub max_message: usize,
+    /// Time allowed for the A-ASSOCIATE-RQ after connecting (the ARTIM timer's role).
+    pub association_timeout: Duration,
+    /// An association silent for this long is aborted.
+    pub idle_timeout: Duration,
+}
+
+/// Runs one association to its end. Never panics on peer input.
+pub async fn run<S: Service>(
+    stream: TcpStream,
+    id: u64,
+    service: Arc<S>,
+    limits: Limits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let peer = match stream.peer_addr() {
+        Ok(p) => p,
+        Err(_) => return,
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut read_half, mut write) = stream.into_split();
+
+    // Association establishment: the first PDU must be an A-ASSOCIATE-RQ.
+    let first = tokio::time::timeout(limits.association_timeout, pdu::read_frame(&mut read_half, limits.pdu_cap)).await;
+    let rq = match first {
+        Err(_) => {
+            warn!(assoc = id, %peer, "no A-ASSOCIATE-RQ within {:?}: closing", limits.association_timeout);
+            return;
+        }
+        Ok(Err(PduError::Closed)) => {
+            debug!(assoc = id, %peer, "connection closed before association");
+            return;
+        }
+        Ok(Err(e)) => {
+            warn!(assoc = id, %peer, "bad PDU before association: {e}: A-ABORT");
+            abort(&mut write, e.abort_reason()).await;
+            return;
+        }
+        Ok(Ok(Frame::Control(Pdu::AssociationRQ(rq)))) => rq,
+        Ok(Ok(other)) => {
+            warn!(assoc = id, %peer, "expected A-ASSOCIATE-RQ, got {}: A-ABORT", describe(&other));
+            abort(&mut write, Some(AbortRQServiceProviderReason::UnexpectedPdu)).await;
+            return;
+        }
+    };
+    let mut abstract_syntaxes = service.abstract_syntaxes();
+    abstract_syntaxes.push(VERIFICATION_SOP_CLASS.to_string());
+    let policy = AcceptorPolicy {
+        called_ae_titles: service.called_ae_titles(),
+        abstract_syntaxes,
+        max_pdu: limits.max_pdu,
+    };
+    let negotiated = match negotiate(&rq, &policy) {
+        Ok(n) => n,
+        Err((rj, why)) => {
+            warn!(assoc = id, %peer, calling = %rq.calling_ae_title, "association rejected: {why}");
+            let _ = pdu::write_control(&mut write, &Pdu::AssociationRJ(rj)).await;
+            return;
+        }
+    };
+    if pdu::write_control(&mut write, &Pdu::AssociationAC(negotiated.ac.clone())).await.is_err() {
+        return;
+    }
+    let info = AssociationInfo {
+        id,
+        calling_ae_title: negotiated.calling_ae_title.clone(),
+        called_ae_title: negotiated.called_ae_title.clone(),
+        peer,
+        contexts: negotiated.contexts.clone(),
+    };
+    info!(
+        assoc = id, %peer, calling = %info.calling_ae_title, called = %info.called_ae_title,
+        "association accepted: {} of {} contexts, peer max PDU {}",
+        info.contexts.len(), rq.presentation_contexts.len(), negotiated.peer_max_pdu
+    );
+
+    // Reader task: frames → channel. A capacity of 1 keeps at most one PDU buffered ahead.
+    let (frame_tx, mut frame_rx) = mpsc::channel::<Result<Frame, PduError>>(1);
+    let idle = limits.idle_timeout;
+    let cap = limits.pdu_cap;
+    let reader = tokio::spawn(async move {
+        loop {
+            let r = match tokio::time::timeout(idle, pdu::read_frame(&mut read_half, cap)).await {
+                Ok(r) => r,
+                Err(_) => Err(PduError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle timeout"))),
+            };
+            let stop = r.is_err();
+            if frame_tx.send(r).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+
+    let (event_tx, mut event_rx) = mpsc::unbounded_channel::<EventReport>();
+    let mut handler = service.open(&info, event_tx);
+    let mut conn = Connection {
+        write,
+        contexts: info.contexts.clone(),
+        peer_max_pdu: negotiated.peer_max_pdu,
+        next_message_id: 1,
+        id,
+    };
+    let mut reassembler = Reassembler::new(limits.max_message);
+
+    let outcome: &str = loop {
+        tokio::select! {
+            frame = frame_rx.recv() => {
+                let Some(frame) = frame else { break "reader ended" };
+                match frame {
+                    Ok(Frame::Data(pdvs)) => {
+                        let mut failed = None;
+                        for pdv in pdvs {
+                            if !info.contexts.iter().any(|c| c.id == pdv.context_id) {
+                                failed = Some(format!("PDV on presentation context {} which was not accepted", pdv.context_id));
+                                break;
+                            }
+                            match reassembler.feed(pdv) {
+                                Ok(None) => {}
+                                Ok(Some(msg)) => {
+                                    if let Err(e) = conn.dispatch(msg, &info, &mut handler).await {
+                                        failed = Some(format!("write failed: {e}"));
+                                        break;
+                                    }
+                                }
+                                Err(e) => { failed = Some(e.to_string()); break; }
+                            }
+                        }
+                        if let Some(why) = failed {
+                            warn!(assoc = id, "protocol error: {why}: A-ABORT");
+                            abort(&mut conn.write, Some(AbortRQServiceProviderReason::UnexpectedPduParameter)).await;
+                            break "aborted by filmd";
+                        }
+                    }
+                    Ok(Frame::Control(Pdu::ReleaseRQ)) => {
+                        let _ = pdu::write_control(&mut conn.write, &Pdu::ReleaseRP).await;
+                        break "released";
+                    }
+                    Ok(Frame::Control(Pdu::AbortRQ { source })) => {
+                        info!(assoc = id, "A-ABORT from peer ({source:?})");
+                        break "aborted by peer";
+                    }
+                    Ok(Frame::Control(other)) => {
+                        warn!(assoc = id, "unexpected {} during association: A-ABORT", describe(&Frame::Control(other)));
+                        abort(&mut conn.write, Some(AbortRQServiceProviderReason::UnexpectedPdu)).await;
+                        break "aborted by filmd";
+                    }
+                    Err(PduError::Closed) => break "connection closed by peer",
+                    Err(e) => {
+                        warn!(assoc = id, "{e}: A-ABORT");
+                        abort(&mut conn.write, e.abort_reason().or(Some(AbortRQServiceProviderReason::ReasonNotSpecified))).await;
+                        break "aborted by filmd";
+                    }
+                }
+            }
+            Some(event) = event_rx.recv() => {
+                if let Err(e) = conn.send_event(event).await {
+                    warn!(assoc = id, "sending N-EVENT-REPORT failed: {e}");
+                    break "connection lost";
+                }
+            }
+            _ = shutdown.changed() => {
+                warn!(assoc = id, "server shutting down: A-ABORT");
+                abort(&mut conn.write, Some(AbortRQServiceProviderReason::ReasonNotSpecified)).await;
+                break "server shutdown";
+            }
+        }
+    };
+    reader.abort();
+    tokio::task::block_in_place(|| handler.close());
+    let _ = conn.write.shutdown().await;
+    info!(assoc = id, "association ended: {outcome}");
+}
+
+fn describe(frame: &Frame) -> String {
+    match frame {
+        Frame::Data(_) => "P-DATA-TF".to_string(),
+        Frame::Control(p) => p.short_description().to_string(),
+    }
+}
+
+async fn abort(write: &mut OwnedWriteHalf, reason: Option<AbortRQServiceProviderReason>) {
+    if let Some(reason) = reason {
+        let _ = pdu::write_control(write, &provider_abort(reason)).await;
+    }
+    let _ = write.shutdown().await;
+}
+
+struct Connection {
+    write: OwnedWriteHalf,
+    contexts: Vec<super::AcceptedContext>,
+    peer_max_pdu: u32,
+    next_message_id: u16,
+    id: u64,
+}
+
+impl Connection {
+    /// Answers one complete message.
+    async fn dispatch<H: AssociationHandler>(
+        &mut self,
+        msg: Message,
+        info: &AssociationInfo,
+        handler: &mut H,
+    ) -> std::io::Result<()> {
+        let Some(context) = info.contexts.iter().find(|c| c.id == msg.context_id).cloned() else {
+            return Ok(()); // checked by the caller
+        };
+        let cmd = msg.command;
+        debug!(assoc = self.id, "received {cmd}");
+        match cmd.command_field {
+            command_field::N_EVENT_REPORT_RSP => {
+                debug!(assoc = self.id, "peer confirmed event report: status 0x{:04X}", cmd.status.unwrap_or(0));
+                return Ok(());
+            }
+            f if f & 0x8000 != 0 => {
+                warn!(assoc = self.id, "ignoring unexpected {cmd}");
+                return Ok(());
+            }
+            _ => {}
+        }
+        let Some(message_id) = cmd.message_id else {
+            warn!(assoc = self.id, "{cmd} without a Message ID: ignored");
+            return Ok(());
+        };
+        let response = if cmd.command_field == command_field::C_ECHO_RQ {
+            if context.abstract_syntax == VERIFICATION_SOP_CLASS {
+                Response {
+                    affected_sop_class_uid: Some(VERIFICATION_SOP_CLASS.into()),
+                    ..Response::status(status::SUCCESS)
+                }
+            } else {
+                Response::error(status::UNRECOGNIZED_OPERATION, "C-ECHO is only served on the Verification context", None)
+            }
+        } else if cmd.command_field == command_field::C_CANCEL_RQ {
+            return Ok(()); // nothing of ours is cancelable; C-CANCEL has no response
+        } else {
+            let data = match msg.data.as_deref().map(|d| dataset::decode(d, &context.transfer_syntax)) {
+                None => Ok(None),
+                Some(Ok(obj)) => Ok(Some(obj)),
+                Some(Err(e)) => Err(e),
+            };
+            match data {
+                Ok(data) => {
+                    let request = Request { context: context.clone(), command: cmd.clone(), data };
+                    tokio::task::block_in_place(|| handler.handle(request))
+                }
+                Err(e) => {
+                    warn!(assoc = self.id, "{cmd}: {e}");
+                    Response::error(status::PROCESSING_FAILURE, e.to_string(), None)
+                }
+            }
+        };
+        self.respond(&context, &cmd, message_id, response).await
+    }
+
+    async fn respond(
+        &mut self,
+        context: &super::AcceptedContext,
+        request: &Command,
+        message_id: u16,
+        response: Response,
+    ) -> std::io::Result<()> {
+        let data = match &response.data {
+            Some(obj) => match dataset::encode(obj, &context.transfer_syntax) {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    warn!(assoc = self.id, "encoding the response data set failed: {e}");
+                    None
+                }
+            },
+            None => None,
+        };
+        // Responses name the Affected SOP Class/Instance (PS3.7 10.3): default to the
+        // request's when the handler did not set them.
+        let command = Command {
+            command_field: command_field::response_for(request.command_field),
+            message_id_being_responded_to: Some(message_id),
+            affected_sop_class_uid: response.affected_sop_class_uid.or_else(|| request.sop_class_uid().map(String::from)),
+            affected_sop_instance_uid: response.affected_sop_instance_uid.or_else(|| request.sop_instance_uid().map(String::from)),
+            has_data_set: data.is_some(),
+            status: Some(response.status),
+            error_comment: response.error_comment,
+            offending_element: response.offending_element,
+            action_type_id: response.action_type_id,
+            event_type_id: response.event_type_id,
+            attribute_identifier_list: response.attribute_identifier_list,
+            ..Default::default()
+        };
+        if response.status != status::SUCCESS {
+            info!(assoc = self.id, "{} → status 0x{:04X} {}", command_field::name(request.command_field), response.status, command.error_comment.as_deref().unwrap_or(""));
+        } else {
+            debug!(assoc = self.id, "sending {command}");
+        }
+        pdu::write_message(&mut self.write, context.id, true, &command.encode(), self.peer_max_pdu).await?;
+        if let Some(bytes) = data {
+            pdu::write_message(&mut self.write, context.id, false, &bytes, self.peer_max_pdu).await?;
+        }
+        self.write.flush().await
+    }
+
+    async fn send_event(&mut self, event: EventReport) -> std::io::Result<()> {
+        let message_id = self.next_message_id;
+        self.next_message_id = self.next_message_id.wrapping_add(1).max(1);
+        let Some(context) = self.contexts.iter().find(|c| c.id == event.context_id) else {
+            warn!(assoc = self.id, "event report for unknown context {}: dropped", event.context_id);
+            return Ok(());
+        };
+        let data = match event.data.as_ref().map(|d| dataset::encode(d, &context.transfer_syntax)) {
+            Some(Ok(bytes)) => Some(bytes),
+            Some(Err(e)) => {
+                warn!(assoc = self.id, "encoding an event report failed: {e}");
+                None
+            }
+            None => None,
+        };
+        let command = Command {
+            command_field: command_field::N_EVENT_REPORT_RQ,
+            message_id: Some(message_id),
+            affected_sop_class_uid: Some(event.sop_class_uid),
+            affected_sop_instance_uid: Some(event.sop_instance_uid),
+            event_type_id: Some(event.event_type_id),
+            has_data_set: data.is_some(),
+            ..Default::default()
+        };
+        debug!(assoc = self.id, "sending {command}");
+        pdu::write_message(&mut self.write, event.context_id, true, &command.encode(), self.peer_max_pdu).await?;
+        if let Some(bytes) = data {
+            pdu::write_message(&mut self.write, event.context_id, false, &bytes, self.peer_max_pdu).await?;
+        }
+        self.write.flush().await
+    }
+}

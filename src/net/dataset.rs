@@ -1,0 +1,238 @@
+//! Data sets of DIMSE messages: a bounds walk before decoding, then dicom-object.
+//!
+//! dicom-object allocates the length an element *declares* before reading it, so an 8-byte
+//! message declaring 2 GiB would allocate 2 GiB (see docs/crates.md). Every data set from
+//! the network first goes through [`check_lengths`], which walks the element headers
+//! (sequences and items included, explicit and implicit VR) and refuses any declared length
+//! beyond the bytes actually received.
+
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::StandardDataDictionary;
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_object::InMemDicomObject;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+/// Implicit VR Little Endian.
+pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+/// Explicit VR Little Endian.
+pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+const MAX_DEPTH: u32 = 16;
+
+/// A data set that could not be decoded; answered with a processing failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid data set: {0}")]
+pub struct DataSetError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, DataSetError> {
+    Err(DataSetError(msg.into()))
+}
+
+struct Walker<'a> {
+    buf: &'a [u8],
+    explicit: bool,
+}
+
+enum Stop {
+    End,
+    ItemDelimiter,
+    SequenceDelimiter,
+}
+
+impl Walker<'_> {
+    fn u16_at(&self, at: usize) -> u16 {
+        u16::from_le_bytes([self.buf[at], self.buf[at + 1]])
+    }
+    fn u32_at(&self, at: usize) -> u32 {
+        u32::from_le_bytes([self.buf[at], self.buf[at + 1], self.buf[at + 2], self.buf[at + 3]])
+    }
+
+    /// Walks elements from `at` up to `end`; returns where it stopped and why.
+    fn elements(&self, mut at: usize, end: usize, depth: u32) -> Result<(usize, Stop), DataSetError> {
+        if depth > MAX_DEPTH {
+            return err("sequences nested too deeply");
+        }
+        while at < end {
+            if end - at < 8 {
+                return err("truncated element header");
+            }
+            let group = self.u16_at(at);
+            let element = self.u16_at(at + 2);
+            if group == 0xFFFE {
+                let len = self.u32_at(at + 4);
+                if len != 0 {
+                    return err("delimiter with a non-zero length");
+                }
+                return match element {
+                    0xE00D => Ok((at + 8, Stop::ItemDelimiter)),
+                    0xE0DD => Ok((at + 8, Stop::SequenceDelimiter)),
+                    _ => err(format!("unexpected item tag (FFFE,{element:04X}) among elements")),
+                };
+            }
+            let (vr, len, header) = if self.explicit {
+                let vr_bytes = [self.buf[at + 4], self.buf[at + 5]];
+                let Some(vr) = VR::from_binary(vr_bytes) else {
+                    return err(format!("unknown VR {:?} at ({group:04X},{element:04X})", String::from_utf8_lossy(&vr_bytes)));
+                };
+                if matches!(vr, VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::SV | VR::UC | VR::UN | VR::UR | VR::UT | VR::UV) {
+                    if end - at < 12 {
+                        return err("truncated element header");
+                    }
+                    (Some(vr), self.u32_at(at + 8), 12)
+                } else {
+                    (Some(vr), u32::from(self.u16_at(at + 6)), 8)
+                }
+            } else {
+                (None, self.u32_at(at + 4), 8)
+            };
+            at += header;
+            let tag = Tag(group, element);
+            let is_sequence = match vr {
+                Some(vr) => vr == VR::SQ || (len == UNDEFINED && vr == VR::UN),
+                None => len == UNDEFINED || dictionary_says_sequence(tag),
+            };
+            if len == UNDEFINED {
+                if is_sequence || matches!(vr, Some(VR::OB | VR::OW)) {
+                    at = self.items(at, end, None, depth + 1)?;
+                    continue;
+                }
+                return err(format!("undefined length on non-sequence element ({group:04X},{element:04X})"));
+            }
+            let len = len as usize;
+            if len > end - at {
+                return err(format!(
+                    "element ({group:04X},{element:04X}) declares {len} bytes but only {} remain",
+                    end - at
+                ));
+            }
+            if is_sequence {
+                self.items(at, at + len, Some(at + len), depth + 1)?;
+            }
+            at += len;
+        }
+        Ok((at, Stop::End))
+    }
+
+    /// Walks the items of a sequence; `defined_end` is set for a defined-length sequence.
+    fn items(&self, mut at: usize, end: usize, defined_end: Option<usize>, depth: u32) -> Result<usize, DataSetError> {
+        loop {
+            if defined_end == Some(at) {
+                return Ok(at);
+            }
+            if end - at < 8 {
+                return err("truncated sequence");
+            }
+            let group = self.u16_at(at);
+            let element = self.u16_at(at + 2);
+            let len = self.u32_at(at + 4);
+            at += 8;
+            match (group, element) {
+                (0xFFFE, 0xE0DD) if defined_end.is_none() => return Ok(at),
+                (0xFFFE, 0xE000) => {
+                    if len == UNDEFINED {
+                        let (next, stop) = self.elements(at, end, depth)?;
+                        if !matches!(stop, Stop::ItemDelimiter) {
+                            return err("item without an item delimiter");
+                        }
+                        at = next;
+                    } else {
+                        let len = len as usize;
+                        if len > end - at {
+                            return err(format!("item declares {len} bytes but only {} remain", end - at));
+                        }
+                        let (next, stop) = self.elements(at, at + len, depth)?;
+                        if !matches!(stop, Stop::End) || next != at + len {
+                            return err("delimiter inside a defined-length item");
+                        }
+                        at += len;
+                    }
+                }
+                _ => return err(format!("expected an item, found ({group:04X},{element:04X})")),
+            }
+        }
+    }
+}
+
+fn dictionary_says_sequence(tag: Tag) -> bool {
+    StandardDataDictionary
+        .by_tag(tag)
+        .is_some_and(|e| e.vr() == VirtualVr::Exact(VR::SQ))
+}
+
+/// Checks that every length declared in `bytes` fits in `bytes`.
+pub fn check_lengths(bytes: &[u8], explicit: bool) -> Result<(), DataSetError> {
+    let walker = Walker { buf: bytes, explicit };
+    match walker.elements(0, bytes.len(), 0)? {
+        (_, Stop::End) => Ok(()),
+        _ => err("delimiter at the top level of the data set"),
+    }
+}
+
+/// Decodes a data set received with the given transfer syntax, after [`check_lengths`].
+pub fn decode(bytes: &[u8], transfer_syntax: &str) -> Result<InMemDicomObject, DataSetError> {
+    let explicit = match transfer_syntax {
+        IMPLICIT_VR_LE => false,
+        EXPLICIT_VR_LE => true,
+        other => return err(format!("transfer syntax {other} not supported")),
+    };
+    check_lengths(bytes, explicit)?;
+    let Some(ts) = TransferSyntaxRegistry.get(transfer_syntax) else {
+        return err(format!("transfer syntax {transfer_syntax} unknown"));
+    };
+    InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| DataSetError(e.to_string()))
+}
+
+/// Encodes a data set with the given transfer syntax.
+pub fn encode(obj: &InMemDicomObject, transfer_syntax: &str) -> Result<Vec<u8>, DataSetError> {
+    let Some(ts) = TransferSyntaxRegistry.get(transfer_syntax) else {
+        return err(format!("transfer syntax {transfer_syntax} unknown"));
+    };
+    let mut out = Vec::new();
+    obj.write_dataset_with_ts(&mut out, ts).map_err(|e| DataSetError(e.to_string()))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_core::{DataElement, PrimitiveValue, value::DataSetSequence};
+    use dicom_dictionary_std::tags;
+
+    fn sample() -> InMemDicomObject {
+        let item = InMemDicomObject::from_element_iter([
+            DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(2u16)),
+            DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(vec![1u8, 2, 3, 4])),
+        ]);
+        InMemDicomObject::from_element_iter([
+            DataElement::new(tags::IMAGE_BOX_POSITION, VR::US, PrimitiveValue::from(1u16)),
+            DataElement::new(tags::BASIC_GRAYSCALE_IMAGE_SEQUENCE, VR::SQ, DataSetSequence::from(vec![item])),
+        ])
+    }
+
+    #[test]
+    fn both_transfer_syntaxes_round_trip() {
+        for ts in [IMPLICIT_VR_LE, EXPLICIT_VR_LE] {
+            let bytes = encode(&sample(), ts).unwrap();
+            let back = decode(&bytes, ts).unwrap();
+            let seq = back.element(tags::BASIC_GRAYSCALE_IMAGE_SEQUENCE).unwrap();
+            assert_eq!(seq.items().unwrap().len(), 1, "{ts}");
+        }
+    }
+
+    #[test]
+    fn declared_lengths_beyond_the_data_are_refused() {
+        // The fuzzer's 8-byte input that made dicom-object allocate ~185 MB.
+        assert!(check_lengths(&[0x8c, 0xf7, 0xf7, 0xf7, 0xf7, 0x78, 0x0b, 0x0b], false).is_err());
+        let mut bytes = encode(&sample(), EXPLICIT_VR_LE).unwrap();
+        let n = bytes.len();
+        // The data set ends with Pixel Data (4 bytes), an item and a sequence delimiter:
+        // Pixel Data's 4-byte length sits just before its value.
+        bytes[n - 24..n - 20].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+        assert!(decode(&bytes, EXPLICIT_VR_LE).is_err());
+        assert!(decode(&bytes[..n - 3], EXPLICIT_VR_LE).is_err());
+        let implicit = encode(&sample(), IMPLICIT_VR_LE).unwrap();
+        assert!(decode(&implicit[..implicit.len() - 1], IMPLICIT_VR_LE).is_err());
+    }
+}

@@ -1,0 +1,103 @@
+//! The network layer: TCP accept loop, DICOM upper layer associations and the DIMSE message
+//! exchange. It knows nothing of films: requests go to a [`Service`] and responses come back.
+
+pub mod association;
+pub mod dataset;
+pub mod dimse;
+pub mod negotiation;
+pub mod pdu;
+pub mod reassembly;
+pub mod server;
+pub mod status;
+
+use dicom_object::InMemDicomObject;
+use dimse::Command;
+pub use negotiation::AcceptedContext;
+
+/// What a service learns about an association when it opens.
+#[derive(Debug, Clone)]
+pub struct AssociationInfo {
+    /// A number unique within this server's run, for logs.
+    pub id: u64,
+    pub calling_ae_title: String,
+    pub called_ae_title: String,
+    pub peer: std::net::SocketAddr,
+    pub contexts: Vec<AcceptedContext>,
+}
+
+impl AssociationInfo {
+    /// The accepted context with this abstract syntax, if any.
+    pub fn context_for(&self, abstract_syntax: &str) -> Option<&AcceptedContext> {
+        self.contexts.iter().find(|c| c.abstract_syntax == abstract_syntax)
+    }
+}
+
+/// A DIMSE request, decoded.
+#[derive(Debug)]
+pub struct Request {
+    pub context: AcceptedContext,
+    pub command: Command,
+    pub data: Option<InMemDicomObject>,
+}
+
+/// A DIMSE response: status and the response's fields; the association layer fills in the
+/// Command Field, Message ID Being Responded To and the data set flag.
+#[derive(Debug, Default)]
+pub struct Response {
+    pub status: u16,
+    pub affected_sop_class_uid: Option<String>,
+    pub affected_sop_instance_uid: Option<String>,
+    pub action_type_id: Option<u16>,
+    pub event_type_id: Option<u16>,
+    pub error_comment: Option<String>,
+    pub offending_element: Vec<u32>,
+    pub attribute_identifier_list: Vec<u32>,
+    pub data: Option<InMemDicomObject>,
+}
+
+impl Response {
+    pub fn status(status: u16) -> Self {
+        Response { status, ..Default::default() }
+    }
+
+    /// A failure or warning with an Error Comment (and the offending element when known).
+    pub fn error(status: u16, comment: impl Into<String>, offending: Option<u32>) -> Self {
+        Response {
+            status,
+            error_comment: Some(comment.into()),
+            offending_element: offending.into_iter().collect(),
+            ..Default::default()
+        }
+    }
+}
+
+/// An N-EVENT-REPORT the service wants sent to its peer (PS3.7 10.1.1).
+#[derive(Debug)]
+pub struct EventReport {
+    pub context_id: u8,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub event_type_id: u16,
+    pub data: Option<InMemDicomObject>,
+}
+
+/// Where a service sends event reports for one association.
+pub type EventSender = tokio::sync::mpsc::UnboundedSender<EventReport>;
+
+/// A DIMSE service provider: opens one handler per association.
+pub trait Service: Send + Sync + 'static {
+    type Handler: AssociationHandler;
+    /// Abstract syntaxes this service accepts (Verification is always added).
+    fn abstract_syntaxes(&self) -> Vec<String>;
+    /// Called AE titles this service answers to.
+    fn called_ae_titles(&self) -> Vec<String>;
+    /// Opens the per-association state.
+    fn open(&self, info: &AssociationInfo, events: EventSender) -> Self::Handler;
+}
+
+/// The per-association side of a service. `handle` runs on a blocking-capable thread.
+pub trait AssociationHandler: Send + 'static {
+    fn handle(&mut self, request: Request) -> Response;
+    /// The association ended (released, aborted or lost): everything it created goes.
+    fn close(&mut self);
+}

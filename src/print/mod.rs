@@ -1,0 +1,209 @@
+//! The Print Management service (PS3.4 Annex H): DIMSE requests become changes of the film
+//! model and statuses. One file per SOP class; finished films go to the spool.
+//!
+//! Each association owns its film session, film boxes, image and annotation boxes and
+//! presentation LUTs; they are freed when the association ends (H.4.1.1: the end of an
+//! association acts as an N-DELETE of its film session). A print job is a copy that lives on
+//! in the spool.
+
+pub mod annotation;
+pub mod attrs;
+pub mod film_box;
+pub mod film_session;
+pub mod image_box;
+pub mod presentation_lut;
+pub mod print_job;
+pub mod printer;
+pub mod status;
+pub mod uids;
+
+use crate::config::{Config, QueueConfig};
+use crate::net::dimse::command_field as cf;
+use crate::net::{AssociationHandler, AssociationInfo, EventSender, Request, Response, Service};
+use crate::spool::Spool;
+use attrs::Refusal;
+use dicom_object::InMemDicomObject;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tracing::{info, warn};
+
+/// Shared by every association.
+pub struct PrintService {
+    pub config: Arc<Config>,
+    pub spool: Arc<Spool>,
+    pub jobs: Arc<print_job::JobRegistry>,
+}
+
+impl PrintService {
+    pub fn new(config: Arc<Config>, spool: Arc<Spool>) -> Self {
+        PrintService { config, spool, jobs: Arc::new(print_job::JobRegistry::default()) }
+    }
+
+    fn queue_for(&self, called_ae: &str) -> usize {
+        (0..self.config.queues.len())
+            .find(|&i| self.config.queue_ae_titles(i).iter().any(|ae| ae.trim() == called_ae))
+            .unwrap_or(0)
+    }
+}
+
+impl Service for PrintService {
+    type Handler = PrintHandler;
+
+    fn abstract_syntaxes(&self) -> Vec<String> {
+        let mut v: Vec<String> = [
+            uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META,
+            uids::PRINTER,
+            uids::PRESENTATION_LUT,
+            uids::BASIC_ANNOTATION_BOX,
+            uids::PRINT_JOB,
+            uids::PRINTER_CONFIGURATION_RETRIEVAL,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Colour is offered when any queue prints colour; a grayscale queue refuses colour
+        // film sessions itself.
+        if self.config.queues.iter().any(|q| q.color) {
+            v.push(uids::BASIC_COLOR_PRINT_MANAGEMENT_META.to_string());
+        }
+        v
+    }
+
+    fn called_ae_titles(&self) -> Vec<String> {
+        (0..self.config.queues.len()).flat_map(|i| self.config.queue_ae_titles(i)).collect()
+    }
+
+    fn open(&self, info: &AssociationInfo, events: EventSender) -> PrintHandler {
+        let queue = self.queue_for(&info.called_ae_title);
+        PrintHandler {
+            info: info.clone(),
+            config: self.config.clone(),
+            queue,
+            spool: self.spool.clone(),
+            jobs: self.jobs.clone(),
+            events,
+            session: None,
+            film_boxes: Vec::new(),
+            luts: HashMap::new(),
+            image_bytes: 0,
+        }
+    }
+}
+
+/// The state of one association.
+pub struct PrintHandler {
+    pub(crate) info: AssociationInfo,
+    pub(crate) config: Arc<Config>,
+    pub(crate) queue: usize,
+    pub(crate) spool: Arc<Spool>,
+    pub(crate) jobs: Arc<print_job::JobRegistry>,
+    pub(crate) events: EventSender,
+    pub(crate) session: Option<film_session::FilmSession>,
+    /// Film boxes of the session in creation order; the last one is the live one.
+    pub(crate) film_boxes: Vec<film_box::FilmBox>,
+    pub(crate) luts: HashMap<String, presentation_lut::StoredLut>,
+    /// Pixel bytes held by this association's image boxes.
+    pub(crate) image_bytes: usize,
+}
+
+impl PrintHandler {
+    pub(crate) fn queue(&self) -> &QueueConfig {
+        &self.config.queues[self.queue]
+    }
+
+    /// Which SOP classes may be addressed on a context (PS3.4 H.3: a Meta SOP class groups
+    /// its component classes on one context).
+    fn class_allowed_on(abstract_syntax: &str, class: &str) -> bool {
+        match abstract_syntax {
+            uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META => matches!(
+                class,
+                uids::BASIC_FILM_SESSION | uids::BASIC_FILM_BOX | uids::BASIC_GRAYSCALE_IMAGE_BOX | uids::PRINTER
+            ),
+            uids::BASIC_COLOR_PRINT_MANAGEMENT_META => matches!(
+                class,
+                uids::BASIC_FILM_SESSION | uids::BASIC_FILM_BOX | uids::BASIC_COLOR_IMAGE_BOX | uids::PRINTER
+            ),
+            other => other == class,
+        }
+    }
+
+    fn route(&mut self, req: Request) -> Result<Response, Refusal> {
+        let cmd = &req.command;
+        let Some(class) = cmd.sop_class_uid().map(str::to_string) else {
+            return Err(Refusal::new(status::MISSING_ATTRIBUTE, "SOP Class UID missing from the command"));
+        };
+        if !Self::class_allowed_on(&req.context.abstract_syntax, &class) {
+            return Err(Refusal::new(
+                status::NO_SUCH_SOP_CLASS,
+                format!("SOP class {class} is not part of context {}", req.context.abstract_syntax),
+            ));
+        }
+        let field = cmd.command_field;
+        let data = req.data.unwrap_or_else(InMemDicomObject::new_empty);
+        let instance = cmd.sop_instance_uid().map(str::to_string);
+        let meta = req.context.abstract_syntax.as_str();
+        match (class.as_str(), field) {
+            (uids::BASIC_FILM_SESSION, cf::N_CREATE_RQ) => self.film_session_create(instance, &data, meta),
+            (uids::BASIC_FILM_SESSION, cf::N_SET_RQ) => self.film_session_set(instance, &data),
+            (uids::BASIC_FILM_SESSION, cf::N_DELETE_RQ) => self.film_session_delete(instance),
+            (uids::BASIC_FILM_SESSION, cf::N_ACTION_RQ) => self.film_session_print(instance, cmd.action_type_id),
+            (uids::BASIC_FILM_BOX, cf::N_CREATE_RQ) => self.film_box_create(instance, &data),
+            (uids::BASIC_FILM_BOX, cf::N_SET_RQ) => self.film_box_set(instance, &data),
+            (uids::BASIC_FILM_BOX, cf::N_DELETE_RQ) => self.film_box_delete(instance),
+            (uids::BASIC_FILM_BOX, cf::N_ACTION_RQ) => self.film_box_print(instance, cmd.action_type_id),
+            (uids::BASIC_GRAYSCALE_IMAGE_BOX, cf::N_SET_RQ) => self.image_box_set(instance, &data, false),
+            (uids::BASIC_COLOR_IMAGE_BOX, cf::N_SET_RQ) => self.image_box_set(instance, &data, true),
+            (uids::BASIC_ANNOTATION_BOX, cf::N_SET_RQ) => self.annotation_box_set(instance, &data),
+            (uids::PRESENTATION_LUT, cf::N_CREATE_RQ) => self.presentation_lut_create(instance, &data),
+            (uids::PRESENTATION_LUT, cf::N_DELETE_RQ) => self.presentation_lut_delete(instance),
+            (uids::PRINTER, cf::N_GET_RQ) => self.printer_get(instance, &cmd.attribute_identifier_list),
+            (uids::PRINTER_CONFIGURATION_RETRIEVAL, cf::N_GET_RQ) => {
+                self.printer_configuration_get(instance, &cmd.attribute_identifier_list)
+            }
+            (uids::PRINT_JOB, cf::N_GET_RQ) => self.print_job_get(instance, &cmd.attribute_identifier_list),
+            _ => Err(Refusal::new(
+                status::UNRECOGNIZED_OPERATION,
+                format!("{} is not an operation of SOP class {class}", cf::name(field)),
+            )),
+        }
+    }
+}
+
+impl AssociationHandler for PrintHandler {
+    fn handle(&mut self, request: Request) -> Response {
+        let what = request.command.to_string();
+        match self.route(request) {
+            Ok(r) => {
+                if r.status != status::SUCCESS {
+                    info!(assoc = self.info.id, "{what}: status 0x{:04X} {}", r.status, r.error_comment.as_deref().unwrap_or(""));
+                }
+                r
+            }
+            Err(refusal) => {
+                warn!(assoc = self.info.id, "{what}: refused with 0x{:04X}: {}", refusal.status, refusal.comment);
+                refusal.into()
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        if self.session.is_some() || !self.film_boxes.is_empty() || !self.luts.is_empty() {
+            info!(
+                assoc = self.info.id,
+                "freeing the association's film session, {} film box(es), {} presentation LUT(s)",
+                self.film_boxes.len(),
+                self.luts.len()
+            );
+        }
+        self.session = None;
+        self.film_boxes.clear();
+        self.luts.clear();
+        self.image_bytes = 0;
+        self.jobs.detach_association(self.info.id);
+    }
+}
+
+/// A new UID under the UUID-derived root 2.25 (PS3.5 B.2).
+pub fn new_uid() -> String {
+    format!("2.25.{}", rand::random::<u128>())
+}

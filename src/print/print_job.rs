@@ -1,0 +1,286 @@
+//! Print Job SOP Class (PS3.4 H.4.8): turning an N-ACTION into a queued job, N-GET of the
+//! job's status, and N-EVENT-REPORTs of its progress to the association that created it.
+
+use super::attrs::Refusal;
+use super::film_box::reference;
+use super::status;
+use super::uids;
+use super::{PrintHandler, new_uid};
+use crate::film::{Film, PresentationLut};
+use crate::net::{EventReport, EventSender, Response};
+use crate::spool::{JobState, PrintJob, SpoolError};
+use dicom_core::value::DataSetSequence;
+use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Referenced Print Job Sequence of the N-ACTION reply: PS3.4 H.4.1.2.4.1 and H.4.2.2.4.1
+/// name (2100,0500); the dictionary lists that tag under a retired Pull Print alias.
+pub const REFERENCED_PRINT_JOB_SEQUENCE: dicom_core::Tag = dicom_core::Tag(0x2100, 0x0500);
+
+/// Illumination default when neither film box nor session gives one (PS3.4 H.4.2.2.1.1).
+pub const DEFAULT_ILLUMINATION: u16 = 2000;
+/// Reflected Ambient Light default (PS3.4 H.4.2.2.1.1).
+pub const DEFAULT_REFLECTED_AMBIENT_LIGHT: u16 = 10;
+
+/// Where a job's events go: the creating association, while it is open and only if it
+/// negotiated the Print Job context (H.4.8.1.1).
+#[derive(Debug, Clone)]
+struct EventTarget {
+    association: u64,
+    context_id: u8,
+    sender: EventSender,
+}
+
+/// A Print Job SOP instance.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub uid: String,
+    pub state: JobState,
+    pub priority: String,
+    pub originator: String,
+    pub printer_name: String,
+    pub film_session_label: String,
+    pub created: chrono_like::Stamp,
+    target: Option<EventTarget>,
+}
+
+/// Print Job instances of the whole server, by SOP Instance UID.
+#[derive(Debug, Default)]
+pub struct JobRegistry {
+    jobs: Mutex<HashMap<String, JobRecord>>,
+}
+
+/// Execution Status Info for a state (PS3.3 C.13.9.1 defined terms).
+fn execution_status(state: &JobState) -> (&'static str, String) {
+    match state {
+        JobState::Pending => ("PENDING", "QUEUED".into()),
+        JobState::Printing => ("PRINTING", "NORMAL".into()),
+        JobState::Done => ("DONE", "NORMAL".into()),
+        JobState::Failed(_) => ("FAILURE", "PRINTER DOWN".into()),
+    }
+}
+
+impl JobRegistry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, JobRecord>> {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn insert(&self, record: JobRecord) {
+        self.lock().insert(record.uid.clone(), record);
+    }
+
+    pub fn get(&self, uid: &str) -> Option<JobRecord> {
+        self.lock().get(uid).cloned()
+    }
+
+    /// The association ended: its jobs print on, but send no more events.
+    pub fn detach_association(&self, association: u64) {
+        for job in self.lock().values_mut() {
+            if job.target.as_ref().is_some_and(|t| t.association == association) {
+                job.target = None;
+            }
+        }
+    }
+
+    /// Records a state change and reports it (PS3.4 H.4.8.1.1, Table H.4-12). After DONE or
+    /// FAILURE the instance is deleted (H.4.8.2: once the SCU was told).
+    pub fn update(&self, uid: &str, state: JobState) {
+        let mut jobs = self.lock();
+        let Some(job) = jobs.get_mut(uid) else { return };
+        job.state = state.clone();
+        if let Some(target) = &job.target {
+            let (event_type_id, _) = match &state {
+                JobState::Pending => (1, ()),
+                JobState::Printing => (2, ()),
+                JobState::Done => (3, ()),
+                JobState::Failed(_) => (4, ()),
+            };
+            let (_, info) = execution_status(&state);
+            let mut data = InMemDicomObject::from_element_iter([
+                DataElement::new(tags::EXECUTION_STATUS_INFO, VR::CS, PrimitiveValue::from(info)),
+                DataElement::new(tags::PRINTER_NAME, VR::LO, PrimitiveValue::from(job.printer_name.as_str())),
+            ]);
+            if !job.film_session_label.is_empty() {
+                data.put(DataElement::new(tags::FILM_SESSION_LABEL, VR::LO, PrimitiveValue::from(job.film_session_label.as_str())));
+            }
+            let _ = target.sender.send(EventReport {
+                context_id: target.context_id,
+                sop_class_uid: uids::PRINT_JOB.into(),
+                sop_instance_uid: job.uid.clone(),
+                event_type_id,
+                data: Some(data),
+            });
+        }
+        if matches!(state, JobState::Done | JobState::Failed(_)) {
+            jobs.remove(uid);
+        }
+    }
+}
+
+/// Minimal UTC date/time stamps for DA/TM values without pulling a date crate.
+pub mod chrono_like {
+    /// Seconds since the Unix epoch.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Stamp(pub u64);
+
+    impl Stamp {
+        pub fn now() -> Stamp {
+            Stamp(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+        }
+        /// (YYYYMMDD, HHMMSS) in UTC.
+        pub fn da_tm(self) -> (String, String) {
+            let days = (self.0 / 86_400) as i64;
+            let secs = self.0 % 86_400;
+            // Civil-from-days (Howard Hinnant's algorithm).
+            let z = days + 719_468;
+            let era = z.div_euclid(146_097);
+            let doe = z.rem_euclid(146_097);
+            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let d = doy - (153 * mp + 2) / 5 + 1;
+            let m = if mp < 10 { mp + 3 } else { mp - 9 };
+            let y = yoe + era * 400 + i64::from(m <= 2);
+            (format!("{y:04}{m:02}{d:02}"), format!("{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn known_dates() {
+            assert_eq!(super::Stamp(0).da_tm(), ("19700101".into(), "000000".into()));
+            assert_eq!(super::Stamp(1_795_608_000).da_tm(), ("20261125".into(), "120000".into()));
+            assert_eq!(super::Stamp(951_782_400).da_tm().0, "20000229");
+        }
+    }
+}
+
+impl PrintHandler {
+    /// Copies film box `i` as it is now into a composable film (PS3.4 H.4.1.2.4: later
+    /// N-SETs do not change a queued print).
+    fn film_for(&self, i: usize) -> Film {
+        let fb = &self.film_boxes[i];
+        let session = self.session();
+        let session_lut = session.and_then(|s| s.presentation_lut.as_ref()).and_then(|uid| self.luts.get(uid)).map(|l| l.lut.clone());
+        let medium = session.map(|s| s.medium).unwrap_or(crate::film::Medium::BlueFilm);
+        Film {
+            display_format: fb.display_format.clone(),
+            size: fb.size,
+            orientation: fb.orientation,
+            magnification: fb.magnification,
+            border_density: fb.border_density,
+            empty_image_density: fb.empty_image_density,
+            min_density: fb.min_density,
+            max_density: fb.max_density,
+            trim: fb.trim,
+            medium,
+            illumination: fb.illumination.or(session.and_then(|s| s.illumination)).unwrap_or(DEFAULT_ILLUMINATION),
+            reflected_ambient_light: fb
+                .reflected_ambient_light
+                .or(session.and_then(|s| s.reflected_ambient_light))
+                .unwrap_or(DEFAULT_REFLECTED_AMBIENT_LIGHT),
+            presentation_lut: fb.presentation_lut.clone().or(session_lut).unwrap_or(PresentationLut::Identity),
+            color: session.is_some_and(|s| s.color),
+            image_boxes: fb.image_boxes.iter().map(|b| b.image_box.clone()).collect(),
+            annotations: fb.annotation_boxes.iter().filter_map(|a| a.text.clone().map(|t| (a.position, t))).collect(),
+        }
+    }
+
+    /// Queues film boxes `indices` as one print job and answers the N-ACTION.
+    pub(crate) fn print(&mut self, indices: &[usize], session_level: bool) -> Result<Response, Refusal> {
+        let Some(session) = self.session().cloned() else {
+            return Err(Refusal::new(status::INVALID_OBJECT_INSTANCE, "no film session"));
+        };
+        let queue = self.queue().clone();
+        let films: Vec<Film> = indices.iter().map(|&i| self.film_for(i)).collect();
+        let high = indices.iter().any(|&i| self.film_boxes[i].high_resolution);
+        let uid = new_uid();
+        let printer_name = format!("{} {}", self.config.printer.name, queue.name);
+        let job = PrintJob {
+            id: String::new(),
+            uid: uid.clone(),
+            queue: queue.name.clone(),
+            calling_ae_title: self.info.calling_ae_title.clone(),
+            film_session_label: session.label.clone(),
+            owner_id: session.owner_id.clone(),
+            priority: session.print_priority.clone(),
+            copies: session.number_of_copies,
+            created_unix: chrono_like::Stamp::now().0,
+            device: crate::film::Device {
+                dpi: if high { queue.high_dpi } else { queue.dpi },
+                min_density: queue.min_density,
+                max_density: queue.max_density,
+                margin_mm: queue.margin_mm,
+                gap_mm: queue.gap_mm,
+            },
+            pdf_dir: self.config.pdf_dir(&queue),
+            films,
+        };
+        let target = self.info.context_for(uids::PRINT_JOB).map(|c| EventTarget {
+            association: self.info.id,
+            context_id: c.id,
+            sender: self.events.clone(),
+        });
+        let print_job_negotiated = target.is_some();
+        self.jobs.insert(JobRecord {
+            uid: uid.clone(),
+            state: JobState::Pending,
+            priority: session.print_priority.clone(),
+            originator: self.info.calling_ae_title.clone(),
+            printer_name,
+            film_session_label: session.label.clone(),
+            created: chrono_like::Stamp::now(),
+            target,
+        });
+        let jobs = self.jobs.clone();
+        let observed_uid = uid.clone();
+        let observer = Box::new(move |state: JobState| jobs.update(&observed_uid, state));
+        match self.spool.submit(job, observer) {
+            Ok(id) => {
+                tracing::info!(assoc = self.info.id, job = %id, "queued {} film(s) for queue {}", indices.len(), queue.name);
+            }
+            Err(e) => {
+                self.jobs.update(&uid, JobState::Failed(e.to_string()));
+                let code = match (&e, session_level) {
+                    (SpoolError::Full(_), true) => status::SESSION_PRINT_QUEUE_FULL,
+                    (SpoolError::Full(_), false) => status::FILM_BOX_PRINT_QUEUE_FULL,
+                    _ => status::PROCESSING_FAILURE,
+                };
+                return Err(Refusal::new(code, format!("print job not created: {e}")));
+            }
+        }
+        let mut r = Response::status(status::SUCCESS);
+        r.action_type_id = Some(1);
+        // The reply carries Referenced Print Job Sequence only when Print Job is supported
+        // on this association (H.4.1.2.4.2): an unasked-for data set upsets some modalities.
+        if print_job_negotiated {
+            r.data = Some(InMemDicomObject::from_element_iter([DataElement::new(
+                REFERENCED_PRINT_JOB_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(vec![reference(uids::PRINT_JOB, &uid)]),
+            )]));
+        }
+        Ok(r)
+    }
+
+    pub(crate) fn print_job_get(&self, instance: Option<String>, requested: &[u32]) -> Result<Response, Refusal> {
+        let uid = instance.ok_or_else(|| Refusal::new(status::MISSING_ATTRIBUTE, "Requested SOP Instance UID missing"))?;
+        let job = self.jobs.get(&uid).ok_or_else(|| Refusal::new(status::NO_SUCH_SOP_INSTANCE, format!("no print job {uid}")))?;
+        let (execution, info) = execution_status(&job.state);
+        let (date, time) = job.created.da_tm();
+        let obj = InMemDicomObject::from_element_iter([
+            DataElement::new(tags::EXECUTION_STATUS, VR::CS, PrimitiveValue::from(execution)),
+            DataElement::new(tags::EXECUTION_STATUS_INFO, VR::CS, PrimitiveValue::from(info)),
+            DataElement::new(tags::PRINT_PRIORITY, VR::CS, PrimitiveValue::from(job.priority.as_str())),
+            DataElement::new(tags::CREATION_DATE, VR::DA, PrimitiveValue::from(date)),
+            DataElement::new(tags::CREATION_TIME, VR::TM, PrimitiveValue::from(time)),
+            DataElement::new(tags::PRINTER_NAME, VR::LO, PrimitiveValue::from(job.printer_name.as_str())),
+            DataElement::new(tags::ORIGINATOR, VR::AE, PrimitiveValue::from(job.originator.as_str())),
+        ]);
+        Ok(Self::get_response(uids::PRINT_JOB, &uid, obj, requested))
+    }
+}

@@ -1,0 +1,124 @@
+//! Printer SOP Class (PS3.4 H.4.6) and Printer Configuration Retrieval SOP Class (H.4.11):
+//! N-GET on their well-known instances.
+
+use super::attrs::{Refusal, tag_u32};
+use super::status;
+use super::uids;
+use super::PrintHandler;
+use crate::net::Response;
+use dicom_core::value::DataSetSequence;
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+
+fn text(tag: Tag, vr: VR, v: &str) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, vr, PrimitiveValue::from(v))
+}
+
+/// Keeps only the requested attributes (an empty list asks for all, PS3.7 10.1.2.1.3).
+fn select(obj: InMemDicomObject, requested: &[u32]) -> (InMemDicomObject, Vec<u32>) {
+    if requested.is_empty() {
+        return (obj, Vec::new());
+    }
+    let mut out = InMemDicomObject::new_empty();
+    let mut missing = Vec::new();
+    for &t in requested {
+        let tag = Tag((t >> 16) as u16, (t & 0xFFFF) as u16);
+        match obj.get(tag) {
+            Some(e) => {
+                out.put(e.clone());
+            }
+            None => missing.push(t),
+        }
+    }
+    (out, missing)
+}
+
+impl PrintHandler {
+    fn printer_attributes(&self) -> InMemDicomObject {
+        let p = &self.config.printer;
+        let mut obj = InMemDicomObject::from_element_iter([
+            text(tags::PRINTER_STATUS, VR::CS, "NORMAL"),
+            text(tags::PRINTER_STATUS_INFO, VR::CS, "NORMAL"),
+            text(tags::PRINTER_NAME, VR::LO, &format!("{} {}", p.name, self.queue().name)),
+            text(tags::MANUFACTURER, VR::LO, &p.manufacturer),
+            text(tags::MANUFACTURER_MODEL_NAME, VR::LO, &p.model),
+            text(tags::DEVICE_SERIAL_NUMBER, VR::LO, &p.serial_number),
+            text(tags::SOFTWARE_VERSIONS, VR::LO, concat!("filmd ", env!("CARGO_PKG_VERSION"))),
+        ]);
+        // Type 2 in N-GET: present, empty when unknown.
+        obj.put(text(tags::DATE_OF_LAST_CALIBRATION, VR::DA, &p.calibration_date));
+        obj.put(text(tags::TIME_OF_LAST_CALIBRATION, VR::TM, &p.calibration_time));
+        obj
+    }
+
+    pub(crate) fn printer_get(&self, instance: Option<String>, requested: &[u32]) -> Result<Response, Refusal> {
+        if instance.as_deref() != Some(uids::PRINTER_INSTANCE) {
+            return Err(Refusal::new(status::NO_SUCH_SOP_INSTANCE, format!("the Printer is the well-known instance {}", uids::PRINTER_INSTANCE)));
+        }
+        Ok(Self::get_response(uids::PRINTER, uids::PRINTER_INSTANCE, self.printer_attributes(), requested))
+    }
+
+    /// N-GET response with the selected attributes; unknown ones make a 0x0107 warning.
+    pub(crate) fn get_response(class: &str, instance: &str, all: InMemDicomObject, requested: &[u32]) -> Response {
+        let (data, missing) = select(all, requested);
+        let mut r = if missing.is_empty() {
+            Response::status(status::SUCCESS)
+        } else {
+            let mut r = Response::error(status::ATTRIBUTE_LIST_ERROR, "some requested attributes are not supported", None);
+            r.attribute_identifier_list = missing;
+            r
+        };
+        r.affected_sop_class_uid = Some(class.into());
+        r.affected_sop_instance_uid = Some(instance.into());
+        r.data = Some(data);
+        r
+    }
+
+    fn printer_configuration(&self) -> InMemDicomObject {
+        let q = self.queue();
+        let mut classes = vec![uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META, uids::PRESENTATION_LUT, uids::BASIC_ANNOTATION_BOX, uids::PRINT_JOB];
+        if q.color {
+            classes.push(uids::BASIC_COLOR_PRINT_MANAGEMENT_META);
+        }
+        let media: Vec<InMemDicomObject> = q
+            .accepted_media()
+            .iter()
+            .flat_map(|m| q.accepted_film_sizes().into_iter().map(move |s| (*m, s)))
+            .enumerate()
+            .map(|(i, (m, s))| {
+                InMemDicomObject::from_element_iter([
+                    DataElement::new(tags::ITEM_NUMBER, VR::IS, PrimitiveValue::from((i + 1).to_string())),
+                    text(tags::MEDIUM_TYPE, VR::CS, m.term()),
+                    text(tags::FILM_SIZE_ID, VR::CS, s.id),
+                    DataElement::new(tags::MIN_DENSITY, VR::US, PrimitiveValue::from(q.min_density)),
+                    DataElement::new(tags::MAX_DENSITY, VR::US, PrimitiveValue::from(q.max_density)),
+                ])
+            })
+            .collect();
+        let item = InMemDicomObject::from_element_iter([
+            DataElement::new(tags::SOP_CLASSES_SUPPORTED, VR::UI, PrimitiveValue::Strs(classes.iter().map(|s| s.to_string()).collect())),
+            DataElement::new(tags::MEMORY_BIT_DEPTH, VR::US, PrimitiveValue::from(16u16)),
+            DataElement::new(tags::PRINTING_BIT_DEPTH, VR::US, PrimitiveValue::from(8u16)),
+            DataElement::new(tags::MEDIA_INSTALLED_SEQUENCE, VR::SQ, DataSetSequence::from(media)),
+            text(tags::DEFAULT_MAGNIFICATION_TYPE, VR::CS, &q.default_magnification),
+            DataElement::new(tags::OTHER_MAGNIFICATION_TYPES_AVAILABLE, VR::CS, PrimitiveValue::Strs(["REPLICATE", "BILINEAR", "CUBIC", "NONE"].iter().map(|s| s.to_string()).collect())),
+            DataElement::new(tags::MAXIMUM_COLLATED_FILMS, VR::US, PrimitiveValue::from(64u16)),
+            text(tags::MANUFACTURER, VR::LO, &self.config.printer.manufacturer),
+            text(tags::MANUFACTURER_MODEL_NAME, VR::LO, &self.config.printer.model),
+            text(tags::PRINTER_NAME, VR::LO, &format!("{} {}", self.config.printer.name, q.name)),
+        ]);
+        InMemDicomObject::from_element_iter([DataElement::new(tags::PRINTER_CONFIGURATION_SEQUENCE, VR::SQ, DataSetSequence::from(vec![item]))])
+    }
+
+    pub(crate) fn printer_configuration_get(&self, instance: Option<String>, requested: &[u32]) -> Result<Response, Refusal> {
+        if instance.as_deref() != Some(uids::PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE) {
+            return Err(Refusal::new(
+                status::NO_SUCH_SOP_INSTANCE,
+                format!("Printer Configuration Retrieval is the well-known instance {}", uids::PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE),
+            ));
+        }
+        let _ = tag_u32;
+        Ok(Self::get_response(uids::PRINTER_CONFIGURATION_RETRIEVAL, uids::PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE, self.printer_configuration(), requested))
+    }
+}
