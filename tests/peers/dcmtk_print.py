@@ -28,9 +28,13 @@ What DCMTK's print client does (DCMTK 3.6.7, found by running it):
     the bit depth filmd receives is chosen by --bits (which sets
     Supports12Bit), not by the input file; --photometric MONOCHROME1 makes
     dcmprscu transmit MONOCHROME1 (its --monochrome1 option).
+  * Pixel values: MONOCHROME2 input reaches the SCP bit-exact (8 and 12
+    bits, checked with uniform 0/100/200/255 and 0/1000/2000/4095 and a
+    ramp); the MONOCHROME1 path (inverted twice) can be off by one (0 -> 1,
+    10 -> 11). 8-bit pixel data is sent with VR OW.
   * Images smaller than [PRINT] MinPrintResolution are enlarged by an
     integer factor; this script leaves MinPrintResolution unset unless
-    --min-print-resolution is given, so pixels pass through unchanged.
+    --min-print-resolution is given, so image sizes pass through unchanged.
   * It is grayscale only: dcmpsprt refuses RGB input ("Wrong image
     photometric interpretation - not MONOCHROME1/2"), and dcmprscu only
     proposes Basic Grayscale Print Management Meta (+ Presentation LUT,
@@ -87,7 +91,13 @@ run it in a private network namespace, as root, from the repository root):
   14INX17IN --landscape, --border BLACK, ... to exercise the other paths.
   dcmprscp serves one association at a time, supports STANDARD\C,R and
   grayscale only, answers a film session N-ACTION with success, and fails
-  an unknown Film Size ID / layout with 0x0106 (so does this script: ok=false).
+  an unknown Film Size ID / layout with 0x0106 (this script: ok=false).
+  Its DisplayFormat list is for PORTRAIT: in LANDSCAPE it wants C,R swapped
+  (--layout 3 4 --landscape fails with 0x0106 unless 4,3 is listed). It has
+  no Basic Annotation Box (dcmprscu logs "W: printer does not support
+  Annotation Box, ignoring annotation." and still prints), and answers a
+  Presentation LUT reference in the film session (--plut-in-session) with
+  0x0105 unless its own PresentationLUTinFilmSession = true.
 """
 
 import argparse
@@ -99,6 +109,7 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # keep tests/peers free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 FILM_SIZES = ["8INX10IN", "8_5INX11IN", "10INX12IN", "10INX14IN", "11INX14IN", "11INX17IN",

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Install the real peers filmd's tests talk to (see docs/peers.md):
+#   Debian: dcmtk (dcmpsprt, dcmprscu, dcmprscp, dump2dcm), poppler-utils
+#           (pdfinfo, pdfimages, pdftoppm, pdftotext, pdffonts), qpdf,
+#           python3 + python3-pip when missing
+#   PyPI:   pynetdicom 3.x, pydicom 3.x, numpy (for tests/peers/*.py)
+#
+# Idempotent: checks first (command -v / python import) and installs only what
+# is missing, so a second run takes well under a second. Needs root (or
+# password-less sudo) only when something has to be installed. No daemon is
+# started: a policy-rc.d that exits 101 is in place during apt-get install
+# (any existing /usr/sbin/policy-rc.d is put back afterwards).
+# Exits non-zero, naming what is missing, if anything is still absent at the end.
+#
+# Environment: PYTHON (default python3) is the interpreter the tests use.
+set -euo pipefail
+
+PYTHON=${PYTHON:-python3}
+APT_LOCK_TIMEOUT=${APT_LOCK_TIMEOUT:-900}   # wait for a concurrent apt/dpkg
+
+log() { printf 'install-peers: %s\n' "$*" >&2; }
+
+# command -> Debian package providing it
+declare -A CMD_PKG=(
+  [dcmpsprt]=dcmtk [dcmprscu]=dcmtk [dcmprscp]=dcmtk [dump2dcm]=dcmtk [dcmdump]=dcmtk
+  [pdfinfo]=poppler-utils [pdfimages]=poppler-utils [pdftoppm]=poppler-utils
+  [pdftotext]=poppler-utils [pdffonts]=poppler-utils
+  [qpdf]=qpdf
+)
+PIP_PKGS=("pynetdicom>=3,<4" "pydicom>=3,<4" "numpy")
+PY_CHECK='
+import sys
+import numpy, pydicom, pynetdicom
+def major(v): return int(str(v).split(".")[0])
+print("pynetdicom", pynetdicom.__version__, "pydicom", pydicom.__version__, "numpy", numpy.__version__)
+sys.exit(0 if major(pynetdicom.__version__) >= 3 and major(pydicom.__version__) >= 3 else 3)
+'
+
+missing_cmds() {
+  local c
+  for c in "${!CMD_PKG[@]}"; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done
+}
+# py_check: run the import check once and cache it (each python start costs ~0.5 s)
+PY_VERSIONS=
+PY_OK=
+py_check() {
+  PY_OK=0
+  if command -v "$PYTHON" >/dev/null 2>&1 && PY_VERSIONS=$("$PYTHON" -c "$PY_CHECK" 2>/dev/null); then
+    PY_OK=1
+  fi
+}
+py_ok() { [ -n "$PY_OK" ] || py_check; [ "$PY_OK" = 1 ]; }
+pip_ok() { command -v "$PYTHON" >/dev/null 2>&1 && "$PYTHON" -m pip --version >/dev/null 2>&1; }
+
+SUDO=()
+need_root() {
+  if [ "$(id -u)" -eq 0 ]; then return 0; fi
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=(sudo -n); return 0; fi
+  log "need root (or password-less sudo) to install: $*"
+  return 1
+}
+
+POLICY=/usr/sbin/policy-rc.d
+POLICY_BAK=
+restore_policy() {
+  if [ -n "$POLICY_BAK" ]; then
+    "${SUDO[@]}" mv -f "$POLICY_BAK" "$POLICY"
+  else
+    "${SUDO[@]}" rm -f "$POLICY"
+  fi
+}
+
+apt_install() {
+  need_root "apt packages $*" || return 1
+  if ! command -v apt-get >/dev/null 2>&1; then log "apt-get not found; install by hand: $*"; return 1; fi
+  if [ -e "$POLICY" ]; then
+    POLICY_BAK=$(mktemp "$POLICY.filmd-bak.XXXXXX")
+    "${SUDO[@]}" cp -p "$POLICY" "$POLICY_BAK"
+  fi
+  trap restore_policy EXIT
+  printf '#!/bin/sh\n# installed by filmd scripts/install-peers.sh: start no daemon\nexit 101\n' |
+    "${SUDO[@]}" tee "$POLICY" >/dev/null
+  "${SUDO[@]}" chmod 755 "$POLICY"
+  local apt=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -y
+             -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT" -o Dpkg::Options::=--force-confdef
+             -o Dpkg::Options::=--force-confold)
+  log "apt-get install $*"
+  # update first: a fresh image has no package lists
+  "${apt[@]}" update >&2 || log "apt-get update failed (continuing with cached lists)"
+  local rc=0
+  "${apt[@]}" install --no-install-recommends "$@" >&2 || rc=$?
+  restore_policy
+  trap - EXIT
+  POLICY_BAK=
+  return $rc
+}
+
+# ---- Debian packages -------------------------------------------------------
+pkgs=()
+for c in $(missing_cmds); do pkgs+=("${CMD_PKG[$c]}"); done
+if ! command -v "$PYTHON" >/dev/null 2>&1; then pkgs+=(python3); fi
+if ! py_ok && ! pip_ok; then pkgs+=(python3-pip); fi
+if [ ${#pkgs[@]} -gt 0 ]; then
+  mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+  apt_install "${pkgs[@]}" || log "apt-get install failed"
+  PY_OK=   # python3 / pip may have just arrived: check again
+fi
+
+# ---- Python packages -------------------------------------------------------
+if ! py_ok && command -v "$PYTHON" >/dev/null 2>&1; then
+  if ! pip_ok; then
+    log "pip missing for $PYTHON"
+  else
+    pip=("$PYTHON" -m pip install --disable-pip-version-check --no-input -q)
+    [ "$(id -u)" -eq 0 ] && export PIP_ROOT_USER_ACTION=ignore
+    log "pip install ${PIP_PKGS[*]}"
+    out=$("${pip[@]}" "${PIP_PKGS[@]}" 2>&1) || {
+      if grep -q externally-managed-environment <<<"$out"; then
+        log "externally managed Python: retrying with --break-system-packages"
+        "${pip[@]}" --break-system-packages "${PIP_PKGS[@]}" >&2 || log "pip install failed"
+      else
+        printf '%s\n' "$out" >&2
+        log "pip install failed"
+      fi
+    }
+    py_check
+  fi
+fi
+
+# ---- final check -----------------------------------------------------------
+still=()
+for c in $(missing_cmds); do still+=("$c (Debian: ${CMD_PKG[$c]})"); done
+if ! py_ok; then
+  still+=("Python modules for $PYTHON: pynetdicom>=3, pydicom>=3, numpy (PyPI)")
+fi
+if [ ${#still[@]} -gt 0 ]; then
+  log "MISSING after install:"
+  printf '  - %s\n' "${still[@]}" >&2
+  exit 1
+fi
+log "all peers present (dcmtk $(dcmpsprt --version 2>/dev/null | sed -n 's/.*dcmpsprt v\([0-9.]*\).*/\1/p' | head -1)," \
+  "$PY_VERSIONS)"
