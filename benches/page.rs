@@ -134,7 +134,10 @@ fn compose_14x17_at_300_dpi() {
 #[test]
 #[ignore = "timing; run with --release -- --ignored --nocapture"]
 fn pdf_compression_levels_on_a_film_page() {
-    let page = compose(&film(4, 5, &tile(512, 8, 7), Magnification::Bilinear), &device());
+    let page = compose(
+        &film(4, 5, &tile(512, 8, 7), Magnification::Bilinear),
+        &device(),
+    );
     println!(
         "page {}x{} gray, {} bytes raw",
         page.width_px,
@@ -148,7 +151,9 @@ fn pdf_compression_levels_on_a_film_page() {
             z.write_all(&page.pixels).expect("compress");
             z.finish().expect("compress")
         });
-        let (strips, ours) = best(3, || pdf::zlib_compress(&page.pixels, level).expect("compress"));
+        let (strips, ours) = best(3, || {
+            pdf::zlib_compress(&page.pixels, level).expect("compress")
+        });
         println!(
             "level {level}: one thread {single:>9.1?} {:>9} bytes | strips on {} threads {strips:>9.1?} {:>9} bytes",
             bytes.len(),
@@ -163,7 +168,9 @@ fn pdf_compression_levels_on_a_film_page() {
         creator: "benches/page.rs".into(),
         created: SystemTime::now(),
     };
-    let (time, pdf_bytes) = best(3, || pdf::encode_pdf(std::slice::from_ref(&page), &info).expect("pdf"));
+    let (time, pdf_bytes) = best(3, || {
+        pdf::encode_pdf(std::slice::from_ref(&page), &info).expect("pdf")
+    });
     println!(
         "encode_pdf gray page (level {}): {time:>9.1?} {} bytes",
         pdf::COMPRESSION_LEVEL,
@@ -172,6 +179,11 @@ fn pdf_compression_levels_on_a_film_page() {
     let mut colour = film(4, 5, &tile(512, 8, 7), Magnification::Bilinear);
     colour.color = true;
     let rgb = compose(&colour, &device());
-    let (time, pdf_bytes) = best(3, || pdf::encode_pdf(std::slice::from_ref(&rgb), &info).expect("pdf"));
-    println!("encode_pdf RGB page: {time:>9.1?} {} bytes", pdf_bytes.len());
+    let (time, pdf_bytes) = best(3, || {
+        pdf::encode_pdf(std::slice::from_ref(&rgb), &info).expect("pdf")
+    });
+    println!(
+        "encode_pdf RGB page: {time:>9.1?} {} bytes",
+        pdf_bytes.len()
+    );
 }

@@ -96,6 +96,22 @@ impl Canvas {
         self.width * self.channels
     }
 
+    /// Writes one row of samples with `channels` each at (x, y); gray samples on a colour
+    /// canvas become R = G = B.
+    fn put_row(&mut self, x: usize, y: usize, samples: &[u8], channels: usize) {
+        let c = self.channels;
+        let start = y * self.stride() + x * c;
+        let pixels = samples.len() / channels;
+        let row = &mut self.pixels[start..start + pixels * c];
+        if channels == c {
+            row.copy_from_slice(samples);
+        } else {
+            for (pixel, &gray) in row.chunks_exact_mut(c).zip(samples) {
+                pixel.fill(gray);
+            }
+        }
+    }
+
     fn fill(&mut self, (x0, y0, x1, y1): Bounds, gray: u8) {
         let (stride, c) = (self.stride(), self.channels);
         for row in self.pixels.chunks_exact_mut(stride).take(y1).skip(y0) {
@@ -110,10 +126,10 @@ impl Canvas {
         let y0 = image.1.saturating_sub(thickness).max(within.1);
         let x1 = (image.2 + thickness).min(within.2);
         let y1 = (image.3 + thickness).min(within.3);
-        let t = thickness.min((x1 - x0) / 2).min((y1 - y0) / 2).max(1);
         if x1 <= x0 || y1 <= y0 {
             return;
         }
+        let t = thickness.min((x1 - x0) / 2).min((y1 - y0) / 2).max(1);
         self.fill((x0, y0, x1, (y0 + t).min(y1)), 0);
         self.fill((x0, y1.saturating_sub(t).max(y0), x1, y1), 0);
         self.fill((x0, y0, (x0 + t).min(x1), y1), 0);
@@ -136,7 +152,7 @@ fn place_image(
     if box_w == 0 || box_h == 0 || cols == 0 || rows == 0 {
         return None;
     }
-    let Some(source) = device_samples(image, image_box, film, device, canvas.channels) else {
+    let Some(samples) = device_samples(image, image_box, film, device, canvas.channels) else {
         tracing::warn!(
             position = image_box.position,
             rows,
@@ -147,8 +163,7 @@ fn place_image(
         canvas.fill(bounds, area_gray(film.empty_image_density, device));
         return None;
     };
-    let c = canvas.channels;
-    let stride = canvas.stride();
+    let sc = samples.channels;
     let magnification = image_box.magnification.unwrap_or(film.magnification);
     let filter = match magnification {
         Magnification::Replicate => Filter::Nearest,
@@ -160,36 +175,63 @@ fn place_image(
             let (sx, sy) = ((cols - w) / 2, (rows - h) / 2);
             let (dx, dy) = (bounds.0 + (box_w - w) / 2, bounds.1 + (box_h - h) / 2);
             for y in 0..h {
-                let from = ((sy + y) * cols + sx) * c;
-                let to = (dy + y) * stride + dx * c;
-                canvas.pixels[to..to + w * c].copy_from_slice(&source[from..from + w * c]);
+                let from = ((sy + y) * cols + sx) * sc;
+                canvas.put_row(dx, dy + y, &samples.pixels[from..from + w * sc], sc);
             }
             return Some((dx, dy, dx + w, dy + h));
         }
     };
     let (w, h) = fit(image, box_w, box_h);
-    let region = Region {
-        x: bounds.0 + (box_w - w) / 2,
-        y: bounds.1 + (box_h - h) / 2,
-        width: w,
-        height: h,
-    };
+    let (x, y) = (bounds.0 + (box_w - w) / 2, bounds.1 + (box_h - h) / 2);
     let src = Source {
-        pixels: &source,
+        pixels: &samples.pixels,
         width: cols,
         height: rows,
-        channels: c,
+        channels: sc,
     };
-    let mut target = Target {
-        pixels: &mut canvas.pixels,
-        stride,
-        channels: c,
+    let result = if sc == canvas.channels {
+        let stride = canvas.stride();
+        let region = Region {
+            x,
+            y,
+            width: w,
+            height: h,
+        };
+        resample(
+            &src,
+            &mut Target {
+                pixels: &mut canvas.pixels,
+                stride,
+                channels: sc,
+            },
+            region,
+            filter,
+        )
+    } else {
+        // Gray on a colour page: scale one channel, then write it as R = G = B.
+        let mut scaled = vec![0u8; w * h];
+        let region = Region {
+            x: 0,
+            y: 0,
+            width: w,
+            height: h,
+        };
+        let mut target = Target {
+            pixels: &mut scaled,
+            stride: w,
+            channels: 1,
+        };
+        let result = resample(&src, &mut target, region, filter);
+        for (row, line) in scaled.chunks_exact(w).enumerate() {
+            canvas.put_row(x, y + row, line, 1);
+        }
+        result
     };
-    if let Err(error) = resample(&src, &mut target, region, filter) {
+    if let Err(error) = result {
         tracing::error!(%error, position = image_box.position, "image not drawn");
         return None;
     }
-    Some((region.x, region.y, region.x + w, region.y + h))
+    Some((x, y, x + w, y + h))
 }
 
 /// The largest size, in device pixels, of `image` inside a `box_w` × `box_h` box with its
@@ -208,17 +250,23 @@ fn fit(image: &Image, box_w: usize, box_h: usize) -> (usize, usize) {
     (w, h)
 }
 
-/// The image's samples as device values with the page's channel count, one byte each:
-/// grayscale through the box's tone map (R = G = B on a colour page); RGB passed through
-/// (inverted for REVERSE), reduced to Rec. 601 luma on a grayscale page. `None` when the
-/// pixel data is shorter than rows × columns × samples.
+/// An image's samples as device values, one byte each, interleaved.
+struct Samples {
+    pixels: Vec<u8>,
+    /// 1 or 3; gray stays 1 on a colour page and is expanded when written.
+    channels: usize,
+}
+
+/// The image's samples as device values: grayscale through the box's tone map; RGB passed
+/// through (inverted for REVERSE), reduced to Rec. 601 luma on a grayscale page. `None`
+/// when the pixel data is shorter than rows × columns × samples.
 fn device_samples(
     image: &Image,
     image_box: &ImageBox,
     film: &Film,
     device: &Device,
-    channels: usize,
-) -> Option<Vec<u8>> {
+    page_channels: usize,
+) -> Option<Samples> {
     let count = image.rows as usize * image.columns as usize;
     let data = image.pixels.as_slice();
     if image.photometric == Photometric::Rgb {
@@ -228,45 +276,46 @@ fn device_samples(
         } else {
             0
         };
-        let out = if channels == 3 {
-            rgb.iter().map(|&v| v ^ invert).collect()
-        } else {
-            rgb.chunks_exact(3)
-                .map(|p| {
-                    let y = (299 * u32::from(p[0])
-                        + 587 * u32::from(p[1])
-                        + 114 * u32::from(p[2])
-                        + 500)
+        if page_channels == 3 {
+            let pixels = rgb.iter().map(|&v| v ^ invert).collect();
+            return Some(Samples {
+                pixels,
+                channels: 3,
+            });
+        }
+        let pixels = rgb
+            .chunks_exact(3)
+            .map(|p| {
+                let luma =
+                    (299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2]) + 500)
                         / 1000;
-                    y as u8 ^ invert
-                })
-                .collect()
-        };
-        return Some(out);
+                luma as u8 ^ invert
+            })
+            .collect();
+        return Some(Samples {
+            pixels,
+            channels: 1,
+        });
     }
 
     let tone = ToneMap::new(&ToneParams::for_image_box(film, image_box, image), device);
     let table = tone.table();
     let last = table.len() - 1;
-    let mut gray = Vec::with_capacity(count * channels);
-    if image.bits_stored <= 8 {
-        gray.extend(
-            data.get(..count)?
-                .iter()
-                .map(|&v| table[usize::from(v).min(last)]),
-        );
+    let pixels = if image.bits_stored <= 8 {
+        data.get(..count)?
+            .iter()
+            .map(|&v| table[usize::from(v).min(last)])
+            .collect()
     } else {
-        let words = data.get(..count * 2)?;
-        gray.extend(
-            words
-                .chunks_exact(2)
-                .map(|b| table[usize::from(u16::from_le_bytes([b[0], b[1]])).min(last)]),
-        );
-    }
-    if channels == 3 {
-        gray = gray.iter().flat_map(|&g| [g, g, g]).collect();
-    }
-    Some(gray)
+        data.get(..count * 2)?
+            .chunks_exact(2)
+            .map(|b| table[usize::from(u16::from_le_bytes([b[0], b[1]])).min(last)])
+            .collect()
+    };
+    Some(Samples {
+        pixels,
+        channels: 1,
+    })
 }
 
 #[cfg(test)]
@@ -505,6 +554,10 @@ mod tests {
         f.image_boxes.push(with_image(1, gray_image(4, 4, 128)));
         let g = tone(&f, 128);
         assert_eq!(at(&compose(&f, &device()), 120, 150), &[g, g, g]);
+        f.magnification = Magnification::None;
+        let page = compose(&f, &device());
+        assert_eq!(at(&page, 120, 150), &[g, g, g]);
+        assert_eq!(page.pixels.iter().filter(|&&v| v == g).count(), 4 * 4 * 3);
 
         let mut f = film(DisplayFormat::Standard {
             columns: 1,

@@ -1,0 +1,151 @@
+//! Shared test harness: start filmd on a free loopback port, a Rust Print SCU built on
+//! dicom-ul's client association, and readers for the PDFs filmd writes.
+#![allow(dead_code)]
+
+pub mod pdf;
+pub mod scu;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A filmd process on 127.0.0.1; killed (by PID) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts filmd with the embedded configuration on a free port.
+    pub fn start() -> Server {
+        Self::start_with(&[], None)
+    }
+
+    /// Starts filmd with extra arguments and optionally a configuration file's text.
+    pub fn start_with(extra: &[&str], config: Option<&str>) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let log = tmp.path().join("filmd.log");
+        let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into(), "--data-dir".into(), data_dir.display().to_string()];
+        if let Some(text) = config {
+            let p = tmp.path().join("filmd.toml");
+            std::fs::write(&p, text).unwrap();
+            args.push("--config".into());
+            args.push(p.display().to_string());
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::spawn(args, data_dir, log, Some(tmp))
+    }
+
+    /// Starts filmd on an existing data directory (restart after a crash).
+    pub fn restart_on(data_dir: &Path, log: &Path) -> Server {
+        let args = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into(), "--data-dir".into(), data_dir.display().to_string()];
+        Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None)
+    }
+
+    fn spawn(args: Vec<String>, data_dir: PathBuf, log: PathBuf, tmp: Option<tempfile::TempDir>) -> Server {
+        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_filmd"))
+            .args(&args)
+            .env("FILMD_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("start filmd");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("filmd did not report its port: {line:?}; log: {}", std::fs::read_to_string(&log).unwrap_or_default()));
+        Server { child, port, data_dir, _tmp: tmp, log }
+    }
+
+    pub fn pdf_dir(&self) -> PathBuf {
+        self.data_dir.join("pdf")
+    }
+
+    /// PDFs written so far, sorted by name (= by job order).
+    pub fn pdfs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.pdf_dir())
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pdf")).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Waits until at least `n` PDFs exist.
+    pub fn wait_pdfs(&self, n: usize) -> Vec<PathBuf> {
+        let start = Instant::now();
+        loop {
+            let v = self.pdfs();
+            if v.len() >= n {
+                return v;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                panic!("expected {n} PDFs, found {}; log:\n{}", v.len(), self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// True while the process runs.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// True when running in CI, where a missing peer is a failure rather than a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Checks that an external peer program is available; in CI its absence fails the test,
+/// elsewhere the test is skipped with a loud message. Returns false to skip.
+pub fn require_peer(what: &str, available: bool) -> bool {
+    if available {
+        return true;
+    }
+    if in_ci() {
+        panic!("peer {what} is missing (CI=true): run scripts/install-peers.sh");
+    }
+    eprintln!("SKIPPED: peer {what} is not installed; run scripts/install-peers.sh");
+    false
+}
+
+/// Whether a command exists on PATH.
+pub fn have_command(cmd: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {cmd}")).stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// Whether python3 can import the given modules.
+pub fn have_python_modules(modules: &str) -> bool {
+    Command::new("python3").arg("-c").arg(format!("import {modules}")).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// The repository root (for scripts under tests/peers).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}

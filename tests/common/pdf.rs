@@ -1,0 +1,95 @@
+//! Reading filmd's PDFs back with lopdf: page sizes, the page image and its pixels.
+
+use lopdf::{Document, Object};
+use std::io::Read;
+use std::path::Path;
+
+/// One page: its size in points and its image.
+#[derive(Debug)]
+pub struct PageImage {
+    pub width_pt: f64,
+    pub height_pt: f64,
+    pub width_px: u32,
+    pub height_px: u32,
+    /// 1 for DeviceGray, 3 for DeviceRGB.
+    pub channels: u8,
+    pub bits_per_component: u8,
+    pub pixels: Vec<u8>,
+}
+
+impl PageImage {
+    /// The pixel at (x, y) from the top left: one value per channel.
+    pub fn at(&self, x: u32, y: u32) -> &[u8] {
+        let c = self.channels as usize;
+        let i = (y as usize * self.width_px as usize + x as usize) * c;
+        &self.pixels[i..i + c]
+    }
+
+    /// Gray value at a point given as fractions of the page width and height.
+    pub fn gray_at(&self, fx: f64, fy: f64) -> u8 {
+        let x = ((fx * f64::from(self.width_px)) as u32).min(self.width_px - 1);
+        let y = ((fy * f64::from(self.height_px)) as u32).min(self.height_px - 1);
+        self.at(x, y)[0]
+    }
+
+    /// Resolution implied by the page size and pixel size.
+    pub fn dpi(&self) -> (f64, f64) {
+        (f64::from(self.width_px) / (self.width_pt / 72.0), f64::from(self.height_px) / (self.height_pt / 72.0))
+    }
+}
+
+fn number(o: &Object) -> f64 {
+    match o {
+        Object::Integer(i) => *i as f64,
+        Object::Real(r) => f64::from(*r),
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// Every page of a PDF with its (single) image.
+pub fn pages(path: &Path) -> Vec<PageImage> {
+    let doc = Document::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    for (_, page_id) in doc.get_pages() {
+        let page = doc.get_dictionary(page_id).unwrap();
+        let mb = page.get(b"MediaBox").unwrap().as_array().unwrap();
+        let (w, h) = (number(&mb[2]) - number(&mb[0]), number(&mb[3]) - number(&mb[1]));
+        let resources = match page.get(b"Resources").unwrap() {
+            Object::Reference(r) => doc.get_dictionary(*r).unwrap(),
+            Object::Dictionary(d) => d,
+            o => panic!("resources {o:?}"),
+        };
+        let xobjects = match resources.get(b"XObject").unwrap() {
+            Object::Reference(r) => doc.get_dictionary(*r).unwrap(),
+            Object::Dictionary(d) => d,
+            o => panic!("xobjects {o:?}"),
+        };
+        assert_eq!(xobjects.len(), 1, "one image per page");
+        let (_, img_ref) = xobjects.iter().next().unwrap();
+        let stream = doc.get_object(img_ref.as_reference().unwrap()).unwrap().as_stream().unwrap();
+        let d = &stream.dict;
+        let filter = d.get(b"Filter").unwrap().as_name().unwrap();
+        assert_eq!(filter, b"FlateDecode", "lossless Flate");
+        let cs = d.get(b"ColorSpace").unwrap().as_name().unwrap();
+        let channels = match cs {
+            b"DeviceGray" => 1,
+            b"DeviceRGB" => 3,
+            other => panic!("color space {}", String::from_utf8_lossy(other)),
+        };
+        let mut pixels = Vec::new();
+        flate2::read::ZlibDecoder::new(&stream.content[..]).read_to_end(&mut pixels).unwrap();
+        let width_px = d.get(b"Width").unwrap().as_i64().unwrap() as u32;
+        let height_px = d.get(b"Height").unwrap().as_i64().unwrap() as u32;
+        assert_eq!(pixels.len(), (width_px * height_px) as usize * channels as usize);
+        out.push(PageImage {
+            width_pt: w,
+            height_pt: h,
+            width_px,
+            height_px,
+            channels: channels as u8,
+            bits_per_component: d.get(b"BitsPerComponent").unwrap().as_i64().unwrap() as u8,
+            pixels,
+        });
+    }
+    out
+}
