@@ -65,7 +65,7 @@ impl DisplayFormat {
             .split(',')
             .map(|s| s.trim().parse::<u32>().map_err(|_| err("counts must be positive integers")))
             .collect::<Result<Vec<u32>, _>>()?;
-        if counts.iter().any(|&c| c == 0) {
+        if counts.contains(&0) {
             return Err(err("counts must be at least 1"));
         }
         if counts.iter().any(|&c| c > MAX_BOXES_PER_LINE) || counts.len() as u32 > MAX_BOXES_PER_LINE {

@@ -121,7 +121,7 @@ fn read_us(tag: u32, v: &[u8]) -> Result<u16, CommandError> {
 }
 
 fn read_at_list(v: &[u8]) -> Result<Vec<u32>, CommandError> {
-    if v.len() % 4 != 0 {
+    if !v.len().is_multiple_of(4) {
         return Err(CommandError("attribute tag list length not a multiple of 4".into()));
     }
     Ok(v.chunks_exact(4)

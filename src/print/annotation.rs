@@ -36,10 +36,10 @@ impl PrintHandler {
             .flat_map(|fb| fb.annotation_boxes.iter_mut())
             .find(|a| a.uid == uid)
             .ok_or_else(|| Refusal::new(status::NO_SUCH_SOP_INSTANCE, format!("no annotation box {uid} on this association")))?;
-        if let Some(p) = attrs::unsigned(data, tags::ANNOTATION_POSITION)? {
-            if p != found.position {
-                return Err(Refusal::invalid(tags::ANNOTATION_POSITION, format!("Annotation Position {p}; this box is position {}", found.position)));
-            }
+        if let Some(p) = attrs::unsigned(data, tags::ANNOTATION_POSITION)?
+            && p != found.position
+        {
+            return Err(Refusal::invalid(tags::ANNOTATION_POSITION, format!("Annotation Position {p}; this box is position {}", found.position)));
         }
         if data.get(tags::TEXT_STRING).is_some() {
             let text = attrs::string(data, tags::TEXT_STRING)?;

@@ -80,10 +80,10 @@ impl PrintHandler {
         }
         if data.get(tags::REFERENCED_PRESENTATION_LUT_SEQUENCE).is_some() {
             let uid = attrs::referenced_instance(data, tags::REFERENCED_PRESENTATION_LUT_SEQUENCE)?;
-            if let Some(uid) = &uid {
-                if !self.luts.contains_key(uid) {
-                    return Err(Refusal::invalid(tags::REFERENCED_PRESENTATION_LUT_SEQUENCE, format!("Presentation LUT {uid} does not exist")));
-                }
+            if let Some(uid) = &uid
+                && !self.luts.contains_key(uid)
+            {
+                return Err(Refusal::invalid(tags::REFERENCED_PRESENTATION_LUT_SEQUENCE, format!("Presentation LUT {uid} does not exist")));
             }
             session.presentation_lut = uid;
         }

@@ -184,10 +184,10 @@ impl PrintHandler {
         }
         let mut state = self.film_boxes[f].image_boxes[i].clone();
         let mut warning = status::SUCCESS;
-        if let Some(p) = attrs::unsigned(data, tags::IMAGE_BOX_POSITION)? {
-            if p != state.image_box.position {
-                return Err(Refusal::invalid(tags::IMAGE_BOX_POSITION, format!("Image Box Position {p}; this image box is position {}", state.image_box.position)));
-            }
+        if let Some(p) = attrs::unsigned(data, tags::IMAGE_BOX_POSITION)?
+            && p != state.image_box.position
+        {
+            return Err(Refusal::invalid(tags::IMAGE_BOX_POSITION, format!("Image Box Position {p}; this image box is position {}", state.image_box.position)));
         }
         if let Some(p) = attrs::term(data, tags::POLARITY, |s| match s { "NORMAL" => Some(Polarity::Normal), "REVERSE" => Some(Polarity::Reverse), _ => None }, "NORMAL or REVERSE")? {
             state.image_box.polarity = p;

@@ -87,12 +87,11 @@ impl Scu {
         let mut cmd_bytes = Vec::new();
         let mut data_bytes = Vec::new();
         let mut command: Option<Command> = None;
-        let mut ctx = 0;
         loop {
             let pdu = self.assoc().receive().expect("receive");
             let Pdu::PData { data } = pdu else { panic!("unexpected PDU {pdu:?}") };
             for pdv in data {
-                ctx = pdv.presentation_context_id;
+                let ctx = pdv.presentation_context_id;
                 match pdv.value_type {
                     PDataValueType::Command => {
                         cmd_bytes.extend_from_slice(&pdv.data);

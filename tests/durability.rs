@@ -1,0 +1,46 @@
+//! Nothing is lost: once filmd answers success to a print N-ACTION, the film is on disk and
+//! survives a crash; after a restart it is delivered once, not twice.
+
+mod common;
+
+use common::Server;
+use common::scu::*;
+use std::time::Duration;
+
+#[test]
+fn a_film_acknowledged_before_sigkill_is_delivered_once_after_restart() {
+    let mut first = Server::start();
+    let data_dir = first.data_dir.clone();
+    let log = first.log.clone();
+    let mut scu = Scu::connect(first.port, &[GRAY_META]);
+    // Large 14×17 films keep the spool workers busy, so the kill lands before delivery.
+    let mut acknowledged = 0;
+    for i in 0..4u16 {
+        let pixels: Vec<u16> = (0..512 * 512).map(|p| ((p * 7 + i as usize) % 4096) as u16).collect();
+        let img = gray_image(512, 512, 12, "MONOCHROME2", &pixels);
+        let mut spec = FilmSpec::gray("STANDARD\\2,2", vec![Some(img.clone()), Some(img.clone()), Some(img.clone()), Some(img)]);
+        spec.size = "14INX17IN";
+        let (status, _) = print_film(&mut scu, &spec);
+        assert_eq!(status, 0);
+        acknowledged += 1;
+    }
+    // SIGKILL right after the last acknowledgement.
+    first.kill();
+    let delivered_before = first.pdfs().len();
+    let spooled: Vec<_> = std::fs::read_dir(data_dir.join("spool")).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "job")).collect();
+    eprintln!("at SIGKILL: {delivered_before} delivered, {} spooled", spooled.len());
+    assert!(delivered_before + spooled.len() >= acknowledged, "every acknowledged film is either delivered or durably spooled");
+    drop(scu);
+
+    let second = Server::restart_on(&data_dir, &log);
+    let pdfs = second.wait_pdfs(acknowledged);
+    std::thread::sleep(Duration::from_millis(500));
+    let pdfs_later = second.pdfs();
+    assert_eq!(pdfs_later.len(), acknowledged, "delivered exactly once: {pdfs:?}");
+    for p in &pdfs_later {
+        assert_eq!(common::pdf::pages(p).len(), 1);
+    }
+    let leftover = std::fs::read_dir(data_dir.join("spool")).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "job")).count();
+    assert_eq!(leftover, 0, "the spool is empty once everything is delivered");
+    drop(first);
+}
