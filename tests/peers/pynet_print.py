@@ -534,7 +534,11 @@ class Session:
                        self.image_box_class, ib["uid"], self.meta)
 
     def note_print_job(self, attrs):
-        seq = attrs.get("ReferencedPrintJobSequence", []) if attrs is not None else []
+        # (2100,0500) Referenced Print Job Sequence (PS3.4 H.4.1.2.4.2 / H.4.2.2.4.2);
+        # pydicom's keyword for it is ReferencedPrintJobSequencePullStoredPrint, while
+        # its "ReferencedPrintJobSequence" is the retired (2120,0070): look up by tag.
+        elem = attrs.get(0x21000500) if attrs is not None else None
+        seq = elem.value if elem is not None and elem.value else []
         uids = [str(it.ReferencedSOPInstanceUID) for it in seq
                 if "ReferencedSOPInstanceUID" in it]
         self.result.setdefault("print_job_uids", []).extend(uids)
