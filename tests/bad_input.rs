@@ -254,3 +254,28 @@ fn malformed_film_boxes_and_unknown_instances_get_the_standard_status() {
     assert!(server.pdfs().is_empty(), "nothing printed");
     echo_ok(port);
 }
+
+#[test]
+fn associations_beyond_the_limit_are_rejected_transiently() {
+    let server = Server::start_with(&[], Some("[server]\nmax_associations = 2\n"));
+    let a = Scu::connect(server.port, &[GRAY_META]);
+    let b = Scu::connect(server.port, &[GRAY_META]);
+    let err = Scu::try_connect(server.port, "FILMD", &[GRAY_META]).err().expect("third association rejected");
+    assert!(err.to_lowercase().contains("reject"), "{err}");
+    assert!(server.log_text().contains("local limit exceeded"));
+    a.release();
+    // The freed slot is usable again.
+    let start = Instant::now();
+    loop {
+        match Scu::try_connect(server.port, "FILMD", &[]) {
+            Ok(mut c) => {
+                assert_eq!(c.echo(), 0);
+                c.release();
+                break;
+            }
+            Err(_) if start.elapsed() < Duration::from_secs(5) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("slot not freed: {e}"),
+        }
+    }
+    b.release();
+}
