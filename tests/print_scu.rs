@@ -298,3 +298,27 @@ fn annotation_boxes_are_created_and_set() {
     let bad = film_box(session, "STANDARD\\1,1", "8INX10IN", "PORTRAIT", &[(tags::ANNOTATION_DISPLAY_FORMAT_ID, VR::CS, "NOPE")]);
     assert_eq!(scu.n_create(GRAY_META, uids::BASIC_FILM_BOX, None, &bad).status(), 0x0106);
 }
+
+#[test]
+fn retired_print_classes_are_refused_one_by_one_and_the_rest_works() {
+    let server = Server::start();
+    let retired = [
+        "1.2.840.10008.5.1.1.22",  // VOI LUT Box
+        "1.2.840.10008.5.1.1.24",  // Image Overlay Box
+        "1.2.840.10008.5.1.1.26",  // Print Queue Management
+        "1.2.840.10008.5.1.1.31",  // Pull Print Request
+        "1.2.840.10008.5.1.1.9.1", // Referenced Grayscale Print Management Meta
+    ];
+    let mut wanted: Vec<&str> = retired.to_vec();
+    wanted.push(GRAY_META);
+    let mut scu = Scu::connect(server.port, &wanted);
+    for r in retired {
+        assert!(scu.context(r).is_none(), "{r} must be refused");
+    }
+    assert!(scu.context(GRAY_META).is_some());
+    assert_eq!(scu.echo(), 0);
+    let (status, _) = print_film(&mut scu, &FilmSpec::gray("STANDARD\\1,1", vec![uniform8(50)]));
+    assert_eq!(status, 0);
+    scu.release();
+    assert_eq!(server.wait_pdfs(1).len(), 1);
+}
