@@ -56,29 +56,55 @@ pub enum PdfError {
 
 /// Writes `pages` as one PDF, one PDF page per [`Page`], in order.
 pub fn encode_pdf(pages: &[Page], info: &DocumentInfo) -> Result<Vec<u8>, PdfError> {
-    if pages.is_empty() {
-        return Err(PdfError::NoPages);
+    let mut builder = PdfBuilder::new()?;
+    for page in pages {
+        builder.add_page(page)?;
     }
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.try_new_object_id()?;
-    let mut kids = Vec::with_capacity(pages.len());
-    for (index, page) in pages.iter().enumerate() {
-        kids.push(add_page(&mut doc, pages_id, index, page)?.into());
-    }
-    let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
-    );
-    let catalog_id =
-        doc.try_add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id })?;
-    let info_id = doc.try_add_object(info_dictionary(info))?;
-    doc.trailer.set("Root", catalog_id);
-    doc.trailer.set("Info", info_id);
+    builder.finish(info)
+}
 
-    let mut out = Vec::new();
-    doc.save_to(&mut out)?;
-    Ok(out)
+/// Builds a PDF page by page: each page's pixels are compressed as it is added, so a job
+/// of many films holds one raw page at a time rather than all of them.
+pub struct PdfBuilder {
+    doc: Document,
+    pages_id: ObjectId,
+    kids: Vec<Object>,
+}
+
+impl PdfBuilder {
+    pub fn new() -> Result<Self, PdfError> {
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.try_new_object_id()?;
+        Ok(PdfBuilder { doc, pages_id, kids: Vec::new() })
+    }
+
+    /// Appends one page holding `page`'s image.
+    pub fn add_page(&mut self, page: &Page) -> Result<(), PdfError> {
+        let id = add_page(&mut self.doc, self.pages_id, self.kids.len(), page)?;
+        self.kids.push(id.into());
+        Ok(())
+    }
+
+    /// Writes the document with its Info dictionary.
+    pub fn finish(mut self, info: &DocumentInfo) -> Result<Vec<u8>, PdfError> {
+        if self.kids.is_empty() {
+            return Err(PdfError::NoPages);
+        }
+        let doc = &mut self.doc;
+        let count = self.kids.len() as i64;
+        doc.objects.insert(
+            self.pages_id,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count }),
+        );
+        let catalog_id =
+            doc.try_add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id })?;
+        let info_id = doc.try_add_object(info_dictionary(info))?;
+        doc.trailer.set("Root", catalog_id);
+        doc.trailer.set("Info", info_id);
+        let mut out = Vec::new();
+        doc.save_to(&mut out)?;
+        Ok(out)
+    }
 }
 
 fn add_page(

@@ -8,7 +8,7 @@
 //! its PDF has been renamed into place and fsynced, so a crash in between delivers the same
 //! PDF again under the same name: the archive holds it once.
 
-use crate::backend::pdf::{DocumentInfo, encode_pdf};
+use crate::backend::pdf::{DocumentInfo, PdfBuilder};
 use crate::film::{Device, Film, compose::compose};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
@@ -244,7 +244,12 @@ fn worker(rx: Arc<Mutex<Receiver<Queued>>>, failed_dir: PathBuf, queued: Arc<Ato
 
 /// Composes every film of a job and writes the job's PDF.
 fn deliver(job: &PrintJob) -> Result<PathBuf, String> {
-    let pages: Vec<_> = job.films.iter().map(|f: &Film| compose(f, &job.device)).collect();
+    // One raw page at a time: each is compressed into the PDF as soon as it is composed.
+    let mut pdf = PdfBuilder::new().map_err(|e| format!("PDF encoding: {e}"))?;
+    for film in &job.films {
+        let page = compose(film, &job.device);
+        pdf.add_page(&page).map_err(|e| format!("PDF encoding: {e}"))?;
+    }
     let info = DocumentInfo {
         title: if job.film_session_label.is_empty() { format!("filmd job {}", job.id) } else { job.film_session_label.clone() },
         author: job.calling_ae_title.clone(),
@@ -252,7 +257,7 @@ fn deliver(job: &PrintJob) -> Result<PathBuf, String> {
         creator: format!("filmd {}", env!("CARGO_PKG_VERSION")),
         created: std::time::UNIX_EPOCH + std::time::Duration::from_secs(job.created_unix),
     };
-    let bytes = encode_pdf(&pages, &info).map_err(|e| format!("PDF encoding: {e}"))?;
+    let bytes = pdf.finish(&info).map_err(|e| format!("PDF encoding: {e}"))?;
     fs::create_dir_all(&job.pdf_dir).map_err(|e| format!("creating {}: {e}", job.pdf_dir.display()))?;
     let path = job.pdf_dir.join(format!("{}.pdf", job.id));
     write_durably(&path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
