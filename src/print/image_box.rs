@@ -268,3 +268,61 @@ impl PrintHandler {
 pub fn present(obj: &InMemDicomObject, tag: Tag) -> bool {
     obj.get(tag).is_some_and(|e| !e.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+
+    fn item(samples: u16, photometric: &str, rows: u16, cols: u16, bits: (u16, u16, u16), data: Vec<u8>, planar: Option<u16>) -> InMemDicomObject {
+        let mut obj = InMemDicomObject::from_element_iter([
+            DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(samples)),
+            DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, PrimitiveValue::from(photometric)),
+            DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(rows)),
+            DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(cols)),
+            DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(bits.0)),
+            DataElement::new(tags::BITS_STORED, VR::US, PrimitiveValue::from(bits.1)),
+            DataElement::new(tags::HIGH_BIT, VR::US, PrimitiveValue::from(bits.2)),
+            DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, PrimitiveValue::from(0u16)),
+            DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(data)),
+        ]);
+        if let Some(p) = planar {
+            obj.put(DataElement::new(tags::PLANAR_CONFIGURATION, VR::US, PrimitiveValue::from(p)));
+        }
+        obj
+    }
+
+    #[test]
+    fn twelve_bit_values_are_masked_to_bits_stored() {
+        let img = parse_image(&item(1, "MONOCHROME2", 1, 2, (16, 12, 11), vec![0xFF, 0xFF, 0x34, 0x02], None), false).unwrap();
+        assert_eq!(img.bits_stored, 12);
+        assert_eq!(img.pixels.as_slice(), &[0xFF, 0x0F, 0x34, 0x02]);
+    }
+
+    #[test]
+    fn planar_rgb_becomes_interleaved() {
+        let img = parse_image(&item(3, "RGB", 1, 2, (8, 8, 7), vec![1, 2, 3, 4, 5, 6], Some(1)), true).unwrap();
+        assert_eq!(img.pixels.as_slice(), &[1, 3, 5, 2, 4, 6]);
+        let img = parse_image(&item(3, "RGB", 1, 2, (8, 8, 7), vec![1, 2, 3, 4, 5, 6], Some(0)), true).unwrap();
+        assert_eq!(img.pixels.as_slice(), &[1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn invalid_images_name_the_offending_attribute() {
+        let cases = [
+            (item(1, "MONOCHROME2", 2, 2, (8, 8, 7), vec![0; 2], None), false, tags::PIXEL_DATA),
+            (item(1, "MONOCHROME2", 2, 2, (8, 8, 7), vec![0; 6], None), false, tags::PIXEL_DATA),
+            (item(1, "MONOCHROME2", 65535, 65535, (8, 8, 7), vec![0; 16], None), false, tags::ROWS),
+            (item(1, "MONOCHROME2", 2, 2, (16, 10, 9), vec![0; 8], None), false, tags::BITS_STORED),
+            (item(1, "PALETTE COLOR", 2, 2, (8, 8, 7), vec![0; 4], None), false, tags::PHOTOMETRIC_INTERPRETATION),
+            (item(3, "RGB", 2, 2, (8, 8, 7), vec![0; 12], None), false, tags::PHOTOMETRIC_INTERPRETATION),
+            (item(1, "RGB", 2, 2, (8, 8, 7), vec![0; 4], None), true, tags::SAMPLES_PER_PIXEL),
+            (item(3, "RGB", 2, 2, (16, 12, 11), vec![0; 24], None), true, tags::BITS_STORED),
+        ];
+        for (i, (obj, color, tag)) in cases.into_iter().enumerate() {
+            let r = parse_image(&obj, color).unwrap_err();
+            assert_eq!(r.status, status::INVALID_ATTRIBUTE_VALUE, "case {i}");
+            assert_eq!(r.offending, Some(tag), "case {i}: {}", r.comment);
+        }
+    }
+}

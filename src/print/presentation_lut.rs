@@ -103,3 +103,30 @@ impl PrintHandler {
             .ok_or_else(|| Refusal::new(status::NO_SUCH_SOP_INSTANCE, format!("no Presentation LUT {uid} on this association")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_core::{DataElement, PrimitiveValue};
+
+    fn table(descriptor: [u16; 3], data: Vec<u16>) -> InMemDicomObject {
+        InMemDicomObject::from_element_iter([
+            DataElement::new(tags::LUT_DESCRIPTOR, VR::US, PrimitiveValue::U16(descriptor.into_iter().collect())),
+            DataElement::new(tags::LUT_DATA, VR::US, PrimitiveValue::U16(data.into_iter().collect())),
+        ])
+    }
+
+    #[test]
+    fn tables_follow_the_descriptor_rules() {
+        let ok = parse_table(&table([256, 0, 12], (0..256).map(|i| i * 16).collect())).unwrap();
+        assert!(matches!(ok, PresentationLut::Table { bits: 12, ref entries, .. } if entries.len() == 256 && entries[255] == 4080));
+        assert!(parse_table(&table([4096, 0, 16], vec![7; 4096])).is_ok());
+        assert!(parse_table(&table([100, 0, 12], vec![0; 100])).is_err(), "entries");
+        assert!(parse_table(&table([256, 5, 12], vec![0; 256])).is_err(), "first mapped");
+        assert!(parse_table(&table([256, 0, 8], vec![0; 256])).is_err(), "bits");
+        assert!(parse_table(&table([256, 0, 12], vec![0; 255])).is_err(), "length");
+        // Entries above the declared bits are clamped.
+        let PresentationLut::Table { entries, .. } = parse_table(&table([256, 0, 10], vec![5000; 256])).unwrap() else { panic!() };
+        assert_eq!(entries[0], 1023);
+    }
+}
