@@ -46,6 +46,12 @@ fn standard_layout_prints_one_page_per_contract() {
     // Border WHITE: the page corner and the strip above the square image are white.
     assert_eq!(page.at(0, 0)[0], 255);
     assert_eq!(page.gray_at(0.25, 0.02), 255);
+    // A small PNG preview is kept with the job.
+    let id = pdfs[0].file_stem().unwrap().to_string_lossy().to_string();
+    let preview = server.data_dir.join("previews").join(format!("{id}-1.png"));
+    let reader = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&preview).unwrap())).read_info().unwrap();
+    let info = reader.info();
+    assert_eq!((info.width, info.height), (422, 512), "longer side 512, aspect kept");
 }
 
 #[test]

@@ -5,3 +5,4 @@
 //! - [`pdf`]: one PDF page per film, the composed raster as a Flate-compressed image.
 
 pub mod pdf;
+pub mod png;

@@ -4,6 +4,7 @@ pub mod compose;
 pub mod density;
 pub mod layout;
 pub mod model;
+pub mod preview;
 pub mod resample;
 pub mod size;
 

@@ -218,6 +218,7 @@ impl PrintHandler {
                 gap_mm: queue.gap_mm,
             },
             pdf_dir: self.config.pdf_dir(&queue),
+            preview_dir: self.config.server.data_dir.join("previews"),
             films,
         };
         let target = self.info.context_for(uids::PRINT_JOB).map(|c| EventTarget {

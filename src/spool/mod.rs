@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use tracing::{error, info, warn};
 
 /// File magic and format version of a job file.
-const JOB_MAGIC: &[u8; 8] = b"FILMDJ01";
+const JOB_MAGIC: &[u8; 8] = b"FILMDJ02";
 
 /// A print job: films copied at N-ACTION time with everything needed to deliver them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +38,8 @@ pub struct PrintJob {
     pub created_unix: u64,
     pub device: Device,
     pub pdf_dir: PathBuf,
+    /// Where the small PNG previews of the job's films go.
+    pub preview_dir: PathBuf,
     pub films: Vec<Film>,
 }
 
@@ -242,13 +244,31 @@ fn worker(rx: Arc<Mutex<Receiver<Queued>>>, failed_dir: PathBuf, queued: Arc<Ato
     }
 }
 
+/// Largest side of a preview, pixels.
+pub const PREVIEW_SIDE: u32 = 512;
+
+/// Writes the preview PNG of film `n` of `job`; a failure is logged, never fatal.
+fn write_preview(job: &PrintJob, n: usize, page: &crate::film::Page) {
+    let small = crate::film::preview::preview(page, PREVIEW_SIDE);
+    let result = crate::backend::png::encode_png(&small)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            fs::create_dir_all(&job.preview_dir).map_err(|e| e.to_string())?;
+            fs::write(job.preview_dir.join(format!("{}-{}.png", job.id, n + 1)), bytes).map_err(|e| e.to_string())
+        });
+    if let Err(e) = result {
+        warn!(job = %job.id, "preview of film {} not written: {e}", n + 1);
+    }
+}
+
 /// Composes every film of a job and writes the job's PDF.
 fn deliver(job: &PrintJob) -> Result<PathBuf, String> {
     // One raw page at a time: each is compressed into the PDF as soon as it is composed.
     let mut pdf = PdfBuilder::new().map_err(|e| format!("PDF encoding: {e}"))?;
-    for film in &job.films {
+    for (n, film) in job.films.iter().enumerate() {
         let page = compose(film, &job.device);
         pdf.add_page(&page).map_err(|e| format!("PDF encoding: {e}"))?;
+        write_preview(job, n, &page);
     }
     let info = DocumentInfo {
         title: if job.film_session_label.is_empty() { format!("filmd job {}", job.id) } else { job.film_session_label.clone() },
@@ -294,6 +314,7 @@ mod tests {
             created_unix: 5,
             device: Device { dpi: 300, min_density: 0, max_density: 300, margin_mm: 0.0, gap_mm: 0.0 },
             pdf_dir: "/tmp".into(),
+            preview_dir: "/tmp".into(),
             films: vec![],
         };
         let bytes = encode_job(&job).unwrap();
