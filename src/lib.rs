@@ -10,4 +10,5 @@ pub mod config;
 pub mod film;
 pub mod net;
 pub mod print;
+pub mod render;
 pub mod spool;

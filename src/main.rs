@@ -35,6 +35,50 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Compose a film from DICOM image files, without a network, to a PDF or PNG file.
+    Render {
+        /// Print-ready images (8 bits, or 12 in 16; MONOCHROME1/2 or RGB), in box order.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Output file: .pdf or .png.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Image Display Format, e.g. 'STANDARD\2,2', 'ROW\1,2', 'COL\2,1'.
+        #[arg(long, default_value = r"STANDARD\1,1")]
+        format: String,
+        #[arg(long, default_value = "14INX17IN")]
+        film_size: String,
+        #[arg(long, default_value = "PORTRAIT")]
+        orientation: String,
+        /// REPLICATE, BILINEAR, CUBIC or NONE (default: the queue's).
+        #[arg(long)]
+        magnification: Option<String>,
+        #[arg(long, default_value = "BLACK")]
+        border: String,
+        #[arg(long, default_value = "BLACK")]
+        empty_image: String,
+        /// Hundredths of OD.
+        #[arg(long)]
+        min_density: Option<u16>,
+        /// Hundredths of OD.
+        #[arg(long)]
+        max_density: Option<u16>,
+        #[arg(long, default_value = "NORMAL")]
+        polarity: String,
+        #[arg(long)]
+        medium: Option<String>,
+        #[arg(long)]
+        trim: bool,
+        /// Resolution (default: the queue's).
+        #[arg(long)]
+        dpi: Option<u32>,
+        /// Configuration whose queue supplies the device (density range, margins, dpi).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Queue name in that configuration (default: the first).
+        #[arg(long)]
+        queue: Option<String>,
+    },
     /// Validate a configuration file and print what is wrong with it.
     CheckConfig {
         /// TOML configuration file.
@@ -58,6 +102,51 @@ fn main() -> Result<()> {
                 std::process::exit(1);
             }
         },
+        Command::Render {
+            images,
+            output,
+            format,
+            film_size,
+            orientation,
+            magnification,
+            border,
+            empty_image,
+            min_density,
+            max_density,
+            polarity,
+            medium,
+            trim,
+            dpi,
+            config,
+            queue,
+        } => {
+            let cfg = match &config {
+                Some(path) => Config::load(path)?,
+                None => Config::embedded(),
+            };
+            let q = match &queue {
+                Some(name) => cfg.queues.iter().find(|q| &q.name == name).with_context(|| format!("no queue named {name:?}"))?,
+                None => &cfg.queues[0],
+            };
+            let request = filmd::render::RenderRequest {
+                images,
+                display_format: format,
+                film_size,
+                orientation,
+                magnification,
+                border_density: border,
+                empty_image_density: empty_image,
+                min_density,
+                max_density,
+                polarity,
+                medium,
+                trim,
+                dpi,
+            };
+            let page = filmd::render::render(&request, q, &output)?;
+            println!("{}: {} x {} px, {:.1} x {:.1} pt, {} dpi", output.display(), page.width_px, page.height_px, page.width_pt, page.height_pt, page.dpi);
+            Ok(())
+        }
         Command::Serve { config, listen, ae_title, data_dir } => {
             let mut cfg = match &config {
                 Some(path) => Config::load(path)?,

@@ -42,3 +42,51 @@ fn serve_flags_override_the_file_and_select_the_ae_title() {
     assert_eq!(scu.echo(), 0);
     scu.release();
 }
+
+fn write_dicom(path: &std::path::Path, value: u16, bits: u16) {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+    let sop_class = "1.2.840.10008.5.1.4.1.1.7";
+    let uid = format!("1.2.826.0.1.3680043.10.3.{value}");
+    let mut obj = common::scu::gray_image(32, 32, bits, "MONOCHROME2", &vec![value; 32 * 32]);
+    obj.put(DataElement::new(tags::SOP_CLASS_UID, VR::UI, PrimitiveValue::from(sop_class)));
+    obj.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(uid.as_str())));
+    let file = InMemDicomObject::with_meta(
+        obj,
+        FileMetaTableBuilder::new()
+            .transfer_syntax("1.2.840.10008.1.2.1")
+            .media_storage_sop_class_uid(sop_class)
+            .media_storage_sop_instance_uid(uid.as_str()),
+    )
+    .unwrap();
+    file.write_to_file(path).unwrap();
+}
+
+#[test]
+fn render_composes_dicom_files_to_pdf_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.dcm");
+    let b = dir.path().join("b.dcm");
+    write_dicom(&a, 0, 12);
+    write_dicom(&b, 4095, 12);
+    let pdf = dir.path().join("film.pdf");
+    let (code, out, err) = filmd(&["render", a.to_str().unwrap(), b.to_str().unwrap(), "--format", "COL\\1,1", "--film-size", "8INX10IN", "--orientation", "LANDSCAPE", "--border", "WHITE", "-o", pdf.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("3000 x 2400 px"), "{out}");
+    let pages = common::pdf::pages(&pdf);
+    assert_eq!(pages.len(), 1);
+    assert!((pages[0].width_pt - 720.0).abs() < 0.01);
+    assert!(pages[0].gray_at(0.25, 0.5) < pages[0].gray_at(0.75, 0.5), "COL\\1,1: value 0 left, 4095 right");
+    let png = dir.path().join("film.png");
+    let (code, _, err) = filmd(&["render", a.to_str().unwrap(), "--dpi", "150", "-o", png.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let reader = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap())).read_info().unwrap();
+    assert_eq!((reader.info().width, reader.info().height), (2100, 2550));
+    // A bad image names the file and the problem.
+    let bad = dir.path().join("bad.dcm");
+    write_dicom(&bad, 1, 10);
+    let (code, _, err) = filmd(&["render", bad.to_str().unwrap(), "-o", png.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("bad.dcm") && err.contains("Bits"), "{err}");
+}
