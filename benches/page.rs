@@ -7,87 +7,14 @@
 //! Pages: 14INX17IN at 300 dpi (4200 × 5100). Images are smooth, image-like synthetic
 //! tiles with noise (a fixed-seed generator, so runs compare).
 
-use filmd::backend::pdf::{self, DocumentInfo};
+mod common;
+
+use common::{device, document_info, film, tile};
+use filmd::backend::pdf;
+use filmd::film::Magnification;
 use filmd::film::compose::compose;
-use filmd::film::{
-    AreaDensity, Device, DisplayFormat, Film, FilmSize, Image, ImageBox, Magnification, Medium,
-    Orientation, Photometric, Pixels, PresentationLut,
-};
 use std::io::Write;
-use std::time::{Duration, Instant, SystemTime};
-
-fn device() -> Device {
-    Device {
-        dpi: 300,
-        min_density: 10,
-        max_density: 250,
-        margin_mm: 5.0,
-        gap_mm: 2.0,
-    }
-}
-
-/// An image-like tile: a bright disc with soft edges, slow ripples, and noise.
-fn tile(size: u32, bits: u8, seed: u64) -> Image {
-    let max = f64::from((1u32 << bits) - 1);
-    let mut state = seed | 1;
-    let mut noise = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % 1000) as f64 / 1000.0 - 0.5
-    };
-    let n = f64::from(size);
-    let mut bytes = Vec::with_capacity((size * size) as usize * if bits > 8 { 2 } else { 1 });
-    for y in 0..size {
-        for x in 0..size {
-            let (dx, dy) = (f64::from(x) / n - 0.5, f64::from(y) / n - 0.5);
-            let r = (dx * dx + dy * dy).sqrt();
-            let body = (1.0 - ((r - 0.35) * 12.0).tanh()) * 0.35;
-            let ripple = 0.1 * (f64::from(x) / 23.0).sin() * (f64::from(y) / 31.0).cos();
-            let v = ((body + ripple + 0.1 + noise() * 0.03).clamp(0.0, 1.0) * max).round() as u16;
-            if bits > 8 {
-                bytes.extend_from_slice(&v.to_le_bytes());
-            } else {
-                bytes.push(v as u8);
-            }
-        }
-    }
-    Image {
-        rows: size,
-        columns: size,
-        photometric: Photometric::Monochrome2,
-        bits_stored: bits,
-        pixel_aspect_ratio: (1, 1),
-        pixels: Pixels::new(bytes),
-    }
-}
-
-fn film(columns: u32, rows: u32, image: &Image, magnification: Magnification) -> Film {
-    let image_boxes = (1..=columns * rows)
-        .map(|position| ImageBox {
-            image: Some(image.clone()),
-            ..ImageBox::empty(position)
-        })
-        .collect();
-    Film {
-        display_format: DisplayFormat::Standard { columns, rows },
-        size: FilmSize::from_id("14INX17IN").expect("film size"),
-        orientation: Orientation::Portrait,
-        magnification,
-        border_density: AreaDensity::Black,
-        empty_image_density: AreaDensity::Black,
-        min_density: 10,
-        max_density: 250,
-        trim: false,
-        medium: Medium::ClearFilm,
-        illumination: 2000,
-        reflected_ambient_light: 10,
-        presentation_lut: PresentationLut::Identity,
-        color: false,
-        image_boxes,
-        annotations: vec![],
-    }
-}
+use std::time::{Duration, Instant};
 
 /// Best of `runs` timings of `f`, with its last result.
 fn best<T>(runs: u32, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -119,15 +46,15 @@ fn compose_14x17_at_300_dpi() {
             Magnification::Cubic,
             Magnification::None,
         ] {
-            let f = film(columns, rows, image, magnification);
-            let (time, page) = best(3, || compose(&f, &device()));
+            let f = film(columns, rows, std::slice::from_ref(image), magnification);
+            let (time, page) = best(3, || compose(&f, &device(300)));
             assert_eq!((page.width_px, page.height_px), (4200, 5100));
             println!("compose {name} {:<9} {time:>9.1?}", magnification.term());
         }
     }
-    let mut colour = film(4, 5, &small, Magnification::Bilinear);
+    let mut colour = film(4, 5, std::slice::from_ref(&small), Magnification::Bilinear);
     colour.color = true;
-    let (time, _) = best(3, || compose(&colour, &device()));
+    let (time, _) = best(3, || compose(&colour, &device(300)));
     println!("compose STANDARD\\4,5 512² gray on RGB page BILINEAR {time:>9.1?}");
 }
 
@@ -135,8 +62,8 @@ fn compose_14x17_at_300_dpi() {
 #[ignore = "timing; run with --release -- --ignored --nocapture"]
 fn pdf_compression_levels_on_a_film_page() {
     let page = compose(
-        &film(4, 5, &tile(512, 8, 7), Magnification::Bilinear),
-        &device(),
+        &film(4, 5, &[tile(512, 8, 7)], Magnification::Bilinear),
+        &device(300),
     );
     println!(
         "page {}x{} gray, {} bytes raw",
@@ -161,13 +88,7 @@ fn pdf_compression_levels_on_a_film_page() {
             ours.len()
         );
     }
-    let info = DocumentInfo {
-        title: "bench".into(),
-        author: "filmd".into(),
-        subject: "STANDARD\\4,5".into(),
-        creator: "benches/page.rs".into(),
-        created: SystemTime::now(),
-    };
+    let info = document_info("STANDARD\\4,5");
     let (time, pdf_bytes) = best(3, || {
         pdf::encode_pdf(std::slice::from_ref(&page), &info).expect("pdf")
     });
@@ -176,9 +97,9 @@ fn pdf_compression_levels_on_a_film_page() {
         pdf::COMPRESSION_LEVEL,
         pdf_bytes.len()
     );
-    let mut colour = film(4, 5, &tile(512, 8, 7), Magnification::Bilinear);
+    let mut colour = film(4, 5, &[tile(512, 8, 7)], Magnification::Bilinear);
     colour.color = true;
-    let rgb = compose(&colour, &device());
+    let rgb = compose(&colour, &device(300));
     let (time, pdf_bytes) = best(3, || {
         pdf::encode_pdf(std::slice::from_ref(&rgb), &info).expect("pdf")
     });

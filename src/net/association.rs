@@ -134,6 +134,7 @@ pub async fn run<S: Service>(
         contexts: info.contexts.clone(),
         peer_max_pdu: negotiated.peer_max_pdu,
         next_message_id: 1,
+        sent_events: std::collections::HashMap::new(),
         id,
     };
     let mut reassembler = Reassembler::new(limits.max_message);
@@ -221,11 +222,20 @@ async fn abort(write: &mut OwnedWriteHalf, reason: Option<AbortRQServiceProvider
     let _ = write.shutdown().await;
 }
 
+/// An N-EVENT-REPORT awaiting its response.
+struct SentEvent {
+    sop_class_uid: String,
+    sop_instance_uid: String,
+    event_type_id: u16,
+}
+
 struct Connection {
     write: OwnedWriteHalf,
     contexts: Vec<super::AcceptedContext>,
     peer_max_pdu: u32,
     next_message_id: u16,
+    /// Event reports sent and not yet confirmed, by Message ID.
+    sent_events: std::collections::HashMap<u16, SentEvent>,
     id: u64,
 }
 
@@ -244,7 +254,11 @@ impl Connection {
         debug!(assoc = self.id, "received {cmd}");
         match cmd.command_field {
             command_field::N_EVENT_REPORT_RSP => {
-                debug!(assoc = self.id, "peer confirmed event report: status 0x{:04X}", cmd.status.unwrap_or(0));
+                let status = cmd.status.unwrap_or(0);
+                debug!(assoc = self.id, "peer confirmed event report: status 0x{status:04X}");
+                if let Some(sent) = cmd.message_id_being_responded_to.and_then(|id| self.sent_events.remove(&id)) {
+                    tokio::task::block_in_place(|| handler.event_confirmed(&sent.sop_class_uid, &sent.sop_instance_uid, sent.event_type_id, status));
+                }
                 return Ok(());
             }
             f if f & 0x8000 != 0 => {
@@ -348,6 +362,18 @@ impl Connection {
             }
             None => None,
         };
+        // Bounded: a peer that never confirms keeps at most this many entries.
+        if self.sent_events.len() >= 1024 {
+            self.sent_events.clear();
+        }
+        self.sent_events.insert(
+            message_id,
+            SentEvent {
+                sop_class_uid: event.sop_class_uid.clone(),
+                sop_instance_uid: event.sop_instance_uid.clone(),
+                event_type_id: event.event_type_id,
+            },
+        );
         let command = Command {
             command_field: command_field::N_EVENT_REPORT_RQ,
             message_id: Some(message_id),

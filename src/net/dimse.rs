@@ -129,6 +129,20 @@ fn read_at_list(v: &[u8]) -> Result<Vec<u32>, CommandError> {
         .collect())
 }
 
+/// Error Comment is LO in the default repertoire (command sets have no Specific
+/// Character Set): ASCII, no backslash (the value separator), at most 64 characters.
+pub fn lo_ascii(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\\' => '/',
+            '×' => 'x',
+            c if c.is_ascii() && !c.is_ascii_control() => c,
+            _ => '?',
+        })
+        .take(64)
+        .collect()
+}
+
 impl Command {
     /// Decodes an Implicit VR Little Endian command set.
     pub fn decode(bytes: &[u8]) -> Result<Command, CommandError> {
@@ -241,9 +255,7 @@ impl Command {
             put(tag::OFFENDING_ELEMENT, &at_list(&self.offending_element));
         }
         if let Some(v) = &self.error_comment {
-            // Error Comment is LO: at most 64 characters.
-            let cut: String = v.chars().take(64).collect();
-            put(tag::ERROR_COMMENT, &text(&cut));
+            put(tag::ERROR_COMMENT, &text(&lo_ascii(v)));
         }
         if let Some(v) = self.error_id {
             put(tag::ERROR_ID, &v.to_le_bytes());
@@ -337,6 +349,14 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Command::decode(&cmd.encode()).unwrap(), cmd);
+    }
+
+    #[test]
+    fn error_comments_are_ascii_lo_values() {
+        let long = format!("Image Display Format \"STANDARD\\0,5\": {}×{}", "x".repeat(50), "é");
+        let c = lo_ascii(&long);
+        assert!(c.len() <= 64 && c.is_ascii() && !c.contains('\\'), "{c}");
+        assert!(c.starts_with("Image Display Format \"STANDARD/0,5\""));
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub trait Service: Send + Sync + 'static {
 /// The per-association side of a service. `handle` runs on a blocking-capable thread.
 pub trait AssociationHandler: Send + 'static {
     fn handle(&mut self, request: Request) -> Response;
+    /// The peer answered an N-EVENT-REPORT this handler asked to send.
+    fn event_confirmed(&mut self, sop_class_uid: &str, sop_instance_uid: &str, event_type_id: u16, status: u16);
     /// The association ended (released, aborted or lost): everything it created goes.
     fn close(&mut self);
 }

@@ -97,7 +97,7 @@ pub fn parse_image(item: &InMemDicomObject, color: bool) -> Result<Image, Refusa
     }
     if rows == 0 || columns == 0 || rows > MAX_IMAGE_SIDE || columns > MAX_IMAGE_SIDE {
         let tag = if rows == 0 || rows > MAX_IMAGE_SIDE { tags::ROWS } else { tags::COLUMNS };
-        return Err(Refusal::invalid(tag, format!("image of {rows} rows × {columns} columns; each side must be 1..={MAX_IMAGE_SIDE}")));
+        return Err(Refusal::invalid(tag, format!("image of {rows} rows x {columns} columns; each side must be 1..={MAX_IMAGE_SIDE}")));
     }
     let bits = match (color, allocated, stored, high_bit) {
         (_, 8, 8, 7) => 8u8,
@@ -134,7 +134,7 @@ pub fn parse_image(item: &InMemDicomObject, color: bool) -> Result<Image, Refusa
     if bytes.len() != expected && !(expected % 2 == 1 && bytes.len() == expected + 1) {
         return Err(Refusal::invalid(
             tags::PIXEL_DATA,
-            format!("Pixel Data has {} bytes; {rows}×{columns}×{samples} at {allocated} bits needs {expected}", bytes.len()),
+            format!("Pixel Data has {} bytes; {rows}x{columns}x{samples} at {allocated} bits needs {expected}", bytes.len()),
         ));
     }
     let mut pixels = bytes[..expected].to_vec();

@@ -186,6 +186,12 @@ impl AssociationHandler for PrintHandler {
         }
     }
 
+    fn event_confirmed(&mut self, sop_class_uid: &str, sop_instance_uid: &str, event_type_id: u16, status: u16) {
+        if sop_class_uid == uids::PRINT_JOB {
+            self.jobs.confirmed(sop_instance_uid, event_type_id, status);
+        }
+    }
+
     fn close(&mut self) {
         if self.session.is_some() || !self.film_boxes.is_empty() || !self.luts.is_empty() {
             info!(

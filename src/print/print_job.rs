@@ -76,12 +76,24 @@ impl JobRegistry {
         self.lock().get(uid).cloned()
     }
 
-    /// The association ended: its jobs print on, but send no more events.
+    /// The association ended: its jobs print on, but send no more events; finished ones
+    /// whose last event was never confirmed go now.
     pub fn detach_association(&self, association: u64) {
-        for job in self.lock().values_mut() {
+        self.lock().retain(|_, job| {
             if job.target.as_ref().is_some_and(|t| t.association == association) {
                 job.target = None;
+                return !job.state.is_final();
             }
+            true
+        });
+    }
+
+    /// The SCU confirmed an event: after DONE (3) or FAILURE (4) the Print Job instance is
+    /// deleted (PS3.4 H.4.8.1.1: "after receiving a confirmation from the SCU").
+    pub fn confirmed(&self, uid: &str, event_type_id: u16, status: u16) {
+        if matches!(event_type_id, 3 | 4) {
+            tracing::debug!(job = uid, "SCU confirmed the final event (status 0x{status:04X}): Print Job deleted");
+            self.lock().remove(uid);
         }
     }
 
@@ -114,7 +126,8 @@ impl JobRegistry {
                 data: Some(data),
             });
         }
-        if matches!(state, JobState::Done | JobState::Failed(_)) {
+        // Without an association to confirm the final event, nobody can ask for the job.
+        if state.is_final() && job.target.is_none() {
             jobs.remove(uid);
         }
     }

@@ -52,6 +52,13 @@ pub enum JobState {
     Failed(String),
 }
 
+impl JobState {
+    /// DONE or FAILURE.
+    pub fn is_final(&self) -> bool {
+        matches!(self, JobState::Done | JobState::Failed(_))
+    }
+}
+
 /// Told of every state change of one job.
 pub type Observer = Box<dyn Fn(JobState) + Send + Sync>;
 

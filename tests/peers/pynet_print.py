@@ -240,7 +240,10 @@ class Session:
             "event_type_id": req.EventTypeID,
             "event": (EVENT_NAMES.get(str(req.AffectedSOPClassUID), {})
                       .get(req.EventTypeID, "UNKNOWN")),
-            "time": round(time.monotonic() - self.t0, 3),
+            "time": round(time.monotonic() - self.t0, 6),
+            # pynetdicom serves each N-EVENT-REPORT in a thread of its own, so the
+            # handlers may run out of order: the SCP's Message ID gives its order
+            "message_id": req.MessageID,
         }
         if info is not None:
             rec["attributes"] = to_json(info)
@@ -249,6 +252,10 @@ class Session:
         self.events.append(rec)
         if str(req.AffectedSOPClassUID) == str(PrintJob) and req.EventTypeID in (3, 4):
             self.events_done.set()
+            if self.a.confirm_delay:
+                # hold the confirmation (pynetdicom runs this handler in a thread of
+                # its own): until we answer, the SCP must keep the Print Job
+                time.sleep(self.a.confirm_delay)
         return 0x0000, None
 
     def associate(self, contexts, events=False):
@@ -265,10 +272,26 @@ class Session:
             # capture every response primitive: pynetdicom does not return
             # the N-CREATE response's Affected SOP Instance UID
             orig = assoc.dimse.get_msg
+            msg_queue = assoc.dimse.msg_queue
 
-            def get_msg(block=False, _orig=orig):
+            def get_msg(block=False, _orig=orig, _assoc=assoc, _q=msg_queue):
                 cx_id, msg = _orig(block)
-                if msg is not None and getattr(msg, "MessageIDBeingRespondedTo", None) is not None:
+                is_rsp = msg is not None and \
+                    getattr(msg, "MessageIDBeingRespondedTo", None) is not None
+                if is_rsp and threading.current_thread() is _assoc:
+                    # pynetdicom race (cf. pynetdicom issue #875): send_*() pauses
+                    # the association's reactor thread by clearing a checkpoint
+                    # and waiting for a flag the reactor may not have reset yet
+                    # after the previous send_*(), so under load the reactor
+                    # can take a fast SCP's response off the queue ("Received
+                    # unexpected ... service message") and send_*() times out.
+                    # Responses belong to the waiting send_*(): put it back in
+                    # front, in order, and wake the waiter.
+                    with _q.mutex:
+                        _q.queue.appendleft((cx_id, msg))
+                        _q.not_empty.notify()
+                    return None, None
+                if is_rsp:
                     self.last_rsp["msg"] = msg
                 return cx_id, msg
 
@@ -621,10 +644,25 @@ class Session:
             self.mismatch("N-ACTION reply has no Referenced Print Job Sequence")
             return
         for uid in uids:
+            sent = time.monotonic() - self.t0
             grec, gattrs = self.n_get([], PrintJob, uid)
-            self.result.setdefault("print_jobs", []).append(
-                {"uid": uid, "status": grec["status"],
-                 "attributes": to_json(gattrs) if gattrs is not None else None})
+            job = {"uid": uid, "status": grec["status"], "get_sent": round(sent, 6),
+                   "attributes": to_json(gattrs) if gattrs is not None else None}
+            if grec["status"] == "0x0112":
+                # The SCP deletes a job once the SCU has confirmed its DONE or
+                # FAILURE event: "no such instance" is right only if we had
+                # confirmed one before sending the N-GET. Our handler runs
+                # before pynetdicom confirms, so a final event handled after
+                # the N-GET was sent cannot have been confirmed before it.
+                final = [e for e in self.events if e["instance_uid"] == uid
+                         and e["sop_class"] == "PrintJob" and e["event_type_id"] in (3, 4)]
+                if final and final[0]["time"] < sent:
+                    job["deleted_after_final_event"] = True
+                    grec["unchecked"] = True
+                else:
+                    self.mismatch(f"N-GET Print Job {uid}: 0x0112 although no DONE/FAILURE "
+                                  "event had been confirmed before the N-GET was sent")
+            self.result.setdefault("print_jobs", []).append(job)
 
     def wait_events(self):
         a = self.a
@@ -637,8 +675,8 @@ class Session:
                 break
             self.events_done.wait(min(0.2, max(0.0, deadline - time.monotonic())))
             self.events_done.clear()
-        self.result["events"] = list(self.events)
-        ids = [e["event_type_id"] for e in self.events if e["sop_class"] == "PrintJob"]
+        self.result["events"] = sorted(self.events, key=lambda e: e["message_id"] or 0)
+        ids = [e["event_type_id"] for e in self.result["events"] if e["sop_class"] == "PrintJob"]
         self.result["print_job_event_ids"] = ids
         want = [int(x) for x in a.expect_events.split(",") if x.strip()]
         it = iter(ids)
@@ -902,6 +940,10 @@ def parse_args(argv):
     g.add_argument("--expect-events", default="3",
                    help="Print Job event type IDs that must appear in this order "
                         "(default '3' = DONE; e.g. '1,2,3'; '' = none required)")
+    g.add_argument("--confirm-delay", type=float, default=0, metavar="S",
+                   help="answer each Print Job DONE/FAILURE event only after S seconds "
+                        "(with --get-after: the N-GET then comes before our confirmation, "
+                        "so the SCP must still have the job)")
     g.add_argument("--get-after", action="store_true",
                    help="N-GET each Print Job again after the events (status reported, "
                         "not checked: the SCP deletes finished jobs)")

@@ -1,0 +1,234 @@
+//! The W2 film of issue 3, composed and encoded as a PDF N times, median printed:
+//! the filmd side of scripts/bench-compare.sh, which also runs ImageMagick on the same
+//! twenty images.
+//!
+//!     cargo bench --bench w2_once -- --runs 5 --dpi 300
+//!     w2_once --bench --write-pgm DIR            # the twenty images as 16-bit PGM files
+//!     w2_once --bench --from-pgm DIR --out F.pdf # read them back, write the PDF
+//!
+//! Each run times `compose` and `encode_pdf` of the whole film in memory (reading PGM
+//! files, when asked to, happens once before the runs). Without `--bench` or `--runs`
+//! (as under `cargo test --benches`) it composes and encodes once at 300 dpi and checks
+//! the result, as a smoke test.
+
+mod common;
+
+use anyhow::{Context, Result, bail, ensure};
+use common::{W2_BITS, W2_COLUMNS, W2_IMAGE_SIZE, W2_ROWS, device, document_info, film, tiles};
+use filmd::backend::pdf::encode_pdf;
+use filmd::film::compose::compose;
+use filmd::film::{Image, Magnification, Photometric, Pixels};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+struct Options {
+    runs: usize,
+    dpi: u32,
+    write_pgm: Option<PathBuf>,
+    from_pgm: Option<PathBuf>,
+    out: Option<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let measuring = args.iter().any(|a| a == "--bench" || a == "--runs");
+    if !measuring {
+        return smoke_test();
+    }
+    let options = parse(&args)?;
+    if let Some(dir) = &options.write_pgm {
+        return write_pgms(dir);
+    }
+    let images = match &options.from_pgm {
+        Some(dir) => read_pgms(dir)?,
+        None => tiles(W2_COLUMNS * W2_ROWS, W2_IMAGE_SIZE, W2_BITS),
+    };
+    measure(&options, &images)
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut options = Options {
+        runs: 5,
+        dpi: 300,
+        write_pgm: None,
+        from_pgm: None,
+        out: None,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--bench" => {}
+            "--runs" => options.runs = value()?.parse().context("--runs")?,
+            "--dpi" => options.dpi = value()?.parse().context("--dpi")?,
+            "--write-pgm" => options.write_pgm = Some(value()?.into()),
+            "--from-pgm" => options.from_pgm = Some(value()?.into()),
+            "--out" => options.out = Some(value()?.into()),
+            other => bail!(
+                "unknown argument {other}; use --runs N --dpi D [--from-pgm DIR] [--out FILE] | --write-pgm DIR"
+            ),
+        }
+    }
+    ensure!(options.runs > 0, "--runs must be at least 1");
+    Ok(options)
+}
+
+/// Composes and encodes `runs` times; prints every run and the medians.
+fn measure(options: &Options, images: &[Image]) -> Result<()> {
+    let film = film(W2_COLUMNS, W2_ROWS, images, Magnification::Cubic);
+    let device = device(options.dpi);
+    let info = document_info("STANDARD\\4,5");
+    let mut composing = Vec::with_capacity(options.runs);
+    let mut encoding = Vec::with_capacity(options.runs);
+    let mut totals = Vec::with_capacity(options.runs);
+    let mut last = (0, 0, Vec::new());
+    for run in 1..=options.runs {
+        let start = Instant::now();
+        let page = compose(&film, &device);
+        let composed = start.elapsed();
+        let pdf = encode_pdf(std::slice::from_ref(&page), &info)?;
+        let total = start.elapsed();
+        println!(
+            "run {run}: compose {:.1} ms, encode_pdf {:.1} ms, total {:.1} ms",
+            ms(composed),
+            ms(total - composed),
+            ms(total)
+        );
+        composing.push(composed);
+        encoding.push(total - composed);
+        totals.push(total);
+        last = (page.width_px, page.height_px, pdf);
+    }
+    let (width, height, pdf) = last;
+    if let Some(out) = &options.out {
+        std::fs::write(out, &pdf).with_context(|| format!("writing {}", out.display()))?;
+    }
+    println!(
+        "w2_once dpi={} page={width}x{height} runs={} pdf_bytes={} median_ms={:.1} compose_median_ms={:.1} encode_median_ms={:.1}",
+        options.dpi,
+        options.runs,
+        pdf.len(),
+        ms(median(&mut totals)),
+        ms(median(&mut composing)),
+        ms(median(&mut encoding)),
+    );
+    Ok(())
+}
+
+fn smoke_test() -> Result<()> {
+    let images = tiles(W2_COLUMNS * W2_ROWS, W2_IMAGE_SIZE, W2_BITS);
+    let page = compose(
+        &film(W2_COLUMNS, W2_ROWS, &images, Magnification::Cubic),
+        &device(300),
+    );
+    ensure!(
+        (page.width_px, page.height_px) == (4200, 5100),
+        "W2 page size"
+    );
+    let pdf = encode_pdf(std::slice::from_ref(&page), &document_info("smoke"))?;
+    ensure!(pdf.starts_with(b"%PDF-"), "encode_pdf wrote no PDF header");
+    println!("w2_once smoke test: 1 passed, 0 failed");
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The median; for an even count, the mean of the middle two.
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    let n = times.len();
+    if n % 2 == 1 {
+        times[n / 2]
+    } else {
+        (times[n / 2 - 1] + times[n / 2]) / 2
+    }
+}
+
+fn pgm_path(dir: &Path, index: u32) -> PathBuf {
+    dir.join(format!("w2_{index:02}.pgm"))
+}
+
+/// Writes the twenty W2 images as binary 16-bit PGM (big-endian samples, maxval 4095).
+fn write_pgms(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let images = tiles(W2_COLUMNS * W2_ROWS, W2_IMAGE_SIZE, W2_BITS);
+    for (index, image) in (1..).zip(&images) {
+        let mut bytes = format!(
+            "P5\n{} {}\n{}\n",
+            image.columns,
+            image.rows,
+            image.max_value()
+        )
+        .into_bytes();
+        for sample in image.pixels.as_slice().chunks_exact(2) {
+            bytes.extend_from_slice(&[sample[1], sample[0]]);
+        }
+        let path = pgm_path(dir, index);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("wrote {} PGM files to {}", images.len(), dir.display());
+    Ok(())
+}
+
+fn read_pgms(dir: &Path) -> Result<Vec<Image>> {
+    (1..=W2_COLUMNS * W2_ROWS)
+        .map(|index| {
+            let path = pgm_path(dir, index);
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            parse_pgm(&bytes).with_context(|| format!("parsing {}", path.display()))
+        })
+        .collect()
+}
+
+/// A binary 16-bit PGM (P5, maxval 256..=4095) as a 12-bit MONOCHROME2 image.
+fn parse_pgm(bytes: &[u8]) -> Result<Image> {
+    let mut fields = Vec::with_capacity(4);
+    let mut at = 0;
+    while fields.len() < 4 {
+        while at < bytes.len() && (bytes[at].is_ascii_whitespace() || bytes[at] == b'#') {
+            if bytes[at] == b'#' {
+                while at < bytes.len() && bytes[at] != b'\n' {
+                    at += 1;
+                }
+            }
+            at += 1;
+        }
+        let start = at;
+        while at < bytes.len() && !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        ensure!(at > start, "PGM header ends early");
+        fields.push(std::str::from_utf8(&bytes[start..at])?);
+    }
+    ensure!(fields[0] == "P5", "not a binary PGM");
+    let columns: u32 = fields[1].parse()?;
+    let rows: u32 = fields[2].parse()?;
+    let maxval: u32 = fields[3].parse()?;
+    ensure!(
+        (256..=4095).contains(&maxval),
+        "maxval {maxval} is not 9 to 12 bits"
+    );
+    ensure!(at < bytes.len(), "PGM has no pixel data");
+    let data = &bytes[at + 1..];
+    let count = columns as usize * rows as usize;
+    ensure!(
+        data.len() >= 2 * count,
+        "PGM holds fewer samples than its size"
+    );
+    let pixels = data[..2 * count]
+        .chunks_exact(2)
+        .flat_map(|s| [s[1], s[0]])
+        .collect();
+    Ok(Image {
+        rows,
+        columns,
+        photometric: Photometric::Monochrome2,
+        bits_stored: 12,
+        pixel_aspect_ratio: (1, 1),
+        pixels: Pixels::new(pixels),
+    })
+}

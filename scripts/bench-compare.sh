@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Side-by-side run of issue 3: filmd against ImageMagick's `montage` on the W2 film
+# (14INX17IN portrait, STANDARD\4,5, twenty 512x512 12-bit images, Catmull-Rom/CUBIC,
+# 300 dpi = 4200 x 5100), plus filmd at 600 dpi and its peak memory there.
+#
+#   scripts/bench-compare.sh            # RUNS=5 by default; RUNS=9 scripts/bench-compare.sh
+#
+# Installs what is missing (imagemagick, hyperfine, GNU time) with apt-get. Without
+# hyperfine it times with bash. Prints every command it times and a summary; the
+# figures in BENCHMARKS.md come from this output.
+#
+# What is timed:
+#   filmd in process   benches/w2_once.rs: compose + encode_pdf of the whole film, in
+#                      memory, median of RUNS (the figure the W2 target is about);
+#   filmd process      the same binary reading the twenty PGM files and writing the PDF,
+#                      one film per process: the same work as the montage command;
+#   montage            reads the twenty 16-bit PGM files, fits each into a 1020x1020 cell
+#                      with -filter Catrom, tiles 4x5 with 15 px side borders onto a
+#                      4200x5100 8-bit gray page, writes a PNG (ImageMagick's defaults);
+#   montage to PGM     the same writing an uncompressed PGM: ImageMagick's composition
+#                      without its (slow) PNG encoder, the stricter comparison.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS="${RUNS:-5}"
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; fi
+
+have_gnu_time() { [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; }
+
+missing=()
+command -v montage >/dev/null 2>&1 || missing+=(imagemagick)
+command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
+have_gnu_time || missing+=(time)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bench-compare: installing ${missing[*]}" >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # hyperfine is optional (bash timing otherwise): install the others even if it fails.
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      $(printf '%s\n' "${missing[@]}" | grep -v '^hyperfine$') >/dev/null
+fi
+command -v montage >/dev/null 2>&1 || { echo "bench-compare: montage (imagemagick) missing" >&2; exit 1; }
+have_gnu_time || { echo "bench-compare: GNU time (/usr/bin/time -v) missing" >&2; exit 1; }
+
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+cargo bench --bench w2_once --no-run 2>"${TMPDIR:-/tmp}/bench-compare-build.log" ||
+  { cat "${TMPDIR:-/tmp}/bench-compare-build.log" >&2; exit 1; }
+bin="$(sed -n 's/.*Executable benches\/w2_once\.rs (\(.*\))$/\1/p' "${TMPDIR:-/tmp}/bench-compare-build.log" | tail -n1)"
+[ -x "$bin" ] || { echo "bench-compare: w2_once binary not found" >&2; exit 1; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$bin" --bench --write-pgm "$work/pgm" >/dev/null
+
+filmd_cmd="$bin --bench --runs 1 --from-pgm $work/pgm --out $work/filmd.pdf"
+montage_args="$work/pgm/w2_*.pgm -tile 4x5 -geometry 1020x1020+15+0 -filter Catrom -background black -colorspace Gray -depth 8"
+montage_cmd="montage $montage_args $work/montage.png"
+montage_raw_cmd="montage $montage_args $work/montage.pgm"
+
+# Median in ms of RUNS runs of a shell command line, after one warm-up run.
+median_ms() {
+  local cmd="$1" name="$2"
+  if command -v hyperfine >/dev/null 2>&1; then
+    hyperfine --style basic --warmup 1 --runs "$RUNS" --export-csv "$work/$name.csv" \
+      --command-name "$name" "$cmd" >&2
+    awk -F, 'NR == 2 { printf "%.1f\n", $4 * 1000 }' "$work/$name.csv"
+  else
+    local i start end
+    bash -c "$cmd" >/dev/null
+    for ((i = 0; i < RUNS; i++)); do
+      start=$(date +%s%N)
+      bash -c "$cmd" >/dev/null
+      end=$(date +%s%N)
+      echo $(((end - start) / 1000))
+    done | sort -n | awk '{ t[NR] = $1 } END {
+      m = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2; printf "%.1f\n", m / 1000 }'
+  fi
+}
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+
+echo "== filmd in process, 300 dpi: $bin --bench --runs $RUNS --dpi 300"
+in300="$("$bin" --bench --runs "$RUNS" --dpi 300 | tee /dev/stderr | tail -n1)"
+echo "== filmd in process, 600 dpi: $bin --bench --runs $RUNS --dpi 600"
+in600="$("$bin" --bench --runs "$RUNS" --dpi 600 | tee /dev/stderr | tail -n1)"
+
+echo "== filmd process: $filmd_cmd"
+filmd_ms="$(median_ms "$filmd_cmd" filmd)"
+echo "== montage: $montage_cmd"
+montage_ms="$(median_ms "$montage_cmd" montage)"
+echo "== montage to PGM: $montage_raw_cmd"
+montage_raw_ms="$(median_ms "$montage_raw_cmd" montage_pgm)"
+montage_size="$(identify -format '%wx%h %[depth]-bit %[colorspace]' "$work/montage.png")"
+
+echo "== peak memory: /usr/bin/time -v $bin --bench --runs 1 --dpi 600"
+/usr/bin/time -v "$bin" --bench --runs 1 --dpi 600 >"$work/mem.out" 2>"$work/mem.err"
+rss_kib="$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/mem.err")"
+page600="$(tail -n1 "$work/mem.out" | field page)"
+page_bytes=$((${page600%x*} * ${page600#*x}))
+limit_bytes=$((page_bytes * 5 / 2 + 64 * 1024 * 1024))
+
+in300_ms="$(echo "$in300" | field median_ms)"
+in600_ms="$(echo "$in600" | field median_ms)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { awk -v c="$1" 'BEGIN { print (c ? "met" : "MISSED") }'; }
+
+cat <<EOF
+
+== summary ($(date -u '+%Y-%m-%d %H:%M UTC'))
+machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), load average $(cut -d' ' -f1-3 /proc/loadavg)
+versions: $(rustc --version), $(montage -version | head -n1 | cut -d' ' -f2-3), $(command -v hyperfine >/dev/null && hyperfine --version || echo 'bash timing')
+runs: $RUNS each, medians
+filmd in process, 300 dpi: $in300_ms ms ($(echo "$in300" | field compose_median_ms) compose + $(echo "$in300" | field encode_median_ms) encode_pdf), $(echo "$in300" | field pdf_bytes) PDF bytes
+filmd in process, 600 dpi: $in600_ms ms ($(echo "$in600" | field compose_median_ms) compose + $(echo "$in600" | field encode_median_ms) encode_pdf), $(echo "$in600" | field pdf_bytes) PDF bytes
+filmd process (read PGMs, write PDF): $filmd_ms ms
+montage (read PGMs, write PNG, $montage_size): $montage_ms ms
+montage to PGM (no compression): $montage_raw_ms ms
+montage / filmd process: $(ratio "$montage_ms" "$filmd_ms")x; montage / filmd in process: $(ratio "$montage_ms" "$in300_ms")x
+montage to PGM / filmd process: $(ratio "$montage_raw_ms" "$filmd_ms")x; montage to PGM / filmd in process: $(ratio "$montage_raw_ms" "$in300_ms")x
+600 dpi / 300 dpi (in process): $(ratio "$in600_ms" "$in300_ms")x
+peak RSS at 600 dpi: $((rss_kib / 1024)) MiB; page $page600 = $((page_bytes / 1048576)) MiB; limit 2.5 x page + 64 MiB = $((limit_bytes / 1048576)) MiB
+targets:
+  W2 <= 200 ms (in process): $(verdict "$(awk -v m="$in300_ms" 'BEGIN { print (m <= 200) }')")
+  >= 25x faster than montage to PNG (process): $(verdict "$(awk -v a="$montage_ms" -v b="$filmd_ms" 'BEGIN { print (a >= 25 * b) }')")
+  >= 25x faster than montage to PGM (process): $(verdict "$(awk -v a="$montage_raw_ms" -v b="$filmd_ms" 'BEGIN { print (a >= 25 * b) }')")
+  600 dpi <= 4x 300 dpi: $(verdict "$(awk -v a="$in600_ms" -v b="$in300_ms" 'BEGIN { print (a <= 4 * b) }')")
+  peak memory <= 2.5 x page + 64 MiB: $(verdict "$((rss_kib * 1024 <= limit_bytes))")
+EOF
