@@ -90,3 +90,33 @@ fn render_composes_dicom_files_to_pdf_and_png() {
     assert_ne!(code, 0);
     assert!(err.contains("bad.dcm") && err.contains("Bits"), "{err}");
 }
+
+#[test]
+fn sigterm_stops_accepting_lets_associations_finish_then_exits() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let mut server = common::Server::start_with(&[], Some("[server]\nshutdown_grace_secs = 1\n"));
+    let mut scu = common::scu::Scu::connect(server.port, &[common::scu::GRAY_META]);
+    assert_eq!(scu.echo(), 0);
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let start = Instant::now();
+    // The open association still works during the grace period…
+    assert_eq!(scu.echo(), 0);
+    // …and is aborted when it ends.
+    let stream = scu.assoc.as_mut().unwrap().inner_stream();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut head = [0u8; 10];
+    let n = stream.read(&mut head).unwrap_or(0);
+    assert!(n > 0 && head[0] == 0x07, "A-ABORT after the grace period");
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "filmd did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit: {status:?}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err(), "no longer listening");
+    assert!(server.log_text().contains("shutdown requested"));
+}
