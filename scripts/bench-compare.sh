@@ -47,13 +47,11 @@ if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
 fi
-cargo bench --bench w2_once --no-run 2>"${TMPDIR:-/tmp}/bench-compare-build.log" ||
-  { cat "${TMPDIR:-/tmp}/bench-compare-build.log" >&2; exit 1; }
-bin="$(sed -n 's/.*Executable benches\/w2_once\.rs (\(.*\))$/\1/p' "${TMPDIR:-/tmp}/bench-compare-build.log" | tail -n1)"
-[ -x "$bin" ] || { echo "bench-compare: w2_once binary not found" >&2; exit 1; }
-
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+cargo bench --bench w2_once --no-run 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
+bin="$(sed -n 's/.*Executable benches\/w2_once\.rs (\(.*\))$/\1/p' "$work/build.log" | tail -n1)"
+[ -x "$bin" ] || { echo "bench-compare: w2_once binary not found" >&2; exit 1; }
 "$bin" --bench --write-pgm "$work/pgm" >/dev/null
 
 filmd_cmd="$bin --bench --runs 1 --from-pgm $work/pgm --out $work/filmd.pdf"

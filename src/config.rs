@@ -1,6 +1,7 @@
 //! Configuration: an embedded default that runs as is, a TOML file for everything else, and
 //! validation whose messages name the key and the problem.
 
+use crate::film::custom::{self, CustomLayouts};
 use crate::film::{FilmSize, Medium, size::FILM_SIZES};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -27,6 +28,10 @@ pub struct Config {
     pub printer: PrinterIdentity,
     #[serde(default, rename = "queue")]
     pub queues: Vec<QueueConfig>,
+    /// The `CUSTOM\i` layouts: embedded ones until [`Config::load_custom_layouts`] reads
+    /// `server.layouts_dir`.
+    #[serde(skip)]
+    pub custom_layouts: CustomLayouts,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +57,12 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Image boxes with images held at once by one association, MiB of pixel data.
     pub max_association_image_mib: u32,
+    /// Where annotations.toml (Annotation Display Formats) and custom.toml (`CUSTOM\i`
+    /// Image Display Formats) are read from; a file absent there is replaced by the
+    /// embedded copy of the shipped one.
+    pub layouts_dir: PathBuf,
+    /// Where fonts for annotation text (*.ttf, *.otf) are read from.
+    pub fonts_dir: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +79,8 @@ impl Default for ServerConfig {
             association_timeout_secs: 30,
             shutdown_grace_secs: 10,
             max_association_image_mib: 2048,
+            layouts_dir: PathBuf::from("layouts"),
+            fonts_dir: PathBuf::from("fonts"),
         }
     }
 }
@@ -161,13 +174,22 @@ impl QueueConfig {
         if self.film_sizes.is_empty() {
             FILM_SIZES.to_vec()
         } else {
-            self.film_sizes.iter().filter_map(|s| FilmSize::from_id(s)).collect()
+            self.film_sizes
+                .iter()
+                .filter_map(|s| FilmSize::from_id(s))
+                .collect()
         }
     }
 
     /// Medium types this queue accepts.
     pub fn accepted_media(&self) -> Vec<Medium> {
-        const ALL: [&str; 5] = ["PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM"];
+        const ALL: [&str; 5] = [
+            "PAPER",
+            "CLEAR FILM",
+            "BLUE FILM",
+            "MAMMO CLEAR FILM",
+            "MAMMO BLUE FILM",
+        ];
         let names: Vec<&str> = if self.medium_types.is_empty() {
             ALL.to_vec()
         } else {
@@ -194,11 +216,17 @@ impl std::fmt::Display for ConfigIssue {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: {} problem(s):\n{}", .issues.len(), .issues.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
-    Invalid { path: PathBuf, issues: Vec<ConfigIssue> },
+    Invalid {
+        path: PathBuf,
+        issues: Vec<ConfigIssue>,
+    },
 }
 
 fn is_ae_title(s: &str) -> bool {
@@ -209,18 +237,25 @@ fn is_ae_title(s: &str) -> bool {
 impl Config {
     /// The embedded default.
     pub fn embedded() -> Config {
-        Config::parse(DEFAULT_CONFIG, Path::new("<embedded>")).expect("the embedded configuration is valid")
+        Config::parse(DEFAULT_CONFIG, Path::new("<embedded>"))
+            .expect("the embedded configuration is valid")
     }
 
     /// Reads and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
         Config::parse(&text, path)
     }
 
     /// Parses and validates TOML text.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
         if cfg.queues.is_empty() {
             cfg.queues.push(QueueConfig::default());
         }
@@ -228,7 +263,10 @@ impl Config {
         if issues.is_empty() {
             Ok(cfg)
         } else {
-            Err(ConfigError::Invalid { path: path.into(), issues })
+            Err(ConfigError::Invalid {
+                path: path.into(),
+                issues,
+            })
         }
     }
 
@@ -238,32 +276,64 @@ impl Config {
         let mut bad = |key: String, problem: String| issues.push(ConfigIssue { key, problem });
         let s = &self.server;
         if !is_ae_title(&s.ae_title) {
-            bad("server.ae_title".into(), format!("{:?} is not an AE title (1 to 16 printable characters, no backslash)", s.ae_title));
+            bad(
+                "server.ae_title".into(),
+                format!(
+                    "{:?} is not an AE title (1 to 16 printable characters, no backslash)",
+                    s.ae_title
+                ),
+            );
         }
         if s.listen.parse::<SocketAddr>().is_err() {
-            bad("server.listen".into(), format!("{:?} is not ADDRESS:PORT", s.listen));
+            bad(
+                "server.listen".into(),
+                format!("{:?} is not ADDRESS:PORT", s.listen),
+            );
         }
         if s.max_associations == 0 || s.max_associations > 4096 {
-            bad("server.max_associations".into(), "must be between 1 and 4096".into());
+            bad(
+                "server.max_associations".into(),
+                "must be between 1 and 4096".into(),
+            );
         }
         if !(4096..=16 << 20).contains(&s.max_pdu) {
-            bad("server.max_pdu".into(), "must be between 4096 and 16777216 bytes".into());
+            bad(
+                "server.max_pdu".into(),
+                "must be between 4096 and 16777216 bytes".into(),
+            );
         }
         if s.pdu_cap < s.max_pdu || s.pdu_cap > 256 << 20 {
-            bad("server.pdu_cap".into(), "must be at least server.max_pdu and at most 268435456".into());
+            bad(
+                "server.pdu_cap".into(),
+                "must be at least server.max_pdu and at most 268435456".into(),
+            );
         }
         if !(1..=4096).contains(&s.max_message_mib) {
-            bad("server.max_message_mib".into(), "must be between 1 and 4096".into());
+            bad(
+                "server.max_message_mib".into(),
+                "must be between 1 and 4096".into(),
+            );
         }
         if s.idle_timeout_secs == 0 || s.association_timeout_secs == 0 {
-            bad("server.idle_timeout_secs".into(), "timeouts must be at least 1 second".into());
+            bad(
+                "server.idle_timeout_secs".into(),
+                "timeouts must be at least 1 second".into(),
+            );
         }
         let mut seen_ae = std::collections::HashSet::new();
         let mut seen_names = std::collections::HashSet::new();
         for (i, q) in self.queues.iter().enumerate() {
             let k = |f: &str| format!("queue[{i}].{f}");
-            if q.name.is_empty() || !q.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                bad(k("name"), format!("{:?}: use letters, digits, '-' and '_'", q.name));
+            if q.name.is_empty()
+                || !q
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                bad(
+                    k("name"),
+                    format!("{:?}: use letters, digits, '-' and '_'", q.name),
+                );
             }
             if !seen_names.insert(q.name.clone()) {
                 bad(k("name"), format!("{:?} is used by another queue", q.name));
@@ -273,39 +343,77 @@ impl Config {
                     bad(k("ae_titles"), format!("{ae:?} is not an AE title"));
                 }
                 if !seen_ae.insert(ae.clone()) {
-                    bad(k("ae_titles"), format!("{ae:?} already selects another queue"));
+                    bad(
+                        k("ae_titles"),
+                        format!("{ae:?} already selects another queue"),
+                    );
                 }
             }
             if !(72..=1200).contains(&q.dpi) {
                 bad(k("dpi"), format!("{} is outside 72..=1200", q.dpi));
             }
             if !(72..=1200).contains(&q.high_dpi) || q.high_dpi < q.dpi {
-                bad(k("high_dpi"), format!("{} must be within 72..=1200 and at least dpi", q.high_dpi));
+                bad(
+                    k("high_dpi"),
+                    format!("{} must be within 72..=1200 and at least dpi", q.high_dpi),
+                );
             }
             for f in &q.film_sizes {
                 if FilmSize::from_id(f).is_none() {
-                    bad(k("film_sizes"), format!("{f:?} is not a Film Size ID of PS3.3 C.13.8"));
+                    bad(
+                        k("film_sizes"),
+                        format!("{f:?} is not a Film Size ID of PS3.3 C.13.8"),
+                    );
                 }
             }
             let sizes = q.accepted_film_sizes();
             if !sizes.iter().any(|s| s.id == q.default_film_size) {
-                bad(k("default_film_size"), format!("{:?} is not among the queue's film sizes", q.default_film_size));
+                bad(
+                    k("default_film_size"),
+                    format!(
+                        "{:?} is not among the queue's film sizes",
+                        q.default_film_size
+                    ),
+                );
             }
             for m in &q.medium_types {
                 if Medium::from_term(m).is_none() {
                     bad(k("medium_types"), format!("{m:?} is not a Medium Type"));
                 }
             }
-            if !q.accepted_media().iter().any(|m| m.term() == q.default_medium_type) {
-                bad(k("default_medium_type"), format!("{:?} is not among the queue's medium types", q.default_medium_type));
+            if !q
+                .accepted_media()
+                .iter()
+                .any(|m| m.term() == q.default_medium_type)
+            {
+                bad(
+                    k("default_medium_type"),
+                    format!(
+                        "{:?} is not among the queue's medium types",
+                        q.default_medium_type
+                    ),
+                );
             }
             if crate::film::Magnification::from_term(&q.default_magnification).is_none() {
-                bad(k("default_magnification"), format!("{:?}: use REPLICATE, BILINEAR, CUBIC or NONE", q.default_magnification));
+                bad(
+                    k("default_magnification"),
+                    format!(
+                        "{:?}: use REPLICATE, BILINEAR, CUBIC or NONE",
+                        q.default_magnification
+                    ),
+                );
             }
             if q.min_density >= q.max_density || q.max_density > 500 {
-                bad(k("max_density"), "the density range needs min_density < max_density <= 500 (hundredths of OD)".into());
+                bad(
+                    k("max_density"),
+                    "the density range needs min_density < max_density <= 500 (hundredths of OD)"
+                        .into(),
+                );
             }
-            if q.default_min_density < q.min_density || q.default_max_density > q.max_density || q.default_min_density >= q.default_max_density {
+            if q.default_min_density < q.min_density
+                || q.default_max_density > q.max_density
+                || q.default_min_density >= q.default_max_density
+            {
                 bad(k("default_max_density"), "default_min_density and default_max_density must lie within min_density..max_density, min below max".into());
             }
             if !(0.0..=50.0).contains(&q.margin_mm) {
@@ -316,6 +424,32 @@ impl Config {
             }
         }
         issues
+    }
+
+    /// Reads `custom.toml` from `server.layouts_dir` when it is there (the embedded layouts
+    /// stay otherwise) and validates it: problems name the file, the key and the fault.
+    pub fn load_custom_layouts(&mut self) -> Result<(), ConfigError> {
+        let path = self.server.layouts_dir.join(custom::FILE_NAME);
+        if !path.is_file() {
+            self.custom_layouts = CustomLayouts::embedded();
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        self.custom_layouts =
+            CustomLayouts::parse(&text).map_err(|issues| ConfigError::Invalid {
+                path,
+                issues: issues
+                    .into_iter()
+                    .map(|i| ConfigIssue {
+                        key: i.key,
+                        problem: i.problem,
+                    })
+                    .collect(),
+            })?;
+        Ok(())
     }
 
     /// Called AE titles of queue `i`: its own, or the server's for the first queue.
@@ -356,7 +490,10 @@ mod tests {
     #[test]
     fn problems_name_their_key() {
         let text = "[server]\nlisten = \"nowhere\"\n[[queue]]\nname = \"a\"\ndpi = 5\nfilm_sizes = [\"14X17\"]\n";
-        let Err(ConfigError::Invalid { issues, .. }) = Config::parse(text, Path::new("t.toml")) else { panic!() };
+        let Err(ConfigError::Invalid { issues, .. }) = Config::parse(text, Path::new("t.toml"))
+        else {
+            panic!()
+        };
         let keys: Vec<_> = issues.iter().map(|i| i.key.as_str()).collect();
         assert!(keys.contains(&"server.listen"), "{keys:?}");
         assert!(keys.contains(&"queue[0].dpi"), "{keys:?}");
@@ -364,8 +501,47 @@ mod tests {
     }
 
     #[test]
+    fn custom_layouts_come_from_the_layouts_dir_or_the_embedded_copy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut c = Config::embedded();
+        c.server.layouts_dir = dir.path().join("absent");
+        c.load_custom_layouts().expect("embedded");
+        assert_eq!(c.custom_layouts, CustomLayouts::embedded());
+        c.server.layouts_dir = dir.path().to_path_buf();
+        std::fs::write(
+            dir.path().join("custom.toml"),
+            "[[layout]]\nid = 5\nboxes = [ { x = 0.0, y = 0.0, width = 1.0, height = 1.0 } ]\n",
+        )
+        .unwrap();
+        c.load_custom_layouts().expect("valid file");
+        assert_eq!(
+            c.custom_layouts.iter().map(|l| l.id).collect::<Vec<_>>(),
+            vec![5]
+        );
+        std::fs::write(
+            dir.path().join("custom.toml"),
+            "[[layout]]\nid = 5\nboxes = [ { x = 0.5, y = 0.0, width = 1.0, height = 1.0 } ]\n",
+        )
+        .unwrap();
+        let Err(ConfigError::Invalid { path, issues }) = c.load_custom_layouts() else {
+            panic!("accepted")
+        };
+        assert!(path.ends_with("custom.toml"));
+        assert_eq!(issues[0].key, "layout[0].boxes[0]");
+        let shown = ConfigError::Invalid { path, issues }.to_string();
+        assert!(
+            shown.contains("custom.toml") && shown.contains("beyond the printable area"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused_by_name() {
-        let Err(ConfigError::Parse { message, .. }) = Config::parse("[server]\nae_tittle = \"X\"\n", Path::new("t.toml")) else { panic!() };
+        let Err(ConfigError::Parse { message, .. }) =
+            Config::parse("[server]\nae_tittle = \"X\"\n", Path::new("t.toml"))
+        else {
+            panic!()
+        };
         assert!(message.contains("ae_tittle"), "{message}");
     }
 }

@@ -5,8 +5,10 @@
 //! → [`film`] (film model and composition, pure) → [`spool`] (durable jobs)
 //! → [`backend`] (delivery: PDF).
 
+pub mod annotation_files;
 pub mod backend;
 pub mod config;
+pub mod conformance;
 pub mod film;
 pub mod net;
 pub mod print;

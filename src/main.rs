@@ -19,6 +19,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once, at start
 enum Command {
     /// Run the Print SCP (the embedded default configuration unless --config is given).
     Serve {
@@ -43,7 +44,7 @@ enum Command {
         /// Output file: .pdf or .png.
         #[arg(long, short)]
         output: PathBuf,
-        /// Image Display Format, e.g. 'STANDARD\2,2', 'ROW\1,2', 'COL\2,1'.
+        /// Image Display Format, e.g. 'STANDARD\2,2', 'ROW\1,2', 'COL\2,1', SLIDE, 'CUSTOM\1'.
         #[arg(long, default_value = r"STANDARD\1,1")]
         format: String,
         #[arg(long, default_value = "14INX17IN")]
@@ -72,12 +73,25 @@ enum Command {
         /// Resolution (default: the queue's).
         #[arg(long)]
         dpi: Option<u32>,
+        /// Annotation Display Format ID, e.g. TOP_BOTTOM (see layouts/annotations.toml).
+        #[arg(long)]
+        annotation_format: Option<String>,
+        /// Text of the next annotation position (repeat: position 1, 2, …).
+        #[arg(long = "annotation")]
+        annotations: Vec<String>,
         /// Configuration whose queue supplies the device (density range, margins, dpi).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Queue name in that configuration (default: the first).
         #[arg(long)]
         queue: Option<String>,
+    },
+    /// List what each queue accepts (film sizes, display formats with their boxes,
+    /// magnification and smoothing types, annotation formats): the conformance statement.
+    Layouts {
+        /// TOML configuration file (default: the embedded configuration).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Validate a configuration file and print what is wrong with it.
     CheckConfig {
@@ -89,19 +103,50 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { file } => match Config::load(&file) {
-            Ok(cfg) => {
-                println!("{}: OK ({} queue(s))", file.display(), cfg.queues.len());
-                for (i, q) in cfg.queues.iter().enumerate() {
-                    println!("  queue {:?}: AE {:?}, {} dpi, PDFs in {}", q.name, cfg.queue_ae_titles(i), q.dpi, cfg.pdf_dir(q).display());
+        Command::Layouts { config } => {
+            let mut cfg = match &config {
+                Some(path) => Config::load(path)?,
+                None => Config::embedded(),
+            };
+            cfg.load_custom_layouts()?;
+            let annotations = filmd::annotation_files::load(&cfg.server)?;
+            let formats: Vec<(String, usize)> = annotations
+                .formats
+                .iter()
+                .map(|f| (f.id.clone(), f.positions.len()))
+                .collect();
+            print!("{}", filmd::conformance::describe(&cfg, &formats));
+            Ok(())
+        }
+        Command::CheckConfig { file } => {
+            match Config::load(&file).and_then(|mut cfg| cfg.load_custom_layouts().map(|()| cfg)) {
+                Ok(cfg) => {
+                    let annotations = match filmd::annotation_files::load(&cfg.server) {
+                        Ok(setup) => setup,
+                        Err(e) => {
+                            eprintln!("{e}");
+                            std::process::exit(1);
+                        }
+                    };
+                    println!("{}: OK ({} queue(s))", file.display(), cfg.queues.len());
+                    for (i, q) in cfg.queues.iter().enumerate() {
+                        println!(
+                            "  queue {:?}: AE {:?}, {} dpi, PDFs in {}",
+                            q.name,
+                            cfg.queue_ae_titles(i),
+                            q.dpi,
+                            cfg.pdf_dir(q).display()
+                        );
+                    }
+                    println!("  {}", annotations.summary());
+                    Ok(())
                 }
-                Ok(())
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
             }
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(1);
-            }
-        },
+        }
         Command::Render {
             images,
             output,
@@ -117,15 +162,22 @@ fn main() -> Result<()> {
             medium,
             trim,
             dpi,
+            annotation_format,
+            annotations,
             config,
             queue,
         } => {
-            let cfg = match &config {
+            let mut cfg = match &config {
                 Some(path) => Config::load(path)?,
                 None => Config::embedded(),
             };
+            cfg.load_custom_layouts()?;
             let q = match &queue {
-                Some(name) => cfg.queues.iter().find(|q| &q.name == name).with_context(|| format!("no queue named {name:?}"))?,
+                Some(name) => cfg
+                    .queues
+                    .iter()
+                    .find(|q| &q.name == name)
+                    .with_context(|| format!("no queue named {name:?}"))?,
                 None => &cfg.queues[0],
             };
             let request = filmd::render::RenderRequest {
@@ -142,12 +194,30 @@ fn main() -> Result<()> {
                 medium,
                 trim,
                 dpi,
+                annotation_format,
+                annotations,
             };
-            let page = filmd::render::render(&request, q, &output)?;
-            println!("{}: {} x {} px, {:.1} x {:.1} pt, {} dpi", output.display(), page.width_px, page.height_px, page.width_pt, page.height_pt, page.dpi);
+            let setup = filmd::annotation_files::load(&cfg.server)?;
+            filmd::film::text::install(setup.fonts);
+            let page =
+                filmd::render::render(&request, q, &cfg.custom_layouts, &setup.formats, &output)?;
+            println!(
+                "{}: {} x {} px, {:.1} x {:.1} pt, {} dpi",
+                output.display(),
+                page.width_px,
+                page.height_px,
+                page.width_pt,
+                page.height_pt,
+                page.dpi
+            );
             Ok(())
         }
-        Command::Serve { config, listen, ae_title, data_dir } => {
+        Command::Serve {
+            config,
+            listen,
+            ae_title,
+            data_dir,
+        } => {
             let mut cfg = match &config {
                 Some(path) => Config::load(path)?,
                 None => Config::embedded(),
@@ -166,30 +236,58 @@ fn main() -> Result<()> {
             }
             let issues = cfg.validate();
             if !issues.is_empty() {
-                return Err(ConfigError::Invalid { path: config.unwrap_or_else(|| "<command line>".into()), issues }.into());
+                return Err(ConfigError::Invalid {
+                    path: config.unwrap_or_else(|| "<command line>".into()),
+                    issues,
+                }
+                .into());
             }
+            cfg.load_custom_layouts()?;
+            let annotations = filmd::annotation_files::load(&cfg.server)?;
             init_logging();
-            run(cfg)
+            tracing::info!("{}", annotations.summary());
+            filmd::film::text::install(annotations.fonts);
+            run(cfg, annotations.formats)
         }
     }
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FILMD_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FILMD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
-fn run(cfg: Config) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let cfg = Arc::new(cfg);
-        std::fs::create_dir_all(&cfg.server.data_dir).with_context(|| format!("creating {}", cfg.server.data_dir.display()))?;
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
-        let spool = Spool::open(&cfg.server.data_dir, workers, 10_000).context("opening the spool")?;
-        let service = Arc::new(PrintService::new(cfg.clone(), spool.clone()));
-        let listener = tokio::net::TcpListener::bind(&cfg.server.listen).await.with_context(|| format!("binding {}", cfg.server.listen))?;
+        std::fs::create_dir_all(&cfg.server.data_dir)
+            .with_context(|| format!("creating {}", cfg.server.data_dir.display()))?;
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8);
+        let spool =
+            Spool::open(&cfg.server.data_dir, workers, 10_000).context("opening the spool")?;
+        let service = Arc::new(
+            PrintService::new(cfg.clone(), spool.clone())
+                .with_annotation_formats(annotation_formats),
+        );
+        let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
+            .await
+            .with_context(|| format!("binding {}", cfg.server.listen))?;
         let addr = listener.local_addr()?;
-        tracing::info!("filmd {} listening on {addr}, data in {}", env!("CARGO_PKG_VERSION"), cfg.server.data_dir.display());
+        tracing::info!(
+            "filmd {} listening on {addr}, data in {}",
+            env!("CARGO_PKG_VERSION"),
+            cfg.server.data_dir.display()
+        );
         println!("listening on {addr}");
         let s = &cfg.server;
         let options = ServerOptions {
@@ -210,14 +308,20 @@ fn run(cfg: Config) -> Result<()> {
             let _ = tx.send(true);
         });
         serve(listener, service, options, rx).await;
-        tracing::info!("stopped; {} job(s) still queued resume at next start", spool.backlog());
+        tracing::info!(
+            "stopped; {} job(s) still queued resume at next start",
+            spool.backlog()
+        );
         Ok(())
     })
 }
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {

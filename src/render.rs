@@ -3,9 +3,11 @@
 //! The images go through the same validation and composition as printed ones.
 
 use crate::config::QueueConfig;
+use crate::film::AnnotationFormats;
+use crate::film::custom::CustomLayouts;
 use crate::film::{
-    AreaDensity, Device, DisplayFormat, Film, FilmSize, ImageBox, Magnification, Medium, Orientation, Page, Polarity,
-    PresentationLut, compose::compose,
+    AreaDensity, Device, DisplayFormat, Film, FilmSize, ImageBox, Magnification, Medium,
+    Orientation, Page, Polarity, PresentationLut, PrintableArea, compose::compose,
 };
 use crate::print::image_box::parse_image;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,9 @@ pub struct RenderRequest {
     pub trim: bool,
     /// Resolution; the queue's `dpi` when absent.
     pub dpi: Option<u32>,
+    /// Annotation Display Format ID, and the texts of its positions in order.
+    pub annotation_format: Option<String>,
+    pub annotations: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,38 +48,80 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, RenderError> {
     Err(RenderError::Invalid(msg.into()))
 }
 
-/// Builds the film described by `req` for `queue`.
-pub fn build_film(req: &RenderRequest, queue: &QueueConfig) -> Result<(Film, Device), RenderError> {
-    let display_format = DisplayFormat::parse(&req.display_format).map_err(|e| RenderError::Invalid(e.to_string()))?;
+/// Builds the film described by `req` for `queue`; `custom` holds the `CUSTOM\i` layouts,
+/// `formats` the Annotation Display Formats.
+pub fn build_film(
+    req: &RenderRequest,
+    queue: &QueueConfig,
+    custom: &CustomLayouts,
+    formats: &AnnotationFormats,
+) -> Result<(Film, Device), RenderError> {
+    let display_format = DisplayFormat::parse(&req.display_format, custom)
+        .map_err(|e| RenderError::Invalid(e.to_string()))?;
     let Some(size) = FilmSize::from_id(&req.film_size) else {
         return invalid(format!("unknown film size {:?}", req.film_size));
     };
     let Some(orientation) = Orientation::from_term(&req.orientation) else {
-        return invalid(format!("orientation {:?}: use PORTRAIT or LANDSCAPE", req.orientation));
+        return invalid(format!(
+            "orientation {:?}: use PORTRAIT or LANDSCAPE",
+            req.orientation
+        ));
     };
-    let magnification_term = req.magnification.clone().unwrap_or_else(|| queue.default_magnification.clone());
+    let magnification_term = req
+        .magnification
+        .clone()
+        .unwrap_or_else(|| queue.default_magnification.clone());
     let Some(magnification) = Magnification::from_term(&magnification_term) else {
-        return invalid(format!("magnification {magnification_term:?}: use REPLICATE, BILINEAR, CUBIC or NONE"));
+        return invalid(format!(
+            "magnification {magnification_term:?}: use REPLICATE, BILINEAR, CUBIC or NONE"
+        ));
     };
-    let area = |s: &str| AreaDensity::parse(s).ok_or_else(|| RenderError::Invalid(format!("density {s:?}: use BLACK, WHITE or hundredths of OD")));
+    let area = |s: &str| {
+        AreaDensity::parse(s).ok_or_else(|| {
+            RenderError::Invalid(format!(
+                "density {s:?}: use BLACK, WHITE or hundredths of OD"
+            ))
+        })
+    };
     let polarity = match req.polarity.as_str() {
         "NORMAL" => Polarity::Normal,
         "REVERSE" => Polarity::Reverse,
         p => return invalid(format!("polarity {p:?}: use NORMAL or REVERSE")),
     };
-    let medium_term = req.medium.clone().unwrap_or_else(|| queue.default_medium_type.clone());
+    let medium_term = req
+        .medium
+        .clone()
+        .unwrap_or_else(|| queue.default_medium_type.clone());
     let Some(medium) = Medium::from_term(&medium_term) else {
         return invalid(format!("medium {medium_term:?}"));
     };
-    if req.images.len() > display_format.box_count() as usize {
-        return invalid(format!("{} images for {} image boxes", req.images.len(), display_format.box_count()));
+    let dpi = req.dpi.unwrap_or(queue.dpi);
+    if !(72..=1200).contains(&dpi) {
+        return invalid(format!("{dpi} dpi is outside 72..=1200"));
+    }
+    let box_count = display_format.box_count(&PrintableArea::new(
+        size,
+        orientation,
+        dpi,
+        queue.margin_mm,
+        queue.gap_mm,
+    ));
+    if req.images.len() > box_count as usize {
+        return invalid(format!(
+            "{} images for {box_count} image boxes",
+            req.images.len()
+        ));
     }
     let mut color = false;
     let mut image_boxes = Vec::new();
     for (i, path) in req.images.iter().enumerate() {
         let image = read_image(path)?;
         color |= image.photometric == crate::film::Photometric::Rgb;
-        image_boxes.push(ImageBox { polarity, image: Some(image), ..ImageBox::empty(i as u32 + 1) });
+        image_boxes.push(ImageBox {
+            polarity,
+            image: Some(image),
+            ..ImageBox::empty(i as u32 + 1)
+        });
     }
     let clamp = |v: u16| v.clamp(queue.min_density, queue.max_density);
     let film = Film {
@@ -93,24 +140,24 @@ pub fn build_film(req: &RenderRequest, queue: &QueueConfig) -> Result<(Film, Dev
         presentation_lut: PresentationLut::Identity,
         color,
         image_boxes,
-        annotations: Vec::new(),
+        annotations: film_annotations(req, formats)?,
     };
     let device = Device {
-        dpi: req.dpi.unwrap_or(queue.dpi),
+        dpi,
         min_density: queue.min_density,
         max_density: queue.max_density,
         margin_mm: queue.margin_mm,
         gap_mm: queue.gap_mm,
     };
-    if !(72..=1200).contains(&device.dpi) {
-        return invalid(format!("{} dpi is outside 72..=1200", device.dpi));
-    }
     Ok((film, device))
 }
 
 /// Reads a print-ready image (8 bits, or 12 in 16; MONOCHROME1/2 or RGB) from a DICOM file.
 fn read_image(path: &Path) -> Result<crate::film::Image, RenderError> {
-    let err = |message: String| RenderError::Image { path: path.to_path_buf(), message };
+    let err = |message: String| RenderError::Image {
+        path: path.to_path_buf(),
+        message,
+    };
     let obj = dicom_object::open_file(path).map_err(|e| err(e.to_string()))?;
     let photometric = obj
         .get(dicom_dictionary_std::tags::PHOTOMETRIC_INTERPRETATION)
@@ -120,23 +167,79 @@ fn read_image(path: &Path) -> Result<crate::film::Image, RenderError> {
     parse_image(&obj, photometric == "RGB").map_err(|r| err(r.comment))
 }
 
+/// The annotations of `req`: its texts in the positions of its annotation format.
+fn film_annotations(
+    req: &RenderRequest,
+    formats: &AnnotationFormats,
+) -> Result<Vec<crate::film::Annotation>, RenderError> {
+    let Some(id) = &req.annotation_format else {
+        return if req.annotations.is_empty() {
+            Ok(Vec::new())
+        } else {
+            invalid("annotation texts need --annotation-format")
+        };
+    };
+    let Some(count) = formats.positions(id) else {
+        let known: Vec<&str> = formats.iter().map(|f| f.id.as_str()).collect();
+        return invalid(format!(
+            "annotation format {id:?} unknown; defined: {}",
+            known.join(", ")
+        ));
+    };
+    if req.annotations.len() > count as usize {
+        return invalid(format!(
+            "{} annotation texts for the {count} positions of {id}",
+            req.annotations.len()
+        ));
+    }
+    let texts: Vec<(u32, Option<String>)> = req
+        .annotations
+        .iter()
+        .zip(1u32..)
+        .map(|(t, p)| (p, Some(t.clone())))
+        .collect();
+    Ok(formats.annotations(id, &texts))
+}
+
 /// Composes the film and writes it to `output` (.pdf or .png).
-pub fn render(req: &RenderRequest, queue: &QueueConfig, output: &Path) -> Result<Page, RenderError> {
-    let (film, device) = build_film(req, queue)?;
+pub fn render(
+    req: &RenderRequest,
+    queue: &QueueConfig,
+    custom: &CustomLayouts,
+    formats: &AnnotationFormats,
+    output: &Path,
+) -> Result<Page, RenderError> {
+    let (film, device) = build_film(req, queue, custom, formats)?;
     let page = compose(&film, &device);
-    let out_err = |message: String| RenderError::Output { path: output.to_path_buf(), message };
-    let bytes = match output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    let out_err = |message: String| RenderError::Output {
+        path: output.to_path_buf(),
+        message,
+    };
+    let bytes = match output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("pdf") => {
             let info = crate::backend::pdf::DocumentInfo {
                 title: format!("filmd render {}", film.display_format),
                 author: String::new(),
-                subject: format!("{} {} at {} dpi", film.size.id, film.orientation.term(), device.dpi),
+                subject: format!(
+                    "{} {} at {} dpi",
+                    film.size.id,
+                    film.orientation.term(),
+                    device.dpi
+                ),
                 creator: format!("filmd {}", env!("CARGO_PKG_VERSION")),
                 created: std::time::SystemTime::now(),
             };
-            crate::backend::pdf::encode_pdf(std::slice::from_ref(&page), &info).map_err(|e| out_err(e.to_string()))?
+            crate::backend::pdf::encode_pdf(std::slice::from_ref(&page), &info)
+                .map_err(|e| out_err(e.to_string()))?
         }
-        Some("png") => crate::backend::png::encode_png(&page).map_err(|e| out_err(e.to_string()))?,
+        Some("png") => {
+            crate::backend::png::encode_png(&page).map_err(|e| out_err(e.to_string()))?
+        }
         _ => return Err(out_err("the output must end in .pdf or .png".into())),
     };
     crate::spool::write_durably(output, &bytes).map_err(|e| out_err(e.to_string()))?;

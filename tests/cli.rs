@@ -6,8 +6,15 @@ mod common;
 use std::process::Command;
 
 fn filmd(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_filmd")).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_filmd"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -17,13 +24,20 @@ fn check_config_accepts_a_good_file_and_names_bad_keys() {
     std::fs::write(&good, "[server]\nae_title = \"PRINTSCP\"\n[[queue]]\nname = \"films\"\ndpi = 600\nhigh_dpi = 600\nfilm_sizes = [\"14INX17IN\", \"8INX10IN\"]\n").unwrap();
     let (code, out, _) = filmd(&["check-config", good.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(out.contains("OK") && out.contains("films") && out.contains("600 dpi"), "{out}");
+    assert!(
+        out.contains("OK") && out.contains("films") && out.contains("600 dpi"),
+        "{out}"
+    );
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[server]\nlisten = \"here\"\n[[queue]]\nname = \"q\"\ndpi = 10\ndefault_film_size = \"14X17\"\n").unwrap();
     let (code, _, err) = filmd(&["check-config", bad.to_str().unwrap()]);
     assert_eq!(code, 1);
-    for key in ["server.listen", "queue[0].dpi", "queue[0].default_film_size"] {
+    for key in [
+        "server.listen",
+        "queue[0].dpi",
+        "queue[0].default_film_size",
+    ] {
         assert!(err.contains(key), "{key} not named in: {err}");
     }
 
@@ -36,9 +50,16 @@ fn check_config_accepts_a_good_file_and_names_bad_keys() {
 
 #[test]
 fn serve_flags_override_the_file_and_select_the_ae_title() {
-    let server = common::Server::start_with(&["--ae-title", "XRAYPRINT"], Some("[server]\nae_title = \"FROMFILE\"\n"));
-    assert!(common::scu::Scu::try_connect(server.port, "FROMFILE", &[]).is_err(), "the file's AE title is overridden");
-    let mut scu = common::scu::Scu::try_connect(server.port, "XRAYPRINT", &[]).expect("called AE from --ae-title");
+    let server = common::Server::start_with(
+        &["--ae-title", "XRAYPRINT"],
+        Some("[server]\nae_title = \"FROMFILE\"\n"),
+    );
+    assert!(
+        common::scu::Scu::try_connect(server.port, "FROMFILE", &[]).is_err(),
+        "the file's AE title is overridden"
+    );
+    let mut scu = common::scu::Scu::try_connect(server.port, "XRAYPRINT", &[])
+        .expect("called AE from --ae-title");
     assert_eq!(scu.echo(), 0);
     scu.release();
 }
@@ -50,8 +71,16 @@ fn write_dicom(path: &std::path::Path, value: u16, bits: u16) {
     let sop_class = "1.2.840.10008.5.1.4.1.1.7";
     let uid = format!("1.2.826.0.1.3680043.10.3.{value}");
     let mut obj = common::scu::gray_image(32, 32, bits, "MONOCHROME2", &vec![value; 32 * 32]);
-    obj.put(DataElement::new(tags::SOP_CLASS_UID, VR::UI, PrimitiveValue::from(sop_class)));
-    obj.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(uid.as_str())));
+    obj.put(DataElement::new(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        PrimitiveValue::from(sop_class),
+    ));
+    obj.put(DataElement::new(
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::from(uid.as_str()),
+    ));
     let file = InMemDicomObject::with_meta(
         obj,
         FileMetaTableBuilder::new()
@@ -71,17 +100,43 @@ fn render_composes_dicom_files_to_pdf_and_png() {
     write_dicom(&a, 0, 12);
     write_dicom(&b, 4095, 12);
     let pdf = dir.path().join("film.pdf");
-    let (code, out, err) = filmd(&["render", a.to_str().unwrap(), b.to_str().unwrap(), "--format", "COL\\1,1", "--film-size", "8INX10IN", "--orientation", "LANDSCAPE", "--border", "WHITE", "-o", pdf.to_str().unwrap()]);
+    let (code, out, err) = filmd(&[
+        "render",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "COL\\1,1",
+        "--film-size",
+        "8INX10IN",
+        "--orientation",
+        "LANDSCAPE",
+        "--border",
+        "WHITE",
+        "-o",
+        pdf.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("3000 x 2400 px"), "{out}");
     let pages = common::pdf::pages(&pdf);
     assert_eq!(pages.len(), 1);
     assert!((pages[0].width_pt - 720.0).abs() < 0.01);
-    assert!(pages[0].gray_at(0.25, 0.5) < pages[0].gray_at(0.75, 0.5), "COL\\1,1: value 0 left, 4095 right");
+    assert!(
+        pages[0].gray_at(0.25, 0.5) < pages[0].gray_at(0.75, 0.5),
+        "COL\\1,1: value 0 left, 4095 right"
+    );
     let png = dir.path().join("film.png");
-    let (code, _, err) = filmd(&["render", a.to_str().unwrap(), "--dpi", "150", "-o", png.to_str().unwrap()]);
+    let (code, _, err) = filmd(&[
+        "render",
+        a.to_str().unwrap(),
+        "--dpi",
+        "150",
+        "-o",
+        png.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
-    let reader = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap())).read_info().unwrap();
+    let reader = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()))
+        .read_info()
+        .unwrap();
     assert_eq!((reader.info().width, reader.info().height), (2100, 2550));
     // A bad image names the file and the problem.
     let bad = dir.path().join("bad.dcm");
@@ -99,13 +154,21 @@ fn sigterm_stops_accepting_lets_associations_finish_then_exits() {
     let mut scu = common::scu::Scu::connect(server.port, &[common::scu::GRAY_META]);
     assert_eq!(scu.echo(), 0);
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let start = Instant::now();
     // The open association still works during the grace period…
     assert_eq!(scu.echo(), 0);
     // …and is aborted when it ends.
     let stream = scu.assoc.as_mut().unwrap().inner_stream();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut head = [0u8; 10];
     let n = stream.read(&mut head).unwrap_or(0);
     assert!(n > 0 && head[0] == 0x07, "A-ABORT after the grace period");
@@ -113,10 +176,16 @@ fn sigterm_stops_accepting_lets_associations_finish_then_exits() {
         if let Some(s) = server.child.try_wait().unwrap() {
             break s;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "filmd did not exit");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "filmd did not exit"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "clean exit: {status:?}");
-    assert!(std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err(), "no longer listening");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err(),
+        "no longer listening"
+    );
     assert!(server.log_text().contains("shutdown requested"));
 }

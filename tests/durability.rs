@@ -16,9 +16,19 @@ fn a_film_acknowledged_before_sigkill_is_delivered_once_after_restart() {
     // Large 14×17 films keep the spool workers busy, so the kill lands before delivery.
     let mut acknowledged = 0;
     for i in 0..4u16 {
-        let pixels: Vec<u16> = (0..512 * 512).map(|p| ((p * 7 + i as usize) % 4096) as u16).collect();
+        let pixels: Vec<u16> = (0..512 * 512)
+            .map(|p| ((p * 7 + i as usize) % 4096) as u16)
+            .collect();
         let img = gray_image(512, 512, 12, "MONOCHROME2", &pixels);
-        let mut spec = FilmSpec::gray("STANDARD\\2,2", vec![Some(img.clone()), Some(img.clone()), Some(img.clone()), Some(img)]);
+        let mut spec = FilmSpec::gray(
+            "STANDARD\\2,2",
+            vec![
+                Some(img.clone()),
+                Some(img.clone()),
+                Some(img.clone()),
+                Some(img),
+            ],
+        );
         spec.size = "14INX17IN";
         let (status, _) = print_film(&mut scu, &spec);
         assert_eq!(status, 0);
@@ -27,20 +37,41 @@ fn a_film_acknowledged_before_sigkill_is_delivered_once_after_restart() {
     // SIGKILL right after the last acknowledgement.
     first.kill();
     let delivered_before = first.pdfs().len();
-    let spooled: Vec<_> = std::fs::read_dir(data_dir.join("spool")).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "job")).collect();
-    eprintln!("at SIGKILL: {delivered_before} delivered, {} spooled", spooled.len());
-    assert!(delivered_before + spooled.len() >= acknowledged, "every acknowledged film is either delivered or durably spooled");
+    let spooled: Vec<_> = std::fs::read_dir(data_dir.join("spool"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "job"))
+        .collect();
+    eprintln!(
+        "at SIGKILL: {delivered_before} delivered, {} spooled",
+        spooled.len()
+    );
+    assert!(
+        delivered_before + spooled.len() >= acknowledged,
+        "every acknowledged film is either delivered or durably spooled"
+    );
     drop(scu);
 
     let second = Server::restart_on(&data_dir, &log);
     let pdfs = second.wait_pdfs(acknowledged);
     std::thread::sleep(Duration::from_millis(500));
     let pdfs_later = second.pdfs();
-    assert_eq!(pdfs_later.len(), acknowledged, "delivered exactly once: {pdfs:?}");
+    assert_eq!(
+        pdfs_later.len(),
+        acknowledged,
+        "delivered exactly once: {pdfs:?}"
+    );
     for p in &pdfs_later {
         assert_eq!(common::pdf::pages(p).len(), 1);
     }
-    let leftover = std::fs::read_dir(data_dir.join("spool")).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "job")).count();
-    assert_eq!(leftover, 0, "the spool is empty once everything is delivered");
+    let leftover = std::fs::read_dir(data_dir.join("spool"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "job"))
+        .count();
+    assert_eq!(
+        leftover, 0,
+        "the spool is empty once everything is delivered"
+    );
     drop(first);
 }

@@ -75,7 +75,11 @@ impl PdfBuilder {
     pub fn new() -> Result<Self, PdfError> {
         let mut doc = Document::with_version("1.5");
         let pages_id = doc.try_new_object_id()?;
-        Ok(PdfBuilder { doc, pages_id, kids: Vec::new() })
+        Ok(PdfBuilder {
+            doc,
+            pages_id,
+            kids: Vec::new(),
+        })
     }
 
     /// Appends one page holding `page`'s image.
@@ -94,7 +98,9 @@ impl PdfBuilder {
         let count = self.kids.len() as i64;
         doc.objects.insert(
             self.pages_id,
-            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count }),
+            Object::Dictionary(
+                dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count },
+            ),
         );
         let catalog_id =
             doc.try_add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id })?;

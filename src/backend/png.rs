@@ -24,7 +24,11 @@ pub fn encode_png(page: &Page) -> Result<Vec<u8>, PngError> {
         encoder.set_depth(png::BitDepth::Eight);
         encoder.set_compression(png::Compression::Fast);
         let ppm = (f64::from(page.dpi) / 0.0254).round() as u32;
-        encoder.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+        encoder.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: ppm,
+            yppu: ppm,
+            unit: png::Unit::Meter,
+        }));
         let mut writer = encoder.write_header()?;
         writer.write_image_data(&page.pixels)?;
         writer.finish()?;
@@ -39,8 +43,18 @@ mod tests {
     #[test]
     fn gray_and_rgb_round_trip() {
         for channels in [1u8, 3] {
-            let pixels: Vec<u8> = (0..6 * 4 * channels as usize).map(|i| (i * 7) as u8).collect();
-            let page = Page { width_px: 6, height_px: 4, width_pt: 1.0, height_pt: 1.0, dpi: 300, channels, pixels: pixels.clone() };
+            let pixels: Vec<u8> = (0..6 * 4 * channels as usize)
+                .map(|i| (i * 7) as u8)
+                .collect();
+            let page = Page {
+                width_px: 6,
+                height_px: 4,
+                width_pt: 1.0,
+                height_pt: 1.0,
+                dpi: 300,
+                channels,
+                pixels: pixels.clone(),
+            };
             let bytes = encode_png(&page).unwrap();
             let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
             let mut reader = decoder.read_info().unwrap();

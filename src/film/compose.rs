@@ -7,17 +7,77 @@
 //! Density. Grayscale images print through their box's [`ToneMap`] (PS3.14); RGB images
 //! pass through (PS3.4 H.4.2.2.1 applies the GSDF to grayscale only).
 //!
-//! Magnification Type (2010,0060): REPLICATE, BILINEAR and CUBIC scale the image to fit
-//! the box; NONE prints one image pixel per device pixel, centred and cropped to the box
-//! (Pixel Aspect Ratio is not applied then).
+//! Where and how large an image is drawn (Magnification Type, Smoothing Type, Pixel Aspect
+//! Ratio, Requested Image Size, Requested Decimate/Crop Behavior) is [`placement`]'s
+//! business; the kernels are [`resample`]'s: REPLICATE is pixel replication (area average
+//! when shrinking), BILINEAR the triangle filter, CUBIC the Smoothing Type's cubic
+//! (SHARP Catmull-Rom, MEDIUM Mitchell–Netravali, SMOOTH B-spline).
+//!
+//! [`placement`]: super::placement
+//! [`resample`]: super::resample
 
 use super::density::{ToneMap, ToneParams, area_gray};
-use super::layout::Rect;
-use super::model::{Device, Film, Image, ImageBox, Magnification, Page, Photometric, Polarity};
+use super::layout::{Bounds, PrintableArea};
+use super::model::{
+    Device, Film, Image, ImageBox, Magnification, Page, Photometric, Polarity, Smoothing,
+};
+use super::placement::{self, Placement, Request};
 use super::resample::{Filter, Region, Source, Target, resample};
 use super::size::PageGeometry;
 
 const MM_PER_INCH: f64 = 25.4;
+
+/// The printable area of `film` on `device`, and what the annotation bands leave of it
+/// for the image boxes.
+fn areas(film: &Film, device: &Device) -> (PrintableArea, super::bands::Bands) {
+    let printable = PrintableArea::new(
+        film.size,
+        film.orientation,
+        device.dpi,
+        device.margin_mm,
+        device.gap_mm,
+    );
+    let bands = super::bands::reserve(film, device.dpi, printable.rect);
+    (printable.within(bands.image_area), bands)
+}
+
+/// The area `film`'s image boxes share on `device`'s page: the print service counts the
+/// boxes of a film box on it (SLIDE and SUPERSLIDE depend on it).
+pub fn image_area(film: &Film, device: &Device) -> PrintableArea {
+    areas(film, device).0
+}
+
+/// The image boxes of `film` on `device`'s page in Image Box Position order, in device
+/// pixels: where [`compose`] draws, and what the print service measures images against.
+pub fn image_box_bounds(film: &Film, device: &Device) -> Vec<Bounds> {
+    film.display_format.box_bounds(&image_area(film, device))
+}
+
+/// How the image of `image_box` lands in a box of `box_w` × `box_h` device pixels at
+/// `dpi`, with `magnification` (the image box's own or the film box's).
+pub fn placement_in_box(
+    image: &Image,
+    image_box: &ImageBox,
+    magnification: Magnification,
+    (box_w, box_h): (usize, usize),
+    dpi: u32,
+) -> Result<Placement, placement::TooLarge> {
+    let request = Request {
+        magnification,
+        pixel_aspect_ratio: image.pixel_aspect_ratio,
+        requested_width_px: image_box
+            .requested_image_size_mm
+            .map(|mm| mm * f64::from(dpi) / MM_PER_INCH),
+        decimate_crop: image_box.decimate_crop,
+    };
+    placement::place(
+        image.columns as usize,
+        image.rows as usize,
+        box_w,
+        box_h,
+        &request,
+    )
+}
 
 /// Composes `film` for `device` into one page.
 pub fn compose(film: &Film, device: &Device) -> Page {
@@ -31,22 +91,16 @@ pub fn compose(film: &Film, device: &Device) -> Page {
         channels,
     };
 
-    let px_per_mm = f64::from(device.dpi) / MM_PER_INCH;
-    let margin = (device.margin_mm * px_per_mm).max(0.0);
-    let area = Rect {
-        x: margin,
-        y: margin,
-        width: (width as f64 - 2.0 * margin).max(0.0),
-        height: (height as f64 - 2.0 * margin).max(0.0),
-    };
-    let boxes = film
-        .display_format
-        .boxes(area, (device.gap_mm * px_per_mm).max(0.0));
+    let (area, bands) = areas(film, device);
     let empty = area_gray(film.empty_image_density, device);
     let frame = (device.dpi / 150).max(1) as usize;
 
-    for (index, rect) in boxes.iter().enumerate() {
-        let bounds = canvas.clip(rect.pixel_bounds());
+    for (index, bounds) in film
+        .display_format
+        .box_bounds(&area)
+        .into_iter()
+        .enumerate()
+    {
         let image_box = film
             .image_boxes
             .iter()
@@ -64,6 +118,8 @@ pub fn compose(film: &Film, device: &Device) -> Page {
         }
     }
 
+    super::bands::draw(&bands, film, device, &mut canvas.raster());
+
     Page {
         width_px: geometry.width_px,
         height_px: geometry.height_px,
@@ -75,9 +131,6 @@ pub fn compose(film: &Film, device: &Device) -> Page {
     }
 }
 
-/// A pixel rectangle (x0, y0, x1, y1), x1/y1 exclusive.
-type Bounds = (usize, usize, usize, usize);
-
 struct Canvas {
     pixels: Vec<u8>,
     width: usize,
@@ -86,10 +139,13 @@ struct Canvas {
 }
 
 impl Canvas {
-    fn clip(&self, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> Bounds {
-        let x1 = (x1 as usize).min(self.width);
-        let y1 = (y1 as usize).min(self.height);
-        ((x0 as usize).min(x1), (y0 as usize).min(y1), x1, y1)
+    fn raster(&mut self) -> super::text::Raster<'_> {
+        super::text::Raster {
+            pixels: &mut self.pixels,
+            width: self.width,
+            height: self.height,
+            channels: self.channels,
+        }
     }
 
     fn stride(&self) -> usize {
@@ -138,7 +194,8 @@ impl Canvas {
 }
 
 /// Draws `image` into the box `bounds`; returns where the image landed, or `None` when
-/// nothing was drawn (an empty box, or pixel data that does not match its header).
+/// nothing was drawn (an empty box, pixel data that does not match its header, or an image
+/// the print service should have refused: too large for its box with FAIL).
 fn place_image(
     canvas: &mut Canvas,
     bounds: Bounds,
@@ -152,6 +209,16 @@ fn place_image(
     if box_w == 0 || box_h == 0 || cols == 0 || rows == 0 {
         return None;
     }
+    let magnification = image_box.magnification.unwrap_or(film.magnification);
+    let placement =
+        match placement_in_box(image, image_box, magnification, (box_w, box_h), device.dpi) {
+            Ok(p) => p,
+            Err(error) => {
+                tracing::error!(%error, position = image_box.position, "image not drawn");
+                canvas.fill(bounds, area_gray(film.empty_image_density, device));
+                return None;
+            }
+        };
     let Some(samples) = device_samples(image, image_box, film, device, canvas.channels) else {
         tracing::warn!(
             position = image_box.position,
@@ -164,29 +231,45 @@ fn place_image(
         return None;
     };
     let sc = samples.channels;
-    let magnification = image_box.magnification.unwrap_or(film.magnification);
+    let (sx, sy, sw, sh) = placement.source;
+    let (dx, dy, w, h) = placement.dest;
+    let (x, y) = (bounds.0 + dx, bounds.1 + dy);
     let filter = match magnification {
         Magnification::Replicate => Filter::Nearest,
         Magnification::Bilinear => Filter::Bilinear,
-        Magnification::Cubic => Filter::CatmullRom,
+        Magnification::Cubic => match image_box.smoothing.unwrap_or_default() {
+            Smoothing::Sharp => Filter::CatmullRom,
+            Smoothing::Medium => Filter::Mitchell,
+            Smoothing::Smooth => Filter::BSpline,
+        },
         Magnification::None => {
-            // One image pixel per device pixel, centred, cropped to the box.
-            let (w, h) = (cols.min(box_w), rows.min(box_h));
-            let (sx, sy) = ((cols - w) / 2, (rows - h) / 2);
-            let (dx, dy) = (bounds.0 + (box_w - w) / 2, bounds.1 + (box_h - h) / 2);
-            for y in 0..h {
-                let from = ((sy + y) * cols + sx) * sc;
-                canvas.put_row(dx, dy + y, &samples.pixels[from..from + w * sc], sc);
+            // One image pixel per device pixel: copy the rows of the part kept.
+            for row in 0..sh {
+                let from = ((sy + row) * cols + sx) * sc;
+                canvas.put_row(x, y + row, &samples.pixels[from..from + sw * sc], sc);
             }
-            return Some((dx, dy, dx + w, dy + h));
+            return Some((x, y, x + sw, y + sh));
         }
     };
-    let (w, h) = fit(image, box_w, box_h);
-    let (x, y) = (bounds.0 + (box_w - w) / 2, bounds.1 + (box_h - h) / 2);
+    // A cropped image is resampled from the rows and columns it keeps.
+    let kept;
+    let pixels: &[u8] = if (sw, sh) == (cols, rows) {
+        &samples.pixels
+    } else {
+        kept = samples
+            .pixels
+            .chunks_exact(cols * sc)
+            .skip(sy)
+            .take(sh)
+            .flat_map(|line| &line[sx * sc..(sx + sw) * sc])
+            .copied()
+            .collect::<Vec<u8>>();
+        &kept
+    };
     let src = Source {
-        pixels: &samples.pixels,
-        width: cols,
-        height: rows,
+        pixels,
+        width: sw,
+        height: sh,
         channels: sc,
     };
     let result = if sc == canvas.channels {
@@ -232,22 +315,6 @@ fn place_image(
         return None;
     }
     Some((x, y, x + w, y + h))
-}
-
-/// The largest size, in device pixels, of `image` inside a `box_w` × `box_h` box with its
-/// physical aspect ratio kept: Pixel Aspect Ratio is the vertical to horizontal size of a
-/// pixel (0028,0034).
-fn fit(image: &Image, box_w: usize, box_h: usize) -> (usize, usize) {
-    let (vertical, horizontal) = match image.pixel_aspect_ratio {
-        (0, _) | (_, 0) => (1.0, 1.0),
-        (v, h) => (f64::from(v), f64::from(h)),
-    };
-    let phys_w = f64::from(image.columns) * horizontal;
-    let phys_h = f64::from(image.rows) * vertical;
-    let scale = (box_w as f64 / phys_w).min(box_h as f64 / phys_h);
-    let w = ((phys_w * scale).round() as usize).clamp(1, box_w);
-    let h = ((phys_h * scale).round() as usize).clamp(1, box_h);
-    (w, h)
 }
 
 /// An image's samples as device values, one byte each, interleaved.
@@ -323,7 +390,7 @@ mod tests {
     use super::*;
     use crate::film::density::density_gray;
     use crate::film::layout::DisplayFormat;
-    use crate::film::model::{AreaDensity, Medium, Pixels, PresentationLut};
+    use crate::film::model::{AreaDensity, DecimateCrop, Medium, Pixels, PresentationLut};
     use crate::film::size::{FilmSize, Orientation};
 
     fn device() -> Device {
@@ -643,5 +710,109 @@ mod tests {
         );
         assert_eq!(at(&page, 120, 28), &[255]);
         assert_eq!(at(&page, 120, 150), &[255]);
+    }
+
+    #[test]
+    fn replicate_prints_exact_k_by_k_blocks() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.magnification = Magnification::Replicate;
+        let values: Vec<u8> = vec![0, 60, 120, 180, 240, 30, 90, 150, 210, 250, 20, 100];
+        let mut image = gray_image(4, 3, 0);
+        image.pixels = Pixels::new(values.clone());
+        f.image_boxes.push(with_image(1, image));
+        // 240 × 300 box: factor min(240 / 4, 300 / 3) = 60, the image 240 × 180 at y 60.
+        let page = compose(&f, &device());
+        for (i, &v) in values.iter().enumerate() {
+            let (bx, by) = (i % 4 * 60, 60 + i / 4 * 60);
+            let expected = tone(&f, u16::from(v));
+            for y in by..by + 60 {
+                for x in bx..bx + 60 {
+                    assert_eq!(at(&page, x, y), &[expected], "pixel ({x},{y}) of block {i}");
+                }
+            }
+        }
+        assert_eq!(at(&page, 120, 59), &[255], "border above the image");
+        assert_eq!(at(&page, 120, 240), &[255], "border below the image");
+    }
+
+    #[test]
+    fn cubic_smoothing_types_choose_their_kernel() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.magnification = Magnification::Cubic;
+        let mut image = gray_image(4, 1, 0);
+        image.pixels = Pixels::new(vec![0, 0, 200, 200]);
+        f.image_boxes.push(with_image(1, image));
+        let row = |page: &Page| (0..240).map(|x| at(page, x, 150)[0]).collect::<Vec<u8>>();
+        let sharp = row(&compose(&f, &device()));
+        f.image_boxes[0].smoothing = Some(Smoothing::Smooth);
+        let smooth = row(&compose(&f, &device()));
+        let top = tone(&f, 200);
+        // Catmull-Rom overshoots the bright side of the edge; the B-spline never does.
+        assert!(sharp.iter().any(|&v| v > top), "{sharp:?}");
+        assert!(smooth.iter().all(|&v| v <= top), "{smooth:?}");
+    }
+
+    #[test]
+    fn crop_keeps_the_centre_where_decimate_shrinks_the_whole_image() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        // 480 columns: black outer quarters, white middle half; the box is 240 wide.
+        let mut image = gray_image(480, 10, 255);
+        image.pixels = Pixels::new(
+            (0..4800)
+                .map(|i| {
+                    if (120..360).contains(&(i % 480)) {
+                        255
+                    } else {
+                        0
+                    }
+                })
+                .collect(),
+        );
+        f.image_boxes.push(ImageBox {
+            decimate_crop: Some(DecimateCrop::Crop),
+            ..with_image(1, image)
+        });
+        let page = compose(&f, &device());
+        let white = tone(&f, 255);
+        // One image pixel per device pixel: the central 240 columns, 10 rows at y 145.
+        assert!(
+            (0..240).all(|x| at(&page, x, 150) == [white]),
+            "only the white middle is printed"
+        );
+        assert_eq!(at(&page, 120, 144), &[255], "border above the 10 kept rows");
+        f.image_boxes[0].decimate_crop = Some(DecimateCrop::Decimate);
+        let page = compose(&f, &device());
+        assert!(
+            at(&page, 2, 150)[0] < 40 && at(&page, 237, 150)[0] < 40,
+            "decimated: the black sides show"
+        );
+    }
+
+    #[test]
+    fn requested_image_size_gives_the_printed_width_in_millimetres() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.image_boxes.push(ImageBox {
+            requested_image_size_mm: Some(101.6), // 4 in: 120 px at 30 dpi
+            ..with_image(1, gray_image(8, 8, 0))
+        });
+        let page = compose(&f, &device());
+        let black = (0..240)
+            .filter(|&x| at(&page, x, 150)[0] == tone(&f, 0))
+            .count();
+        assert_eq!(black, 120);
+        assert_eq!(at(&page, 60, 150), &[tone(&f, 0)]);
+        assert_eq!(at(&page, 59, 150), &[255]);
     }
 }

@@ -1,6 +1,7 @@
 //! The film model: plain data copied out of the print service at N-ACTION time and handed
 //! to composition. Nothing here knows about DICOM encodings or sockets.
 
+use super::annotation::Annotation;
 use super::layout::DisplayFormat;
 use super::size::{FilmSize, Orientation};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -91,6 +92,73 @@ impl Magnification {
             Self::Bilinear => "BILINEAR",
             Self::Cubic => "CUBIC",
             Self::None => "NONE",
+        }
+    }
+}
+
+/// Smoothing Type (2010,0080): SCP-defined terms choosing the CUBIC kernel (PS3.3 C.13.3:
+/// "only valid for Magnification Type CUBIC"). filmd's cubic kernels are the
+/// Mitchell–Netravali family k(B, C), listed in the conformance statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Smoothing {
+    /// Catmull-Rom (B = 0, C = 0.5, i.e. Keys a = −0.5): interpolating, crisp edges with a
+    /// slight overshoot. The default.
+    #[default]
+    Sharp,
+    /// Mitchell–Netravali (B = C = 1/3): the usual compromise between blur and ringing.
+    Medium,
+    /// Cubic B-spline (B = 1, C = 0): no overshoot, visibly soft.
+    Smooth,
+}
+
+impl Smoothing {
+    /// Every term filmd defines, for the conformance statement.
+    pub const ALL: [Smoothing; 3] = [Smoothing::Sharp, Smoothing::Medium, Smoothing::Smooth];
+
+    pub fn from_term(term: &str) -> Option<Self> {
+        match term {
+            "SHARP" => Some(Self::Sharp),
+            "MEDIUM" => Some(Self::Medium),
+            "SMOOTH" => Some(Self::Smooth),
+            _ => None,
+        }
+    }
+    pub fn term(self) -> &'static str {
+        match self {
+            Self::Sharp => "SHARP",
+            Self::Medium => "MEDIUM",
+            Self::Smooth => "SMOOTH",
+        }
+    }
+}
+
+/// Requested Decimate/Crop Behavior (2020,0040, PS3.3 C.13.5): what to do with an image
+/// whose rows or columns exceed the printable pixels available to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DecimateCrop {
+    /// "A magnification factor < 1 to be applied to the image", by the Magnification Type.
+    Decimate,
+    /// "Some image rows and/or columns are to be deleted before printing": filmd keeps the
+    /// centre of the image and removes rows and columns evenly from both sides.
+    Crop,
+    /// "The SCP shall not crop or decimate": the image is refused (C603).
+    Fail,
+}
+
+impl DecimateCrop {
+    pub fn from_term(term: &str) -> Option<Self> {
+        match term {
+            "DECIMATE" => Some(Self::Decimate),
+            "CROP" => Some(Self::Crop),
+            "FAIL" => Some(Self::Fail),
+            _ => None,
+        }
+    }
+    pub fn term(self) -> &'static str {
+        match self {
+            Self::Decimate => "DECIMATE",
+            Self::Crop => "CROP",
+            Self::Fail => "FAIL",
         }
     }
 }
@@ -195,6 +263,13 @@ pub struct ImageBox {
     pub max_density: Option<u16>,
     /// Overrides the film box's Presentation LUT when present.
     pub presentation_lut: Option<PresentationLut>,
+    /// The CUBIC kernel: the image box's Smoothing Type, else the film box's, resolved when
+    /// the film is copied for printing; `None` prints with [`Smoothing::Sharp`].
+    pub smoothing: Option<Smoothing>,
+    /// Requested Image Size (2020,0030): the width of the printed image in millimetres.
+    pub requested_image_size_mm: Option<f64>,
+    /// Requested Decimate/Crop Behavior (2020,0040); `None` when the SCU sent none.
+    pub decimate_crop: Option<DecimateCrop>,
 }
 
 impl ImageBox {
@@ -207,6 +282,9 @@ impl ImageBox {
             min_density: None,
             max_density: None,
             presentation_lut: None,
+            smoothing: None,
+            requested_image_size_mm: None,
+            decimate_crop: None,
         }
     }
 }
@@ -236,8 +314,9 @@ pub struct Film {
     pub color: bool,
     /// Image boxes in position order.
     pub image_boxes: Vec<ImageBox>,
-    /// Annotation texts by Annotation Position.
-    pub annotations: Vec<(u32, String)>,
+    /// The annotation boxes of the film's Annotation Display Format, each with its text and
+    /// its placement; empty when the film box has no format (no bands are reserved).
+    pub annotations: Vec<Annotation>,
 }
 
 mod film_size_serde {

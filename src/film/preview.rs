@@ -12,9 +12,23 @@ pub fn preview(page: &Page, max_side: u32) -> Page {
     let height = ((f64::from(page.height_px) * scale).round() as u32).max(1);
     let channels = usize::from(page.channels);
     let mut pixels = vec![255u8; width as usize * height as usize * channels];
-    let src = Source { pixels: &page.pixels, width: page.width_px as usize, height: page.height_px as usize, channels };
-    let mut dst = Target { pixels: &mut pixels, stride: width as usize * channels, channels };
-    let region = Region { x: 0, y: 0, width: width as usize, height: height as usize };
+    let src = Source {
+        pixels: &page.pixels,
+        width: page.width_px as usize,
+        height: page.height_px as usize,
+        channels,
+    };
+    let mut dst = Target {
+        pixels: &mut pixels,
+        stride: width as usize * channels,
+        channels,
+    };
+    let region = Region {
+        x: 0,
+        y: 0,
+        width: width as usize,
+        height: height as usize,
+    };
     // The source and target are consistent by construction; a failure leaves a white preview.
     let _ = resample(&src, &mut dst, region, Filter::Bilinear);
     Page {
@@ -38,7 +52,15 @@ mod tests {
         for row in pixels.chunks_mut(400) {
             row[200..].fill(200);
         }
-        let page = Page { width_px: 400, height_px: 200, width_pt: 1.0, height_pt: 1.0, dpi: 300, channels: 1, pixels };
+        let page = Page {
+            width_px: 400,
+            height_px: 200,
+            width_pt: 1.0,
+            height_pt: 1.0,
+            dpi: 300,
+            channels: 1,
+            pixels,
+        };
         let p = preview(&page, 100);
         assert_eq!((p.width_px, p.height_px), (100, 50));
         assert_eq!(p.pixels[25 * 100 + 10], 0);

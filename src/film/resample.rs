@@ -21,8 +21,12 @@ pub enum Filter {
     Nearest,
     /// Triangle filter.
     Bilinear,
-    /// Catmull-Rom cubic (Keys, a = −0.5).
+    /// Catmull-Rom cubic (Keys, a = −0.5; Mitchell–Netravali B = 0, C = 0.5).
     CatmullRom,
+    /// Mitchell–Netravali cubic, B = C = 1/3.
+    Mitchell,
+    /// Cubic B-spline (Mitchell–Netravali B = 1, C = 0): approximating, never overshoots.
+    BSpline,
 }
 
 impl Filter {
@@ -31,7 +35,7 @@ impl Filter {
         match self {
             Filter::Nearest => 0.5,
             Filter::Bilinear => 1.0,
-            Filter::CatmullRom => 2.0,
+            Filter::CatmullRom | Filter::Mitchell | Filter::BSpline => 2.0,
         }
     }
 
@@ -57,8 +61,25 @@ impl Filter {
                     0.0
                 }
             }
+            Filter::Mitchell => mitchell_netravali(x, 1.0 / 3.0, 1.0 / 3.0),
+            Filter::BSpline => mitchell_netravali(x, 1.0, 0.0),
         }
     }
+}
+
+/// The Mitchell–Netravali family of cubics k(B, C) ("Reconstruction Filters in Computer
+/// Graphics", 1988), support 2.
+fn mitchell_netravali(x: f64, b: f64, c: f64) -> f64 {
+    let x = x.abs();
+    let k = if x < 1.0 {
+        ((12.0 - 9.0 * b - 6.0 * c) * x + (-18.0 + 12.0 * b + 6.0 * c)) * x * x + (6.0 - 2.0 * b)
+    } else if x < 2.0 {
+        (((-b - 6.0 * c) * x + (6.0 * b + 30.0 * c)) * x + (-12.0 * b - 48.0 * c)) * x
+            + (8.0 * b + 24.0 * c)
+    } else {
+        0.0
+    };
+    k / 6.0
 }
 
 /// A tightly packed source image: `width * channels` bytes per row.
@@ -331,7 +352,45 @@ mod tests {
         buf
     }
 
-    const FILTERS: [Filter; 3] = [Filter::Nearest, Filter::Bilinear, Filter::CatmullRom];
+    const FILTERS: [Filter; 5] = [
+        Filter::Nearest,
+        Filter::Bilinear,
+        Filter::CatmullRom,
+        Filter::Mitchell,
+        Filter::BSpline,
+    ];
+
+    #[test]
+    fn mitchell_netravali_with_b0_c_half_is_catmull_rom() {
+        for i in -25..=25 {
+            let x = f64::from(i) / 10.0;
+            let k = mitchell_netravali(x, 0.0, 0.5);
+            assert!((k - Filter::CatmullRom.weight(x)).abs() < 1e-12, "{x}");
+        }
+        // Partition of unity: the weights at integer offsets sum to 1 for every phase.
+        for filter in [Filter::Mitchell, Filter::BSpline] {
+            for phase in [0.0, 0.25, 0.5, 0.8] {
+                let sum: f64 = (-2..=2).map(|i| filter.weight(f64::from(i) + phase)).sum();
+                assert!((sum - 1.0).abs() < 1e-12, "{filter:?} {phase}");
+            }
+        }
+    }
+
+    #[test]
+    fn smoother_kernels_overshoot_less_at_an_edge() {
+        let src = [0u8, 0, 0, 200, 200, 200];
+        let peak = |filter| {
+            *scale(&src, 6, 1, 1, (60, 1), filter)
+                .iter()
+                .max()
+                .unwrap_or(&0)
+        };
+        assert!(
+            peak(Filter::CatmullRom) > peak(Filter::Mitchell),
+            "Mitchell rings less"
+        );
+        assert_eq!(peak(Filter::BSpline), 200, "the B-spline never overshoots");
+    }
 
     #[test]
     fn a_constant_image_stays_constant() {

@@ -53,6 +53,14 @@ impl FilmSize {
     pub fn from_id(id: &str) -> Option<FilmSize> {
         FILM_SIZES.iter().copied().find(|s| s.id == id)
     }
+
+    /// Width and height in millimetres as the film lies in `orientation`.
+    pub fn dimensions_mm(self, orientation: Orientation) -> (f64, f64) {
+        match orientation {
+            Orientation::Portrait => (self.width_mm, self.height_mm),
+            Orientation::Landscape => (self.height_mm, self.width_mm),
+        }
+    }
 }
 
 /// Film Orientation (2010,0040).
@@ -97,10 +105,7 @@ pub struct PageGeometry {
 impl PageGeometry {
     /// Landscape swaps the film's width and height; pixel sizes are rounded to the nearest pixel.
     pub fn new(size: FilmSize, orientation: Orientation, dpi: u32) -> Self {
-        let (w_mm, h_mm) = match orientation {
-            Orientation::Portrait => (size.width_mm, size.height_mm),
-            Orientation::Landscape => (size.height_mm, size.width_mm),
-        };
+        let (w_mm, h_mm) = size.dimensions_mm(orientation);
         let px = |mm: f64| ((mm / INCH_MM) * f64::from(dpi)).round().max(1.0) as u32;
         PageGeometry {
             width_pt: w_mm / INCH_MM * 72.0,

@@ -57,7 +57,11 @@ pub async fn run<S: Service>(
     let (mut read_half, mut write) = stream.into_split();
 
     // Association establishment: the first PDU must be an A-ASSOCIATE-RQ.
-    let first = tokio::time::timeout(limits.association_timeout, pdu::read_frame(&mut read_half, limits.pdu_cap)).await;
+    let first = tokio::time::timeout(
+        limits.association_timeout,
+        pdu::read_frame(&mut read_half, limits.pdu_cap),
+    )
+    .await;
     let rq = match first {
         Err(_) => {
             warn!(assoc = id, %peer, "no A-ASSOCIATE-RQ within {:?}: closing", limits.association_timeout);
@@ -75,7 +79,11 @@ pub async fn run<S: Service>(
         Ok(Ok(Frame::Control(Pdu::AssociationRQ(rq)))) => rq,
         Ok(Ok(other)) => {
             warn!(assoc = id, %peer, "expected A-ASSOCIATE-RQ, got {}: A-ABORT", describe(&other));
-            abort(&mut write, Some(AbortRQServiceProviderReason::UnexpectedPdu)).await;
+            abort(
+                &mut write,
+                Some(AbortRQServiceProviderReason::UnexpectedPdu),
+            )
+            .await;
             return;
         }
     };
@@ -94,7 +102,10 @@ pub async fn run<S: Service>(
             return;
         }
     };
-    if pdu::write_control(&mut write, &Pdu::AssociationAC(negotiated.ac.clone())).await.is_err() {
+    if pdu::write_control(&mut write, &Pdu::AssociationAC(negotiated.ac.clone()))
+        .await
+        .is_err()
+    {
         return;
     }
     let info = AssociationInfo {
@@ -118,7 +129,10 @@ pub async fn run<S: Service>(
         loop {
             let r = match tokio::time::timeout(idle, pdu::read_frame(&mut read_half, cap)).await {
                 Ok(r) => r,
-                Err(_) => Err(PduError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle timeout"))),
+                Err(_) => Err(PduError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "idle timeout",
+                ))),
             };
             let stop = r.is_err();
             if frame_tx.send(r).await.is_err() || stop {
@@ -247,7 +261,12 @@ impl Connection {
         info: &AssociationInfo,
         handler: &mut H,
     ) -> std::io::Result<()> {
-        let Some(context) = info.contexts.iter().find(|c| c.id == msg.context_id).cloned() else {
+        let Some(context) = info
+            .contexts
+            .iter()
+            .find(|c| c.id == msg.context_id)
+            .cloned()
+        else {
             return Ok(()); // checked by the caller
         };
         let cmd = msg.command;
@@ -255,9 +274,22 @@ impl Connection {
         match cmd.command_field {
             command_field::N_EVENT_REPORT_RSP => {
                 let status = cmd.status.unwrap_or(0);
-                debug!(assoc = self.id, "peer confirmed event report: status 0x{status:04X}");
-                if let Some(sent) = cmd.message_id_being_responded_to.and_then(|id| self.sent_events.remove(&id)) {
-                    tokio::task::block_in_place(|| handler.event_confirmed(&sent.sop_class_uid, &sent.sop_instance_uid, sent.event_type_id, status));
+                debug!(
+                    assoc = self.id,
+                    "peer confirmed event report: status 0x{status:04X}"
+                );
+                if let Some(sent) = cmd
+                    .message_id_being_responded_to
+                    .and_then(|id| self.sent_events.remove(&id))
+                {
+                    tokio::task::block_in_place(|| {
+                        handler.event_confirmed(
+                            &sent.sop_class_uid,
+                            &sent.sop_instance_uid,
+                            sent.event_type_id,
+                            status,
+                        )
+                    });
                 }
                 return Ok(());
             }
@@ -278,19 +310,31 @@ impl Connection {
                     ..Response::status(status::SUCCESS)
                 }
             } else {
-                Response::error(status::UNRECOGNIZED_OPERATION, "C-ECHO is only served on the Verification context", None)
+                Response::error(
+                    status::UNRECOGNIZED_OPERATION,
+                    "C-ECHO is only served on the Verification context",
+                    None,
+                )
             }
         } else if cmd.command_field == command_field::C_CANCEL_RQ {
             return Ok(()); // nothing of ours is cancelable; C-CANCEL has no response
         } else {
-            let data = match msg.data.as_deref().map(|d| dataset::decode(d, &context.transfer_syntax)) {
+            let data = match msg
+                .data
+                .as_deref()
+                .map(|d| dataset::decode(d, &context.transfer_syntax))
+            {
                 None => Ok(None),
                 Some(Ok(obj)) => Ok(Some(obj)),
                 Some(Err(e)) => Err(e),
             };
             match data {
                 Ok(data) => {
-                    let request = Request { context: context.clone(), command: cmd.clone(), data };
+                    let request = Request {
+                        context: context.clone(),
+                        command: cmd.clone(),
+                        data,
+                    };
                     tokio::task::block_in_place(|| handler.handle(request))
                 }
                 Err(e) => {
@@ -313,7 +357,10 @@ impl Connection {
             Some(obj) => match dataset::encode(obj, &context.transfer_syntax) {
                 Ok(bytes) => Some(bytes),
                 Err(e) => {
-                    warn!(assoc = self.id, "encoding the response data set failed: {e}");
+                    warn!(
+                        assoc = self.id,
+                        "encoding the response data set failed: {e}"
+                    );
                     None
                 }
             },
@@ -324,8 +371,12 @@ impl Connection {
         let command = Command {
             command_field: command_field::response_for(request.command_field),
             message_id_being_responded_to: Some(message_id),
-            affected_sop_class_uid: response.affected_sop_class_uid.or_else(|| request.sop_class_uid().map(String::from)),
-            affected_sop_instance_uid: response.affected_sop_instance_uid.or_else(|| request.sop_instance_uid().map(String::from)),
+            affected_sop_class_uid: response
+                .affected_sop_class_uid
+                .or_else(|| request.sop_class_uid().map(String::from)),
+            affected_sop_instance_uid: response
+                .affected_sop_instance_uid
+                .or_else(|| request.sop_instance_uid().map(String::from)),
             has_data_set: data.is_some(),
             status: Some(response.status),
             error_comment: response.error_comment,
@@ -336,13 +387,33 @@ impl Connection {
             ..Default::default()
         };
         if response.status != status::SUCCESS {
-            info!(assoc = self.id, "{} → status 0x{:04X} {}", command_field::name(request.command_field), response.status, command.error_comment.as_deref().unwrap_or(""));
+            info!(
+                assoc = self.id,
+                "{} → status 0x{:04X} {}",
+                command_field::name(request.command_field),
+                response.status,
+                command.error_comment.as_deref().unwrap_or("")
+            );
         } else {
             debug!(assoc = self.id, "sending {command}");
         }
-        pdu::write_message(&mut self.write, context.id, true, &command.encode(), self.peer_max_pdu).await?;
+        pdu::write_message(
+            &mut self.write,
+            context.id,
+            true,
+            &command.encode(),
+            self.peer_max_pdu,
+        )
+        .await?;
         if let Some(bytes) = data {
-            pdu::write_message(&mut self.write, context.id, false, &bytes, self.peer_max_pdu).await?;
+            pdu::write_message(
+                &mut self.write,
+                context.id,
+                false,
+                &bytes,
+                self.peer_max_pdu,
+            )
+            .await?;
         }
         self.write.flush().await
     }
@@ -351,10 +422,17 @@ impl Connection {
         let message_id = self.next_message_id;
         self.next_message_id = self.next_message_id.wrapping_add(1).max(1);
         let Some(context) = self.contexts.iter().find(|c| c.id == event.context_id) else {
-            warn!(assoc = self.id, "event report for unknown context {}: dropped", event.context_id);
+            warn!(
+                assoc = self.id,
+                "event report for unknown context {}: dropped", event.context_id
+            );
             return Ok(());
         };
-        let data = match event.data.as_ref().map(|d| dataset::encode(d, &context.transfer_syntax)) {
+        let data = match event
+            .data
+            .as_ref()
+            .map(|d| dataset::encode(d, &context.transfer_syntax))
+        {
             Some(Ok(bytes)) => Some(bytes),
             Some(Err(e)) => {
                 warn!(assoc = self.id, "encoding an event report failed: {e}");
@@ -384,9 +462,23 @@ impl Connection {
             ..Default::default()
         };
         debug!(assoc = self.id, "sending {command}");
-        pdu::write_message(&mut self.write, event.context_id, true, &command.encode(), self.peer_max_pdu).await?;
+        pdu::write_message(
+            &mut self.write,
+            event.context_id,
+            true,
+            &command.encode(),
+            self.peer_max_pdu,
+        )
+        .await?;
         if let Some(bytes) = data {
-            pdu::write_message(&mut self.write, event.context_id, false, &bytes, self.peer_max_pdu).await?;
+            pdu::write_message(
+                &mut self.write,
+                event.context_id,
+                false,
+                &bytes,
+                self.peer_max_pdu,
+            )
+            .await?;
         }
         self.write.flush().await
     }

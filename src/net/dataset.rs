@@ -46,11 +46,21 @@ impl Walker<'_> {
         u16::from_le_bytes([self.buf[at], self.buf[at + 1]])
     }
     fn u32_at(&self, at: usize) -> u32 {
-        u32::from_le_bytes([self.buf[at], self.buf[at + 1], self.buf[at + 2], self.buf[at + 3]])
+        u32::from_le_bytes([
+            self.buf[at],
+            self.buf[at + 1],
+            self.buf[at + 2],
+            self.buf[at + 3],
+        ])
     }
 
     /// Walks elements from `at` up to `end`; returns where it stopped and why.
-    fn elements(&self, mut at: usize, end: usize, depth: u32) -> Result<(usize, Stop), DataSetError> {
+    fn elements(
+        &self,
+        mut at: usize,
+        end: usize,
+        depth: u32,
+    ) -> Result<(usize, Stop), DataSetError> {
         if depth > MAX_DEPTH {
             return err("sequences nested too deeply");
         }
@@ -68,15 +78,35 @@ impl Walker<'_> {
                 return match element {
                     0xE00D => Ok((at + 8, Stop::ItemDelimiter)),
                     0xE0DD => Ok((at + 8, Stop::SequenceDelimiter)),
-                    _ => err(format!("unexpected item tag (FFFE,{element:04X}) among elements")),
+                    _ => err(format!(
+                        "unexpected item tag (FFFE,{element:04X}) among elements"
+                    )),
                 };
             }
             let (vr, len, header) = if self.explicit {
                 let vr_bytes = [self.buf[at + 4], self.buf[at + 5]];
                 let Some(vr) = VR::from_binary(vr_bytes) else {
-                    return err(format!("unknown VR {:?} at ({group:04X},{element:04X})", String::from_utf8_lossy(&vr_bytes)));
+                    return err(format!(
+                        "unknown VR {:?} at ({group:04X},{element:04X})",
+                        String::from_utf8_lossy(&vr_bytes)
+                    ));
                 };
-                if matches!(vr, VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::SV | VR::UC | VR::UN | VR::UR | VR::UT | VR::UV) {
+                if matches!(
+                    vr,
+                    VR::OB
+                        | VR::OD
+                        | VR::OF
+                        | VR::OL
+                        | VR::OV
+                        | VR::OW
+                        | VR::SQ
+                        | VR::SV
+                        | VR::UC
+                        | VR::UN
+                        | VR::UR
+                        | VR::UT
+                        | VR::UV
+                ) {
                     if end - at < 12 {
                         return err("truncated element header");
                     }
@@ -98,7 +128,9 @@ impl Walker<'_> {
                     at = self.items(at, end, None, depth + 1)?;
                     continue;
                 }
-                return err(format!("undefined length on non-sequence element ({group:04X},{element:04X})"));
+                return err(format!(
+                    "undefined length on non-sequence element ({group:04X},{element:04X})"
+                ));
             }
             let len = len as usize;
             if len > end - at {
@@ -116,7 +148,13 @@ impl Walker<'_> {
     }
 
     /// Walks the items of a sequence; `defined_end` is set for a defined-length sequence.
-    fn items(&self, mut at: usize, end: usize, defined_end: Option<usize>, depth: u32) -> Result<usize, DataSetError> {
+    fn items(
+        &self,
+        mut at: usize,
+        end: usize,
+        defined_end: Option<usize>,
+        depth: u32,
+    ) -> Result<usize, DataSetError> {
         loop {
             if defined_end == Some(at) {
                 return Ok(at);
@@ -140,7 +178,10 @@ impl Walker<'_> {
                     } else {
                         let len = len as usize;
                         if len > end - at {
-                            return err(format!("item declares {len} bytes but only {} remain", end - at));
+                            return err(format!(
+                                "item declares {len} bytes but only {} remain",
+                                end - at
+                            ));
                         }
                         let (next, stop) = self.elements(at, at + len, depth)?;
                         if !matches!(stop, Stop::End) || next != at + len {
@@ -149,7 +190,11 @@ impl Walker<'_> {
                         at += len;
                     }
                 }
-                _ => return err(format!("expected an item, found ({group:04X},{element:04X})")),
+                _ => {
+                    return err(format!(
+                        "expected an item, found ({group:04X},{element:04X})"
+                    ));
+                }
             }
         }
     }
@@ -163,7 +208,10 @@ fn dictionary_says_sequence(tag: Tag) -> bool {
 
 /// Checks that every length declared in `bytes` fits in `bytes`.
 pub fn check_lengths(bytes: &[u8], explicit: bool) -> Result<(), DataSetError> {
-    let walker = Walker { buf: bytes, explicit };
+    let walker = Walker {
+        buf: bytes,
+        explicit,
+    };
     match walker.elements(0, bytes.len(), 0)? {
         (_, Stop::End) => Ok(()),
         _ => err("delimiter at the top level of the data set"),
@@ -190,7 +238,8 @@ pub fn encode(obj: &InMemDicomObject, transfer_syntax: &str) -> Result<Vec<u8>, 
         return err(format!("transfer syntax {transfer_syntax} unknown"));
     };
     let mut out = Vec::new();
-    obj.write_dataset_with_ts(&mut out, ts).map_err(|e| DataSetError(e.to_string()))?;
+    obj.write_dataset_with_ts(&mut out, ts)
+        .map_err(|e| DataSetError(e.to_string()))?;
     Ok(out)
 }
 
@@ -203,11 +252,19 @@ mod tests {
     fn sample() -> InMemDicomObject {
         let item = InMemDicomObject::from_element_iter([
             DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(2u16)),
-            DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(vec![1u8, 2, 3, 4])),
+            DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                PrimitiveValue::from(vec![1u8, 2, 3, 4]),
+            ),
         ]);
         InMemDicomObject::from_element_iter([
             DataElement::new(tags::IMAGE_BOX_POSITION, VR::US, PrimitiveValue::from(1u16)),
-            DataElement::new(tags::BASIC_GRAYSCALE_IMAGE_SEQUENCE, VR::SQ, DataSetSequence::from(vec![item])),
+            DataElement::new(
+                tags::BASIC_GRAYSCALE_IMAGE_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(vec![item]),
+            ),
         ])
     }
 

@@ -115,17 +115,27 @@ fn uid_value(bytes: &[u8]) -> String {
 
 fn read_us(tag: u32, v: &[u8]) -> Result<u16, CommandError> {
     if v.len() != 2 {
-        return Err(CommandError(format!("({:04X},{:04X}) must be 2 bytes, has {}", tag >> 16, tag & 0xFFFF, v.len())));
+        return Err(CommandError(format!(
+            "({:04X},{:04X}) must be 2 bytes, has {}",
+            tag >> 16,
+            tag & 0xFFFF,
+            v.len()
+        )));
     }
     Ok(u16::from_le_bytes([v[0], v[1]]))
 }
 
 fn read_at_list(v: &[u8]) -> Result<Vec<u32>, CommandError> {
     if !v.len().is_multiple_of(4) {
-        return Err(CommandError("attribute tag list length not a multiple of 4".into()));
+        return Err(CommandError(
+            "attribute tag list length not a multiple of 4".into(),
+        ));
     }
     Ok(v.chunks_exact(4)
-        .map(|c| (u32::from(u16::from_le_bytes([c[0], c[1]])) << 16) | u32::from(u16::from_le_bytes([c[2], c[3]])))
+        .map(|c| {
+            (u32::from(u16::from_le_bytes([c[0], c[1]])) << 16)
+                | u32::from(u16::from_le_bytes([c[2], c[3]]))
+        })
         .collect())
 }
 
@@ -156,13 +166,20 @@ impl Command {
             }
             let group = u16::from_le_bytes([bytes[at], bytes[at + 1]]);
             let element = u16::from_le_bytes([bytes[at + 2], bytes[at + 3]]);
-            let len = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]) as usize;
+            let len =
+                u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]])
+                    as usize;
             at += 8;
             if group != 0 {
-                return Err(CommandError(format!("element ({group:04X},{element:04X}) outside group 0000")));
+                return Err(CommandError(format!(
+                    "element ({group:04X},{element:04X}) outside group 0000"
+                )));
             }
             if len > bytes.len() - at {
-                return Err(CommandError(format!("element (0000,{element:04X}) declares {len} bytes, {} left", bytes.len() - at)));
+                return Err(CommandError(format!(
+                    "element (0000,{element:04X}) declares {len} bytes, {} left",
+                    bytes.len() - at
+                )));
             }
             let v = &bytes[at..at + len];
             at += len;
@@ -173,11 +190,17 @@ impl Command {
                     have_field = true;
                 }
                 tag::MESSAGE_ID => cmd.message_id = Some(read_us(tag, v)?),
-                tag::MESSAGE_ID_BEING_RESPONDED_TO => cmd.message_id_being_responded_to = Some(read_us(tag, v)?),
+                tag::MESSAGE_ID_BEING_RESPONDED_TO => {
+                    cmd.message_id_being_responded_to = Some(read_us(tag, v)?)
+                }
                 tag::AFFECTED_SOP_CLASS_UID => cmd.affected_sop_class_uid = Some(uid_value(v)),
                 tag::REQUESTED_SOP_CLASS_UID => cmd.requested_sop_class_uid = Some(uid_value(v)),
-                tag::AFFECTED_SOP_INSTANCE_UID => cmd.affected_sop_instance_uid = Some(uid_value(v)),
-                tag::REQUESTED_SOP_INSTANCE_UID => cmd.requested_sop_instance_uid = Some(uid_value(v)),
+                tag::AFFECTED_SOP_INSTANCE_UID => {
+                    cmd.affected_sop_instance_uid = Some(uid_value(v))
+                }
+                tag::REQUESTED_SOP_INSTANCE_UID => {
+                    cmd.requested_sop_instance_uid = Some(uid_value(v))
+                }
                 tag::PRIORITY => cmd.priority = Some(read_us(tag, v)?),
                 tag::COMMAND_DATA_SET_TYPE => data_set_type = Some(read_us(tag, v)?),
                 tag::STATUS => cmd.status = Some(read_us(tag, v)?),
@@ -193,7 +216,8 @@ impl Command {
         if !have_field {
             return Err(CommandError("Command Field (0000,0100) missing".into()));
         }
-        let data_set_type = data_set_type.ok_or_else(|| CommandError("Command Data Set Type (0000,0800) missing".into()))?;
+        let data_set_type = data_set_type
+            .ok_or_else(|| CommandError("Command Data Set Type (0000,0800) missing".into()))?;
         cmd.has_data_set = data_set_type != NO_DATA_SET;
         Ok(cmd)
     }
@@ -246,7 +270,11 @@ impl Command {
         if let Some(v) = self.priority {
             put(tag::PRIORITY, &v.to_le_bytes());
         }
-        let dst = if self.has_data_set { DATA_SET_PRESENT } else { NO_DATA_SET };
+        let dst = if self.has_data_set {
+            DATA_SET_PRESENT
+        } else {
+            NO_DATA_SET
+        };
         put(tag::COMMAND_DATA_SET_TYPE, &dst.to_le_bytes());
         if let Some(v) = self.status {
             put(tag::STATUS, &v.to_le_bytes());
@@ -270,7 +298,10 @@ impl Command {
             put(tag::EVENT_TYPE_ID, &v.to_le_bytes());
         }
         if !self.attribute_identifier_list.is_empty() {
-            put(tag::ATTRIBUTE_IDENTIFIER_LIST, &at_list(&self.attribute_identifier_list));
+            put(
+                tag::ATTRIBUTE_IDENTIFIER_LIST,
+                &at_list(&self.attribute_identifier_list),
+            );
         }
         if let Some(v) = self.action_type_id {
             put(tag::ACTION_TYPE_ID, &v.to_le_bytes());
@@ -353,7 +384,11 @@ mod tests {
 
     #[test]
     fn error_comments_are_ascii_lo_values() {
-        let long = format!("Image Display Format \"STANDARD\\0,5\": {}×{}", "x".repeat(50), "é");
+        let long = format!(
+            "Image Display Format \"STANDARD\\0,5\": {}×{}",
+            "x".repeat(50),
+            "é"
+        );
         let c = lo_ascii(&long);
         assert!(c.len() <= 64 && c.is_ascii() && !c.contains('\\'), "{c}");
         assert!(c.starts_with("Image Display Format \"STANDARD/0,5\""));
@@ -361,14 +396,23 @@ mod tests {
 
     #[test]
     fn group_length_matches_the_body() {
-        let bytes = Command { command_field: command_field::C_ECHO_RSP, ..Default::default() }.encode();
+        let bytes = Command {
+            command_field: command_field::C_ECHO_RSP,
+            ..Default::default()
+        }
+        .encode();
         let declared = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
         assert_eq!(declared, bytes.len() - 12);
     }
 
     #[test]
     fn lengths_beyond_the_buffer_and_missing_fields_are_errors() {
-        let mut bytes = Command { command_field: command_field::C_ECHO_RQ, message_id: Some(1), ..Default::default() }.encode();
+        let mut bytes = Command {
+            command_field: command_field::C_ECHO_RQ,
+            message_id: Some(1),
+            ..Default::default()
+        }
+        .encode();
         let n = bytes.len();
         bytes[n - 6] = 0xFF; // inflate the last element's length
         assert!(Command::decode(&bytes).is_err());

@@ -28,7 +28,9 @@ pub struct AssociationInfo {
 impl AssociationInfo {
     /// The accepted context with this abstract syntax, if any.
     pub fn context_for(&self, abstract_syntax: &str) -> Option<&AcceptedContext> {
-        self.contexts.iter().find(|c| c.abstract_syntax == abstract_syntax)
+        self.contexts
+            .iter()
+            .find(|c| c.abstract_syntax == abstract_syntax)
     }
 }
 
@@ -57,7 +59,10 @@ pub struct Response {
 
 impl Response {
     pub fn status(status: u16) -> Self {
-        Response { status, ..Default::default() }
+        Response {
+            status,
+            ..Default::default()
+        }
     }
 
     /// A failure or warning with an Error Comment (and the offending element when known).
@@ -99,7 +104,13 @@ pub trait Service: Send + Sync + 'static {
 pub trait AssociationHandler: Send + 'static {
     fn handle(&mut self, request: Request) -> Response;
     /// The peer answered an N-EVENT-REPORT this handler asked to send.
-    fn event_confirmed(&mut self, sop_class_uid: &str, sop_instance_uid: &str, event_type_id: u16, status: u16);
+    fn event_confirmed(
+        &mut self,
+        sop_class_uid: &str,
+        sop_instance_uid: &str,
+        event_type_id: u16,
+        status: u16,
+    );
     /// The association ended (released, aborted or lost): everything it created goes.
     fn close(&mut self);
 }

@@ -55,13 +55,19 @@ fn reject(source: AssociationRJSource) -> AssociationRJ {
 }
 
 /// Answers an A-ASSOCIATE-RQ.
-pub fn negotiate(rq: &AssociationRQ, policy: &AcceptorPolicy) -> Result<Negotiated, (AssociationRJ, String)> {
+pub fn negotiate(
+    rq: &AssociationRQ,
+    policy: &AcceptorPolicy,
+) -> Result<Negotiated, (AssociationRJ, String)> {
     if rq.protocol_version & 1 == 0 {
         return Err((
             reject(AssociationRJSource::ServiceProviderASCE(
                 AssociationRJServiceProviderASCEReason::ProtocolVersionNotSupported,
             )),
-            format!("protocol version 0x{:04X} not supported", rq.protocol_version),
+            format!(
+                "protocol version 0x{:04X} not supported",
+                rq.protocol_version
+            ),
         ));
     }
     if rq.application_context_name.trim_end_matches('\0') != DICOM_APPLICATION_CONTEXT {
@@ -69,7 +75,10 @@ pub fn negotiate(rq: &AssociationRQ, policy: &AcceptorPolicy) -> Result<Negotiat
             reject(AssociationRJSource::ServiceUser(
                 AssociationRJServiceUserReason::ApplicationContextNameNotSupported,
             )),
-            format!("application context {:?} not supported", rq.application_context_name),
+            format!(
+                "application context {:?} not supported",
+                rq.application_context_name
+            ),
         ));
     }
     let called = rq.called_ae_title.trim();
@@ -78,22 +87,39 @@ pub fn negotiate(rq: &AssociationRQ, policy: &AcceptorPolicy) -> Result<Negotiat
             reject(AssociationRJSource::ServiceUser(
                 AssociationRJServiceUserReason::CalledAETitleNotRecognized,
             )),
-            format!("called AE title {called:?} is not one of this server's ({})", policy.called_ae_titles.join(", ")),
+            format!(
+                "called AE title {called:?} is not one of this server's ({})",
+                policy.called_ae_titles.join(", ")
+            ),
         ));
     }
     let mut contexts = Vec::new();
     let mut results = Vec::new();
     for pc in &rq.presentation_contexts {
         let abstract_syntax = pc.abstract_syntax.trim_end_matches('\0');
-        let offered = |ts: &str| pc.transfer_syntaxes.iter().any(|t| t.trim_end_matches('\0') == ts);
-        let (reason, ts) = if !policy.abstract_syntaxes.iter().any(|a| a == abstract_syntax) {
-            (PresentationContextResultReason::AbstractSyntaxNotSupported, IMPLICIT_VR_LE)
+        let offered = |ts: &str| {
+            pc.transfer_syntaxes
+                .iter()
+                .any(|t| t.trim_end_matches('\0') == ts)
+        };
+        let (reason, ts) = if !policy
+            .abstract_syntaxes
+            .iter()
+            .any(|a| a == abstract_syntax)
+        {
+            (
+                PresentationContextResultReason::AbstractSyntaxNotSupported,
+                IMPLICIT_VR_LE,
+            )
         } else if offered(EXPLICIT_VR_LE) {
             (PresentationContextResultReason::Acceptance, EXPLICIT_VR_LE)
         } else if offered(IMPLICIT_VR_LE) {
             (PresentationContextResultReason::Acceptance, IMPLICIT_VR_LE)
         } else {
-            (PresentationContextResultReason::TransferSyntaxesNotSupported, IMPLICIT_VR_LE)
+            (
+                PresentationContextResultReason::TransferSyntaxesNotSupported,
+                IMPLICIT_VR_LE,
+            )
         };
         if reason == PresentationContextResultReason::Acceptance {
             contexts.push(AcceptedContext {
@@ -171,22 +197,36 @@ mod tests {
     #[test]
     fn unsupported_contexts_are_refused_one_by_one() {
         let n = negotiate(
-            &rq("FILMD", vec![
-                (1, "1.2.840.10008.5.1.1.9", vec![IMPLICIT_VR_LE, EXPLICIT_VR_LE]),
-                (3, "1.2.840.10008.5.1.1.22", vec![IMPLICIT_VR_LE]), // VOI LUT Box, retired
-                (5, "1.2.840.10008.1.1", vec!["1.2.840.10008.1.2.4.50"]),
-                (7, "1.2.840.10008.1.1", vec![IMPLICIT_VR_LE]),
-            ]),
+            &rq(
+                "FILMD",
+                vec![
+                    (
+                        1,
+                        "1.2.840.10008.5.1.1.9",
+                        vec![IMPLICIT_VR_LE, EXPLICIT_VR_LE],
+                    ),
+                    (3, "1.2.840.10008.5.1.1.22", vec![IMPLICIT_VR_LE]), // VOI LUT Box, retired
+                    (5, "1.2.840.10008.1.1", vec!["1.2.840.10008.1.2.4.50"]),
+                    (7, "1.2.840.10008.1.1", vec![IMPLICIT_VR_LE]),
+                ],
+            ),
             &policy(),
         )
         .unwrap();
-        let reasons: Vec<_> = n.ac.presentation_contexts.iter().map(|r| r.reason.clone()).collect();
-        assert_eq!(reasons, vec![
-            PresentationContextResultReason::Acceptance,
-            PresentationContextResultReason::AbstractSyntaxNotSupported,
-            PresentationContextResultReason::TransferSyntaxesNotSupported,
-            PresentationContextResultReason::Acceptance,
-        ]);
+        let reasons: Vec<_> =
+            n.ac.presentation_contexts
+                .iter()
+                .map(|r| r.reason.clone())
+                .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                PresentationContextResultReason::Acceptance,
+                PresentationContextResultReason::AbstractSyntaxNotSupported,
+                PresentationContextResultReason::TransferSyntaxesNotSupported,
+                PresentationContextResultReason::Acceptance,
+            ]
+        );
         assert_eq!(n.contexts.len(), 2);
         assert_eq!(n.contexts[0].transfer_syntax, EXPLICIT_VR_LE);
         assert_eq!(n.contexts[1].transfer_syntax, IMPLICIT_VR_LE);
@@ -197,7 +237,12 @@ mod tests {
     fn unknown_called_ae_title_is_rejected_permanently() {
         let (rj, why) = negotiate(&rq("OTHER", vec![]), &policy()).unwrap_err();
         assert_eq!(rj.result, AssociationRJResult::Permanent);
-        assert_eq!(rj.source, AssociationRJSource::ServiceUser(AssociationRJServiceUserReason::CalledAETitleNotRecognized));
+        assert_eq!(
+            rj.source,
+            AssociationRJSource::ServiceUser(
+                AssociationRJServiceUserReason::CalledAETitleNotRecognized
+            )
+        );
         assert!(why.contains("OTHER"));
     }
 }

@@ -79,7 +79,10 @@ impl PduError {
 }
 
 /// Reads one PDU. `limit` bounds the body length of any PDU before it is allocated.
-pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, limit: u32) -> Result<Frame, PduError> {
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    limit: u32,
+) -> Result<Frame, PduError> {
     let mut header = [0u8; PDU_HEADER_LEN];
     match reader.read_exact(&mut header).await {
         Ok(_) => {}
@@ -92,7 +95,11 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, limit: u32) -> Res
         return Err(PduError::UnknownType(pdu_type));
     }
     // Control PDUs are small: A-ASSOCIATE-RQ with a hundred contexts is a few KiB.
-    let type_limit = if pdu_type == pdu_type::P_DATA_TF { limit } else { limit.min(1 << 20) };
+    let type_limit = if pdu_type == pdu_type::P_DATA_TF {
+        limit
+    } else {
+        limit.min(1 << 20)
+    };
     if length > type_limit {
         return Err(PduError::TooLarge {
             pdu_type,
@@ -154,7 +161,9 @@ pub fn parse_pdata(body: Vec<u8>) -> Result<Vec<Pdv>, PduError> {
         let context_id = body[at + 4];
         let control = body[at + 5];
         if control & 0xFC != 0 {
-            return Err(PduError::Malformed(format!("PDV message control header 0x{control:02X}")));
+            return Err(PduError::Malformed(format!(
+                "PDV message control header 0x{control:02X}"
+            )));
         }
         pdvs.push(Pdv {
             context_id,
@@ -168,7 +177,13 @@ pub fn parse_pdata(body: Vec<u8>) -> Result<Vec<Pdv>, PduError> {
 }
 
 /// Encodes one P-DATA-TF PDU holding a single PDV.
-pub fn encode_pdata(context_id: u8, is_command: bool, is_last: bool, data: &[u8], out: &mut Vec<u8>) {
+pub fn encode_pdata(
+    context_id: u8,
+    is_command: bool,
+    is_last: bool,
+    data: &[u8],
+    out: &mut Vec<u8>,
+) {
     let pdv_len = (data.len() + 2) as u32;
     let pdu_len = pdv_len + 4;
     out.push(pdu_type::P_DATA_TF);
@@ -193,9 +208,13 @@ pub async fn write_message<W: AsyncWrite + Unpin>(
     let max_fragment = if peer_max_pdu == 0 {
         1 << 20
     } else {
-        (peer_max_pdu as usize).saturating_sub(PDV_HEADER_LEN).max(2) & !1
+        (peer_max_pdu as usize)
+            .saturating_sub(PDV_HEADER_LEN)
+            .max(2)
+            & !1
     };
-    let mut buf = Vec::with_capacity(max_fragment.min(data.len()) + PDU_HEADER_LEN + PDV_HEADER_LEN);
+    let mut buf =
+        Vec::with_capacity(max_fragment.min(data.len()) + PDU_HEADER_LEN + PDV_HEADER_LEN);
     let mut chunks = data.chunks(max_fragment).peekable();
     if data.is_empty() {
         encode_pdata(context_id, is_command, true, &[], &mut buf);
@@ -203,14 +222,23 @@ pub async fn write_message<W: AsyncWrite + Unpin>(
     }
     while let Some(chunk) = chunks.next() {
         buf.clear();
-        encode_pdata(context_id, is_command, chunks.peek().is_none(), chunk, &mut buf);
+        encode_pdata(
+            context_id,
+            is_command,
+            chunks.peek().is_none(),
+            chunk,
+            &mut buf,
+        );
         writer.write_all(&buf).await?;
     }
     Ok(())
 }
 
 /// Encodes and writes a control PDU (A-ASSOCIATE-AC/RJ, A-RELEASE-RQ/RP, A-ABORT).
-pub async fn write_control<W: AsyncWrite + Unpin>(writer: &mut W, pdu: &Pdu) -> std::io::Result<()> {
+pub async fn write_control<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    pdu: &Pdu,
+) -> std::io::Result<()> {
     let mut buf = Vec::new();
     write_pdu(&mut buf, pdu).map_err(|e| std::io::Error::other(e.to_string()))?;
     writer.write_all(&buf).await?;
@@ -245,7 +273,9 @@ mod tests {
     #[tokio::test]
     async fn reads_several_pdvs_from_one_pdu() {
         let bytes = pdata(&[(1, 0x01, b"ab"), (1, 0x03, b"cd"), (3, 0x02, b"xyz")]);
-        let Frame::Data(pdvs) = read_frame(&mut &bytes[..], 1000).await.unwrap() else { panic!() };
+        let Frame::Data(pdvs) = read_frame(&mut &bytes[..], 1000).await.unwrap() else {
+            panic!()
+        };
         assert_eq!(pdvs.len(), 3);
         assert!(pdvs[0].is_command && !pdvs[0].is_last);
         assert!(pdvs[1].is_command && pdvs[1].is_last);
@@ -257,22 +287,43 @@ mod tests {
     async fn a_pdu_declaring_two_gib_is_refused_before_allocation() {
         let bytes = [4u8, 0, 0x80, 0, 0, 0, 1, 2, 3];
         let err = read_frame(&mut &bytes[..], 1 << 20).await.unwrap_err();
-        assert!(matches!(err, PduError::TooLarge { length: 0x8000_0000, .. }));
+        assert!(matches!(
+            err,
+            PduError::TooLarge {
+                length: 0x8000_0000,
+                ..
+            }
+        ));
         assert!(err.abort_reason().is_some());
     }
 
     #[tokio::test]
     async fn unknown_types_truncation_and_bad_pdv_lengths_are_errors() {
         let unknown = [0x55u8, 0, 0, 0, 0, 0];
-        assert!(matches!(read_frame(&mut &unknown[..], 1000).await, Err(PduError::UnknownType(0x55))));
+        assert!(matches!(
+            read_frame(&mut &unknown[..], 1000).await,
+            Err(PduError::UnknownType(0x55))
+        ));
         let truncated = [4u8, 0, 0, 0, 0, 100, 0, 0];
-        assert!(matches!(read_frame(&mut &truncated[..], 1000).await, Err(PduError::Malformed(_))));
+        assert!(matches!(
+            read_frame(&mut &truncated[..], 1000).await,
+            Err(PduError::Malformed(_))
+        ));
         let bad_pdv = [4u8, 0, 0, 0, 0, 6, 0, 0, 0, 200, 1, 3];
-        assert!(matches!(read_frame(&mut &bad_pdv[..], 1000).await, Err(PduError::Malformed(_))));
+        assert!(matches!(
+            read_frame(&mut &bad_pdv[..], 1000).await,
+            Err(PduError::Malformed(_))
+        ));
         let empty: [u8; 0] = [];
-        assert!(matches!(read_frame(&mut &empty[..], 1000).await, Err(PduError::Closed)));
+        assert!(matches!(
+            read_frame(&mut &empty[..], 1000).await,
+            Err(PduError::Closed)
+        ));
         let garbage_rq = [1u8, 0, 0, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef];
-        assert!(matches!(read_frame(&mut &garbage_rq[..], 1000).await, Err(PduError::Malformed(_))));
+        assert!(matches!(
+            read_frame(&mut &garbage_rq[..], 1000).await,
+            Err(PduError::Malformed(_))
+        ));
     }
 
     #[tokio::test]
@@ -284,7 +335,9 @@ mod tests {
         let mut got = Vec::new();
         let mut pdus = 0;
         loop {
-            let Frame::Data(pdvs) = read_frame(&mut reader, 106).await.unwrap() else { panic!() };
+            let Frame::Data(pdvs) = read_frame(&mut reader, 106).await.unwrap() else {
+                panic!()
+            };
             pdus += 1;
             assert_eq!(pdvs.len(), 1);
             assert!(pdvs[0].data.len() <= 100 && pdvs[0].data.len() % 2 == 0);

@@ -21,7 +21,9 @@ pub struct Message {
 /// A protocol violation found while reassembling; the association is aborted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReassemblyError {
-    #[error("PDV on presentation context {got} while a message on context {expected} is incomplete")]
+    #[error(
+        "PDV on presentation context {got} while a message on context {expected} is incomplete"
+    )]
     ContextChanged { expected: u8, got: u8 },
     #[error("data set PDV without a command announcing one")]
     UnexpectedData,
@@ -39,8 +41,15 @@ pub enum ReassemblyError {
 enum State {
     #[default]
     Idle,
-    Command { context_id: u8, bytes: Vec<u8> },
-    Data { context_id: u8, command: Command, bytes: Vec<u8> },
+    Command {
+        context_id: u8,
+        bytes: Vec<u8>,
+    },
+    Data {
+        context_id: u8,
+        command: Command,
+        bytes: Vec<u8>,
+    },
 }
 
 /// Per-association reassembly state.
@@ -52,7 +61,10 @@ pub struct Reassembler {
 
 impl Reassembler {
     pub fn new(max_message: usize) -> Self {
-        Reassembler { state: State::Idle, max_message }
+        Reassembler {
+            state: State::Idle,
+            max_message,
+        }
     }
 
     /// True while part of a message has arrived.
@@ -68,15 +80,28 @@ impl Reassembler {
             (State::Idle, false) => Err(ReassemblyError::UnexpectedData),
             (State::Command { context_id, bytes }, true) => {
                 if context_id != pdv.context_id {
-                    return Err(ReassemblyError::ContextChanged { expected: context_id, got: pdv.context_id });
+                    return Err(ReassemblyError::ContextChanged {
+                        expected: context_id,
+                        got: pdv.context_id,
+                    });
                 }
                 self.command_fragment(context_id, bytes, pdv)
             }
             (State::Command { .. }, false) => Err(ReassemblyError::UnexpectedData),
             (State::Data { .. }, true) => Err(ReassemblyError::UnexpectedCommand),
-            (State::Data { context_id, command, mut bytes }, false) => {
+            (
+                State::Data {
+                    context_id,
+                    command,
+                    mut bytes,
+                },
+                false,
+            ) => {
                 if context_id != pdv.context_id {
-                    return Err(ReassemblyError::ContextChanged { expected: context_id, got: pdv.context_id });
+                    return Err(ReassemblyError::ContextChanged {
+                        expected: context_id,
+                        got: pdv.context_id,
+                    });
                 }
                 if bytes.len() + pdv.data.len() > self.max_message {
                     return Err(ReassemblyError::MessageTooLarge(self.max_message));
@@ -87,16 +112,29 @@ impl Reassembler {
                     bytes.extend_from_slice(&pdv.data);
                 }
                 if pdv.is_last {
-                    Ok(Some(Message { context_id, command, data: Some(bytes) }))
+                    Ok(Some(Message {
+                        context_id,
+                        command,
+                        data: Some(bytes),
+                    }))
                 } else {
-                    self.state = State::Data { context_id, command, bytes };
+                    self.state = State::Data {
+                        context_id,
+                        command,
+                        bytes,
+                    };
                     Ok(None)
                 }
             }
         }
     }
 
-    fn command_fragment(&mut self, context_id: u8, mut bytes: Vec<u8>, pdv: Pdv) -> Result<Option<Message>, ReassemblyError> {
+    fn command_fragment(
+        &mut self,
+        context_id: u8,
+        mut bytes: Vec<u8>,
+        pdv: Pdv,
+    ) -> Result<Option<Message>, ReassemblyError> {
         if bytes.len() + pdv.data.len() > MAX_COMMAND_LEN {
             return Err(ReassemblyError::CommandTooLarge);
         }
@@ -105,12 +143,21 @@ impl Reassembler {
             self.state = State::Command { context_id, bytes };
             return Ok(None);
         }
-        let command = Command::decode(&bytes).map_err(|e| ReassemblyError::BadCommand(e.to_string()))?;
+        let command =
+            Command::decode(&bytes).map_err(|e| ReassemblyError::BadCommand(e.to_string()))?;
         if command.has_data_set {
-            self.state = State::Data { context_id, command, bytes: Vec::new() };
+            self.state = State::Data {
+                context_id,
+                command,
+                bytes: Vec::new(),
+            };
             Ok(None)
         } else {
-            Ok(Some(Message { context_id, command, data: None }))
+            Ok(Some(Message {
+                context_id,
+                command,
+                data: None,
+            }))
         }
     }
 }
@@ -121,11 +168,22 @@ mod tests {
     use crate::net::dimse::command_field;
 
     fn pdv(ctx: u8, cmd: bool, last: bool, data: &[u8]) -> Pdv {
-        Pdv { context_id: ctx, is_command: cmd, is_last: last, data: data.to_vec() }
+        Pdv {
+            context_id: ctx,
+            is_command: cmd,
+            is_last: last,
+            data: data.to_vec(),
+        }
     }
 
     fn command(with_data: bool) -> Vec<u8> {
-        Command { command_field: command_field::N_SET_RQ, message_id: Some(1), has_data_set: with_data, ..Default::default() }.encode()
+        Command {
+            command_field: command_field::N_SET_RQ,
+            message_id: Some(1),
+            has_data_set: with_data,
+            ..Default::default()
+        }
+        .encode()
     }
 
     #[test]
@@ -133,7 +191,10 @@ mod tests {
         let cmd = command(true);
         let mut r = Reassembler::new(1000);
         for (i, b) in cmd.iter().enumerate() {
-            assert_eq!(r.feed(pdv(3, true, i + 1 == cmd.len(), &[*b])).unwrap(), None);
+            assert_eq!(
+                r.feed(pdv(3, true, i + 1 == cmd.len(), &[*b])).unwrap(),
+                None
+            );
         }
         assert!(r.in_progress());
         assert_eq!(r.feed(pdv(3, false, false, b"ab")).unwrap(), None);
@@ -146,21 +207,39 @@ mod tests {
     #[test]
     fn command_without_data_set_completes_at_once() {
         let mut r = Reassembler::new(1000);
-        let m = r.feed(pdv(1, true, true, &command(false))).unwrap().unwrap();
+        let m = r
+            .feed(pdv(1, true, true, &command(false)))
+            .unwrap()
+            .unwrap();
         assert!(m.data.is_none());
     }
 
     #[test]
     fn protocol_violations_are_reported() {
         let mut r = Reassembler::new(1000);
-        assert_eq!(r.feed(pdv(1, false, true, b"xx")), Err(ReassemblyError::UnexpectedData));
+        assert_eq!(
+            r.feed(pdv(1, false, true, b"xx")),
+            Err(ReassemblyError::UnexpectedData)
+        );
         let mut r = Reassembler::new(1000);
         r.feed(pdv(1, true, true, &command(true))).unwrap();
-        assert_eq!(r.feed(pdv(3, false, true, b"xx")), Err(ReassemblyError::ContextChanged { expected: 1, got: 3 }));
+        assert_eq!(
+            r.feed(pdv(3, false, true, b"xx")),
+            Err(ReassemblyError::ContextChanged {
+                expected: 1,
+                got: 3
+            })
+        );
         let mut r = Reassembler::new(4);
         r.feed(pdv(1, true, true, &command(true))).unwrap();
-        assert_eq!(r.feed(pdv(1, false, false, b"abcdef")), Err(ReassemblyError::MessageTooLarge(4)));
+        assert_eq!(
+            r.feed(pdv(1, false, false, b"abcdef")),
+            Err(ReassemblyError::MessageTooLarge(4))
+        );
         let mut r = Reassembler::new(1000);
-        assert!(matches!(r.feed(pdv(1, true, true, b"garbage!")), Err(ReassemblyError::BadCommand(_))));
+        assert!(matches!(
+            r.feed(pdv(1, true, true, b"garbage!")),
+            Err(ReassemblyError::BadCommand(_))
+        ));
     }
 }

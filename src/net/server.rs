@@ -5,7 +5,8 @@ use super::Service;
 use super::association::{self, Limits};
 use super::pdu::{self, Frame};
 use dicom_ul::pdu::{
-    AssociationRJ, AssociationRJResult, AssociationRJServiceProviderPresentationReason, AssociationRJSource, Pdu,
+    AssociationRJ, AssociationRJResult, AssociationRJServiceProviderPresentationReason,
+    AssociationRJSource, Pdu,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,10 +76,19 @@ pub async fn serve<S: Service>(
         }
     }
     drop(listener);
-    info!("no longer accepting associations; {} still running", tasks.len());
+    info!(
+        "no longer accepting associations; {} still running",
+        tasks.len()
+    );
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(options.shutdown_grace, drain).await.is_err() {
-        warn!("associations still running after {:?}: aborting them", options.shutdown_grace);
+    if tokio::time::timeout(options.shutdown_grace, drain)
+        .await
+        .is_err()
+    {
+        warn!(
+            "associations still running after {:?}: aborting them",
+            options.shutdown_grace
+        );
         let _ = abort_tx.send(true);
         while tasks.join_next().await.is_some() {}
     }

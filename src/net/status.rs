@@ -55,5 +55,8 @@ pub fn is_success(status: u16) -> bool {
 
 /// Warning statuses: 0001, Bxxx, 0107, 0116 (PS3.7 C.1.2 and Annex H).
 pub fn is_warning(status: u16) -> bool {
-    status == 0x0001 || status & 0xF000 == 0xB000 || status == ATTRIBUTE_LIST_ERROR || status == ATTRIBUTE_VALUE_OUT_OF_RANGE
+    status == 0x0001
+        || status & 0xF000 == 0xB000
+        || status == ATTRIBUTE_LIST_ERROR
+        || status == ATTRIBUTE_VALUE_OUT_OF_RANGE
 }

@@ -17,10 +17,18 @@ pub struct Refusal {
 
 impl Refusal {
     pub fn new(status: u16, comment: impl Into<String>) -> Self {
-        Refusal { status, comment: comment.into(), offending: None }
+        Refusal {
+            status,
+            comment: comment.into(),
+            offending: None,
+        }
     }
     pub fn at(status: u16, tag: Tag, comment: impl Into<String>) -> Self {
-        Refusal { status, comment: comment.into(), offending: Some(tag) }
+        Refusal {
+            status,
+            comment: comment.into(),
+            offending: Some(tag),
+        }
     }
     /// 0x0106 Invalid attribute value.
     pub fn invalid(tag: Tag, comment: impl Into<String>) -> Self {
@@ -69,10 +77,12 @@ pub fn unsigned(obj: &InMemDicomObject, tag: Tag) -> Result<Option<u32>, Refusal
     match obj.get(tag) {
         None => Ok(None),
         Some(e) if e.is_empty() => Ok(None),
-        Some(e) => e
-            .to_int::<u32>()
-            .map(Some)
-            .map_err(|_| Refusal::invalid(tag, format!("{} is not a non-negative integer", tag_name(tag)))),
+        Some(e) => e.to_int::<u32>().map(Some).map_err(|_| {
+            Refusal::invalid(
+                tag,
+                format!("{} is not a non-negative integer", tag_name(tag)),
+            )
+        }),
     }
 }
 
@@ -89,25 +99,51 @@ pub fn decimal(obj: &InMemDicomObject, tag: Tag) -> Result<Option<f64>, Refusal>
 }
 
 /// Reads a defined term and maps it, or refuses with 0x0106 listing the accepted terms.
-pub fn term<T>(obj: &InMemDicomObject, tag: Tag, parse: impl Fn(&str) -> Option<T>, accepted: &str) -> Result<Option<T>, Refusal> {
+pub fn term<T>(
+    obj: &InMemDicomObject,
+    tag: Tag,
+    parse: impl Fn(&str) -> Option<T>,
+    accepted: &str,
+) -> Result<Option<T>, Refusal> {
     match string(obj, tag)? {
         None => Ok(None),
-        Some(s) => parse(&s)
-            .map(Some)
-            .ok_or_else(|| Refusal::invalid(tag, format!("{} {s:?} not supported; use {accepted}", tag_name(tag)))),
+        Some(s) => parse(&s).map(Some).ok_or_else(|| {
+            Refusal::invalid(
+                tag,
+                format!("{} {s:?} not supported; use {accepted}", tag_name(tag)),
+            )
+        }),
     }
 }
 
 /// The Referenced SOP Instance UID of the first item of a reference sequence.
 pub fn referenced_instance(obj: &InMemDicomObject, tag: Tag) -> Result<Option<String>, Refusal> {
-    let Some(e) = obj.get(tag) else { return Ok(None) };
-    let Some(items) = e.items() else {
-        return Err(Refusal::invalid(tag, format!("{} is not a sequence", tag_name(tag))));
+    let Some(e) = obj.get(tag) else {
+        return Ok(None);
     };
-    let Some(item) = items.first() else { return Ok(None) };
-    string(item, dicom_dictionary_std::tags::REFERENCED_SOP_INSTANCE_UID)
-        .and_then(|v| v.ok_or_else(|| Refusal::at(status::MISSING_ATTRIBUTE_VALUE, tag, format!("{} has no Referenced SOP Instance UID", tag_name(tag)))))
-        .map(Some)
+    let Some(items) = e.items() else {
+        return Err(Refusal::invalid(
+            tag,
+            format!("{} is not a sequence", tag_name(tag)),
+        ));
+    };
+    let Some(item) = items.first() else {
+        return Ok(None);
+    };
+    string(
+        item,
+        dicom_dictionary_std::tags::REFERENCED_SOP_INSTANCE_UID,
+    )
+    .and_then(|v| {
+        v.ok_or_else(|| {
+            Refusal::at(
+                status::MISSING_ATTRIBUTE_VALUE,
+                tag,
+                format!("{} has no Referenced SOP Instance UID", tag_name(tag)),
+            )
+        })
+    })
+    .map(Some)
 }
 
 /// Refuses attributes outside `allowed` (PS3.4 H.4: the SCP supports a defined set per

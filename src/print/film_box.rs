@@ -1,13 +1,16 @@
 //! Basic Film Box SOP Class (PS3.4 H.4.2): N-CREATE (which creates the image and annotation
 //! boxes), N-SET, N-DELETE, N-ACTION.
 
-use super::annotation::{AnnotationBox, annotation_positions};
+use super::annotation::AnnotationBox;
 use super::attrs::{self, Refusal, tag_u32};
 use super::image_box::ImageBoxState;
 use super::status;
 use super::uids;
 use super::{PrintHandler, new_uid};
-use crate::film::{AreaDensity, DisplayFormat, FilmSize, Magnification, Orientation, PresentationLut};
+use crate::film::compose::image_area;
+use crate::film::{
+    AreaDensity, DisplayFormat, FilmSize, Magnification, Orientation, PresentationLut,
+};
 use crate::net::Response;
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
@@ -70,7 +73,12 @@ const CREATE_ONLY: [Tag; 6] = [
 ];
 
 fn area_density(obj: &InMemDicomObject, tag: Tag) -> Result<Option<AreaDensity>, Refusal> {
-    attrs::term(obj, tag, AreaDensity::parse, "BLACK, WHITE or hundredths of OD")
+    attrs::term(
+        obj,
+        tag,
+        AreaDensity::parse,
+        "BLACK, WHITE or hundredths of OD",
+    )
 }
 
 fn us(tag: Tag, v: u16) -> DataElement<InMemDicomObject> {
@@ -84,16 +92,33 @@ fn cs(tag: Tag, v: &str) -> DataElement<InMemDicomObject> {
 /// A reference sequence item: Referenced SOP Class UID and Instance UID.
 pub fn reference(class: &str, instance: &str) -> InMemDicomObject {
     InMemDicomObject::from_element_iter([
-        DataElement::new(tags::REFERENCED_SOP_CLASS_UID, VR::UI, PrimitiveValue::from(class)),
-        DataElement::new(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(instance)),
+        DataElement::new(
+            tags::REFERENCED_SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from(class),
+        ),
+        DataElement::new(
+            tags::REFERENCED_SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from(instance),
+        ),
     ])
 }
 
 impl PrintHandler {
     /// Applies the N-SET-able attributes; returns a warning status or success.
-    fn apply_film_box_attributes(&self, fb: &mut FilmBox, data: &InMemDicomObject) -> Result<u16, Refusal> {
+    fn apply_film_box_attributes(
+        &self,
+        fb: &mut FilmBox,
+        data: &InMemDicomObject,
+    ) -> Result<u16, Refusal> {
         let mut warning = status::SUCCESS;
-        if let Some(m) = attrs::term(data, tags::MAGNIFICATION_TYPE, Magnification::from_term, "REPLICATE, BILINEAR, CUBIC or NONE")? {
+        if let Some(m) = attrs::term(
+            data,
+            tags::MAGNIFICATION_TYPE,
+            Magnification::from_term,
+            "REPLICATE, BILINEAR, CUBIC or NONE",
+        )? {
             fb.magnification = m;
         }
         if let Some(s) = attrs::string(data, tags::SMOOTHING_TYPE)? {
@@ -111,7 +136,16 @@ impl PrintHandler {
         if w != status::SUCCESS {
             warning = w;
         }
-        if let Some(t) = attrs::term(data, tags::TRIM, |s| match s { "YES" => Some(true), "NO" => Some(false), _ => None }, "YES or NO")? {
+        if let Some(t) = attrs::term(
+            data,
+            tags::TRIM,
+            |s| match s {
+                "YES" => Some(true),
+                "NO" => Some(false),
+                _ => None,
+            },
+            "YES or NO",
+        )? {
             fb.trim = t;
         }
         if let Some(c) = attrs::string(data, tags::CONFIGURATION_INFORMATION)? {
@@ -123,14 +157,22 @@ impl PrintHandler {
         if let Some(v) = attrs::unsigned(data, tags::REFLECTED_AMBIENT_LIGHT)? {
             fb.reflected_ambient_light = Some(v.min(u32::from(u16::MAX)) as u16);
         }
-        if data.get(tags::REFERENCED_PRESENTATION_LUT_SEQUENCE).is_some() {
+        if data
+            .get(tags::REFERENCED_PRESENTATION_LUT_SEQUENCE)
+            .is_some()
+        {
             fb.presentation_lut = self.lut_reference(data)?;
         }
         Ok(warning)
     }
 
     /// Min and Max Density with the printer's range (B605 when outside it, PS3.4 H.4.2.2.1.2).
-    pub(crate) fn densities(&self, data: &InMemDicomObject, min: u16, max: u16) -> Result<(u16, u16, u16), Refusal> {
+    pub(crate) fn densities(
+        &self,
+        data: &InMemDicomObject,
+        min: u16,
+        max: u16,
+    ) -> Result<(u16, u16, u16), Refusal> {
         let q = self.queue();
         let mut warning = status::SUCCESS;
         let mut read = |tag: Tag, current: u16| -> Result<u16, Refusal> {
@@ -150,26 +192,47 @@ impl PrintHandler {
         let min = read(tags::MIN_DENSITY, min)?;
         let max = read(tags::MAX_DENSITY, max)?;
         if min >= max {
-            return Err(Refusal::invalid(tags::MAX_DENSITY, format!("Max Density {max} must exceed Min Density {min}")));
+            return Err(Refusal::invalid(
+                tags::MAX_DENSITY,
+                format!("Max Density {max} must exceed Min Density {min}"),
+            ));
         }
         Ok((min, max, warning))
     }
 
     /// Resolves Referenced Presentation LUT Sequence to a copy of the LUT (an empty
     /// sequence removes the reference).
-    pub(crate) fn lut_reference(&self, data: &InMemDicomObject) -> Result<Option<PresentationLut>, Refusal> {
+    pub(crate) fn lut_reference(
+        &self,
+        data: &InMemDicomObject,
+    ) -> Result<Option<PresentationLut>, Refusal> {
         match attrs::referenced_instance(data, tags::REFERENCED_PRESENTATION_LUT_SEQUENCE)? {
             None => Ok(None),
-            Some(uid) => self.luts.get(&uid).map(|l| Some(l.lut.clone())).ok_or_else(|| {
-                Refusal::invalid(tags::REFERENCED_PRESENTATION_LUT_SEQUENCE, format!("Presentation LUT {uid} does not exist"))
-            }),
+            Some(uid) => self
+                .luts
+                .get(&uid)
+                .map(|l| Some(l.lut.clone()))
+                .ok_or_else(|| {
+                    Refusal::invalid(
+                        tags::REFERENCED_PRESENTATION_LUT_SEQUENCE,
+                        format!("Presentation LUT {uid} does not exist"),
+                    )
+                }),
         }
     }
 
     fn film_box_data_set(&self, fb: &FilmBox, session_uid: &str, color: bool) -> InMemDicomObject {
-        let image_class = if color { uids::BASIC_COLOR_IMAGE_BOX } else { uids::BASIC_GRAYSCALE_IMAGE_BOX };
+        let image_class = if color {
+            uids::BASIC_COLOR_IMAGE_BOX
+        } else {
+            uids::BASIC_GRAYSCALE_IMAGE_BOX
+        };
         let mut obj = InMemDicomObject::from_element_iter([
-            DataElement::new(tags::IMAGE_DISPLAY_FORMAT, VR::ST, PrimitiveValue::from(fb.display_format.to_string())),
+            DataElement::new(
+                tags::IMAGE_DISPLAY_FORMAT,
+                VR::ST,
+                PrimitiveValue::from(fb.display_format.to_string()),
+            ),
             cs(tags::FILM_ORIENTATION, fb.orientation.term()),
             cs(tags::FILM_SIZE_ID, fb.size.id),
             cs(tags::MAGNIFICATION_TYPE, fb.magnification.term()),
@@ -178,7 +241,14 @@ impl PrintHandler {
             us(tags::MIN_DENSITY, fb.min_density),
             us(tags::MAX_DENSITY, fb.max_density),
             cs(tags::TRIM, if fb.trim { "YES" } else { "NO" }),
-            cs(tags::REQUESTED_RESOLUTION_ID, if fb.high_resolution { "HIGH" } else { "STANDARD" }),
+            cs(
+                tags::REQUESTED_RESOLUTION_ID,
+                if fb.high_resolution {
+                    "HIGH"
+                } else {
+                    "STANDARD"
+                },
+            ),
             DataElement::new(
                 tags::REFERENCED_FILM_SESSION_SEQUENCE,
                 VR::SQ,
@@ -187,7 +257,12 @@ impl PrintHandler {
             DataElement::new(
                 tags::REFERENCED_IMAGE_BOX_SEQUENCE,
                 VR::SQ,
-                DataSetSequence::from(fb.image_boxes.iter().map(|b| reference(image_class, &b.uid)).collect::<Vec<_>>()),
+                DataSetSequence::from(
+                    fb.image_boxes
+                        .iter()
+                        .map(|b| reference(image_class, &b.uid))
+                        .collect::<Vec<_>>(),
+                ),
             ),
         ]);
         if let Some(s) = &fb.smoothing_type {
@@ -200,41 +275,93 @@ impl PrintHandler {
             obj.put(DataElement::new(
                 tags::REFERENCED_BASIC_ANNOTATION_BOX_SEQUENCE,
                 VR::SQ,
-                DataSetSequence::from(fb.annotation_boxes.iter().map(|b| reference(uids::BASIC_ANNOTATION_BOX, &b.uid)).collect::<Vec<_>>()),
+                DataSetSequence::from(
+                    fb.annotation_boxes
+                        .iter()
+                        .map(|b| reference(uids::BASIC_ANNOTATION_BOX, &b.uid))
+                        .collect::<Vec<_>>(),
+                ),
             ));
         }
         obj
     }
 
-    pub(crate) fn film_box_create(&mut self, instance: Option<String>, data: &InMemDicomObject) -> Result<Response, Refusal> {
+    pub(crate) fn film_box_create(
+        &mut self,
+        instance: Option<String>,
+        data: &InMemDicomObject,
+    ) -> Result<Response, Refusal> {
         let Some(session) = self.session().cloned() else {
-            return Err(Refusal::new(status::INVALID_OBJECT_INSTANCE, "no film session exists on this association: N-CREATE a Basic Film Session first"));
+            return Err(Refusal::new(
+                status::INVALID_OBJECT_INSTANCE,
+                "no film session exists on this association: N-CREATE a Basic Film Session first",
+            ));
         };
         match attrs::referenced_instance(data, tags::REFERENCED_FILM_SESSION_SEQUENCE)? {
             None => {
-                return Err(Refusal::at(status::MISSING_ATTRIBUTE, tags::REFERENCED_FILM_SESSION_SEQUENCE, "Referenced Film Session Sequence missing"));
+                return Err(Refusal::at(
+                    status::MISSING_ATTRIBUTE,
+                    tags::REFERENCED_FILM_SESSION_SEQUENCE,
+                    "Referenced Film Session Sequence missing",
+                ));
             }
             Some(uid) if uid != session.uid => {
-                return Err(Refusal::invalid(tags::REFERENCED_FILM_SESSION_SEQUENCE, format!("film session {uid} does not exist")));
+                return Err(Refusal::invalid(
+                    tags::REFERENCED_FILM_SESSION_SEQUENCE,
+                    format!("film session {uid} does not exist"),
+                ));
             }
             Some(_) => {}
         }
         let Some(format_text) = attrs::string(data, tags::IMAGE_DISPLAY_FORMAT)? else {
-            return Err(Refusal::at(status::MISSING_ATTRIBUTE, tags::IMAGE_DISPLAY_FORMAT, "Image Display Format missing"));
+            return Err(Refusal::at(
+                status::MISSING_ATTRIBUTE,
+                tags::IMAGE_DISPLAY_FORMAT,
+                "Image Display Format missing",
+            ));
         };
-        let display_format = DisplayFormat::parse(&format_text).map_err(|e| Refusal::invalid(tags::IMAGE_DISPLAY_FORMAT, e.to_string()))?;
+        let display_format = DisplayFormat::parse(&format_text, &self.config.custom_layouts)
+            .map_err(|e| Refusal::invalid(tags::IMAGE_DISPLAY_FORMAT, e.to_string()))?;
         let q = self.queue().clone();
         let accepted_sizes = q.accepted_film_sizes();
-        let size = attrs::term(data, tags::FILM_SIZE_ID, |s| accepted_sizes.iter().copied().find(|f| f.id == s), "a Film Size ID this printer loads")?
-            .or_else(|| FilmSize::from_id(&q.default_film_size))
-            .ok_or_else(|| Refusal::new(status::PROCESSING_FAILURE, "queue has no default film size"))?;
-        let orientation = attrs::term(data, tags::FILM_ORIENTATION, Orientation::from_term, "PORTRAIT or LANDSCAPE")?.unwrap_or_default();
-        let high_resolution = attrs::term(data, tags::REQUESTED_RESOLUTION_ID, |s| match s { "STANDARD" => Some(false), "HIGH" => Some(true), _ => None }, "STANDARD or HIGH")?.unwrap_or(false);
+        let size = attrs::term(
+            data,
+            tags::FILM_SIZE_ID,
+            |s| accepted_sizes.iter().copied().find(|f| f.id == s),
+            "a Film Size ID this printer loads",
+        )?
+        .or_else(|| FilmSize::from_id(&q.default_film_size))
+        .ok_or_else(|| {
+            Refusal::new(status::PROCESSING_FAILURE, "queue has no default film size")
+        })?;
+        let orientation = attrs::term(
+            data,
+            tags::FILM_ORIENTATION,
+            Orientation::from_term,
+            "PORTRAIT or LANDSCAPE",
+        )?
+        .unwrap_or_default();
+        let high_resolution = attrs::term(
+            data,
+            tags::REQUESTED_RESOLUTION_ID,
+            |s| match s {
+                "STANDARD" => Some(false),
+                "HIGH" => Some(true),
+                _ => None,
+            },
+            "STANDARD or HIGH",
+        )?
+        .unwrap_or(false);
         let annotation_format = attrs::string(data, tags::ANNOTATION_DISPLAY_FORMAT_ID)?;
         let annotation_count = match &annotation_format {
             None => 0,
-            Some(id) => annotation_positions(id).ok_or_else(|| {
-                Refusal::invalid(tags::ANNOTATION_DISPLAY_FORMAT_ID, format!("Annotation Display Format ID {id:?} unknown; see the conformance statement"))
+            Some(id) => self.annotation_formats.positions(id).ok_or_else(|| {
+                Refusal::invalid(
+                    tags::ANNOTATION_DISPLAY_FORMAT_ID,
+                    format!(
+                        "Annotation Display Format ID {id:?} unknown; see the conformance statement"
+                    ),
+                )
             })?,
         };
         let mut fb = FilmBox {
@@ -243,7 +370,8 @@ impl PrintHandler {
             annotation_format,
             orientation,
             size,
-            magnification: Magnification::from_term(&q.default_magnification).unwrap_or(Magnification::Cubic),
+            magnification: Magnification::from_term(&q.default_magnification)
+                .unwrap_or(Magnification::Cubic),
             smoothing_type: None,
             border_density: AreaDensity::Black,
             empty_image_density: AreaDensity::Black,
@@ -259,11 +387,34 @@ impl PrintHandler {
             annotation_boxes: Vec::new(),
         };
         if self.film_boxes.iter().any(|f| f.uid == fb.uid) {
-            return Err(Refusal::new(status::DUPLICATE_SOP_INSTANCE, format!("film box {} already exists", fb.uid)));
+            return Err(Refusal::new(
+                status::DUPLICATE_SOP_INSTANCE,
+                format!("film box {} already exists", fb.uid),
+            ));
         }
         let warning = self.apply_film_box_attributes(&mut fb, data)?;
-        fb.image_boxes = (1..=fb.display_format.box_count()).map(|p| ImageBoxState::new(new_uid(), p)).collect();
-        fb.annotation_boxes = (1..=annotation_count).map(|p| AnnotationBox { uid: new_uid(), position: p, text: None }).collect();
+        fb.annotation_boxes = (1..=annotation_count)
+            .map(|p| AnnotationBox {
+                uid: new_uid(),
+                position: p,
+                text: None,
+            })
+            .collect();
+        // SLIDE and SUPERSLIDE hold as many boxes as fit the film, its annotation bands aside.
+        let area = image_area(&self.film_for(&fb), &self.device(fb.high_resolution));
+        let box_count = fb.display_format.box_count(&area);
+        if box_count == 0 {
+            return Err(Refusal::invalid(
+                tags::IMAGE_DISPLAY_FORMAT,
+                format!(
+                    "no {} frame fits a {} film on this printer",
+                    fb.display_format, fb.size.id
+                ),
+            ));
+        }
+        fb.image_boxes = (1..=box_count)
+            .map(|p| ImageBoxState::new(new_uid(), p))
+            .collect();
         let mut allowed: Vec<Tag> = SETTABLE.to_vec();
         allowed.extend_from_slice(&CREATE_ONLY);
         let unknown = attrs::unsupported(data, &allowed);
@@ -284,34 +435,56 @@ impl PrintHandler {
     /// last created one (H.4.2.2.2.3); serving an earlier one is harmless and interoperable.
     pub(crate) fn film_box_index(&self, instance: Option<&str>) -> Result<usize, Refusal> {
         let Some(uid) = instance else {
-            return Err(Refusal::new(status::MISSING_ATTRIBUTE, "Requested SOP Instance UID missing"));
+            return Err(Refusal::new(
+                status::MISSING_ATTRIBUTE,
+                "Requested SOP Instance UID missing",
+            ));
         };
         let i = self
             .film_boxes
             .iter()
             .position(|f| f.uid == uid)
-            .ok_or_else(|| Refusal::new(status::NO_SUCH_SOP_INSTANCE, format!("no film box {uid} on this association")))?;
+            .ok_or_else(|| {
+                Refusal::new(
+                    status::NO_SUCH_SOP_INSTANCE,
+                    format!("no film box {uid} on this association"),
+                )
+            })?;
         if i + 1 != self.film_boxes.len() {
-            tracing::info!(assoc = self.info.id, "SCU addresses film box {uid}, which is not the last created one");
+            tracing::info!(
+                assoc = self.info.id,
+                "SCU addresses film box {uid}, which is not the last created one"
+            );
         }
         Ok(i)
     }
 
-    pub(crate) fn film_box_set(&mut self, instance: Option<String>, data: &InMemDicomObject) -> Result<Response, Refusal> {
+    pub(crate) fn film_box_set(
+        &mut self,
+        instance: Option<String>,
+        data: &InMemDicomObject,
+    ) -> Result<Response, Refusal> {
         let i = self.film_box_index(instance.as_deref())?;
         let mut fb = self.film_boxes[i].clone();
         let warning = self.apply_film_box_attributes(&mut fb, data)?;
         self.film_boxes[i] = fb;
         let unknown = attrs::unsupported(data, &SETTABLE);
         if !unknown.is_empty() && warning == status::SUCCESS {
-            let mut r = Response::error(status::ATTRIBUTE_LIST_ERROR, "attributes not settable by N-SET were ignored", None);
+            let mut r = Response::error(
+                status::ATTRIBUTE_LIST_ERROR,
+                "attributes not settable by N-SET were ignored",
+                None,
+            );
             r.offending_element = unknown.into_iter().map(tag_u32).collect();
             return Ok(r);
         }
         Ok(Response::status(warning))
     }
 
-    pub(crate) fn film_box_delete(&mut self, instance: Option<String>) -> Result<Response, Refusal> {
+    pub(crate) fn film_box_delete(
+        &mut self,
+        instance: Option<String>,
+    ) -> Result<Response, Refusal> {
         let i = self.film_box_index(instance.as_deref())?;
         let removed = self.film_boxes.remove(i);
         let bytes: usize = removed.image_boxes.iter().map(|b| b.bytes).sum();
@@ -319,13 +492,24 @@ impl PrintHandler {
         Ok(Response::status(status::SUCCESS))
     }
 
-    pub(crate) fn film_box_print(&mut self, instance: Option<String>, action: Option<u16>) -> Result<Response, Refusal> {
+    pub(crate) fn film_box_print(
+        &mut self,
+        instance: Option<String>,
+        action: Option<u16>,
+    ) -> Result<Response, Refusal> {
         let i = self.film_box_index(instance.as_deref())?;
         if action != Some(1) {
-            return Err(Refusal::new(status::NO_SUCH_ACTION, format!("Action Type ID {action:?}: only 1 (print) exists")));
+            return Err(Refusal::new(
+                status::NO_SUCH_ACTION,
+                format!("Action Type ID {action:?}: only 1 (print) exists"),
+            ));
         }
         if !self.film_boxes[i].has_images() {
-            return Ok(Response::error(status::FILM_BOX_EMPTY_PAGE, "no image box of the film box holds an image: nothing printed", None));
+            return Ok(Response::error(
+                status::FILM_BOX_EMPTY_PAGE,
+                "no image box of the film box holds an image: nothing printed",
+                None,
+            ));
         }
         self.print(&[i], false)
     }

@@ -18,6 +18,7 @@ pub mod status;
 pub mod uids;
 
 use crate::config::{Config, QueueConfig};
+use crate::film::AnnotationFormats;
 use crate::net::dimse::command_field as cf;
 use crate::net::{AssociationHandler, AssociationInfo, EventSender, Request, Response, Service};
 use crate::spool::Spool;
@@ -32,16 +33,36 @@ pub struct PrintService {
     pub config: Arc<Config>,
     pub spool: Arc<Spool>,
     pub jobs: Arc<print_job::JobRegistry>,
+    /// Annotation Display Formats the film boxes may name.
+    pub annotation_formats: Arc<AnnotationFormats>,
 }
 
 impl PrintService {
+    /// A service with the embedded annotation formats; see [`Self::with_annotation_formats`].
     pub fn new(config: Arc<Config>, spool: Arc<Spool>) -> Self {
-        PrintService { config, spool, jobs: Arc::new(print_job::JobRegistry::default()) }
+        PrintService {
+            config,
+            spool,
+            jobs: Arc::new(print_job::JobRegistry::default()),
+            annotation_formats: Arc::new(AnnotationFormats::embedded().clone()),
+        }
+    }
+
+    /// Uses `formats` (read from the layouts directory at start) for Annotation Display
+    /// Format ID.
+    pub fn with_annotation_formats(mut self, formats: AnnotationFormats) -> Self {
+        self.annotation_formats = Arc::new(formats);
+        self
     }
 
     fn queue_for(&self, called_ae: &str) -> usize {
         (0..self.config.queues.len())
-            .find(|&i| self.config.queue_ae_titles(i).iter().any(|ae| ae.trim() == called_ae))
+            .find(|&i| {
+                self.config
+                    .queue_ae_titles(i)
+                    .iter()
+                    .any(|ae| ae.trim() == called_ae)
+            })
             .unwrap_or(0)
     }
 }
@@ -70,7 +91,9 @@ impl Service for PrintService {
     }
 
     fn called_ae_titles(&self) -> Vec<String> {
-        (0..self.config.queues.len()).flat_map(|i| self.config.queue_ae_titles(i)).collect()
+        (0..self.config.queues.len())
+            .flat_map(|i| self.config.queue_ae_titles(i))
+            .collect()
     }
 
     fn open(&self, info: &AssociationInfo, events: EventSender) -> PrintHandler {
@@ -81,6 +104,7 @@ impl Service for PrintService {
             queue,
             spool: self.spool.clone(),
             jobs: self.jobs.clone(),
+            annotation_formats: self.annotation_formats.clone(),
             events,
             session: None,
             film_boxes: Vec::new(),
@@ -97,6 +121,7 @@ pub struct PrintHandler {
     pub(crate) queue: usize,
     pub(crate) spool: Arc<Spool>,
     pub(crate) jobs: Arc<print_job::JobRegistry>,
+    pub(crate) annotation_formats: Arc<AnnotationFormats>,
     pub(crate) events: EventSender,
     pub(crate) session: Option<film_session::FilmSession>,
     /// Film boxes of the session in creation order; the last one is the live one.
@@ -117,11 +142,17 @@ impl PrintHandler {
         match abstract_syntax {
             uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META => matches!(
                 class,
-                uids::BASIC_FILM_SESSION | uids::BASIC_FILM_BOX | uids::BASIC_GRAYSCALE_IMAGE_BOX | uids::PRINTER
+                uids::BASIC_FILM_SESSION
+                    | uids::BASIC_FILM_BOX
+                    | uids::BASIC_GRAYSCALE_IMAGE_BOX
+                    | uids::PRINTER
             ),
             uids::BASIC_COLOR_PRINT_MANAGEMENT_META => matches!(
                 class,
-                uids::BASIC_FILM_SESSION | uids::BASIC_FILM_BOX | uids::BASIC_COLOR_IMAGE_BOX | uids::PRINTER
+                uids::BASIC_FILM_SESSION
+                    | uids::BASIC_FILM_BOX
+                    | uids::BASIC_COLOR_IMAGE_BOX
+                    | uids::PRINTER
             ),
             other => other == class,
         }
@@ -130,12 +161,18 @@ impl PrintHandler {
     fn route(&mut self, req: Request) -> Result<Response, Refusal> {
         let cmd = &req.command;
         let Some(class) = cmd.sop_class_uid().map(str::to_string) else {
-            return Err(Refusal::new(status::MISSING_ATTRIBUTE, "SOP Class UID missing from the command"));
+            return Err(Refusal::new(
+                status::MISSING_ATTRIBUTE,
+                "SOP Class UID missing from the command",
+            ));
         };
         if !Self::class_allowed_on(&req.context.abstract_syntax, &class) {
             return Err(Refusal::new(
                 status::NO_SUCH_SOP_CLASS,
-                format!("SOP class {class} is not part of context {}", req.context.abstract_syntax),
+                format!(
+                    "SOP class {class} is not part of context {}",
+                    req.context.abstract_syntax
+                ),
             ));
         }
         let field = cmd.command_field;
@@ -143,27 +180,46 @@ impl PrintHandler {
         let instance = cmd.sop_instance_uid().map(str::to_string);
         let meta = req.context.abstract_syntax.as_str();
         match (class.as_str(), field) {
-            (uids::BASIC_FILM_SESSION, cf::N_CREATE_RQ) => self.film_session_create(instance, &data, meta),
+            (uids::BASIC_FILM_SESSION, cf::N_CREATE_RQ) => {
+                self.film_session_create(instance, &data, meta)
+            }
             (uids::BASIC_FILM_SESSION, cf::N_SET_RQ) => self.film_session_set(instance, &data),
             (uids::BASIC_FILM_SESSION, cf::N_DELETE_RQ) => self.film_session_delete(instance),
-            (uids::BASIC_FILM_SESSION, cf::N_ACTION_RQ) => self.film_session_print(instance, cmd.action_type_id),
+            (uids::BASIC_FILM_SESSION, cf::N_ACTION_RQ) => {
+                self.film_session_print(instance, cmd.action_type_id)
+            }
             (uids::BASIC_FILM_BOX, cf::N_CREATE_RQ) => self.film_box_create(instance, &data),
             (uids::BASIC_FILM_BOX, cf::N_SET_RQ) => self.film_box_set(instance, &data),
             (uids::BASIC_FILM_BOX, cf::N_DELETE_RQ) => self.film_box_delete(instance),
-            (uids::BASIC_FILM_BOX, cf::N_ACTION_RQ) => self.film_box_print(instance, cmd.action_type_id),
-            (uids::BASIC_GRAYSCALE_IMAGE_BOX, cf::N_SET_RQ) => self.image_box_set(instance, &data, false),
-            (uids::BASIC_COLOR_IMAGE_BOX, cf::N_SET_RQ) => self.image_box_set(instance, &data, true),
+            (uids::BASIC_FILM_BOX, cf::N_ACTION_RQ) => {
+                self.film_box_print(instance, cmd.action_type_id)
+            }
+            (uids::BASIC_GRAYSCALE_IMAGE_BOX, cf::N_SET_RQ) => {
+                self.image_box_set(instance, &data, false)
+            }
+            (uids::BASIC_COLOR_IMAGE_BOX, cf::N_SET_RQ) => {
+                self.image_box_set(instance, &data, true)
+            }
             (uids::BASIC_ANNOTATION_BOX, cf::N_SET_RQ) => self.annotation_box_set(instance, &data),
-            (uids::PRESENTATION_LUT, cf::N_CREATE_RQ) => self.presentation_lut_create(instance, &data),
+            (uids::PRESENTATION_LUT, cf::N_CREATE_RQ) => {
+                self.presentation_lut_create(instance, &data)
+            }
             (uids::PRESENTATION_LUT, cf::N_DELETE_RQ) => self.presentation_lut_delete(instance),
-            (uids::PRINTER, cf::N_GET_RQ) => self.printer_get(instance, &cmd.attribute_identifier_list),
+            (uids::PRINTER, cf::N_GET_RQ) => {
+                self.printer_get(instance, &cmd.attribute_identifier_list)
+            }
             (uids::PRINTER_CONFIGURATION_RETRIEVAL, cf::N_GET_RQ) => {
                 self.printer_configuration_get(instance, &cmd.attribute_identifier_list)
             }
-            (uids::PRINT_JOB, cf::N_GET_RQ) => self.print_job_get(instance, &cmd.attribute_identifier_list),
+            (uids::PRINT_JOB, cf::N_GET_RQ) => {
+                self.print_job_get(instance, &cmd.attribute_identifier_list)
+            }
             _ => Err(Refusal::new(
                 status::UNRECOGNIZED_OPERATION,
-                format!("{} is not an operation of SOP class {class}", cf::name(field)),
+                format!(
+                    "{} is not an operation of SOP class {class}",
+                    cf::name(field)
+                ),
             )),
         }
     }
@@ -175,18 +231,32 @@ impl AssociationHandler for PrintHandler {
         match self.route(request) {
             Ok(r) => {
                 if r.status != status::SUCCESS {
-                    info!(assoc = self.info.id, "{what}: status 0x{:04X} {}", r.status, r.error_comment.as_deref().unwrap_or(""));
+                    info!(
+                        assoc = self.info.id,
+                        "{what}: status 0x{:04X} {}",
+                        r.status,
+                        r.error_comment.as_deref().unwrap_or("")
+                    );
                 }
                 r
             }
             Err(refusal) => {
-                warn!(assoc = self.info.id, "{what}: refused with 0x{:04X}: {}", refusal.status, refusal.comment);
+                warn!(
+                    assoc = self.info.id,
+                    "{what}: refused with 0x{:04X}: {}", refusal.status, refusal.comment
+                );
                 refusal.into()
             }
         }
     }
 
-    fn event_confirmed(&mut self, sop_class_uid: &str, sop_instance_uid: &str, event_type_id: u16, status: u16) {
+    fn event_confirmed(
+        &mut self,
+        sop_class_uid: &str,
+        sop_instance_uid: &str,
+        event_type_id: u16,
+        status: u16,
+    ) {
         if sop_class_uid == uids::PRINT_JOB {
             self.jobs.confirmed(sop_instance_uid, event_type_id, status);
         }

@@ -2,11 +2,13 @@
 //! job's status, and N-EVENT-REPORTs of its progress to the association that created it.
 
 use super::attrs::Refusal;
+use super::film_box::FilmBox;
 use super::film_box::reference;
+use super::image_box::{film_fit_status, fit_rank};
 use super::status;
 use super::uids;
 use super::{PrintHandler, new_uid};
-use crate::film::{Film, PresentationLut};
+use crate::film::{Device, Film, ImageBox, PresentationLut, Smoothing};
 use crate::net::{EventReport, EventSender, Response};
 use crate::spool::{JobState, PrintJob, SpoolError};
 use dicom_core::value::DataSetSequence;
@@ -80,7 +82,11 @@ impl JobRegistry {
     /// whose last event was never confirmed go now.
     pub fn detach_association(&self, association: u64) {
         self.lock().retain(|_, job| {
-            if job.target.as_ref().is_some_and(|t| t.association == association) {
+            if job
+                .target
+                .as_ref()
+                .is_some_and(|t| t.association == association)
+            {
                 job.target = None;
                 return !job.state.is_final();
             }
@@ -92,7 +98,10 @@ impl JobRegistry {
     /// deleted (PS3.4 H.4.8.1.1: "after receiving a confirmation from the SCU").
     pub fn confirmed(&self, uid: &str, event_type_id: u16, status: u16) {
         if matches!(event_type_id, 3 | 4) {
-            tracing::debug!(job = uid, "SCU confirmed the final event (status 0x{status:04X}): Print Job deleted");
+            tracing::debug!(
+                job = uid,
+                "SCU confirmed the final event (status 0x{status:04X}): Print Job deleted"
+            );
             self.lock().remove(uid);
         }
     }
@@ -112,11 +121,23 @@ impl JobRegistry {
             };
             let (_, info) = execution_status(&state);
             let mut data = InMemDicomObject::from_element_iter([
-                DataElement::new(tags::EXECUTION_STATUS_INFO, VR::CS, PrimitiveValue::from(info)),
-                DataElement::new(tags::PRINTER_NAME, VR::LO, PrimitiveValue::from(job.printer_name.as_str())),
+                DataElement::new(
+                    tags::EXECUTION_STATUS_INFO,
+                    VR::CS,
+                    PrimitiveValue::from(info),
+                ),
+                DataElement::new(
+                    tags::PRINTER_NAME,
+                    VR::LO,
+                    PrimitiveValue::from(job.printer_name.as_str()),
+                ),
             ]);
             if !job.film_session_label.is_empty() {
-                data.put(DataElement::new(tags::FILM_SESSION_LABEL, VR::LO, PrimitiveValue::from(job.film_session_label.as_str())));
+                data.put(DataElement::new(
+                    tags::FILM_SESSION_LABEL,
+                    VR::LO,
+                    PrimitiveValue::from(job.film_session_label.as_str()),
+                ));
             }
             let _ = target.sender.send(EventReport {
                 context_id: target.context_id,
@@ -141,7 +162,12 @@ pub mod chrono_like {
 
     impl Stamp {
         pub fn now() -> Stamp {
-            Stamp(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+            Stamp(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
+            )
         }
         /// (YYYYMMDD, HHMMSS) in UTC.
         pub fn da_tm(self) -> (String, String) {
@@ -157,7 +183,10 @@ pub mod chrono_like {
             let d = doy - (153 * mp + 2) / 5 + 1;
             let m = if mp < 10 { mp + 3 } else { mp - 9 };
             let y = yoe + era * 400 + i64::from(m <= 2);
-            (format!("{y:04}{m:02}{d:02}"), format!("{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60))
+            (
+                format!("{y:04}{m:02}{d:02}"),
+                format!("{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+            )
         }
     }
 
@@ -165,8 +194,14 @@ pub mod chrono_like {
     mod tests {
         #[test]
         fn known_dates() {
-            assert_eq!(super::Stamp(0).da_tm(), ("19700101".into(), "000000".into()));
-            assert_eq!(super::Stamp(1_795_608_000).da_tm(), ("20261125".into(), "120000".into()));
+            assert_eq!(
+                super::Stamp(0).da_tm(),
+                ("19700101".into(), "000000".into())
+            );
+            assert_eq!(
+                super::Stamp(1_795_608_000).da_tm(),
+                ("20261125".into(), "120000".into())
+            );
             assert_eq!(super::Stamp(951_782_400).da_tm().0, "20000229");
         }
     }
@@ -175,11 +210,15 @@ pub mod chrono_like {
 impl PrintHandler {
     /// Copies film box `i` as it is now into a composable film (PS3.4 H.4.1.2.4: later
     /// N-SETs do not change a queued print).
-    fn film_for(&self, i: usize) -> Film {
-        let fb = &self.film_boxes[i];
+    pub(crate) fn film_for(&self, fb: &FilmBox) -> Film {
         let session = self.session();
-        let session_lut = session.and_then(|s| s.presentation_lut.as_ref()).and_then(|uid| self.luts.get(uid)).map(|l| l.lut.clone());
-        let medium = session.map(|s| s.medium).unwrap_or(crate::film::Medium::BlueFilm);
+        let session_lut = session
+            .and_then(|s| s.presentation_lut.as_ref())
+            .and_then(|uid| self.luts.get(uid))
+            .map(|l| l.lut.clone());
+        let medium = session
+            .map(|s| s.medium)
+            .unwrap_or(crate::film::Medium::BlueFilm);
         Film {
             display_format: fb.display_format.clone(),
             size: fb.size,
@@ -191,26 +230,78 @@ impl PrintHandler {
             max_density: fb.max_density,
             trim: fb.trim,
             medium,
-            illumination: fb.illumination.or(session.and_then(|s| s.illumination)).unwrap_or(DEFAULT_ILLUMINATION),
+            illumination: fb
+                .illumination
+                .or(session.and_then(|s| s.illumination))
+                .unwrap_or(DEFAULT_ILLUMINATION),
             reflected_ambient_light: fb
                 .reflected_ambient_light
                 .or(session.and_then(|s| s.reflected_ambient_light))
                 .unwrap_or(DEFAULT_REFLECTED_AMBIENT_LIGHT),
-            presentation_lut: fb.presentation_lut.clone().or(session_lut).unwrap_or(PresentationLut::Identity),
+            presentation_lut: fb
+                .presentation_lut
+                .clone()
+                .or(session_lut)
+                .unwrap_or(PresentationLut::Identity),
             color: session.is_some_and(|s| s.color),
-            image_boxes: fb.image_boxes.iter().map(|b| b.image_box.clone()).collect(),
-            annotations: fb.annotation_boxes.iter().filter_map(|a| a.text.clone().map(|t| (a.position, t))).collect(),
+            image_boxes: fb
+                .image_boxes
+                .iter()
+                .map(|b| ImageBox {
+                    // The image box's Smoothing Type overrides the film box's (H.4.3.1.2.1.1);
+                    // a term filmd does not define prints with the default kernel.
+                    smoothing: b
+                        .smoothing_type
+                        .as_ref()
+                        .or(fb.smoothing_type.as_ref())
+                        .and_then(|t| Smoothing::from_term(t)),
+                    ..b.image_box.clone()
+                })
+                .collect(),
+            annotations: self.film_annotations(fb),
+        }
+    }
+
+    /// The output device of this association's queue at STANDARD or HIGH resolution.
+    pub(crate) fn device(&self, high: bool) -> Device {
+        let queue = self.queue();
+        Device {
+            dpi: if high { queue.high_dpi } else { queue.dpi },
+            min_density: queue.min_density,
+            max_density: queue.max_density,
+            margin_mm: queue.margin_mm,
+            gap_mm: queue.gap_mm,
         }
     }
 
     /// Queues film boxes `indices` as one print job and answers the N-ACTION.
-    pub(crate) fn print(&mut self, indices: &[usize], session_level: bool) -> Result<Response, Refusal> {
+    pub(crate) fn print(
+        &mut self,
+        indices: &[usize],
+        session_level: bool,
+    ) -> Result<Response, Refusal> {
         let Some(session) = self.session().cloned() else {
-            return Err(Refusal::new(status::INVALID_OBJECT_INSTANCE, "no film session"));
+            return Err(Refusal::new(
+                status::INVALID_OBJECT_INSTANCE,
+                "no film session",
+            ));
         };
         let queue = self.queue().clone();
-        let films: Vec<Film> = indices.iter().map(|&i| self.film_for(i)).collect();
+        let films: Vec<Film> = indices
+            .iter()
+            .map(|&i| self.film_for(&self.film_boxes[i]))
+            .collect();
         let high = indices.iter().any(|&i| self.film_boxes[i].high_resolution);
+        let device = self.device(high);
+        // The images are checked against their boxes again: a film box N-SET may have
+        // changed the Magnification Type since the image box N-SETs (PS3.4 H.4.2.2.4).
+        let mut fit = (status::SUCCESS, String::new());
+        for (n, film) in films.iter().enumerate() {
+            let (code, comment) = film_fit_status(film, &device, |_| true)?;
+            if fit_rank(code) > fit_rank(fit.0) {
+                fit = (code, format!("film {}: {comment}", n + 1));
+            }
+        }
         let uid = new_uid();
         let printer_name = format!("{} {}", self.config.printer.name, queue.name);
         let job = PrintJob {
@@ -223,13 +314,7 @@ impl PrintHandler {
             priority: session.print_priority.clone(),
             copies: session.number_of_copies,
             created_unix: chrono_like::Stamp::now().0,
-            device: crate::film::Device {
-                dpi: if high { queue.high_dpi } else { queue.dpi },
-                min_density: queue.min_density,
-                max_density: queue.max_density,
-                margin_mm: queue.margin_mm,
-                gap_mm: queue.gap_mm,
-            },
+            device,
             pdf_dir: self.config.pdf_dir(&queue),
             preview_dir: self.config.server.data_dir.join("previews"),
             films,
@@ -267,7 +352,11 @@ impl PrintHandler {
                 return Err(Refusal::new(code, format!("print job not created: {e}")));
             }
         }
-        let mut r = Response::status(status::SUCCESS);
+        let mut r = if fit.0 == status::SUCCESS {
+            Response::status(status::SUCCESS)
+        } else {
+            Response::error(fit.0, fit.1, None)
+        };
         r.action_type_id = Some(1);
         // The reply carries Referenced Print Job Sequence only when Print Job is supported
         // on this association (H.4.1.2.4.2): an unasked-for data set upsets some modalities.
@@ -281,19 +370,50 @@ impl PrintHandler {
         Ok(r)
     }
 
-    pub(crate) fn print_job_get(&self, instance: Option<String>, requested: &[u32]) -> Result<Response, Refusal> {
-        let uid = instance.ok_or_else(|| Refusal::new(status::MISSING_ATTRIBUTE, "Requested SOP Instance UID missing"))?;
-        let job = self.jobs.get(&uid).ok_or_else(|| Refusal::new(status::NO_SUCH_SOP_INSTANCE, format!("no print job {uid}")))?;
+    pub(crate) fn print_job_get(
+        &self,
+        instance: Option<String>,
+        requested: &[u32],
+    ) -> Result<Response, Refusal> {
+        let uid = instance.ok_or_else(|| {
+            Refusal::new(
+                status::MISSING_ATTRIBUTE,
+                "Requested SOP Instance UID missing",
+            )
+        })?;
+        let job = self.jobs.get(&uid).ok_or_else(|| {
+            Refusal::new(status::NO_SUCH_SOP_INSTANCE, format!("no print job {uid}"))
+        })?;
         let (execution, info) = execution_status(&job.state);
         let (date, time) = job.created.da_tm();
         let obj = InMemDicomObject::from_element_iter([
-            DataElement::new(tags::EXECUTION_STATUS, VR::CS, PrimitiveValue::from(execution)),
-            DataElement::new(tags::EXECUTION_STATUS_INFO, VR::CS, PrimitiveValue::from(info)),
-            DataElement::new(tags::PRINT_PRIORITY, VR::CS, PrimitiveValue::from(job.priority.as_str())),
+            DataElement::new(
+                tags::EXECUTION_STATUS,
+                VR::CS,
+                PrimitiveValue::from(execution),
+            ),
+            DataElement::new(
+                tags::EXECUTION_STATUS_INFO,
+                VR::CS,
+                PrimitiveValue::from(info),
+            ),
+            DataElement::new(
+                tags::PRINT_PRIORITY,
+                VR::CS,
+                PrimitiveValue::from(job.priority.as_str()),
+            ),
             DataElement::new(tags::CREATION_DATE, VR::DA, PrimitiveValue::from(date)),
             DataElement::new(tags::CREATION_TIME, VR::TM, PrimitiveValue::from(time)),
-            DataElement::new(tags::PRINTER_NAME, VR::LO, PrimitiveValue::from(job.printer_name.as_str())),
-            DataElement::new(tags::ORIGINATOR, VR::AE, PrimitiveValue::from(job.originator.as_str())),
+            DataElement::new(
+                tags::PRINTER_NAME,
+                VR::LO,
+                PrimitiveValue::from(job.printer_name.as_str()),
+            ),
+            DataElement::new(
+                tags::ORIGINATOR,
+                VR::AE,
+                PrimitiveValue::from(job.originator.as_str()),
+            ),
         ]);
         Ok(Self::get_response(uids::PRINT_JOB, &uid, obj, requested))
     }

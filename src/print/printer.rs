@@ -1,10 +1,10 @@
 //! Printer SOP Class (PS3.4 H.4.6) and Printer Configuration Retrieval SOP Class (H.4.11):
 //! N-GET on their well-known instances.
 
+use super::PrintHandler;
 use super::attrs::{Refusal, tag_u32};
 use super::status;
 use super::uids;
-use super::PrintHandler;
 use crate::net::Response;
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
@@ -40,32 +40,72 @@ impl PrintHandler {
         let mut obj = InMemDicomObject::from_element_iter([
             text(tags::PRINTER_STATUS, VR::CS, "NORMAL"),
             text(tags::PRINTER_STATUS_INFO, VR::CS, "NORMAL"),
-            text(tags::PRINTER_NAME, VR::LO, &format!("{} {}", p.name, self.queue().name)),
+            text(
+                tags::PRINTER_NAME,
+                VR::LO,
+                &format!("{} {}", p.name, self.queue().name),
+            ),
             text(tags::MANUFACTURER, VR::LO, &p.manufacturer),
             text(tags::MANUFACTURER_MODEL_NAME, VR::LO, &p.model),
             text(tags::DEVICE_SERIAL_NUMBER, VR::LO, &p.serial_number),
-            text(tags::SOFTWARE_VERSIONS, VR::LO, concat!("filmd ", env!("CARGO_PKG_VERSION"))),
+            text(
+                tags::SOFTWARE_VERSIONS,
+                VR::LO,
+                concat!("filmd ", env!("CARGO_PKG_VERSION")),
+            ),
         ]);
         // Type 2 in N-GET: present, empty when unknown.
-        obj.put(text(tags::DATE_OF_LAST_CALIBRATION, VR::DA, &p.calibration_date));
-        obj.put(text(tags::TIME_OF_LAST_CALIBRATION, VR::TM, &p.calibration_time));
+        obj.put(text(
+            tags::DATE_OF_LAST_CALIBRATION,
+            VR::DA,
+            &p.calibration_date,
+        ));
+        obj.put(text(
+            tags::TIME_OF_LAST_CALIBRATION,
+            VR::TM,
+            &p.calibration_time,
+        ));
         obj
     }
 
-    pub(crate) fn printer_get(&self, instance: Option<String>, requested: &[u32]) -> Result<Response, Refusal> {
+    pub(crate) fn printer_get(
+        &self,
+        instance: Option<String>,
+        requested: &[u32],
+    ) -> Result<Response, Refusal> {
         if instance.as_deref() != Some(uids::PRINTER_INSTANCE) {
-            return Err(Refusal::new(status::NO_SUCH_SOP_INSTANCE, format!("the Printer is the well-known instance {}", uids::PRINTER_INSTANCE)));
+            return Err(Refusal::new(
+                status::NO_SUCH_SOP_INSTANCE,
+                format!(
+                    "the Printer is the well-known instance {}",
+                    uids::PRINTER_INSTANCE
+                ),
+            ));
         }
-        Ok(Self::get_response(uids::PRINTER, uids::PRINTER_INSTANCE, self.printer_attributes(), requested))
+        Ok(Self::get_response(
+            uids::PRINTER,
+            uids::PRINTER_INSTANCE,
+            self.printer_attributes(),
+            requested,
+        ))
     }
 
     /// N-GET response with the selected attributes; unknown ones make a 0x0107 warning.
-    pub(crate) fn get_response(class: &str, instance: &str, all: InMemDicomObject, requested: &[u32]) -> Response {
+    pub(crate) fn get_response(
+        class: &str,
+        instance: &str,
+        all: InMemDicomObject,
+        requested: &[u32],
+    ) -> Response {
         let (data, missing) = select(all, requested);
         let mut r = if missing.is_empty() {
             Response::status(status::SUCCESS)
         } else {
-            let mut r = Response::error(status::ATTRIBUTE_LIST_ERROR, "some requested attributes are not supported", None);
+            let mut r = Response::error(
+                status::ATTRIBUTE_LIST_ERROR,
+                "some requested attributes are not supported",
+                None,
+            );
             r.attribute_identifier_list = missing;
             r
         };
@@ -77,7 +117,12 @@ impl PrintHandler {
 
     fn printer_configuration(&self) -> InMemDicomObject {
         let q = self.queue();
-        let mut classes = vec![uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META, uids::PRESENTATION_LUT, uids::BASIC_ANNOTATION_BOX, uids::PRINT_JOB];
+        let mut classes = vec![
+            uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META,
+            uids::PRESENTATION_LUT,
+            uids::BASIC_ANNOTATION_BOX,
+            uids::PRINT_JOB,
+        ];
         if q.color {
             classes.push(uids::BASIC_COLOR_PRINT_MANAGEMENT_META);
         }
@@ -88,37 +133,102 @@ impl PrintHandler {
             .enumerate()
             .map(|(i, (m, s))| {
                 InMemDicomObject::from_element_iter([
-                    DataElement::new(tags::ITEM_NUMBER, VR::IS, PrimitiveValue::from((i + 1).to_string())),
+                    DataElement::new(
+                        tags::ITEM_NUMBER,
+                        VR::IS,
+                        PrimitiveValue::from((i + 1).to_string()),
+                    ),
                     text(tags::MEDIUM_TYPE, VR::CS, m.term()),
                     text(tags::FILM_SIZE_ID, VR::CS, s.id),
-                    DataElement::new(tags::MIN_DENSITY, VR::US, PrimitiveValue::from(q.min_density)),
-                    DataElement::new(tags::MAX_DENSITY, VR::US, PrimitiveValue::from(q.max_density)),
+                    DataElement::new(
+                        tags::MIN_DENSITY,
+                        VR::US,
+                        PrimitiveValue::from(q.min_density),
+                    ),
+                    DataElement::new(
+                        tags::MAX_DENSITY,
+                        VR::US,
+                        PrimitiveValue::from(q.max_density),
+                    ),
                 ])
             })
             .collect();
         let item = InMemDicomObject::from_element_iter([
-            DataElement::new(tags::SOP_CLASSES_SUPPORTED, VR::UI, PrimitiveValue::Strs(classes.iter().map(|s| s.to_string()).collect())),
+            DataElement::new(
+                tags::SOP_CLASSES_SUPPORTED,
+                VR::UI,
+                PrimitiveValue::Strs(classes.iter().map(|s| s.to_string()).collect()),
+            ),
             DataElement::new(tags::MEMORY_BIT_DEPTH, VR::US, PrimitiveValue::from(16u16)),
             DataElement::new(tags::PRINTING_BIT_DEPTH, VR::US, PrimitiveValue::from(8u16)),
-            DataElement::new(tags::MEDIA_INSTALLED_SEQUENCE, VR::SQ, DataSetSequence::from(media)),
-            text(tags::DEFAULT_MAGNIFICATION_TYPE, VR::CS, &q.default_magnification),
-            DataElement::new(tags::OTHER_MAGNIFICATION_TYPES_AVAILABLE, VR::CS, PrimitiveValue::Strs(["REPLICATE", "BILINEAR", "CUBIC", "NONE"].iter().map(|s| s.to_string()).collect())),
-            DataElement::new(tags::MAXIMUM_COLLATED_FILMS, VR::US, PrimitiveValue::from(64u16)),
-            text(tags::MANUFACTURER, VR::LO, &self.config.printer.manufacturer),
-            text(tags::MANUFACTURER_MODEL_NAME, VR::LO, &self.config.printer.model),
-            text(tags::PRINTER_NAME, VR::LO, &format!("{} {}", self.config.printer.name, q.name)),
+            DataElement::new(
+                tags::MEDIA_INSTALLED_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(media),
+            ),
+            text(
+                tags::DEFAULT_MAGNIFICATION_TYPE,
+                VR::CS,
+                &q.default_magnification,
+            ),
+            DataElement::new(
+                tags::OTHER_MAGNIFICATION_TYPES_AVAILABLE,
+                VR::CS,
+                PrimitiveValue::Strs(
+                    ["REPLICATE", "BILINEAR", "CUBIC", "NONE"]
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                ),
+            ),
+            DataElement::new(
+                tags::MAXIMUM_COLLATED_FILMS,
+                VR::US,
+                PrimitiveValue::from(64u16),
+            ),
+            text(
+                tags::MANUFACTURER,
+                VR::LO,
+                &self.config.printer.manufacturer,
+            ),
+            text(
+                tags::MANUFACTURER_MODEL_NAME,
+                VR::LO,
+                &self.config.printer.model,
+            ),
+            text(
+                tags::PRINTER_NAME,
+                VR::LO,
+                &format!("{} {}", self.config.printer.name, q.name),
+            ),
         ]);
-        InMemDicomObject::from_element_iter([DataElement::new(tags::PRINTER_CONFIGURATION_SEQUENCE, VR::SQ, DataSetSequence::from(vec![item]))])
+        InMemDicomObject::from_element_iter([DataElement::new(
+            tags::PRINTER_CONFIGURATION_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(vec![item]),
+        )])
     }
 
-    pub(crate) fn printer_configuration_get(&self, instance: Option<String>, requested: &[u32]) -> Result<Response, Refusal> {
+    pub(crate) fn printer_configuration_get(
+        &self,
+        instance: Option<String>,
+        requested: &[u32],
+    ) -> Result<Response, Refusal> {
         if instance.as_deref() != Some(uids::PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE) {
             return Err(Refusal::new(
                 status::NO_SUCH_SOP_INSTANCE,
-                format!("Printer Configuration Retrieval is the well-known instance {}", uids::PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE),
+                format!(
+                    "Printer Configuration Retrieval is the well-known instance {}",
+                    uids::PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE
+                ),
             ));
         }
         let _ = tag_u32;
-        Ok(Self::get_response(uids::PRINTER_CONFIGURATION_RETRIEVAL, uids::PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE, self.printer_configuration(), requested))
+        Ok(Self::get_response(
+            uids::PRINTER_CONFIGURATION_RETRIEVAL,
+            uids::PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE,
+            self.printer_configuration(),
+            requested,
+        ))
     }
 }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use tracing::{error, info, warn};
 
 /// File magic and format version of a job file.
-const JOB_MAGIC: &[u8; 8] = b"FILMDJ02";
+const JOB_MAGIC: &[u8; 8] = b"FILMDJ03";
 
 /// A print job: films copied at N-ACTION time with everything needed to deliver them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,8 +90,12 @@ pub struct Spool {
 
 /// Writes `bytes` to `path` atomically and durably: temp file, fsync, rename, fsync dir.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().ok_or_else(|| std::io::Error::other("path without a directory"))?;
-    let name = path.file_name().ok_or_else(|| std::io::Error::other("path without a file name"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("path without a directory"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("path without a file name"))?;
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
     {
         let mut f = File::create(&tmp)?;
@@ -114,7 +118,9 @@ fn encode_job(job: &PrintJob) -> Result<Vec<u8>, SpoolError> {
 }
 
 fn decode_job(bytes: &[u8]) -> Result<PrintJob, String> {
-    let body = bytes.strip_prefix(JOB_MAGIC).ok_or("not a filmd job file")?;
+    let body = bytes
+        .strip_prefix(JOB_MAGIC)
+        .ok_or("not a filmd job file")?;
     postcard::from_bytes(body).map_err(|e| e.to_string())
 }
 
@@ -138,7 +144,11 @@ impl Spool {
             let rx = rx.clone();
             let failed = dir.join("failed");
             let queued = spool.queued.clone();
-            handles.push(std::thread::Builder::new().name(format!("spool-{n}")).spawn(move || worker(rx, failed, queued))?);
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("spool-{n}"))
+                    .spawn(move || worker(rx, failed, queued))?,
+            );
         }
         *spool.workers.lock().unwrap_or_else(|p| p.into_inner()) = handles;
         spool.recover()?;
@@ -149,7 +159,10 @@ impl Spool {
         let mut names: Vec<PathBuf> = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
             let path = entry?.path();
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if name.starts_with('.') && name.ends_with(".tmp") {
                 // A job that was never acknowledged: its N-ACTION got no success.
                 let _ = fs::remove_file(&path);
@@ -159,10 +172,17 @@ impl Spool {
         }
         names.sort();
         for path in names {
-            match fs::read(&path).map_err(|e| e.to_string()).and_then(|b| decode_job(&b)) {
+            match fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| decode_job(&b))
+            {
                 Ok(job) => {
                     info!(job = %job.id, "resuming job left unfinished by the previous run");
-                    self.enqueue(Queued { job, path, observer: None });
+                    self.enqueue(Queued {
+                        job,
+                        path,
+                        observer: None,
+                    });
                 }
                 Err(e) => {
                     error!(path = %path.display(), "unreadable job file moved to failed/: {e}");
@@ -177,7 +197,12 @@ impl Spool {
 
     fn enqueue(&self, q: Queued) {
         self.queued.fetch_add(1, Ordering::SeqCst);
-        if let Some(tx) = self.sender.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(tx) = self
+            .sender
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             let _ = tx.send(q);
         }
     }
@@ -185,10 +210,20 @@ impl Spool {
     /// Makes a job durable and queues it. Returns its ID once the job file is fsynced.
     pub fn submit(&self, mut job: PrintJob, observer: Observer) -> Result<String, SpoolError> {
         if self.queued.load(Ordering::SeqCst) >= self.max_queued {
-            return Err(SpoolError::Full(format!("{} jobs waiting", self.max_queued)));
+            return Err(SpoolError::Full(format!(
+                "{} jobs waiting",
+                self.max_queued
+            )));
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-        job.id = format!("{now:013}-{:06}-{:04x}", self.seq.fetch_add(1, Ordering::SeqCst), rand::random::<u16>());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        job.id = format!(
+            "{now:013}-{:06}-{:04x}",
+            self.seq.fetch_add(1, Ordering::SeqCst),
+            rand::random::<u16>()
+        );
         let path = self.dir.join(format!("{}.job", job.id));
         let bytes = encode_job(&job)?;
         write_durably(&path, &bytes).map_err(|e| {
@@ -197,7 +232,11 @@ impl Spool {
         })?;
         let id = job.id.clone();
         observer(JobState::Pending);
-        self.enqueue(Queued { job, path, observer: Some(observer) });
+        self.enqueue(Queued {
+            job,
+            path,
+            observer: Some(observer),
+        });
         Ok(id)
     }
 
@@ -261,7 +300,11 @@ fn write_preview(job: &PrintJob, n: usize, page: &crate::film::Page) {
         .map_err(|e| e.to_string())
         .and_then(|bytes| {
             fs::create_dir_all(&job.preview_dir).map_err(|e| e.to_string())?;
-            fs::write(job.preview_dir.join(format!("{}-{}.png", job.id, n + 1)), bytes).map_err(|e| e.to_string())
+            fs::write(
+                job.preview_dir.join(format!("{}-{}.png", job.id, n + 1)),
+                bytes,
+            )
+            .map_err(|e| e.to_string())
         });
     if let Err(e) = result {
         warn!(job = %job.id, "preview of film {} not written: {e}", n + 1);
@@ -274,18 +317,32 @@ fn deliver(job: &PrintJob) -> Result<PathBuf, String> {
     let mut pdf = PdfBuilder::new().map_err(|e| format!("PDF encoding: {e}"))?;
     for (n, film) in job.films.iter().enumerate() {
         let page = compose(film, &job.device);
-        pdf.add_page(&page).map_err(|e| format!("PDF encoding: {e}"))?;
+        pdf.add_page(&page)
+            .map_err(|e| format!("PDF encoding: {e}"))?;
         write_preview(job, n, &page);
     }
     let info = DocumentInfo {
-        title: if job.film_session_label.is_empty() { format!("filmd job {}", job.id) } else { job.film_session_label.clone() },
+        title: if job.film_session_label.is_empty() {
+            format!("filmd job {}", job.id)
+        } else {
+            job.film_session_label.clone()
+        },
         author: job.calling_ae_title.clone(),
-        subject: format!("DICOM print job {} on queue {} ({} film(s), {} cop(ies))", job.uid, job.queue, job.films.len(), job.copies),
+        subject: format!(
+            "DICOM print job {} on queue {} ({} film(s), {} cop(ies))",
+            job.uid,
+            job.queue,
+            job.films.len(),
+            job.copies
+        ),
         creator: format!("filmd {}", env!("CARGO_PKG_VERSION")),
         created: std::time::UNIX_EPOCH + std::time::Duration::from_secs(job.created_unix),
     };
-    let bytes = pdf.finish(&info).map_err(|e| format!("PDF encoding: {e}"))?;
-    fs::create_dir_all(&job.pdf_dir).map_err(|e| format!("creating {}: {e}", job.pdf_dir.display()))?;
+    let bytes = pdf
+        .finish(&info)
+        .map_err(|e| format!("PDF encoding: {e}"))?;
+    fs::create_dir_all(&job.pdf_dir)
+        .map_err(|e| format!("creating {}: {e}", job.pdf_dir.display()))?;
     let path = job.pdf_dir.join(format!("{}.pdf", job.id));
     write_durably(&path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
     if job.copies > 1 {
@@ -319,7 +376,13 @@ mod tests {
             priority: "MED".into(),
             copies: 2,
             created_unix: 5,
-            device: Device { dpi: 300, min_density: 0, max_density: 300, margin_mm: 0.0, gap_mm: 0.0 },
+            device: Device {
+                dpi: 300,
+                min_density: 0,
+                max_density: 300,
+                margin_mm: 0.0,
+                gap_mm: 0.0,
+            },
             pdf_dir: "/tmp".into(),
             preview_dir: "/tmp".into(),
             films: vec![],

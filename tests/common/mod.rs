@@ -30,7 +30,13 @@ impl Server {
         let tmp = tempfile::tempdir().expect("tempdir");
         let data_dir = tmp.path().join("data");
         let log = tmp.path().join("filmd.log");
-        let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into(), "--data-dir".into(), data_dir.display().to_string()];
+        let mut args: Vec<String> = vec![
+            "serve".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+        ];
         if let Some(text) = config {
             let p = tmp.path().join("filmd.toml");
             std::fs::write(&p, text).unwrap();
@@ -43,12 +49,27 @@ impl Server {
 
     /// Starts filmd on an existing data directory (restart after a crash).
     pub fn restart_on(data_dir: &Path, log: &Path) -> Server {
-        let args = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into(), "--data-dir".into(), data_dir.display().to_string()];
+        let args = vec![
+            "serve".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+        ];
         Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None)
     }
 
-    fn spawn(args: Vec<String>, data_dir: PathBuf, log: PathBuf, tmp: Option<tempfile::TempDir>) -> Server {
-        let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+    fn spawn(
+        args: Vec<String>,
+        data_dir: PathBuf,
+        log: PathBuf,
+        tmp: Option<tempfile::TempDir>,
+    ) -> Server {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_filmd"))
             .args(&args)
             .env("FILMD_LOG", "debug")
@@ -64,8 +85,19 @@ impl Server {
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("filmd did not report its port: {line:?}; log: {}", std::fs::read_to_string(&log).unwrap_or_default()));
-        Server { child, port, data_dir, _tmp: tmp, log }
+            .unwrap_or_else(|| {
+                panic!(
+                    "filmd did not report its port: {line:?}; log: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            });
+        Server {
+            child,
+            port,
+            data_dir,
+            _tmp: tmp,
+            log,
+        }
     }
 
     pub fn pdf_dir(&self) -> PathBuf {
@@ -75,7 +107,12 @@ impl Server {
     /// PDFs written so far, sorted by name (= by job order).
     pub fn pdfs(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.pdf_dir())
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "pdf")).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -90,7 +127,11 @@ impl Server {
                 return v;
             }
             if start.elapsed() > Duration::from_secs(60) {
-                panic!("expected {n} PDFs, found {}; log:\n{}", v.len(), self.log_text());
+                panic!(
+                    "expected {n} PDFs, found {}; log:\n{}",
+                    v.len(),
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -137,12 +178,22 @@ pub fn require_peer(what: &str, available: bool) -> bool {
 
 /// Whether a command exists on PATH.
 pub fn have_command(cmd: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {cmd}")).stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Whether python3 can import the given modules.
 pub fn have_python_modules(modules: &str) -> bool {
-    Command::new("python3").arg("-c").arg(format!("import {modules}")).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("python3")
+        .arg("-c")
+        .arg(format!("import {modules}"))
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// The repository root (for scripts under tests/peers).

@@ -34,7 +34,10 @@ impl PageImage {
 
     /// Resolution implied by the page size and pixel size.
     pub fn dpi(&self) -> (f64, f64) {
-        (f64::from(self.width_px) / (self.width_pt / 72.0), f64::from(self.height_px) / (self.height_pt / 72.0))
+        (
+            f64::from(self.width_px) / (self.width_pt / 72.0),
+            f64::from(self.height_px) / (self.height_pt / 72.0),
+        )
     }
 }
 
@@ -53,7 +56,10 @@ pub fn pages(path: &Path) -> Vec<PageImage> {
     for (_, page_id) in doc.get_pages() {
         let page = doc.get_dictionary(page_id).unwrap();
         let mb = page.get(b"MediaBox").unwrap().as_array().unwrap();
-        let (w, h) = (number(&mb[2]) - number(&mb[0]), number(&mb[3]) - number(&mb[1]));
+        let (w, h) = (
+            number(&mb[2]) - number(&mb[0]),
+            number(&mb[3]) - number(&mb[1]),
+        );
         let resources = match page.get(b"Resources").unwrap() {
             Object::Reference(r) => doc.get_dictionary(*r).unwrap(),
             Object::Dictionary(d) => d,
@@ -66,7 +72,11 @@ pub fn pages(path: &Path) -> Vec<PageImage> {
         };
         assert_eq!(xobjects.len(), 1, "one image per page");
         let (_, img_ref) = xobjects.iter().next().unwrap();
-        let stream = doc.get_object(img_ref.as_reference().unwrap()).unwrap().as_stream().unwrap();
+        let stream = doc
+            .get_object(img_ref.as_reference().unwrap())
+            .unwrap()
+            .as_stream()
+            .unwrap();
         let d = &stream.dict;
         let filter = d.get(b"Filter").unwrap().as_name().unwrap();
         assert_eq!(filter, b"FlateDecode", "lossless Flate");
@@ -77,10 +87,15 @@ pub fn pages(path: &Path) -> Vec<PageImage> {
             other => panic!("color space {}", String::from_utf8_lossy(other)),
         };
         let mut pixels = Vec::new();
-        flate2::read::ZlibDecoder::new(&stream.content[..]).read_to_end(&mut pixels).unwrap();
+        flate2::read::ZlibDecoder::new(&stream.content[..])
+            .read_to_end(&mut pixels)
+            .unwrap();
         let width_px = d.get(b"Width").unwrap().as_i64().unwrap() as u32;
         let height_px = d.get(b"Height").unwrap().as_i64().unwrap() as u32;
-        assert_eq!(pixels.len(), (width_px * height_px) as usize * channels as usize);
+        assert_eq!(
+            pixels.len(),
+            (width_px * height_px) as usize * channels as usize
+        );
         out.push(PageImage {
             width_pt: w,
             height_pt: h,

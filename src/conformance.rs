@@ -1,0 +1,201 @@
+//! What each queue accepts, as text for the conformance statement (`filmd layouts`):
+//! PS3.4 H.3.4 asks an SCP to state its printable pixel matrix per film size, its display
+//! formats with the position and size of every custom box, and its attribute values.
+
+use crate::config::{Config, QueueConfig};
+use crate::film::layout::{MAX_BOXES, MAX_BOXES_PER_LINE, SlideFrame};
+use crate::film::{DisplayFormat, FilmSize, Magnification, Orientation, PrintableArea, Smoothing};
+use std::fmt::Write;
+
+/// Describes every queue of `cfg`; `annotation_formats` are the Annotation Display Format
+/// IDs with their number of positions.
+pub fn describe(cfg: &Config, annotation_formats: &[(String, usize)]) -> String {
+    let mut out = String::new();
+    for (i, q) in cfg.queues.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        describe_queue(&mut out, cfg, i, q, annotation_formats);
+    }
+    out
+}
+
+fn describe_queue(
+    out: &mut String,
+    cfg: &Config,
+    i: usize,
+    q: &QueueConfig,
+    annotation_formats: &[(String, usize)],
+) {
+    let sizes = q.accepted_film_sizes();
+    let area = |size: FilmSize, orientation: Orientation, dpi: u32| {
+        PrintableArea::new(size, orientation, dpi, q.margin_mm, q.gap_mm)
+    };
+    // Writing to a String cannot fail.
+    let _ = writeln!(
+        out,
+        "queue {:?}: called AE title(s) {}",
+        q.name,
+        cfg.queue_ae_titles(i).join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "  Requested Resolution ID: STANDARD {} dpi, HIGH {} dpi; margin {} mm, gap {} mm; color {}",
+        q.dpi,
+        q.high_dpi,
+        q.margin_mm,
+        q.gap_mm,
+        if q.color { "yes" } else { "no" }
+    );
+    let _ = writeln!(
+        out,
+        "  Film Size ID (default {}): printable pixels, portrait, STANDARD / HIGH",
+        q.default_film_size
+    );
+    for size in &sizes {
+        let matrix = |dpi| {
+            let a = area(*size, Orientation::Portrait, dpi);
+            format!("{} x {}", a.rect.width.round(), a.rect.height.round())
+        };
+        let _ = writeln!(
+            out,
+            "    {:<11} {:>9.1} x {:>5.1} mm  {:>11} / {}",
+            size.id,
+            size.width_mm,
+            size.height_mm,
+            matrix(q.dpi),
+            matrix(q.high_dpi)
+        );
+    }
+    let _ = writeln!(out, "  Image Display Format:");
+    let _ = writeln!(
+        out,
+        "    STANDARD\\C,R    C columns by R rows, each 1..{MAX_BOXES_PER_LINE}"
+    );
+    let _ = writeln!(
+        out,
+        "    ROW\\a,b,...     up to {MAX_BOXES_PER_LINE} rows of 1..{MAX_BOXES_PER_LINE} boxes (at most {MAX_BOXES} boxes)"
+    );
+    let _ = writeln!(
+        out,
+        "    COL\\a,b,...     up to {MAX_BOXES_PER_LINE} columns of 1..{MAX_BOXES_PER_LINE} boxes (at most {MAX_BOXES} boxes)"
+    );
+    for format in [DisplayFormat::Slide, DisplayFormat::Superslide] {
+        let Some(SlideFrame { image_mm, pitch_mm }) = format.slide_frame() else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "    {:<15} {} x {} mm images on a {} x {} mm pitch, boxes per film (portrait / landscape):",
+            format.to_string(),
+            image_mm.0,
+            image_mm.1,
+            pitch_mm.0,
+            pitch_mm.1
+        );
+        let counts: Vec<String> = sizes
+            .iter()
+            .map(|size| {
+                let count = |o| format.box_count(&area(*size, o, q.dpi));
+                format!(
+                    "{} {}/{}",
+                    size.id,
+                    count(Orientation::Portrait),
+                    count(Orientation::Landscape)
+                )
+            })
+            .collect();
+        for line in counts.chunks(4) {
+            let _ = writeln!(out, "      {}", line.join(", "));
+        }
+    }
+    for layout in cfg.custom_layouts.iter() {
+        let _ = writeln!(
+            out,
+            "    CUSTOM\\{:<8} {} boxes: {}",
+            layout.id,
+            layout.boxes.len(),
+            layout.description
+        );
+        for (n, b) in layout.boxes.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "      position {:>2}: x {:.4}, y {:.4}, width {:.4}, height {:.4} of the printable area",
+                n + 1,
+                b.x,
+                b.y,
+                b.width,
+                b.height
+            );
+        }
+    }
+    let magnifications = [
+        Magnification::Replicate,
+        Magnification::Bilinear,
+        Magnification::Cubic,
+        Magnification::None,
+    ];
+    let terms: Vec<&str> = magnifications.iter().map(|m| m.term()).collect();
+    let _ = writeln!(
+        out,
+        "  Magnification Type: {} (default {})",
+        terms.join(", "),
+        q.default_magnification
+    );
+    let smoothing: Vec<&str> = Smoothing::ALL.iter().map(|s| s.term()).collect();
+    let _ = writeln!(
+        out,
+        "  Smoothing Type (CUBIC): {} (default {})",
+        smoothing.join(", "),
+        Smoothing::default().term()
+    );
+    let _ = writeln!(
+        out,
+        "  Requested Decimate/Crop Behavior: DECIMATE, CROP, FAIL; Requested Image Size: mm, 0 < size <= 1000"
+    );
+    let media: Vec<&str> = q.accepted_media().iter().map(|m| m.term()).collect();
+    let _ = writeln!(
+        out,
+        "  Medium Type: {} (default {})",
+        media.join(", "),
+        q.default_medium_type
+    );
+    if annotation_formats.is_empty() {
+        let _ = writeln!(out, "  Annotation Display Format ID: none");
+    } else {
+        let ids: Vec<String> = annotation_formats
+            .iter()
+            .map(|(id, n)| format!("{id} ({n})"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  Annotation Display Format ID (positions): {}",
+            ids.join(", ")
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_queue_lists_every_display_format_and_the_slide_counts() {
+        let text = describe(&Config::embedded(), &[("LABEL".into(), 1)]);
+        for needle in [
+            "queue \"default\"",
+            "14INX17IN",
+            "4200 x 5100 / 8400 x 10200",
+            "SLIDE",
+            "14INX17IN 144/143",
+            "SUPERSLIDE",
+            "CUSTOM\\1",
+            "position  3: x 0.5000, y 0.6000",
+            "REPLICATE, BILINEAR, CUBIC, NONE (default CUBIC)",
+            "SHARP, MEDIUM, SMOOTH (default SHARP)",
+            "LABEL (1)",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+        }
+    }
+}
