@@ -185,28 +185,9 @@ fn resend_with_format(server: &Server, r: &Value, format: &str, session_print: b
     p
 }
 
-/// Waits for `n` PDFs not yet in `seen`; returns them in job order.
-fn new_pdfs(server: &Server, seen: &mut BTreeSet<PathBuf>, n: usize) -> Vec<PathBuf> {
-    let all = server.wait_pdfs(seen.len() + n);
-    let fresh: Vec<PathBuf> = all.into_iter().filter(|p| !seen.contains(p)).collect();
-    assert_eq!(fresh.len(), n, "expected {n} new PDFs, found {fresh:?}");
-    seen.extend(fresh.iter().cloned());
-    fresh
-}
-
-fn film_pt(id: &str) -> (f64, f64) {
-    match id {
-        "14INX17IN" => (1008.0, 1224.0),
-        "8INX10IN" => (576.0, 720.0),
-        "11INX14IN" => (792.0, 1008.0),
-        "10INX12IN" => (720.0, 864.0),
-        other => panic!("film size {other} not in the test table"),
-    }
-}
-
 /// Page size in points (landscape swapped), pixel size at 300 dpi, DeviceGray 8-bit.
 fn assert_gray_page(page: &PageImage, film: &str, landscape: bool) {
-    let (mut w, mut h) = film_pt(film);
+    let (mut w, mut h) = common::pdf::film_pt(film);
     if landscape {
         std::mem::swap(&mut w, &mut h);
     }
@@ -323,17 +304,14 @@ fn print_with_dcmtk(bits: u32, session_print: bool, films: &[Film]) {
         assert_printed(&r, session_print, f.values.len());
         let mut printed = vec![(
             format!("STANDARD\\{},{}", f.cols, f.rows),
-            new_pdfs(&server, &mut seen, 1).remove(0),
+            server.new_pdfs(&mut seen, 1).remove(0),
         )];
         for format in f.reformat {
             assert_eq!(centres(format).len(), f.values.len(), "{format}");
             let p = resend_with_format(&server, &r, format, session_print);
             let as_value = serde_json::json!({ "statuses": p["statuses"] });
             assert_printed(&as_value, session_print, f.values.len());
-            printed.push((
-                format.to_string(),
-                new_pdfs(&server, &mut seen, 1).remove(0),
-            ));
+            printed.push((format.to_string(), server.new_pdfs(&mut seen, 1).remove(0)));
         }
         for (format, pdf) in printed {
             let p = pages(&pdf);

@@ -11,7 +11,6 @@ use common::Server;
 use common::pdf::{PageImage, pages};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -72,31 +71,9 @@ fn statuses(r: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Waits for `n` PDFs that are not in `seen` (the jobs just printed), marks them seen and
-/// returns them in job order.
-fn new_pdfs(server: &Server, seen: &mut BTreeSet<PathBuf>, n: usize) -> Vec<PathBuf> {
-    let all = server.wait_pdfs(seen.len() + n);
-    let fresh: Vec<PathBuf> = all.into_iter().filter(|p| !seen.contains(p)).collect();
-    assert_eq!(fresh.len(), n, "expected {n} new PDFs, found {fresh:?}");
-    seen.extend(fresh.iter().cloned());
-    fresh
-}
-
-/// Film size in points, portrait.
-fn film_pt(id: &str) -> (f64, f64) {
-    match id {
-        "14INX17IN" => (1008.0, 1224.0),
-        "8INX10IN" => (576.0, 720.0),
-        "11INX14IN" => (792.0, 1008.0),
-        "10INX12IN" => (720.0, 864.0),
-        "14INX14IN" => (1008.0, 1008.0),
-        other => panic!("film size {other} not in the test table"),
-    }
-}
-
 /// Checks page size (points, orientation), pixel size at 300 dpi, channels and depth.
 fn assert_page(page: &PageImage, film: &str, landscape: bool, channels: u8) {
-    let (mut w, mut h) = film_pt(film);
+    let (mut w, mut h) = common::pdf::film_pt(film);
     if landscape {
         std::mem::swap(&mut w, &mut h);
     }
@@ -250,7 +227,7 @@ fn print_gray_films(bits: u32, films: &[GrayFilm]) {
             "N-DELETE BasicFilmSession 0x0000".to_string(),
         ]);
         assert_eq!(ops, want);
-        let pdf = new_pdfs(&server, &mut seen, 1).remove(0);
+        let pdf = server.new_pdfs(&mut seen, 1).remove(0);
         results.push((f, pdf));
     }
     let max = (1u32 << bits) - 1;
@@ -429,7 +406,7 @@ fn color_films_print_as_rgb_pages_in_standard_row_and_col_layouts() {
         assert!(statuses(&r).iter().any(|(op, class, st)| op == "N-SET"
             && class == "BasicColorImageBox"
             && st == "0x0000"));
-        let pdf = new_pdfs(&server, &mut seen, 1).remove(0);
+        let pdf = server.new_pdfs(&mut seen, 1).remove(0);
         let p = pages(&pdf);
         assert_eq!(p.len(), 1);
         let page = &p[0];
@@ -508,7 +485,7 @@ fn session_print_puts_every_film_box_of_the_session_on_its_own_page() {
             )]
         );
         assert_eq!(r["film_boxes"].as_array().unwrap().len(), films);
-        let pdf = new_pdfs(&server, &mut seen, 1).remove(0);
+        let pdf = server.new_pdfs(&mut seen, 1).remove(0);
         let p = pages(&pdf);
         assert_eq!(
             p.len(),
@@ -580,7 +557,7 @@ fn film_box_print_of_several_film_boxes_in_one_session_makes_one_pdf_per_n_actio
         .filter(|(op, class, st)| op == "N-ACTION" && class == "BasicFilmBox" && st == "0x0000")
         .count();
     assert_eq!(actions, 3);
-    for pdf in new_pdfs(&server, &mut seen, 3) {
+    for pdf in server.new_pdfs(&mut seen, 3) {
         let p = pages(&pdf);
         assert_eq!(p.len(), 1);
         assert_page(&p[0], "8INX10IN", false, 1);
@@ -639,7 +616,7 @@ fn presentation_luts_identity_lin_od_and_table_shape_the_tone() {
                 && class == "PresentationLUT"
                 && st == "0x0000"));
         }
-        let pdf = new_pdfs(&server, &mut seen, 1).remove(0);
+        let pdf = server.new_pdfs(&mut seen, 1).remove(0);
         let page = &pages(&pdf)[0];
         assert_page(page, "14INX17IN", false, 1);
         let g = grays_at_centres(page, format);
@@ -753,7 +730,7 @@ fn print_job_events_arrive_pending_printing_done_and_the_job_answers_n_get() {
             );
             assert!(got["attributes"]["PrinterName"].is_string(), "{got}");
         }
-        let pdf = new_pdfs(&server, &mut seen, 1).remove(0);
+        let pdf = server.new_pdfs(&mut seen, 1).remove(0);
         assert_eq!(pages(&pdf).len(), if extra.len() > 2 { 2 } else { 1 });
     }
 }
@@ -850,7 +827,7 @@ fn annotation_display_formats_create_their_annotation_boxes_and_print() {
             .unwrap()
             .is_empty()
     );
-    let plain_pdf = new_pdfs(&server, &mut seen, 1).remove(0);
+    let plain_pdf = server.new_pdfs(&mut seen, 1).remove(0);
     let plain_page = &pages(&plain_pdf)[0];
     for (id, n) in [
         ("LABEL", 1usize),
@@ -890,7 +867,7 @@ fn annotation_display_formats_create_their_annotation_boxes_and_print() {
             })
             .count();
         assert_eq!(sets, n, "{id}: every annotation box N-SET succeeds");
-        let pdf = new_pdfs(&server, &mut seen, 1).remove(0);
+        let pdf = server.new_pdfs(&mut seen, 1).remove(0);
         let p = pages(&pdf);
         assert_eq!(p.len(), 1);
         assert_page(&p[0], "14INX17IN", false, 1);

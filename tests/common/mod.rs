@@ -137,6 +137,20 @@ impl Server {
         }
     }
 
+    /// Waits for `n` PDFs that are not in `seen` (the jobs just printed), marks them seen
+    /// and returns them in job order.
+    pub fn new_pdfs(
+        &self,
+        seen: &mut std::collections::BTreeSet<PathBuf>,
+        n: usize,
+    ) -> Vec<PathBuf> {
+        let all = self.wait_pdfs(seen.len() + n);
+        let fresh: Vec<PathBuf> = all.into_iter().filter(|p| !seen.contains(p)).collect();
+        assert_eq!(fresh.len(), n, "expected {n} new PDFs, found {fresh:?}");
+        seen.extend(fresh.iter().cloned());
+        fresh
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

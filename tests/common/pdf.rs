@@ -41,6 +41,19 @@ impl PageImage {
     }
 }
 
+/// Portrait page size in points of the film sizes the interop tests print; an independent
+/// table (inches × 72), not filmd's own.
+pub fn film_pt(id: &str) -> (f64, f64) {
+    match id {
+        "14INX17IN" => (1008.0, 1224.0),
+        "14INX14IN" => (1008.0, 1008.0),
+        "8INX10IN" => (576.0, 720.0),
+        "11INX14IN" => (792.0, 1008.0),
+        "10INX12IN" => (720.0, 864.0),
+        other => panic!("film size {other} not in the test table"),
+    }
+}
+
 fn number(o: &Object) -> f64 {
     match o {
         Object::Integer(i) => *i as f64,
