@@ -210,34 +210,9 @@ fn assert_gray_page(page: &PageImage, film: &str, landscape: bool) {
     );
 }
 
-/// Box centres (fractions of the page) in Image Box Position order: STANDARD\C,R row by row
-/// from the top left; ROW\a,b boxes of each row from the top; COL\a,b boxes of each column
-/// from the left, numbered down each column.
-fn centres(format: &str) -> Vec<(f64, f64)> {
-    let (kind, args) = format.split_once('\\').unwrap();
-    let n: Vec<usize> = args.split(',').map(|s| s.parse().unwrap()).collect();
-    let mid = |i: usize, n: usize| (i as f64 + 0.5) / n as f64;
-    let mut out = Vec::new();
-    match kind {
-        "STANDARD" => {
-            (0..n[1]).for_each(|r| (0..n[0]).for_each(|c| out.push((mid(c, n[0]), mid(r, n[1])))))
-        }
-        "ROW" => n
-            .iter()
-            .enumerate()
-            .for_each(|(r, &k)| (0..k).for_each(|c| out.push((mid(c, k), mid(r, n.len()))))),
-        "COL" => n
-            .iter()
-            .enumerate()
-            .for_each(|(c, &k)| (0..k).for_each(|r| out.push((mid(c, n.len()), mid(r, k))))),
-        _ => panic!("format {format}"),
-    }
-    out
-}
-
 /// MONOCHROME2 (what dcmprscu sends): a higher value prints lighter, equal values equal.
 fn assert_tone_follows(values: &[u32], page: &PageImage, format: &str) {
-    let grays: Vec<u8> = centres(format)
+    let grays: Vec<u8> = common::pdf::centres(format)
         .iter()
         .map(|&(x, y)| page.gray_at(x, y))
         .collect();
@@ -307,7 +282,11 @@ fn print_with_dcmtk(bits: u32, session_print: bool, films: &[Film]) {
             server.new_pdfs(&mut seen, 1).remove(0),
         )];
         for format in f.reformat {
-            assert_eq!(centres(format).len(), f.values.len(), "{format}");
+            assert_eq!(
+                common::pdf::centres(format).len(),
+                f.values.len(),
+                "{format}"
+            );
             let p = resend_with_format(&server, &r, format, session_print);
             let as_value = serde_json::json!({ "statuses": p["statuses"] });
             assert_printed(&as_value, session_print, f.values.len());

@@ -97,44 +97,8 @@ fn assert_page(page: &PageImage, film: &str, landscape: bool, channels: u8) {
     );
 }
 
-/// Centres of the image boxes of an Image Display Format as fractions of the page, in
-/// Image Box Position order: STANDARD\C,R row by row from the top left; ROW\a,b,... the
-/// boxes of each row from the top; COL\a,b,... the boxes of each column from the left,
-/// numbered down each column.
-fn centres(format: &str) -> Vec<(f64, f64)> {
-    let (kind, args) = format.split_once('\\').unwrap();
-    let n: Vec<usize> = args.split(',').map(|s| s.parse().unwrap()).collect();
-    let mid = |i: usize, n: usize| (i as f64 + 0.5) / n as f64;
-    let mut out = Vec::new();
-    match kind {
-        "STANDARD" => {
-            for r in 0..n[1] {
-                for c in 0..n[0] {
-                    out.push((mid(c, n[0]), mid(r, n[1])));
-                }
-            }
-        }
-        "ROW" => {
-            for (r, &count) in n.iter().enumerate() {
-                for c in 0..count {
-                    out.push((mid(c, count), mid(r, n.len())));
-                }
-            }
-        }
-        "COL" => {
-            for (c, &count) in n.iter().enumerate() {
-                for r in 0..count {
-                    out.push((mid(c, n.len()), mid(r, count)));
-                }
-            }
-        }
-        _ => panic!("format {format}"),
-    }
-    out
-}
-
 fn grays_at_centres(page: &PageImage, format: &str) -> Vec<u8> {
-    centres(format)
+    common::pdf::centres(format)
         .iter()
         .map(|&(x, y)| page.gray_at(x, y))
         .collect()
@@ -206,7 +170,7 @@ fn print_gray_films(bits: u32, films: &[GrayFilm]) {
         let r = pynet_ok(&server, &args);
         assert_eq!(
             r["image_box_count"][0].as_u64().unwrap() as usize,
-            centres(f.format).len(),
+            common::pdf::centres(f.format).len(),
             "{}: Referenced Image Box Sequence",
             f.format
         );
@@ -411,7 +375,7 @@ fn color_films_print_as_rgb_pages_in_standard_row_and_col_layouts() {
         assert_eq!(p.len(), 1);
         let page = &p[0];
         assert_page(page, film, *landscape, 3);
-        for (i, (&(fx, fy), want)) in centres(format).iter().zip(colors).enumerate() {
+        for (i, (&(fx, fy), want)) in common::pdf::centres(format).iter().zip(colors).enumerate() {
             let x = ((fx * f64::from(page.width_px)) as u32).min(page.width_px - 1);
             let y = ((fy * f64::from(page.height_px)) as u32).min(page.height_px - 1);
             assert_eq!(page.at(x, y), want, "{format} {film}: box {} colour", i + 1);
@@ -496,7 +460,7 @@ fn session_print_puts_every_film_box_of_the_session_on_its_own_page() {
         for page in &p {
             assert_page(page, film, landscape, channels);
         }
-        let c = centres(format);
+        let c = common::pdf::centres(format);
         if channels == 1 {
             let bits: u32 = if extra.contains(&"12") { 12 } else { 8 };
             let values: Vec<u32> = extra[3].split(',').map(|v| v.parse().unwrap()).collect();

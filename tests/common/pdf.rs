@@ -54,6 +54,43 @@ pub fn film_pt(id: &str) -> (f64, f64) {
     }
 }
 
+/// Centres of the image boxes of an Image Display Format as fractions of the page (equal
+/// cells, margins and gaps ignored), in
+/// Image Box Position order: STANDARD\C,R row by row from the top left; ROW\a,b,... the
+/// boxes of each row from the top; COL\a,b,... the boxes of each column from the left,
+/// numbered down each column.
+pub fn centres(format: &str) -> Vec<(f64, f64)> {
+    let (kind, args) = format.split_once('\\').unwrap();
+    let n: Vec<usize> = args.split(',').map(|s| s.parse().unwrap()).collect();
+    let mid = |i: usize, n: usize| (i as f64 + 0.5) / n as f64;
+    let mut out = Vec::new();
+    match kind {
+        "STANDARD" => {
+            for r in 0..n[1] {
+                for c in 0..n[0] {
+                    out.push((mid(c, n[0]), mid(r, n[1])));
+                }
+            }
+        }
+        "ROW" => {
+            for (r, &count) in n.iter().enumerate() {
+                for c in 0..count {
+                    out.push((mid(c, count), mid(r, n.len())));
+                }
+            }
+        }
+        "COL" => {
+            for (c, &count) in n.iter().enumerate() {
+                for r in 0..count {
+                    out.push((mid(c, n.len()), mid(r, count)));
+                }
+            }
+        }
+        _ => panic!("format {format}"),
+    }
+    out
+}
+
 fn number(o: &Object) -> f64 {
     match o {
         Object::Integer(i) => *i as f64,
