@@ -482,11 +482,6 @@ pub(crate) fn film_fit_status(
     Ok(worst)
 }
 
-/// Whether an element is present and holds a value.
-pub fn present(obj: &InMemDicomObject, tag: Tag) -> bool {
-    obj.get(tag).is_some_and(|e| !e.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

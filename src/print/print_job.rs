@@ -55,13 +55,14 @@ pub struct JobRegistry {
     jobs: Mutex<HashMap<String, JobRecord>>,
 }
 
-/// Execution Status Info for a state (PS3.3 C.13.9.1 defined terms).
-fn execution_status(state: &JobState) -> (&'static str, String) {
+/// Execution Status, Execution Status Info (PS3.3 C.13.9.1 defined terms) and the
+/// N-EVENT-REPORT Event Type ID (PS3.4 H.4.8.1.1) of a state.
+fn execution_status(state: &JobState) -> (&'static str, &'static str, u16) {
     match state {
-        JobState::Pending => ("PENDING", "QUEUED".into()),
-        JobState::Printing => ("PRINTING", "NORMAL".into()),
-        JobState::Done => ("DONE", "NORMAL".into()),
-        JobState::Failed(_) => ("FAILURE", "PRINTER DOWN".into()),
+        JobState::Pending => ("PENDING", "QUEUED", 1),
+        JobState::Printing => ("PRINTING", "NORMAL", 2),
+        JobState::Done => ("DONE", "NORMAL", 3),
+        JobState::Failed(_) => ("FAILURE", "PRINTER DOWN", 4),
     }
 }
 
@@ -113,13 +114,7 @@ impl JobRegistry {
         let Some(job) = jobs.get_mut(uid) else { return };
         job.state = state.clone();
         if let Some(target) = &job.target {
-            let (event_type_id, _) = match &state {
-                JobState::Pending => (1, ()),
-                JobState::Printing => (2, ()),
-                JobState::Done => (3, ()),
-                JobState::Failed(_) => (4, ()),
-            };
-            let (_, info) = execution_status(&state);
+            let (_, info, event_type_id) = execution_status(&state);
             let mut data = InMemDicomObject::from_element_iter([
                 DataElement::new(
                     tags::EXECUTION_STATUS_INFO,
@@ -384,7 +379,7 @@ impl PrintHandler {
         let job = self.jobs.get(&uid).ok_or_else(|| {
             Refusal::new(status::NO_SUCH_SOP_INSTANCE, format!("no print job {uid}"))
         })?;
-        let (execution, info) = execution_status(&job.state);
+        let (execution, info, _) = execution_status(&job.state);
         let (date, time) = job.created.da_tm();
         let obj = InMemDicomObject::from_element_iter([
             DataElement::new(

@@ -2,7 +2,7 @@
 //! N-GET on their well-known instances.
 
 use super::PrintHandler;
-use super::attrs::{Refusal, tag_u32};
+use super::attrs::Refusal;
 use super::status;
 use super::uids;
 use crate::net::Response;
@@ -223,7 +223,6 @@ impl PrintHandler {
                 ),
             ));
         }
-        let _ = tag_u32;
         Ok(Self::get_response(
             uids::PRINTER_CONFIGURATION_RETRIEVAL,
             uids::PRINTER_CONFIGURATION_RETRIEVAL_INSTANCE,
