@@ -2,6 +2,9 @@
 # Install the real peers filmd's tests talk to (see docs/peers.md):
 #   Debian: dcmtk (dcmpsprt, dcmprscu, dcmprscp, dump2dcm), poppler-utils
 #           (pdfinfo, pdfimages, pdftoppm, pdftotext, pdffonts), qpdf,
+#           cups-ipp-utils (ippeveprinter, ipptool), cups-daemon (cupsd),
+#           cups-client (lpadmin, lpstat), dbus-daemon (a private bus for
+#           ippeveprinter), iproute2 + util-linux (ip, unshare, setpriv),
 #           python3 + python3-pip when missing
 #   PyPI:   pynetdicom 3.x, pydicom 3.x, numpy (for tests/peers/*.py)
 #
@@ -26,6 +29,9 @@ declare -A CMD_PKG=(
   [pdfinfo]=poppler-utils [pdfimages]=poppler-utils [pdftoppm]=poppler-utils
   [pdftotext]=poppler-utils [pdffonts]=poppler-utils
   [qpdf]=qpdf
+  [ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
+  [cupsd]=cups-daemon [lpadmin]=cups-client [lpstat]=cups-client
+  [dbus-daemon]=dbus-daemon [ip]=iproute2 [unshare]=util-linux [setpriv]=util-linux
 )
 PIP_PKGS=("pynetdicom>=3,<4" "pydicom>=3,<4" "numpy")
 PY_CHECK='
