@@ -142,6 +142,24 @@ pub struct QueueConfig {
     pub gap_mm: f64,
     /// Where this queue's PDFs go; relative paths are under the data directory.
     pub pdf_dir: PathBuf,
+    /// What a grayscale-only queue (`color = false`) does with colour films: `refuse`
+    /// them (the colour Meta SOP class is not accepted for its AE titles) or `convert`
+    /// them to their luminance (the class is accepted and the films print in gray).
+    pub color_films: ColorFilms,
+    /// The device's characteristic curve, `[density OD, drive value]` pairs from the
+    /// lightest to the darkest (drive 255 = paper white / clear base, 0 = darkest), e.g.
+    /// measured with a step wedge. Empty: the documented default curve
+    /// (sRGB-encoded relative reflectance, see `filmd::film::density`).
+    pub characteristic_curve: Vec<[f64; 2]>,
+}
+
+/// See [`QueueConfig::color_films`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorFilms {
+    #[default]
+    Refuse,
+    Convert,
 }
 
 impl Default for QueueConfig {
@@ -164,11 +182,33 @@ impl Default for QueueConfig {
             margin_mm: 0.0,
             gap_mm: 2.0,
             pdf_dir: PathBuf::from("pdf"),
+            color_films: ColorFilms::Refuse,
+            characteristic_curve: Vec::new(),
         }
     }
 }
 
 impl QueueConfig {
+    /// Whether this queue accepts colour film sessions (printing them in colour, or in
+    /// gray when configured to convert).
+    pub fn accepts_color(&self) -> bool {
+        self.color || self.color_films == ColorFilms::Convert
+    }
+
+    /// The output device of this queue at STANDARD or HIGH resolution (Requested
+    /// Resolution ID, PS3.3 C.13.3).
+    pub fn device(&self, high: bool) -> crate::film::Device {
+        crate::film::Device {
+            dpi: if high { self.high_dpi } else { self.dpi },
+            min_density: self.min_density,
+            max_density: self.max_density,
+            margin_mm: self.margin_mm,
+            gap_mm: self.gap_mm,
+            gray_only: !self.color,
+            curve: self.characteristic_curve.clone(),
+        }
+    }
+
     /// Film sizes this queue accepts.
     pub fn accepted_film_sizes(&self) -> Vec<FilmSize> {
         if self.film_sizes.is_empty() {
@@ -227,6 +267,48 @@ pub enum ConfigError {
         path: PathBuf,
         issues: Vec<ConfigIssue>,
     },
+}
+
+/// A characteristic curve needs at least two points, densities finite, between 0 and 5 OD
+/// and strictly increasing, drive values within 0..=255 and never increasing (a denser
+/// step never prints lighter).
+fn check_curve(curve: &[[f64; 2]]) -> Result<(), String> {
+    if curve.is_empty() {
+        return Ok(());
+    }
+    if curve.len() < 2 || curve.len() > 4096 {
+        return Err("needs 2 to 4096 [density, drive] points".into());
+    }
+    for (n, [d, v]) in curve.iter().enumerate() {
+        if !d.is_finite() || !(0.0..=5.0).contains(d) {
+            return Err(format!("point {}: density {d} is outside 0..=5 OD", n + 1));
+        }
+        if !v.is_finite() || !(0.0..=255.0).contains(v) {
+            return Err(format!(
+                "point {}: drive value {v} is outside 0..=255",
+                n + 1
+            ));
+        }
+    }
+    for (n, w) in curve.windows(2).enumerate() {
+        if w[1][0] <= w[0][0] {
+            return Err(format!(
+                "point {}: densities must increase ({} then {})",
+                n + 2,
+                w[0][0],
+                w[1][0]
+            ));
+        }
+        if w[1][1] > w[0][1] {
+            return Err(format!(
+                "point {}: drive values must not increase with density ({} then {})",
+                n + 2,
+                w[0][1],
+                w[1][1]
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn is_ae_title(s: &str) -> bool {
@@ -416,6 +498,9 @@ impl Config {
             {
                 bad(k("default_max_density"), "default_min_density and default_max_density must lie within min_density..max_density, min below max".into());
             }
+            if let Err(problem) = check_curve(&q.characteristic_curve) {
+                bad(k("characteristic_curve"), problem);
+            }
             if !(0.0..=50.0).contains(&q.margin_mm) {
                 bad(k("margin_mm"), "must be between 0 and 50".into());
             }
@@ -498,6 +583,41 @@ mod tests {
         assert!(keys.contains(&"server.listen"), "{keys:?}");
         assert!(keys.contains(&"queue[0].dpi"), "{keys:?}");
         assert!(keys.contains(&"queue[0].film_sizes"), "{keys:?}");
+    }
+
+    #[test]
+    fn characteristic_curves_and_color_conversion_reach_the_device() {
+        let text = "[[queue]]\nname = \"g\"\ncolor = false\ncolor_films = \"convert\"\n\
+                    characteristic_curve = [[0.0, 250], [1.5, 120.5], [3.0, 4]]\n";
+        let c = Config::parse(text, Path::new("t.toml")).expect("valid");
+        let q = &c.queues[0];
+        assert!(q.accepts_color());
+        let d = q.device(true);
+        assert!(d.gray_only);
+        assert_eq!(d.dpi, 600);
+        assert_eq!(d.curve, vec![[0.0, 250.0], [1.5, 120.5], [3.0, 4.0]]);
+        for (curve, problem) in [
+            ("[[0.0, 250]]", "2 to 4096"),
+            ("[[0.0, 250], [0.0, 200]]", "densities must increase"),
+            ("[[0.0, 200], [1.0, 210]]", "must not increase"),
+            ("[[0.0, 256], [1.0, 0]]", "outside 0..=255"),
+            ("[[-1.0, 255], [1.0, 0]]", "outside 0..=5 OD"),
+        ] {
+            let text = format!("[[queue]]\nname = \"g\"\ncharacteristic_curve = {curve}\n");
+            let Err(ConfigError::Invalid { issues, .. }) = Config::parse(&text, Path::new("t"))
+            else {
+                panic!("{curve} accepted")
+            };
+            assert_eq!(issues[0].key, "queue[0].characteristic_curve");
+            assert!(
+                issues[0].problem.contains(problem),
+                "{curve}: {}",
+                issues[0].problem
+            );
+        }
+        let refuse = Config::parse("[[queue]]\nname = \"g\"\ncolor = false\n", Path::new("t"))
+            .expect("valid");
+        assert!(!refuse.queues[0].accepts_color());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::film::AnnotationFormats;
 use crate::film::custom::CustomLayouts;
 use crate::film::{
     AreaDensity, Device, DisplayFormat, Film, FilmSize, ImageBox, Magnification, Medium,
-    Orientation, Page, Polarity, PresentationLut, PrintableArea, compose::compose,
+    Orientation, Page, Polarity, PresentationLut, compose::compose,
 };
 use crate::print::image_box::parse_image;
 use std::path::{Path, PathBuf};
@@ -99,19 +99,6 @@ pub fn build_film(
     if !(72..=1200).contains(&dpi) {
         return invalid(format!("{dpi} dpi is outside 72..=1200"));
     }
-    let box_count = display_format.box_count(&PrintableArea::new(
-        size,
-        orientation,
-        dpi,
-        queue.margin_mm,
-        queue.gap_mm,
-    ));
-    if req.images.len() > box_count as usize {
-        return invalid(format!(
-            "{} images for {box_count} image boxes",
-            req.images.len()
-        ));
-    }
     let mut color = false;
     let mut image_boxes = Vec::new();
     for (i, path) in req.images.iter().enumerate() {
@@ -144,12 +131,24 @@ pub fn build_film(
     };
     let device = Device {
         dpi,
-        min_density: queue.min_density,
-        max_density: queue.max_density,
-        margin_mm: queue.margin_mm,
-        gap_mm: queue.gap_mm,
+        ..queue.device(false)
     };
+    // Counted on what the annotation bands leave, as the print service counts a film
+    // box's image boxes: a SLIDE film with annotations holds fewer frames.
+    let box_count = display_format_box_count(&film, &device);
+    if film.image_boxes.len() > box_count {
+        return invalid(format!(
+            "{} images for {box_count} image boxes",
+            film.image_boxes.len()
+        ));
+    }
     Ok((film, device))
+}
+
+/// How many image boxes `film` has on `device`.
+fn display_format_box_count(film: &Film, device: &Device) -> usize {
+    let area = crate::film::compose::image_area(film, device);
+    film.display_format.box_count(&area) as usize
 }
 
 /// Reads a print-ready image (8 bits, or 12 in 16; MONOCHROME1/2 or RGB) from a DICOM file.

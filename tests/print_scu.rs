@@ -382,6 +382,25 @@ fn printer_and_printer_configuration_n_get() {
         .unwrap()
         .len();
     assert_eq!(media, 5 * 12, "every medium × film size the queue loads");
+    let cs = |tag| {
+        seq[0]
+            .element(tag)
+            .unwrap()
+            .to_multi_str()
+            .unwrap()
+            .iter()
+            .map(|s| s.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(cs(tags::DEFAULT_SMOOTHING_TYPE), ["SHARP"]);
+    assert_eq!(
+        cs(tags::OTHER_SMOOTHING_TYPES_AVAILABLE),
+        ["MEDIUM", "SMOOTH"]
+    );
+    assert_eq!(
+        cs(tags::OTHER_MAGNIFICATION_TYPES_AVAILABLE),
+        ["REPLICATE", "BILINEAR", "CUBIC", "NONE"]
+    );
 }
 
 #[test]
@@ -643,4 +662,51 @@ fn retired_print_classes_are_refused_one_by_one_and_the_rest_works() {
     assert_eq!(status, 0);
     scu.release();
     assert_eq!(server.wait_pdfs(1).len(), 1);
+}
+
+#[test]
+fn gray_only_queues_refuse_or_convert_color_films_as_configured() {
+    let config = r#"
+[[queue]]
+name = "color"
+ae_titles = ["FILMD"]
+
+[[queue]]
+name = "gray"
+ae_titles = ["GRAYONLY"]
+color = false
+
+[[queue]]
+name = "grayconv"
+ae_titles = ["GRAYCONV"]
+color = false
+color_films = "convert"
+"#;
+    let server = Server::start_with(&[], Some(config));
+    // Refused at negotiation: the colour Meta SOP class is not accepted for GRAYONLY.
+    let scu = Scu::try_connect(server.port, "GRAYONLY", &[COLOR_META, GRAY_META]).unwrap();
+    assert!(scu.context(COLOR_META).is_none(), "colour context rejected");
+    assert!(
+        scu.context(GRAY_META).is_some(),
+        "grayscale context accepted"
+    );
+    scu.release();
+
+    // Converted: accepted, composed as a gray page holding each colour's luminance.
+    let mut scu = Scu::try_connect(server.port, "GRAYCONV", &[COLOR_META]).unwrap();
+    assert!(scu.context(COLOR_META).is_some());
+    let red = rgb_image(16, 16, &vec![[255, 0, 0]; 256]);
+    let blue = rgb_image(16, 16, &vec![[0, 0, 255]; 256]);
+    let spec = FilmSpec {
+        meta: COLOR_META,
+        ..FilmSpec::gray("STANDARD\\2,1", vec![Some(red), Some(blue)])
+    };
+    assert_eq!(print_film(&mut scu, &spec).0, 0);
+    scu.release();
+    let page = &pages(&server.wait_pdfs(1)[0])[0];
+    assert_eq!(page.channels, 1, "a gray page");
+    let (x, y) = (page.width_px / 4, page.height_px / 2);
+    // Relative luminance 0.2126 (red) and 0.0722 (blue), sRGB-encoded.
+    assert_eq!(page.at(x, y), &[127]);
+    assert_eq!(page.at(3 * x, y), &[76]);
 }

@@ -25,6 +25,7 @@ pub fn device(dpi: u32) -> Device {
         max_density: 250,
         margin_mm: 5.0,
         gap_mm: 2.0,
+        ..Device::default()
     }
 }
 

@@ -268,6 +268,7 @@ mod tests {
             max_density: 250,
             margin_mm: 0.0,
             gap_mm: 0.0,
+            ..Device::default()
         }
     }
 

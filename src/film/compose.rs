@@ -82,7 +82,12 @@ pub fn placement_in_box(
 /// Composes `film` for `device` into one page.
 pub fn compose(film: &Film, device: &Device) -> Page {
     let geometry = PageGeometry::new(film.size, film.orientation, device.dpi);
-    let channels: usize = if film.color { 3 } else { 1 };
+    // A gray-only device prints colour films as their luminance (device_samples converts).
+    let channels: usize = if film.color && !device.gray_only {
+        3
+    } else {
+        1
+    };
     let (width, height) = (geometry.width_px as usize, geometry.height_px as usize);
     let mut canvas = Canvas {
         pixels: vec![area_gray(film.border_density, device); width * height * channels],
@@ -129,6 +134,41 @@ pub fn compose(film: &Film, device: &Device) -> Page {
         channels: channels as u8,
         pixels: canvas.pixels,
     }
+}
+
+/// The gray of an sRGB pixel printed on a gray-only device: the same relative luminance
+/// (IEC 61966-2-1 decoding, Rec. 709 / sRGB weights 0.2126, 0.7152, 0.0722, encoded
+/// again), so that neutral colours keep their value and a colour keeps its lightness.
+fn luminance_gray(rgb: &[u8]) -> u8 {
+    let table = srgb_linear_table();
+    let y = 0.2126 * table[rgb[0] as usize]
+        + 0.7152 * table[rgb[1] as usize]
+        + 0.0722 * table[rgb[2] as usize];
+    // Encoded values are monotonic in linear light: the gray is the encoded value whose
+    // linear light is nearest y.
+    let i = table.partition_point(|&l| l < y);
+    if i == 0 {
+        0
+    } else if i >= 256 || (y - table[i - 1]) <= (table[i] - y) {
+        (i - 1) as u8
+    } else {
+        i as u8
+    }
+}
+
+/// Linear light of every 8-bit sRGB-encoded value.
+fn srgb_linear_table() -> &'static [f64; 256] {
+    static TABLE: std::sync::OnceLock<[f64; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|v| {
+            let e = v as f64 / 255.0;
+            if e <= 0.040_45 {
+                e / 12.92
+            } else {
+                ((e + 0.055) / 1.055).powf(2.4)
+            }
+        })
+    })
 }
 
 struct Canvas {
@@ -325,7 +365,7 @@ struct Samples {
 }
 
 /// The image's samples as device values: grayscale through the box's tone map; RGB passed
-/// through (inverted for REVERSE), reduced to Rec. 601 luma on a grayscale page. `None`
+/// through (inverted for REVERSE), reduced to their luminance on a grayscale page. `None`
 /// when the pixel data is shorter than rows × columns × samples.
 fn device_samples(
     image: &Image,
@@ -352,12 +392,7 @@ fn device_samples(
         }
         let pixels = rgb
             .chunks_exact(3)
-            .map(|p| {
-                let luma =
-                    (299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2]) + 500)
-                        / 1000;
-                luma as u8 ^ invert
-            })
+            .map(|p| luminance_gray(p) ^ invert)
             .collect();
         return Some(Samples {
             pixels,
@@ -400,6 +435,7 @@ mod tests {
             max_density: 250,
             margin_mm: 0.0,
             gap_mm: 0.0,
+            ..Device::default()
         }
     }
 
@@ -641,7 +677,44 @@ mod tests {
                 pixels: Pixels::new([255u8, 0, 0].repeat(4)),
             },
         ));
-        assert_eq!(at(&compose(&f, &device()), 120, 150), &[76]);
+        // Pure red keeps its relative luminance 0.2126: sRGB-encoded, gray 127.
+        assert_eq!(at(&compose(&f, &device()), 120, 150), &[127]);
+        assert_eq!(luminance_gray(&[255, 255, 255]), 255);
+        assert_eq!(luminance_gray(&[0, 0, 0]), 0);
+        for v in 0..=255u8 {
+            assert_eq!(luminance_gray(&[v, v, v]), v, "neutrals keep their value");
+        }
+        assert_eq!(luminance_gray(&[0, 255, 0]), 220);
+        assert_eq!(luminance_gray(&[0, 0, 255]), 76);
+    }
+
+    #[test]
+    fn a_colour_film_on_a_gray_only_device_prints_gray() {
+        let mut f = film(DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        });
+        f.color = true;
+        f.image_boxes.push(with_image(
+            1,
+            Image {
+                rows: 2,
+                columns: 2,
+                photometric: Photometric::Rgb,
+                bits_stored: 8,
+                pixel_aspect_ratio: (1, 1),
+                pixels: Pixels::new([255u8, 0, 0].repeat(4)),
+            },
+        ));
+        let gray_only = Device {
+            gray_only: true,
+            ..device()
+        };
+        let page = compose(&f, &gray_only);
+        assert_eq!(page.channels, 1);
+        assert_eq!(page.pixels.len(), 240 * 300);
+        assert_eq!(at(&page, 120, 150), &[127]);
+        assert_eq!(compose(&f, &device()).channels, 3);
     }
 
     #[test]

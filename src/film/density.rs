@@ -23,6 +23,10 @@
 //! Requested densities outside the device range are clamped to it (the print service
 //! reports that with 0xB605).
 //!
+//! A queue with a measured characteristic curve (`characteristic_curve` in its
+//! configuration: `[density, drive]` points, e.g. read off a printed step wedge with a
+//! densitometer) uses that curve instead, interpolated linearly between its points.
+//!
 //! Everything is computed once per image box into a table of every input value
 //! (256 or 4096 entries); pixels are then one table lookup each.
 
@@ -284,8 +288,9 @@ fn table_fraction(value: u32, first_mapped: u16, bits: u8, entries: &[u16]) -> O
     Some((f64::from(entries[index]) / full_scale).min(1.0))
 }
 
-/// The device drive value (gray, 0 = black) of a density in OD: the device characteristic
-/// of the module doc. Densities outside the device range are clamped to it.
+/// The device drive value (gray, 0 = black) of a density in OD: the queue's
+/// characteristic curve when it has one, else the default characteristic of the module
+/// doc. Densities outside the device range are clamped to it.
 pub fn density_gray(density: f64, device: &Device) -> u8 {
     let (dev_min, dev_max) = ordered(device.min_density, device.max_density);
     let d = if density.is_nan() {
@@ -293,6 +298,9 @@ pub fn density_gray(density: f64, device: &Device) -> u8 {
     } else {
         density.clamp(dev_min, dev_max)
     };
+    if device.curve.len() >= 2 {
+        return curve_drive(&device.curve, d);
+    }
     let r_dark = 10f64.powf(-dev_max);
     let r_white = 10f64.powf(-dev_min);
     if r_white - r_dark <= f64::EPSILON {
@@ -300,6 +308,22 @@ pub fn density_gray(density: f64, device: &Device) -> u8 {
     }
     let r = ((10f64.powf(-d) - r_dark) / (r_white - r_dark)).clamp(0.0, 1.0);
     (srgb_encode(r) * 255.0).round() as u8
+}
+
+/// Linear interpolation of a measured characteristic curve (`[density, drive]` points,
+/// densities increasing, checked by the configuration); beyond its ends the end points'
+/// drive values hold, since the device cannot print outside what was measured.
+fn curve_drive(curve: &[[f64; 2]], d: f64) -> u8 {
+    let i = curve.partition_point(|p| p[0] < d);
+    let drive = if i == 0 {
+        curve[0][1]
+    } else if i == curve.len() {
+        curve[curve.len() - 1][1]
+    } else {
+        let ([d0, v0], [d1, v1]) = (curve[i - 1], curve[i]);
+        v0 + (v1 - v0) * (d - d0) / (d1 - d0)
+    };
+    drive.round().clamp(0.0, 255.0) as u8
 }
 
 /// The sRGB transfer function (IEC 61966-2-1), linear 0..=1 to encoded 0..=1.
@@ -332,6 +356,7 @@ mod tests {
             max_density: 250,
             margin_mm: 0.0,
             gap_mm: 0.0,
+            ..Device::default()
         }
     }
 
@@ -471,6 +496,33 @@ mod tests {
         assert_eq!(density_gray(9.0, &device()), 0);
         assert_eq!(density_gray(-1.0, &device()), 255);
         assert_eq!(density_gray(f64::NAN, &device()), 0);
+    }
+
+    #[test]
+    fn a_characteristic_curve_replaces_the_default() {
+        let dev = Device {
+            curve: vec![[0.0, 250.0], [1.0, 150.0], [3.0, 10.0]],
+            min_density: 0,
+            max_density: 300,
+            ..device()
+        };
+        assert_eq!(density_gray(0.0, &dev), 250);
+        assert_eq!(density_gray(0.5, &dev), 200);
+        assert_eq!(density_gray(1.0, &dev), 150);
+        assert_eq!(density_gray(2.0, &dev), 80);
+        assert_eq!(density_gray(3.0, &dev), 10);
+        // Clamped to the device range (max 3.00 OD) before the curve.
+        assert_eq!(density_gray(4.0, &dev), 10);
+        assert_eq!(area_gray(AreaDensity::Hundredths(50), &dev), 200);
+        // The whole pipeline goes through it: LIN OD from Min 0.00 to Max 3.00 puts value
+        // 0 at 3.00 OD and the top value at 0.00 OD.
+        let lut = PresentationLut::LinOd;
+        let mut p = params(&lut);
+        p.min_density = 0;
+        p.max_density = 300;
+        let t = ToneMap::new(&p, &dev);
+        assert_eq!(t.map(0), 10);
+        assert_eq!(t.map(255), 250);
     }
 
     #[test]

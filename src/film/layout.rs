@@ -380,9 +380,11 @@ impl DisplayFormat {
                 for b in boxes {
                     let (left, right) = (inset(b.x), inset(b.x + b.width));
                     let (top, bottom) = (inset(b.y), inset(b.y + b.height));
+                    // A box narrower than the gap shrinks to nothing at its own far
+                    // edge, never past it (and never out of the area).
                     out.push(Rect {
-                        x: r.x + b.x * r.width + left,
-                        y: r.y + b.y * r.height + top,
+                        x: (r.x + b.x * r.width + left).min(r.x + (b.x + b.width) * r.width),
+                        y: (r.y + b.y * r.height + top).min(r.y + (b.y + b.height) * r.height),
                         width: (b.width * r.width - left - right).max(0.0),
                         height: (b.height * r.height - top - bottom).max(0.0),
                     });

@@ -344,6 +344,29 @@ pub struct Device {
     pub margin_mm: f64,
     /// Gap between image boxes, in millimetres.
     pub gap_mm: f64,
+    /// The device prints gray only: colour films are converted to their luminance
+    /// (a queue configured with `color_films = "convert"`).
+    pub gray_only: bool,
+    /// The device's characteristic curve (PS3.14 7: the printer's own density response):
+    /// points (density in OD, drive value 0..=255 with 0 = darkest), densities
+    /// increasing and drive values never increasing, interpolated linearly. Empty means
+    /// the stated default of [`super::density`] (sRGB-encoded relative reflectance).
+    pub curve: Vec<[f64; 2]>,
+}
+
+impl Default for Device {
+    /// A 300 dpi paper/PDF device from 0.00 to 3.00 OD with the default characteristic.
+    fn default() -> Self {
+        Device {
+            dpi: 300,
+            min_density: 0,
+            max_density: 300,
+            margin_mm: 0.0,
+            gap_mm: 0.0,
+            gray_only: false,
+            curve: Vec::new(),
+        }
+    }
 }
 
 /// A composed page: device pixels, top row first.

@@ -87,7 +87,7 @@ pub async fn run<S: Service>(
             return;
         }
     };
-    let mut abstract_syntaxes = service.abstract_syntaxes();
+    let mut abstract_syntaxes = service.abstract_syntaxes(rq.called_ae_title.trim());
     abstract_syntaxes.push(VERIFICATION_SOP_CLASS.to_string());
     let policy = AcceptorPolicy {
         called_ae_titles: service.called_ae_titles(),

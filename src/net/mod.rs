@@ -92,8 +92,9 @@ pub type EventSender = tokio::sync::mpsc::UnboundedSender<EventReport>;
 /// A DIMSE service provider: opens one handler per association.
 pub trait Service: Send + Sync + 'static {
     type Handler: AssociationHandler;
-    /// Abstract syntaxes this service accepts (Verification is always added).
-    fn abstract_syntaxes(&self) -> Vec<String>;
+    /// Abstract syntaxes this service accepts on an association to `called_ae`
+    /// (Verification is always added).
+    fn abstract_syntaxes(&self, called_ae: &str) -> Vec<String>;
     /// Called AE titles this service answers to.
     fn called_ae_titles(&self) -> Vec<String>;
     /// Opens the per-association state.

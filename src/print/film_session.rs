@@ -186,7 +186,7 @@ impl PrintHandler {
             ));
         }
         let color = meta == uids::BASIC_COLOR_PRINT_MANAGEMENT_META;
-        if color && !self.queue().color {
+        if color && !self.queue().accepts_color() {
             return Err(Refusal::new(
                 status::SOP_CLASS_NOT_SUPPORTED,
                 format!("queue {} prints grayscale only", self.queue().name),

@@ -70,7 +70,7 @@ impl PrintService {
 impl Service for PrintService {
     type Handler = PrintHandler;
 
-    fn abstract_syntaxes(&self) -> Vec<String> {
+    fn abstract_syntaxes(&self, called_ae: &str) -> Vec<String> {
         let mut v: Vec<String> = [
             uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META,
             uids::PRINTER,
@@ -82,9 +82,10 @@ impl Service for PrintService {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        // Colour is offered when any queue prints colour; a grayscale queue refuses colour
-        // film sessions itself.
-        if self.config.queues.iter().any(|q| q.color) {
+        // Colour is accepted when the queue the called AE title selects prints colour or
+        // converts colour films to gray; a queue that refuses them rejects the context at
+        // negotiation (PS3.4 H.3: the Meta SOP class is the unit of negotiation).
+        if self.config.queues[self.queue_for(called_ae)].accepts_color() {
             v.push(uids::BASIC_COLOR_PRINT_MANAGEMENT_META.to_string());
         }
         v

@@ -259,14 +259,7 @@ impl PrintHandler {
 
     /// The output device of this association's queue at STANDARD or HIGH resolution.
     pub(crate) fn device(&self, high: bool) -> Device {
-        let queue = self.queue();
-        Device {
-            dpi: if high { queue.high_dpi } else { queue.dpi },
-            min_density: queue.min_density,
-            max_density: queue.max_density,
-            margin_mm: queue.margin_mm,
-            gap_mm: queue.gap_mm,
-        }
+        self.queue().device(high)
     }
 
     /// Queues film boxes `indices` as one print job and answers the N-ACTION.

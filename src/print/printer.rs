@@ -5,6 +5,7 @@ use super::PrintHandler;
 use super::attrs::Refusal;
 use super::status;
 use super::uids;
+use crate::film::Smoothing;
 use crate::net::Response;
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
@@ -123,7 +124,7 @@ impl PrintHandler {
             uids::BASIC_ANNOTATION_BOX,
             uids::PRINT_JOB,
         ];
-        if q.color {
+        if q.accepts_color() {
             classes.push(uids::BASIC_COLOR_PRINT_MANAGEMENT_META);
         }
         let media: Vec<InMemDicomObject> = q
@@ -178,6 +179,24 @@ impl PrintHandler {
                     ["REPLICATE", "BILINEAR", "CUBIC", "NONE"]
                         .iter()
                         .map(|s| s.to_string())
+                        .collect(),
+                ),
+            ),
+            // PS3.3 C.13.9 Printer Configuration: the smoothing kernels CUBIC offers
+            // (film::resample), SHARP being what an image box without Smoothing Type gets.
+            text(
+                tags::DEFAULT_SMOOTHING_TYPE,
+                VR::CS,
+                Smoothing::default().term(),
+            ),
+            DataElement::new(
+                tags::OTHER_SMOOTHING_TYPES_AVAILABLE,
+                VR::CS,
+                PrimitiveValue::Strs(
+                    Smoothing::ALL
+                        .iter()
+                        .filter(|s| **s != Smoothing::default())
+                        .map(|s| s.term().to_string())
                         .collect(),
                 ),
             ),

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use tracing::{error, info, warn};
 
 /// File magic and format version of a job file.
-const JOB_MAGIC: &[u8; 8] = b"FILMDJ03";
+const JOB_MAGIC: &[u8; 8] = b"FILMDJ04";
 
 /// A print job: films copied at N-ACTION time with everything needed to deliver them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -382,6 +382,7 @@ mod tests {
                 max_density: 300,
                 margin_mm: 0.0,
                 gap_mm: 0.0,
+                ..Device::default()
             },
             pdf_dir: "/tmp".into(),
             preview_dir: "/tmp".into(),
