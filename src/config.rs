@@ -28,6 +28,8 @@ pub struct Config {
     pub printer: PrinterIdentity,
     #[serde(default, rename = "queue")]
     pub queues: Vec<QueueConfig>,
+    #[serde(default)]
+    pub spool: SpoolSettings,
     /// The `CUSTOM\i` layouts: embedded ones until [`Config::load_custom_layouts`] reads
     /// `server.layouts_dir`.
     #[serde(skip)]
@@ -112,6 +114,33 @@ impl Default for PrinterIdentity {
     }
 }
 
+/// The spool: where acknowledged jobs wait until delivered (see `filmd::spool`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpoolSettings {
+    /// Threads composing films; 0 means one per core, at most 8.
+    pub compose_workers: usize,
+    /// Jobs not yet delivered, over all queues; one more is refused with C601/C602.
+    pub max_jobs: usize,
+    /// Free space the spool's disk must keep, MiB; below it a print is refused with
+    /// C601/C602 rather than half-written.
+    pub min_free_mib: u64,
+    /// Hours finished jobs (done, failed, cancelled) stay listed with their files before
+    /// they are removed.
+    pub retention_hours: u64,
+}
+
+impl Default for SpoolSettings {
+    fn default() -> Self {
+        SpoolSettings {
+            compose_workers: 0,
+            max_jobs: 10_000,
+            min_free_mib: 256,
+            retention_hours: 168,
+        }
+    }
+}
+
 /// A printer queue: what it accepts and where its films go.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -140,8 +169,24 @@ pub struct QueueConfig {
     pub default_max_density: u16,
     pub margin_mm: f64,
     pub gap_mm: f64,
-    /// Where this queue's PDFs go; relative paths are under the data directory.
+    /// The PDF archive: where this queue's PDFs go, relative paths under the data
+    /// directory; empty for no archive (the queue then needs an `ipp` printer).
     pub pdf_dir: PathBuf,
+    /// File name of a job's PDF: `{job}` (spool job ID), `{uid}` (Print Job SOP Instance
+    /// UID), `{queue}`, `{label}` (Film Session Label), `{calling_ae}`, `{date}`
+    /// (YYYYMMDD, UTC) and `{time}` (HHMMSS); must contain `{job}` or `{uid}` so that no
+    /// two jobs share a file, and end in `.pdf`.
+    pub pdf_name: String,
+    /// An IPP printer this queue delivers to, e.g. `ipp://printer.example:631/ipp/print`
+    /// (`ipps://` needs an explicit port); empty for none.
+    pub ipp: String,
+    /// PEM file of the CA that signed an `ipps://` printer's certificate; empty: the
+    /// system roots.
+    pub ipp_ca_file: PathBuf,
+    /// Seconds between two Get-Printer-Attributes polls of the printer's state.
+    pub ipp_poll_secs: u64,
+    /// Jobs of this queue not yet delivered; one more is refused with C601/C602.
+    pub max_jobs: usize,
     /// What a grayscale-only queue (`color = false`) does with colour films: `refuse`
     /// them (the colour Meta SOP class is not accepted for its AE titles) or `convert`
     /// them to their luminance (the class is accepted and the films print in gray).
@@ -184,6 +229,11 @@ impl Default for QueueConfig {
             pdf_dir: PathBuf::from("pdf"),
             color_films: ColorFilms::Refuse,
             characteristic_curve: Vec::new(),
+            pdf_name: "{job}.pdf".into(),
+            ipp: String::new(),
+            ipp_ca_file: PathBuf::new(),
+            ipp_poll_secs: 10,
+            max_jobs: 1000,
         }
     }
 }
@@ -267,6 +317,134 @@ pub enum ConfigError {
         path: PathBuf,
         issues: Vec<ConfigIssue>,
     },
+}
+
+/// The placeholders a `pdf_name` template may use.
+pub const PDF_NAME_FIELDS: [&str; 7] =
+    ["job", "uid", "queue", "label", "calling_ae", "date", "time"];
+
+fn check_pdf_name(template: &str) -> Result<(), String> {
+    let mut rest = template;
+    let mut unique = false;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            return Err(format!("{template:?}: '{{' without '}}'"));
+        };
+        let field = &rest[open + 1..open + close];
+        if !PDF_NAME_FIELDS.contains(&field) {
+            return Err(format!(
+                "{template:?}: unknown placeholder {{{field}}} (use {})",
+                PDF_NAME_FIELDS.map(|f| format!("{{{f}}}")).join(", ")
+            ));
+        }
+        unique |= field == "job" || field == "uid";
+        rest = &rest[open + close + 1..];
+    }
+    if template.contains(['/', '\\']) || template.starts_with('.') {
+        return Err(format!("{template:?}: a file name, not a path"));
+    }
+    if !unique {
+        return Err(format!(
+            "{template:?} must contain {{job}} or {{uid}}, or two jobs would share a file"
+        ));
+    }
+    if !template.ends_with(".pdf") {
+        return Err(format!("{template:?} must end in .pdf"));
+    }
+    Ok(())
+}
+
+/// The values a `pdf_name` template is filled with.
+#[derive(Debug, Clone, Default)]
+pub struct PdfNameFields<'a> {
+    pub job: &'a str,
+    pub uid: &'a str,
+    pub queue: &'a str,
+    pub label: &'a str,
+    pub calling_ae: &'a str,
+    /// YYYYMMDD, UTC.
+    pub date: &'a str,
+    /// HHMMSS, UTC.
+    pub time: &'a str,
+}
+
+/// Fills a checked `pdf_name` template. Values are reduced to letters, digits, `.`, `-`
+/// and `_` (anything else becomes `_`, at most 64 characters each) so that an SCU's
+/// Film Session Label can never make a path.
+pub fn render_pdf_name(template: &str, fields: &PdfNameFields) -> String {
+    let safe = |v: &str| -> String {
+        v.trim()
+            .chars()
+            .take(64)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+            .trim_start_matches('.')
+            .to_string()
+    };
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let value = match &rest[open + 1..open + close] {
+            "job" => fields.job,
+            "uid" => fields.uid,
+            "queue" => fields.queue,
+            "label" => fields.label,
+            "calling_ae" => fields.calling_ae,
+            "date" => fields.date,
+            "time" => fields.time,
+            _ => "",
+        };
+        out.push_str(&safe(value));
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An IPP printer URI (RFC 8010 §4.3 `ipp:`, RFC 7472 `ipps:`; `http(s):` accepted too).
+fn check_ipp_uri(uri: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return Err(format!(
+            "{uri:?} is not a URI such as ipp://host:631/ipp/print"
+        ));
+    };
+    if !matches!(scheme, "ipp" | "ipps" | "http" | "https") {
+        return Err(format!(
+            "{uri:?}: the scheme must be ipp, ipps, http or https"
+        ));
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    if host_port.is_empty() {
+        return Err(format!("{uri:?} names no host"));
+    }
+    let port = if host_port.ends_with(']') {
+        None
+    } else {
+        host_port.rsplit_once(':').map(|(_, p)| p)
+    };
+    if let Some(p) = port
+        && p.parse::<u16>().is_err()
+    {
+        return Err(format!("{uri:?}: port {p:?} is not a number"));
+    }
+    if scheme == "ipps" && port.is_none() {
+        return Err(format!(
+            "{uri:?}: write the port (ipps printers listen on 631; without one the IPP client \
+             would use 443)"
+        ));
+    }
+    Ok(())
 }
 
 /// A characteristic curve needs at least two points, densities finite, between 0 and 5 OD
@@ -396,6 +574,13 @@ impl Config {
                 "must be between 1 and 4096".into(),
             );
         }
+        let sp = &self.spool;
+        if sp.compose_workers > 64 {
+            bad("spool.compose_workers".into(), "must be at most 64".into());
+        }
+        if sp.max_jobs == 0 {
+            bad("spool.max_jobs".into(), "must be at least 1".into());
+        }
         if s.idle_timeout_secs == 0 || s.association_timeout_secs == 0 {
             bad(
                 "server.idle_timeout_secs".into(),
@@ -497,6 +682,33 @@ impl Config {
                 || q.default_min_density >= q.default_max_density
             {
                 bad(k("default_max_density"), "default_min_density and default_max_density must lie within min_density..max_density, min below max".into());
+            }
+            if q.pdf_dir.as_os_str().is_empty() && q.ipp.is_empty() {
+                bad(
+                    k("pdf_dir"),
+                    "the queue has no output: set pdf_dir (PDF archive), ipp (a printer) or both"
+                        .into(),
+                );
+            }
+            if let Err(problem) = check_pdf_name(&q.pdf_name) {
+                bad(k("pdf_name"), problem);
+            }
+            if !q.ipp.is_empty()
+                && let Err(problem) = check_ipp_uri(&q.ipp)
+            {
+                bad(k("ipp"), problem);
+            }
+            if !q.ipp_ca_file.as_os_str().is_empty() && !q.ipp_ca_file.is_file() {
+                bad(
+                    k("ipp_ca_file"),
+                    format!("{} is not a readable file", q.ipp_ca_file.display()),
+                );
+            }
+            if !(1..=3600).contains(&q.ipp_poll_secs) {
+                bad(k("ipp_poll_secs"), "must be between 1 and 3600".into());
+            }
+            if q.max_jobs == 0 {
+                bad(k("max_jobs"), "must be at least 1".into());
             }
             if let Err(problem) = check_curve(&q.characteristic_curve) {
                 bad(k("characteristic_curve"), problem);
@@ -618,6 +830,53 @@ mod tests {
         let refuse = Config::parse("[[queue]]\nname = \"g\"\ncolor = false\n", Path::new("t"))
             .expect("valid");
         assert!(!refuse.queues[0].accepts_color());
+    }
+
+    #[test]
+    fn outputs_pdf_names_and_ipp_uris_are_checked() {
+        let parse = |queue: &str| {
+            Config::parse(&format!("[[queue]]\nname = \"q\"\n{queue}"), Path::new("t"))
+        };
+        let problem = |queue: &str, key: &str| {
+            let Err(ConfigError::Invalid { issues, .. }) = parse(queue) else {
+                panic!("{queue} accepted")
+            };
+            let issue = issues
+                .iter()
+                .find(|i| i.key == key)
+                .unwrap_or_else(|| panic!("{queue}: {issues:?}"));
+            issue.problem.clone()
+        };
+        assert!(parse("ipp = \"ipp://127.0.0.1:8631/ipp/print\"\n").is_ok());
+        assert!(parse("ipp = \"ipps://printer.example:631/ipp/print\"\npdf_dir = \"\"\n").is_ok());
+        assert!(
+            problem(
+                "ipp = \"ipps://printer.example/ipp/print\"\n",
+                "queue[0].ipp"
+            )
+            .contains("443")
+        );
+        assert!(problem("ipp = \"lpd://x/q\"\n", "queue[0].ipp").contains("scheme"));
+        assert!(problem("ipp = \"ipp://x:nine/q\"\n", "queue[0].ipp").contains("port"));
+        assert!(problem("pdf_dir = \"\"\n", "queue[0].pdf_dir").contains("no output"));
+        assert!(problem("pdf_name = \"{label}.pdf\"\n", "queue[0].pdf_name").contains("{job}"));
+        assert!(
+            problem("pdf_name = \"{job}-{owner}.pdf\"\n", "queue[0].pdf_name").contains("unknown")
+        );
+        assert!(problem("pdf_name = \"../{job}.pdf\"\n", "queue[0].pdf_name").contains("path"));
+        assert!(problem("pdf_name = \"{job}.txt\"\n", "queue[0].pdf_name").contains(".pdf"));
+        let name = render_pdf_name(
+            "{date}-{queue}-{label}-{job}.pdf",
+            &PdfNameFields {
+                job: "J1",
+                queue: "ct",
+                label: "../CT chest/Ärger",
+                date: "20261125",
+                ..Default::default()
+            },
+        );
+        assert_eq!(name, "20261125-ct-_CT_chest__rger-J1.pdf");
+        assert!(!name.contains('/'));
     }
 
     #[test]

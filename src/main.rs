@@ -35,6 +35,10 @@ enum Command {
         /// Data directory (spool and PDFs).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// IPP printer the default queue delivers to as well as writing its PDF archive,
+        /// e.g. ipp://127.0.0.1:631/printers/films.
+        #[arg(long)]
+        ipp: Option<String>,
     },
     /// Compose a film from DICOM image files, without a network, to a PDF or PNG file.
     Render {
@@ -217,6 +221,7 @@ fn main() -> Result<()> {
             listen,
             ae_title,
             data_dir,
+            ipp,
         } => {
             let mut cfg = match &config {
                 Some(path) => Config::load(path)?,
@@ -233,6 +238,11 @@ fn main() -> Result<()> {
             }
             if let Some(d) = data_dir {
                 cfg.server.data_dir = d;
+            }
+            if let Some(uri) = ipp
+                && let Some(q) = cfg.queues.first_mut()
+            {
+                q.ipp = uri;
             }
             let issues = cfg.validate();
             if !issues.is_empty() {

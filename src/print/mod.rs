@@ -22,6 +22,7 @@ use crate::film::AnnotationFormats;
 use crate::net::dimse::command_field as cf;
 use crate::net::{AssociationHandler, AssociationInfo, EventSender, Request, Response, Service};
 use crate::spool::Spool;
+use crate::spool::printers::PrinterBoard;
 use attrs::Refusal;
 use dicom_object::InMemDicomObject;
 use std::collections::HashMap;
@@ -35,17 +36,26 @@ pub struct PrintService {
     pub jobs: Arc<print_job::JobRegistry>,
     /// Annotation Display Formats the film boxes may name.
     pub annotation_formats: Arc<AnnotationFormats>,
+    /// The live status of every queue's printer.
+    pub printers: Arc<PrinterBoard>,
 }
 
 impl PrintService {
     /// A service with the embedded annotation formats; see [`Self::with_annotation_formats`].
     pub fn new(config: Arc<Config>, spool: Arc<Spool>) -> Self {
         PrintService {
-            config,
             spool,
             jobs: Arc::new(print_job::JobRegistry::default()),
             annotation_formats: Arc::new(AnnotationFormats::embedded().clone()),
+            printers: PrinterBoard::new(config.queues.iter().map(|q| q.name.as_str())),
+            config,
         }
+    }
+
+    /// Reports printer status from `board`, shared with what watches the printers.
+    pub fn with_printers(mut self, board: Arc<PrinterBoard>) -> Self {
+        self.printers = board;
+        self
     }
 
     /// Uses `formats` (read from the layouts directory at start) for Annotation Display
@@ -99,6 +109,13 @@ impl Service for PrintService {
 
     fn open(&self, info: &AssociationInfo, events: EventSender) -> PrintHandler {
         let queue = self.queue_for(&info.called_ae_title);
+        printer::watch_printer(
+            info,
+            &self.config.queues[queue].name,
+            &self.printers,
+            &self.config,
+            events.clone(),
+        );
         PrintHandler {
             info: info.clone(),
             config: self.config.clone(),
@@ -106,6 +123,7 @@ impl Service for PrintService {
             spool: self.spool.clone(),
             jobs: self.jobs.clone(),
             annotation_formats: self.annotation_formats.clone(),
+            printers: self.printers.clone(),
             events,
             session: None,
             film_boxes: Vec::new(),
@@ -123,6 +141,7 @@ pub struct PrintHandler {
     pub(crate) spool: Arc<Spool>,
     pub(crate) jobs: Arc<print_job::JobRegistry>,
     pub(crate) annotation_formats: Arc<AnnotationFormats>,
+    pub(crate) printers: Arc<PrinterBoard>,
     pub(crate) events: EventSender,
     pub(crate) session: Option<film_session::FilmSession>,
     /// Film boxes of the session in creation order; the last one is the live one.

@@ -5,8 +5,10 @@ use super::PrintHandler;
 use super::attrs::Refusal;
 use super::status;
 use super::uids;
+use crate::config::Config;
 use crate::film::Smoothing;
-use crate::net::Response;
+use crate::net::{AssociationInfo, EventReport, EventSender, Response};
+use crate::spool::printers::{Level, PrinterBoard, PrinterStatus};
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
@@ -35,12 +37,87 @@ fn select(obj: InMemDicomObject, requested: &[u32]) -> (InMemDicomObject, Vec<u3
     (out, missing)
 }
 
+/// The context a Printer N-EVENT-REPORT goes on: the Printer SOP class's own, else a
+/// Print Management Meta SOP class that includes it (PS3.4 H.3.1, H.4.6).
+fn printer_context(info: &AssociationInfo) -> Option<u8> {
+    [
+        uids::PRINTER,
+        uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META,
+        uids::BASIC_COLOR_PRINT_MANAGEMENT_META,
+    ]
+    .iter()
+    .find_map(|a| info.context_for(a))
+    .map(|c| c.id)
+}
+
+/// The Printer N-EVENT-REPORT of a status (PS3.4 H.4.6.1.1, Table H.4-10): Event Type ID
+/// 1 NORMAL, 2 WARNING, 3 FAILURE; WARNING and FAILURE carry Printer Status Info and
+/// Printer Name.
+pub(crate) fn printer_event(
+    context_id: u8,
+    status: &PrinterStatus,
+    printer_name: &str,
+) -> EventReport {
+    let data = (status.level != Level::Normal).then(|| {
+        InMemDicomObject::from_element_iter([
+            text(tags::PRINTER_STATUS_INFO, VR::CS, &status.info),
+            text(tags::PRINTER_NAME, VR::LO, printer_name),
+        ])
+    });
+    EventReport {
+        context_id,
+        sop_class_uid: uids::PRINTER.into(),
+        sop_instance_uid: uids::PRINTER_INSTANCE.into(),
+        event_type_id: status.level.event_type_id(),
+        data,
+    }
+}
+
+/// Sends every change of `queue`'s printer status to this association while it is open,
+/// when it negotiated a context that includes the Printer SOP class.
+pub(crate) fn watch_printer(
+    info: &AssociationInfo,
+    queue: &str,
+    board: &PrinterBoard,
+    config: &Config,
+    events: EventSender,
+) {
+    let (Some(context_id), Some(mut rx)) = (printer_context(info), board.subscribe(queue)) else {
+        return;
+    };
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let printer_name = format!("{} {queue}", config.printer.name);
+    let association = info.id;
+    rx.borrow_and_update();
+    runtime.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = events.closed() => break,
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let status = rx.borrow_and_update().clone();
+                    tracing::debug!(assoc = association, "Printer N-EVENT-REPORT {}", status.level.term());
+                    if events.send(printer_event(context_id, &status, &printer_name)).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
 impl PrintHandler {
     fn printer_attributes(&self) -> InMemDicomObject {
         let p = &self.config.printer;
+        // The live state of this association's queue (spool::printers).
+        let live = self.printers.get(&self.queue().name);
         let mut obj = InMemDicomObject::from_element_iter([
-            text(tags::PRINTER_STATUS, VR::CS, "NORMAL"),
-            text(tags::PRINTER_STATUS_INFO, VR::CS, "NORMAL"),
+            text(tags::PRINTER_STATUS, VR::CS, live.level.term()),
+            text(tags::PRINTER_STATUS_INFO, VR::CS, &live.info),
             text(
                 tags::PRINTER_NAME,
                 VR::LO,
@@ -248,5 +325,38 @@ impl PrintHandler {
             self.printer_configuration(),
             requested,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printer_events_carry_info_and_name_except_for_normal() {
+        let warning = PrinterStatus {
+            level: Level::Warning,
+            info: "SUPPLY LOW".into(),
+            detail: "media-low-warning".into(),
+        };
+        let e = printer_event(3, &warning, "filmd ct");
+        assert_eq!((e.context_id, e.event_type_id), (3, 2));
+        assert_eq!(e.sop_class_uid, uids::PRINTER);
+        assert_eq!(e.sop_instance_uid, uids::PRINTER_INSTANCE);
+        let data = e.data.expect("WARNING carries data");
+        assert_eq!(
+            data.element(tags::PRINTER_STATUS_INFO)
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            "SUPPLY LOW"
+        );
+        assert_eq!(
+            data.element(tags::PRINTER_NAME).unwrap().to_str().unwrap(),
+            "filmd ct"
+        );
+        let normal = printer_event(3, &PrinterStatus::normal(), "filmd ct");
+        assert_eq!(normal.event_type_id, 1);
+        assert!(normal.data.is_none());
     }
 }

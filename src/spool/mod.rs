@@ -8,6 +8,8 @@
 //! its PDF has been renamed into place and fsynced, so a crash in between delivers the same
 //! PDF again under the same name: the archive holds it once.
 
+pub mod printers;
+
 use crate::backend::pdf::{DocumentInfo, PdfBuilder};
 use crate::film::{Device, Film, compose::compose};
 use serde::{Deserialize, Serialize};
