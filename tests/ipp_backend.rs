@@ -448,3 +448,21 @@ async fn ipps_with_the_printers_self_signed_certificate() {
     let kept = eve.wait_kept_document(id, Duration::from_secs(10));
     assert!(std::fs::read(kept).unwrap() == pdf);
 }
+
+#[tokio::test]
+async fn cancel_job_cancels_a_printing_job() {
+    if !have_ippeveprinter() {
+        return;
+    }
+    let eve = IppEve::start(IppEveOptions::pdf());
+    let p = printer(&eve.uri());
+    let (id, _) =
+        print_with_retry(&p, &gray_pdf(), &ticket("filmd-cancel", "application/pdf")).await;
+    p.cancel_job(id).await.expect("Cancel-Job");
+    let job = wait_terminal(&p, id).await;
+    assert_eq!(job.state, JobState::Canceled, "{job:?}");
+    // A finished job cannot be canceled again.
+    let err = p.cancel_job(id).await.expect_err("second Cancel-Job");
+    eprintln!("Cancel-Job of a canceled job: {err}");
+    assert!(!err.is_retryable(), "{err}");
+}
