@@ -3,6 +3,9 @@
 //! printer or file speaks.
 //!
 //! - [`pdf`]: one PDF page per film, the composed raster as a Flate-compressed image.
+//! - [`ipp`]: an IPP client for one printer: attributes, format choice, Print-Job, job
+//!   status, retry classification.
 
+pub mod ipp;
 pub mod pdf;
 pub mod png;

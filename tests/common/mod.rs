@@ -2,6 +2,7 @@
 //! dicom-ul's client association, and readers for the PDFs filmd writes.
 #![allow(dead_code)]
 
+pub mod ipp_peers;
 pub mod pdf;
 pub mod scu;
 
