@@ -2,7 +2,11 @@
 //! A backend takes composed [`Page`](crate::film::Page)s and turns them into what its
 //! printer or file speaks.
 //!
-//! - [`pdf`]: one PDF page per film, the composed raster as a Flate-compressed image.
+//! - [`pdf`]: one PDF/A-2b page per film, the composed raster as a Flate-compressed image.
+//! - [`pdfa`]: the PDF/A-2b metadata: XMP packet, Info values, identifiers, dates.
+//! - [`icc`]: the sRGB and gray ICC profiles the PDF/A output intent and images name.
 
+pub mod icc;
 pub mod pdf;
+pub mod pdfa;
 pub mod png;

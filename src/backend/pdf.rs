@@ -1,12 +1,21 @@
 //! PDF output: one page per composed film, each page a single 8-bit image XObject
-//! (DeviceGray or DeviceRGB, FlateDecode) covering the whole MediaBox, so the film's
-//! pixels reach the PDF without resampling or lossy compression.
+//! (FlateDecode) covering the whole MediaBox, so the film's pixels reach the PDF without
+//! resampling or lossy compression.
+//!
+//! The file is PDF/A-2b (ISO 19005-2, level B), for archiving: PDF 1.7 header with a
+//! binary comment (6.1.2), trailer `/ID` (6.1.3), an sRGB output intent with its ICC
+//! profile (6.2.3), every image in an `ICCBased` colour space, gray pages with filmd's
+//! gray profile and RGB pages with sRGB (6.2.4.2), and an XMP metadata stream that agrees
+//! with the Info dictionary (6.6). Nothing PDF/A forbids is written: no encryption, LZW,
+//! transparency, JavaScript, fonts or annotations. See [`super::pdfa`] for the metadata.
 //!
 //! The image is deflated here, not by lopdf: large pages are cut into horizontal strips
 //! compressed on separate threads as raw deflate ending in a sync flush (byte aligned,
 //! not final), concatenated behind one zlib header, with the Adler-32 of the whole
 //! combined from the strips' (RFC 1950, zlib's `adler32_combine`).
 
+use super::icc;
+use super::pdfa::{DocumentText, Identifiers, text_string, xmp_packet};
 use crate::film::Page;
 use flate2::{Compress, Compression, FlushCompress, Status};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
@@ -21,14 +30,72 @@ const PARALLEL_THRESHOLD: usize = 1 << 20;
 /// Name of each page's image in its resources.
 const IMAGE_NAME: &str = "Im0";
 
-/// Metadata written to the document Info dictionary.
+/// The output condition the PDF/A output intent names: the sRGB profile's registry name.
+pub const OUTPUT_CONDITION: &str = "sRGB IEC61966-2.1";
+
+/// Metadata written to the Info dictionary and the XMP packet. Plain text: the backend
+/// knows nothing of DICOM, the caller fills in what the job has. Empty strings are left
+/// out of the Info dictionary and its XMP twins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentInfo {
+    /// Info `/Title`, XMP dc:title.
     pub title: String,
+    /// Info `/Author`, XMP dc:creator.
     pub author: String,
+    /// Info `/Subject`, XMP dc:description.
     pub subject: String,
+    /// Info `/Creator`, XMP xmp:CreatorTool.
     pub creator: String,
+    /// Info `/CreationDate` and `/ModDate`, XMP xmp:CreateDate, ModifyDate, MetadataDate.
     pub created: SystemTime,
+    /// The spool's job ID.
+    pub job_id: String,
+    /// The Print Job SOP Instance UID; it gives the XMP DocumentID.
+    pub print_job_uid: String,
+    pub film_session_label: String,
+    pub owner_id: String,
+    pub calling_ae_title: String,
+    pub queue: String,
+    /// One entry per page, in page order.
+    pub films: Vec<FilmMetadata>,
+}
+
+impl Default for DocumentInfo {
+    fn default() -> Self {
+        DocumentInfo {
+            title: String::new(),
+            author: String::new(),
+            subject: String::new(),
+            creator: String::new(),
+            created: UNIX_EPOCH,
+            job_id: String::new(),
+            print_job_uid: String::new(),
+            film_session_label: String::new(),
+            owner_id: String::new(),
+            calling_ae_title: String::new(),
+            queue: String::new(),
+            films: Vec::new(),
+        }
+    }
+}
+
+/// A film's parameters as written to the XMP metadata: the defined terms as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilmMetadata {
+    /// e.g. `14INX17IN`.
+    pub film_size: String,
+    /// `PORTRAIT` or `LANDSCAPE`.
+    pub orientation: String,
+    /// e.g. `STANDARD\2,2`.
+    pub display_format: String,
+    /// e.g. `CUBIC`.
+    pub magnification: String,
+    /// Hundredths of optical density.
+    pub min_density: u16,
+    /// Hundredths of optical density.
+    pub max_density: u16,
+    /// e.g. `BLUE FILM`.
+    pub medium: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,31 +136,69 @@ pub struct PdfBuilder {
     doc: Document,
     pages_id: ObjectId,
     kids: Vec<Object>,
+    /// The ICC profile streams, each written once and shared by every page that uses it.
+    gray_profile: Option<ObjectId>,
+    srgb_profile: Option<ObjectId>,
 }
 
 impl PdfBuilder {
     pub fn new() -> Result<Self, PdfError> {
-        let mut doc = Document::with_version("1.5");
+        // PDF 1.7 (ISO 32000-1), which PDF/A-2 is based on; lopdf writes the binary
+        // comment line after the header (ISO 19005-2 6.1.2).
+        let mut doc = Document::with_version("1.7");
         let pages_id = doc.try_new_object_id()?;
         Ok(PdfBuilder {
             doc,
             pages_id,
             kids: Vec::new(),
+            gray_profile: None,
+            srgb_profile: None,
         })
     }
 
     /// Appends one page holding `page`'s image.
     pub fn add_page(&mut self, page: &Page) -> Result<(), PdfError> {
-        let id = add_page(&mut self.doc, self.pages_id, self.kids.len(), page)?;
+        let index = self.kids.len();
+        let profile = match page.channels {
+            1 => self.profile(1)?,
+            3 => self.profile(3)?,
+            channels => return Err(PdfError::Channels { index, channels }),
+        };
+        let color_space = vec![Object::Name(b"ICCBased".to_vec()), profile.into()];
+        let id = add_page(&mut self.doc, self.pages_id, index, page, color_space)?;
         self.kids.push(id.into());
         Ok(())
     }
 
-    /// Writes the document with its Info dictionary.
+    /// The ICC profile stream for `components` (1 gray, 3 sRGB), added on first use.
+    fn profile(&mut self, components: u8) -> Result<ObjectId, PdfError> {
+        let (slot, bytes) = if components == 1 {
+            (&mut self.gray_profile, icc::gray_profile())
+        } else {
+            (&mut self.srgb_profile, icc::srgb_profile())
+        };
+        if let Some(id) = *slot {
+            return Ok(id);
+        }
+        let stream = Stream::new(
+            dictionary! { "N" => i64::from(components), "Filter" => "FlateDecode" },
+            zlib_compress(bytes, 9)?,
+        )
+        .with_compression(false);
+        let id = self.doc.try_add_object(stream)?;
+        *slot = Some(id);
+        Ok(id)
+    }
+
+    /// Writes the document with its metadata: Info dictionary, XMP packet, output intent
+    /// and trailer `/ID`.
     pub fn finish(mut self, info: &DocumentInfo) -> Result<Vec<u8>, PdfError> {
         if self.kids.is_empty() {
             return Err(PdfError::NoPages);
         }
+        let srgb = self.profile(3)?;
+        let text = DocumentText::of(info);
+        let ids = Identifiers::of(info);
         let doc = &mut self.doc;
         let count = self.kids.len() as i64;
         doc.objects.insert(
@@ -102,11 +207,32 @@ impl PdfBuilder {
                 dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count },
             ),
         );
-        let catalog_id =
-            doc.try_add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id })?;
-        let info_id = doc.try_add_object(info_dictionary(info))?;
+        // Uncompressed, so that the packet can be found by scanning the file (ISO 19005-2
+        // 6.6.2.1 does not require it, XMP part 3 recommends it).
+        let metadata = Stream::new(
+            dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
+            xmp_packet(info, &text, &ids).into_bytes(),
+        )
+        .with_compression(false);
+        let metadata_id = doc.try_add_object(metadata)?;
+        let output_intent = dictionary! {
+            "Type" => "OutputIntent",
+            "S" => "GTS_PDFA1",
+            "OutputConditionIdentifier" => Object::string_literal(OUTPUT_CONDITION),
+            "Info" => Object::string_literal(OUTPUT_CONDITION),
+            "DestOutputProfile" => srgb,
+        };
+        let catalog_id = doc.try_add_object(dictionary! {
+            "Type" => "Catalog",
+            "Pages" => self.pages_id,
+            "Metadata" => metadata_id,
+            "OutputIntents" => vec![Object::Dictionary(output_intent)],
+        })?;
+        let info_id = doc.try_add_object(info_dictionary(&text))?;
         doc.trailer.set("Root", catalog_id);
         doc.trailer.set("Info", info_id);
+        let id = Object::String(ids.instance.to_vec(), StringFormat::Hexadecimal);
+        doc.trailer.set("ID", vec![id.clone(), id]);
         let mut out = Vec::new();
         doc.save_to(&mut out)?;
         Ok(out)
@@ -118,12 +244,8 @@ fn add_page(
     parent: ObjectId,
     index: usize,
     page: &Page,
+    color_space: Vec<Object>,
 ) -> Result<ObjectId, PdfError> {
-    let color_space = match page.channels {
-        1 => "DeviceGray",
-        3 => "DeviceRGB",
-        channels => return Err(PdfError::Channels { index, channels }),
-    };
     let expected = page.width_px as usize * page.height_px as usize * usize::from(page.channels);
     if page.pixels.len() != expected || expected == 0 {
         return Err(PdfError::PageSize {
@@ -170,15 +292,25 @@ fn add_page(
     })?)
 }
 
-fn info_dictionary(info: &DocumentInfo) -> Dictionary {
-    dictionary! {
-        "Title" => lopdf::text_string(&info.title),
-        "Author" => lopdf::text_string(&info.author),
-        "Subject" => lopdf::text_string(&info.subject),
-        "Creator" => lopdf::text_string(&info.creator),
-        "Producer" => Object::string_literal("filmd"),
-        "CreationDate" => Object::String(pdf_date(info.created).into_bytes(), StringFormat::Literal),
+/// The Info dictionary: the same values as the XMP packet (ISO 19005-2 6.6.3), empty
+/// ones left out of both.
+fn info_dictionary(text: &DocumentText) -> Dictionary {
+    let mut dict = Dictionary::new();
+    for (key, value) in [
+        ("Title", &text.title),
+        ("Author", &text.author),
+        ("Subject", &text.subject),
+        ("Creator", &text.creator),
+        ("Producer", &text.producer),
+    ] {
+        if !value.is_empty() {
+            dict.set(key, text_string(value));
+        }
     }
+    for key in ["CreationDate", "ModDate"] {
+        dict.set(key, text_string(&text.date_pdf));
+    }
+    dict
 }
 
 /// A whole number as an Integer, anything else as a Real.
@@ -194,34 +326,6 @@ fn number(x: f64) -> Object {
 fn pdf_number(x: f64) -> String {
     let text = format!("{x:.4}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-/// A PDF date string in UT, `D:YYYYMMDDHHmmSSZ` (ISO 32000-1 7.9.4).
-fn pdf_date(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "D:{y:04}{m:02}{d:02}{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// A zlib stream (RFC 1950) of `data`, deflated in parallel strips when it is large.
@@ -379,6 +483,9 @@ mod tests {
             subject: "STANDARD\\2,2".into(),
             creator: "filmd test".into(),
             created: UNIX_EPOCH + Duration::from_secs(1_793_534_400), // 2026-11-01 12:00:00
+            job_id: "42".into(),
+            print_job_uid: "2.25.329800735698586629295641978511506172918".into(),
+            ..DocumentInfo::default()
         }
     }
 
@@ -434,12 +541,14 @@ mod tests {
                 (image.width, image.height),
                 (i64::from(page.width_px), i64::from(page.height_px))
             );
-            let expected_space = if page.channels == 1 {
-                "DeviceGray"
-            } else {
-                "DeviceRGB"
-            };
-            assert_eq!(image.color_space.as_deref(), Some(expected_space));
+            assert_eq!(image.color_space.as_deref(), Some("ICCBased"));
+            let space = image.origin_dict.get(b"ColorSpace").and_then(Object::as_array);
+            let profile = doc
+                .get_object(space.expect("array")[1].as_reference().expect("ref"))
+                .and_then(Object::as_stream)
+                .expect("ICC stream");
+            let n = profile.dict.get(b"N").and_then(Object::as_i64).expect("N");
+            assert_eq!(n, i64::from(page.channels));
             assert_eq!(image.bits_per_component, Some(8));
             assert_eq!(
                 image.filters.as_deref(),
@@ -471,8 +580,81 @@ mod tests {
             |key: &[u8]| lopdf::decode_text_string(dict.get(key).expect("key")).expect("text");
         assert_eq!(text(b"Title"), "Film 1");
         assert_eq!(text(b"Author"), "CT1 Ärztin");
-        assert_eq!(text(b"Producer"), "filmd");
+        assert!(matches!(
+            dict.get(b"Author"),
+            Ok(Object::String(bytes, _)) if bytes.starts_with(&[0xfe, 0xff])
+        ));
+        assert_eq!(text(b"Subject"), "STANDARD\\2,2");
+        assert_eq!(text(b"Producer"), concat!("filmd ", env!("CARGO_PKG_VERSION")));
         assert_eq!(text(b"CreationDate"), "D:20261101120000Z");
+        assert_eq!(text(b"ModDate"), "D:20261101120000Z");
+
+        let mut anonymous = info();
+        anonymous.author.clear();
+        let bytes = encode_pdf(&[page(2, 2, 1, 10.0, 10.0)], &anonymous).expect("encode");
+        let doc = Document::load_mem(&bytes).expect("load");
+        let info_ref = doc.trailer.get(b"Info").and_then(Object::as_reference);
+        let dict = doc.get_dictionary(info_ref.expect("Info")).expect("Info dict");
+        assert!(dict.get(b"Author").is_err(), "an empty value is left out");
+    }
+
+    #[test]
+    fn pdfa_structure_header_catalog_and_id() {
+        let pages = [
+            page(4, 4, 1, 10.0, 10.0),
+            page(4, 4, 3, 10.0, 10.0),
+            page(4, 4, 1, 10.0, 10.0),
+        ];
+        let bytes = encode_pdf(&pages, &info()).expect("encode");
+        // Header and a comment of four bytes above 127 (ISO 19005-2 6.1.2).
+        assert!(bytes.starts_with(b"%PDF-1.7\n%"));
+        assert!(bytes[10..14].iter().all(|&b| b > 127), "{:?}", &bytes[..16]);
+        assert_eq!(bytes[14], b'\n');
+        assert!(bytes.ends_with(b"%%EOF"));
+
+        let doc = Document::load_mem(&bytes).expect("load");
+        let catalog = doc.catalog().expect("catalog");
+        let metadata = doc
+            .get_object(catalog.get(b"Metadata").and_then(Object::as_reference).expect("ref"))
+            .and_then(Object::as_stream)
+            .expect("Metadata stream");
+        assert_eq!(metadata.dict.get(b"Type").and_then(Object::as_name).ok(), Some(&b"Metadata"[..]));
+        assert_eq!(metadata.dict.get(b"Subtype").and_then(Object::as_name).ok(), Some(&b"XML"[..]));
+        assert!(metadata.dict.get(b"Filter").is_err(), "uncompressed");
+        let xmp = std::str::from_utf8(&metadata.content).expect("UTF-8");
+        assert!(xmp.starts_with("<?xpacket begin=\"\u{feff}\""), "{xmp}");
+        assert!(xmp.contains("<pdfaid:part>2</pdfaid:part>"));
+        assert!(xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>"));
+        assert!(xmp.contains("uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"));
+
+        let intents = catalog.get(b"OutputIntents").and_then(Object::as_array).expect("intents");
+        assert_eq!(intents.len(), 1);
+        let intent = intents[0].as_dict().expect("dict");
+        assert_eq!(intent.get(b"S").and_then(Object::as_name).ok(), Some(&b"GTS_PDFA1"[..]));
+        let dest = intent.get(b"DestOutputProfile").and_then(Object::as_reference).expect("ref");
+        let profile = doc.get_object(dest).and_then(Object::as_stream).expect("stream");
+        assert_eq!(profile.decompressed_content().expect("inflate"), icc::srgb_profile());
+
+        // One profile stream per colour space, shared: the RGB page uses the intent's.
+        let spaces: Vec<ObjectId> = doc
+            .get_pages()
+            .values()
+            .map(|&id| {
+                let image = &doc.get_page_images(id).expect("images")[0];
+                let space = image.origin_dict.get(b"ColorSpace").and_then(Object::as_array);
+                space.expect("array")[1].as_reference().expect("ref")
+            })
+            .collect();
+        assert_eq!(spaces[0], spaces[2]);
+        assert_eq!(spaces[1], dest);
+        assert_ne!(spaces[0], dest);
+
+        let id = doc.trailer.get(b"ID").and_then(Object::as_array).expect("ID");
+        assert_eq!(id.len(), 2);
+        for part in id {
+            assert!(matches!(part, Object::String(b, _) if b.len() == 16));
+        }
+        assert!(doc.trailer.get(b"Encrypt").is_err());
     }
 
     #[test]
@@ -529,15 +711,6 @@ mod tests {
         assert_eq!(
             adler32_combine(1, adler32(&data), data.len()),
             adler32(&data)
-        );
-    }
-
-    #[test]
-    fn dates_are_utc_pdf_dates() {
-        assert_eq!(pdf_date(UNIX_EPOCH), "D:19700101000000Z");
-        assert_eq!(
-            pdf_date(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "D:20000229000000Z"
         );
     }
 }
