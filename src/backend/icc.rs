@@ -324,16 +324,25 @@ mod tests {
             assert_eq!(&profile[12..16], b"mntr");
             assert_eq!(&profile[16..20], space);
             assert_eq!(&profile[20..24], b"XYZ ");
-            assert_eq!(&profile[24..36], &[0x07, 0xEA, 0, 11, 0, 1, 0, 0, 0, 0, 0, 0]);
+            assert_eq!(
+                &profile[24..36],
+                &[0x07, 0xEA, 0, 11, 0, 1, 0, 0, 0, 0, 0, 0]
+            );
             assert_eq!(&profile[36..40], b"acsp");
             assert_eq!(u32_at(profile, 64), 0, "perceptual intent");
             // D50 as ICC.1 7.2.16 spells it out.
-            assert_eq!(&profile[68..80], &[0, 0, 0xF6, 0xD6, 0, 1, 0, 0, 0, 0, 0xD3, 0x2D]);
+            assert_eq!(
+                &profile[68..80],
+                &[0, 0, 0xF6, 0xD6, 0, 1, 0, 0, 0, 0, 0xD3, 0x2D]
+            );
             assert!(profile[84..128].iter().all(|&b| b == 0), "ID and reserved");
             for (signature, offset, size) in tags(profile) {
                 let name = String::from_utf8_lossy(&signature);
                 assert_eq!(offset % 4, 0, "{name} aligned");
-                assert!(offset >= 132 + 12 * tags(profile).len(), "{name} after the table");
+                assert!(
+                    offset >= 132 + 12 * tags(profile).len(),
+                    "{name} after the table"
+                );
                 assert!(offset + size <= profile.len(), "{name} inside the profile");
             }
             let desc = tag(profile, b"desc");
@@ -342,7 +351,10 @@ mod tests {
             assert_eq!(desc.len(), 12 + n + 4 + 4 + 2 + 1 + 67);
             assert_eq!(desc[12 + n - 1], 0, "NUL-terminated");
             assert!(tag(profile, b"cprt").starts_with(b"text"));
-            assert_eq!(xyz(profile, b"wtpt"), D50.map(|v| (v * 65536.0).round() / 65536.0));
+            assert_eq!(
+                xyz(profile, b"wtpt"),
+                D50.map(|v| (v * 65536.0).round() / 65536.0)
+            );
         }
     }
 
@@ -388,7 +400,8 @@ mod tests {
                 assert!(values.windows(2).all(|w| w[0] <= w[1]), "monotonic");
                 // Linear toe below 0.04045 (slope 1/12.92), then the power segment:
                 // sRGB 0.5 is 21.404 % linear light.
-                let at = |x: f64| f64::from(values[(x * (n - 1) as f64).round() as usize]) / 65535.0;
+                let at =
+                    |x: f64| f64::from(values[(x * (n - 1) as f64).round() as usize]) / 65535.0;
                 assert!((at(10.0 / 1023.0) - 10.0 / 1023.0 / 12.92).abs() < 2e-5);
                 let mid = (values[511] as f64 + values[512] as f64) / 2.0 / 65535.0;
                 assert!((mid - 0.214_04).abs() < 2e-4, "{mid}");

@@ -542,7 +542,10 @@ mod tests {
                 (i64::from(page.width_px), i64::from(page.height_px))
             );
             assert_eq!(image.color_space.as_deref(), Some("ICCBased"));
-            let space = image.origin_dict.get(b"ColorSpace").and_then(Object::as_array);
+            let space = image
+                .origin_dict
+                .get(b"ColorSpace")
+                .and_then(Object::as_array);
             let profile = doc
                 .get_object(space.expect("array")[1].as_reference().expect("ref"))
                 .and_then(Object::as_stream)
@@ -585,7 +588,10 @@ mod tests {
             Ok(Object::String(bytes, _)) if bytes.starts_with(&[0xfe, 0xff])
         ));
         assert_eq!(text(b"Subject"), "STANDARD\\2,2");
-        assert_eq!(text(b"Producer"), concat!("filmd ", env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            text(b"Producer"),
+            concat!("filmd ", env!("CARGO_PKG_VERSION"))
+        );
         assert_eq!(text(b"CreationDate"), "D:20261101120000Z");
         assert_eq!(text(b"ModDate"), "D:20261101120000Z");
 
@@ -594,8 +600,45 @@ mod tests {
         let bytes = encode_pdf(&[page(2, 2, 1, 10.0, 10.0)], &anonymous).expect("encode");
         let doc = Document::load_mem(&bytes).expect("load");
         let info_ref = doc.trailer.get(b"Info").and_then(Object::as_reference);
-        let dict = doc.get_dictionary(info_ref.expect("Info")).expect("Info dict");
+        let dict = doc
+            .get_dictionary(info_ref.expect("Info"))
+            .expect("Info dict");
         assert!(dict.get(b"Author").is_err(), "an empty value is left out");
+    }
+
+    #[test]
+    fn control_characters_and_markup_stay_equal_in_info_and_xmp() {
+        let mut odd = info();
+        odd.title = "ISO 2022 \u{1b}$B label\r\n<&>".into();
+        odd.film_session_label = odd.title.clone();
+        let bytes = encode_pdf(&[page(2, 2, 1, 10.0, 10.0)], &odd).expect("encode");
+        let doc = Document::load_mem(&bytes).expect("load");
+        let info_ref = doc.trailer.get(b"Info").and_then(Object::as_reference);
+        let dict = doc
+            .get_dictionary(info_ref.expect("Info"))
+            .expect("Info dict");
+        let title = lopdf::decode_text_string(dict.get(b"Title").expect("Title")).expect("text");
+        assert_eq!(title, "ISO 2022 \u{fffd}$B label\r\n<&>");
+
+        let catalog = doc.catalog().expect("catalog");
+        let id = catalog
+            .get(b"Metadata")
+            .and_then(Object::as_reference)
+            .expect("ref");
+        let stream = doc
+            .get_object(id)
+            .and_then(Object::as_stream)
+            .expect("stream");
+        let text = std::str::from_utf8(&stream.content).expect("UTF-8");
+        let xmp = roxmltree::Document::parse(text).expect("well-formed despite ESC and <&>");
+        let texts: Vec<&str> = xmp
+            .descendants()
+            .filter(|n| ["li", "filmSessionLabel"].contains(&n.tag_name().name()))
+            .filter_map(|n| n.text())
+            .filter(|t| t.starts_with("ISO"))
+            .collect();
+        // dc:title and filmd:filmSessionLabel, \r kept by the character reference.
+        assert_eq!(texts, [title.as_str(), title.as_str()]);
     }
 
     #[test]
@@ -615,11 +658,22 @@ mod tests {
         let doc = Document::load_mem(&bytes).expect("load");
         let catalog = doc.catalog().expect("catalog");
         let metadata = doc
-            .get_object(catalog.get(b"Metadata").and_then(Object::as_reference).expect("ref"))
+            .get_object(
+                catalog
+                    .get(b"Metadata")
+                    .and_then(Object::as_reference)
+                    .expect("ref"),
+            )
             .and_then(Object::as_stream)
             .expect("Metadata stream");
-        assert_eq!(metadata.dict.get(b"Type").and_then(Object::as_name).ok(), Some(&b"Metadata"[..]));
-        assert_eq!(metadata.dict.get(b"Subtype").and_then(Object::as_name).ok(), Some(&b"XML"[..]));
+        assert_eq!(
+            metadata.dict.get(b"Type").and_then(Object::as_name).ok(),
+            Some(&b"Metadata"[..])
+        );
+        assert_eq!(
+            metadata.dict.get(b"Subtype").and_then(Object::as_name).ok(),
+            Some(&b"XML"[..])
+        );
         assert!(metadata.dict.get(b"Filter").is_err(), "uncompressed");
         let xmp = std::str::from_utf8(&metadata.content).expect("UTF-8");
         assert!(xmp.starts_with("<?xpacket begin=\"\u{feff}\""), "{xmp}");
@@ -627,13 +681,28 @@ mod tests {
         assert!(xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>"));
         assert!(xmp.contains("uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"));
 
-        let intents = catalog.get(b"OutputIntents").and_then(Object::as_array).expect("intents");
+        let intents = catalog
+            .get(b"OutputIntents")
+            .and_then(Object::as_array)
+            .expect("intents");
         assert_eq!(intents.len(), 1);
         let intent = intents[0].as_dict().expect("dict");
-        assert_eq!(intent.get(b"S").and_then(Object::as_name).ok(), Some(&b"GTS_PDFA1"[..]));
-        let dest = intent.get(b"DestOutputProfile").and_then(Object::as_reference).expect("ref");
-        let profile = doc.get_object(dest).and_then(Object::as_stream).expect("stream");
-        assert_eq!(profile.decompressed_content().expect("inflate"), icc::srgb_profile());
+        assert_eq!(
+            intent.get(b"S").and_then(Object::as_name).ok(),
+            Some(&b"GTS_PDFA1"[..])
+        );
+        let dest = intent
+            .get(b"DestOutputProfile")
+            .and_then(Object::as_reference)
+            .expect("ref");
+        let profile = doc
+            .get_object(dest)
+            .and_then(Object::as_stream)
+            .expect("stream");
+        assert_eq!(
+            profile.decompressed_content().expect("inflate"),
+            icc::srgb_profile()
+        );
 
         // One profile stream per colour space, shared: the RGB page uses the intent's.
         let spaces: Vec<ObjectId> = doc
@@ -641,7 +710,10 @@ mod tests {
             .values()
             .map(|&id| {
                 let image = &doc.get_page_images(id).expect("images")[0];
-                let space = image.origin_dict.get(b"ColorSpace").and_then(Object::as_array);
+                let space = image
+                    .origin_dict
+                    .get(b"ColorSpace")
+                    .and_then(Object::as_array);
                 space.expect("array")[1].as_reference().expect("ref")
             })
             .collect();
@@ -649,7 +721,11 @@ mod tests {
         assert_eq!(spaces[1], dest);
         assert_ne!(spaces[0], dest);
 
-        let id = doc.trailer.get(b"ID").and_then(Object::as_array).expect("ID");
+        let id = doc
+            .trailer
+            .get(b"ID")
+            .and_then(Object::as_array)
+            .expect("ID");
         assert_eq!(id.len(), 2);
         for part in id {
             assert!(matches!(part, Object::String(b, _) if b.len() == 16));

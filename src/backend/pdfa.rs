@@ -347,8 +347,16 @@ const PROPERTIES: [(&str, &str, &str, &str); 7] = [
 const FILM_FIELDS: [(&str, &str, &str); 7] = [
     ("filmSizeID", "Text", "Film Size ID (2010,0050)"),
     ("filmOrientation", "Text", "Film Orientation (2010,0040)"),
-    ("imageDisplayFormat", "Text", "Image Display Format (2010,0010)"),
-    ("magnificationType", "Text", "Magnification Type (2010,0060)"),
+    (
+        "imageDisplayFormat",
+        "Text",
+        "Image Display Format (2010,0010)",
+    ),
+    (
+        "magnificationType",
+        "Text",
+        "Magnification Type (2010,0060)",
+    ),
     (
         "minDensity",
         "Integer",
@@ -406,7 +414,9 @@ fn extension_schema() -> String {
         "        <pdfaType:namespaceURI>{FILM_NS}</pdfaType:namespaceURI>"
     );
     x.push_str("        <pdfaType:prefix>filmdFilm</pdfaType:prefix>\n");
-    x.push_str("        <pdfaType:description>One film of a DICOM print job</pdfaType:description>\n");
+    x.push_str(
+        "        <pdfaType:description>One film of a DICOM print job</pdfaType:description>\n",
+    );
     x.push_str("        <pdfaType:field>\n         <rdf:Seq>\n");
     for (name, value_type, description) in FILM_FIELDS {
         let _ = write!(
@@ -453,14 +463,20 @@ mod tests {
                 StringFormat::Hexadecimal
             )
         );
-        assert!(matches!(text_string("a\tb"), Object::String(_, StringFormat::Hexadecimal)));
+        assert!(matches!(
+            text_string("a\tb"),
+            Object::String(_, StringFormat::Hexadecimal)
+        ));
         let decoded = lopdf::decode_text_string(&text_string("Ärztin 😀")).expect("decode");
         assert_eq!(decoded, "Ärztin 😀");
     }
 
     #[test]
     fn text_is_cleaned_for_xml_and_escaped() {
-        assert_eq!(clean_text("a\u{1b}$B\u{0}b\r\n"), "a\u{fffd}$B\u{fffd}b\r\n");
+        assert_eq!(
+            clean_text("a\u{1b}$B\u{0}b\r\n"),
+            "a\u{fffd}$B\u{fffd}b\r\n"
+        );
         assert_eq!(clean_text(&"x".repeat(10_000)).len(), MAX_TEXT_CHARS);
         assert_eq!(
             xml_escape("<a href=\"x\">R&D's</a>\r"),
@@ -479,7 +495,10 @@ mod tests {
         assert_eq!(other[8] >> 6, 2, "RFC 9562 variant");
         assert_ne!(other, uid_uuid("1.2.840.113619.2.2"));
         // Too large for 128 bits: hashed, not wrapped.
-        assert_eq!(uid_uuid("2.25.999999999999999999999999999999999999999")[6] >> 4, 8);
+        assert_eq!(
+            uid_uuid("2.25.999999999999999999999999999999999999999")[6] >> 4,
+            8
+        );
     }
 
     #[test]
@@ -490,12 +509,18 @@ mod tests {
             ..DocumentInfo::default()
         };
         let a = Identifiers::of(&info);
-        assert_eq!(uuid_string(&a.document), "f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+        assert_eq!(
+            uuid_string(&a.document),
+            "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+        );
         assert_ne!(a.instance, a.document);
         info.created += Duration::from_secs(1);
         let b = Identifiers::of(&info);
         assert_eq!(b.document, a.document, "same job, same document");
-        assert_ne!(b.instance, a.instance, "another rendering, another instance");
+        assert_ne!(
+            b.instance, a.instance,
+            "another rendering, another instance"
+        );
         info.print_job_uid.clear();
         let c = Identifiers::of(&info);
         assert_eq!(c.document, c.instance);

@@ -165,7 +165,7 @@ pub fn pages(path: &Path) -> Vec<PageImage> {
             height_pt: h,
             width_px,
             height_px,
-            channels: channels as u8,
+            channels,
             bits_per_component: d.get(b"BitsPerComponent").unwrap().as_i64().unwrap() as u8,
             pixels,
         });
