@@ -180,11 +180,9 @@ impl PdfBuilder {
         if let Some(id) = *slot {
             return Ok(id);
         }
-        let stream = Stream::new(
-            dictionary! { "N" => i64::from(components), "Filter" => "FlateDecode" },
-            zlib_compress(bytes, 9)?,
-        )
-        .with_compression(false);
+        // Left uncompressed: a few kilobytes, and no deflate per document.
+        let stream = Stream::new(dictionary! { "N" => i64::from(components) }, bytes.to_vec())
+            .with_compression(false);
         let id = self.doc.try_add_object(stream)?;
         *slot = Some(id);
         Ok(id)

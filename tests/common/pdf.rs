@@ -172,3 +172,23 @@ pub fn pages(path: &Path) -> Vec<PageImage> {
     }
     out
 }
+
+/// The text of every XMP element named `local_name` (any namespace) in the PDF's
+/// catalog `/Metadata` stream, which must be well-formed XML.
+pub fn xmp_values(path: &Path, local_name: &str) -> Vec<String> {
+    let doc = Document::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let id = doc
+        .catalog()
+        .unwrap()
+        .get(b"Metadata")
+        .unwrap()
+        .as_reference()
+        .unwrap();
+    let stream = doc.get_object(id).unwrap().as_stream().unwrap();
+    let text = std::str::from_utf8(&stream.content).expect("XMP is UTF-8");
+    let xmp = roxmltree::Document::parse(text).expect("XMP is well-formed XML");
+    xmp.descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == local_name)
+        .map(|n| n.text().unwrap_or("").to_string())
+        .collect()
+}
