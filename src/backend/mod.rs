@@ -4,9 +4,11 @@
 //!
 //! - [`pdf`]: one PDF/A-2b page per film, the composed raster as a Flate-compressed image.
 //! - [`pdfa`]: the PDF/A-2b metadata: XMP packet, Info values, identifiers, dates.
+//! - [`zlib`]: zlib streams deflated in parallel strips, for the page images.
 //! - [`icc`]: the sRGB and gray ICC profiles the PDF/A output intent and images name.
 
 pub mod icc;
 pub mod pdf;
 pub mod pdfa;
 pub mod png;
+pub mod zlib;
