@@ -2,6 +2,7 @@
 # Install the real peers filmd's tests talk to (see docs/peers.md):
 #   Debian: dcmtk (dcmpsprt, dcmprscu, dcmprscp, dump2dcm), poppler-utils
 #           (pdfinfo, pdfimages, pdftoppm, pdftotext, pdffonts), qpdf,
+#           liblcms2-utils (transicc: checks filmd's ICC profiles),
 #           cups-ipp-utils (ippeveprinter, ipptool), cups-daemon (cupsd),
 #           cups-client (lpadmin, lpstat), dbus-daemon (a private bus for
 #           ippeveprinter), iproute2 + util-linux (ip, unshare, setpriv),
@@ -28,7 +29,7 @@ declare -A CMD_PKG=(
   [dcmpsprt]=dcmtk [dcmprscu]=dcmtk [dcmprscp]=dcmtk [dump2dcm]=dcmtk [dcmdump]=dcmtk
   [pdfinfo]=poppler-utils [pdfimages]=poppler-utils [pdftoppm]=poppler-utils
   [pdftotext]=poppler-utils [pdffonts]=poppler-utils
-  [qpdf]=qpdf
+  [qpdf]=qpdf [transicc]=liblcms2-utils
   [ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
   [cupsd]=cups-daemon [lpadmin]=cups-client [lpstat]=cups-client
   [dbus-daemon]=dbus-daemon [ip]=iproute2 [unshare]=util-linux [setpriv]=util-linux

@@ -232,6 +232,9 @@ pub fn render(
                 ),
                 creator: format!("filmd {}", env!("CARGO_PKG_VERSION")),
                 created: std::time::SystemTime::now(),
+                queue: queue.name.clone(),
+                films: vec![crate::spool::film_metadata(&film)],
+                ..Default::default()
             };
             crate::backend::pdf::encode_pdf(std::slice::from_ref(&page), &info)
                 .map_err(|e| out_err(e.to_string()))?

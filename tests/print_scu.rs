@@ -60,6 +60,21 @@ fn standard_layout_prints_one_page_per_contract() {
     // Border WHITE: the page corner and the strip above the square image are white.
     assert_eq!(page.at(0, 0)[0], 255);
     assert_eq!(page.gray_at(0.25, 0.02), 255);
+    // The archive PDF is PDF/A-2b and its XMP names the job, the sender and the film.
+    let xmp = |name: &str| common::pdf::xmp_values(&pdfs[0], name);
+    assert_eq!(xmp("part"), ["2"]);
+    assert_eq!(xmp("conformance"), ["B"]);
+    assert_eq!(xmp("filmSessionLabel"), ["test film"]);
+    assert_eq!(xmp("callingAETitle"), ["TESTSCU"]);
+    assert_eq!(xmp("filmSizeID"), ["14INX17IN"]);
+    assert_eq!(xmp("imageDisplayFormat"), ["STANDARD\\2,2"]);
+    assert_eq!(xmp("filmOrientation"), ["PORTRAIT"]);
+    let uid = xmp("printJobUID");
+    assert!(uid[0].starts_with("2.25."), "{uid:?}");
+    assert_eq!(
+        xmp("jobID"),
+        [pdfs[0].file_stem().unwrap().to_string_lossy()]
+    );
     // A small PNG preview is kept with the job.
     let id = pdfs[0].file_stem().unwrap().to_string_lossy().to_string();
     let preview = server.data_dir.join("previews").join(format!("{id}-1.png"));

@@ -117,5 +117,6 @@ pub fn document_info(subject: &str) -> DocumentInfo {
         subject: subject.into(),
         creator: "filmd benches".into(),
         created: SystemTime::now(),
+        ..DocumentInfo::default()
     }
 }

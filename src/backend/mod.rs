@@ -2,10 +2,16 @@
 //! A backend takes composed [`Page`](crate::film::Page)s and turns them into what its
 //! printer or file speaks.
 //!
-//! - [`pdf`]: one PDF page per film, the composed raster as a Flate-compressed image.
+//! - [`pdf`]: one PDF/A-2b page per film, the composed raster as a Flate-compressed image.
+//! - [`pdfa`]: the PDF/A-2b metadata: XMP packet, Info values, identifiers, dates.
+//! - [`zlib`]: zlib streams deflated in parallel strips, for the page images.
+//! - [`icc`]: the sRGB and gray ICC profiles the PDF/A output intent and images name.
 //! - [`ipp`]: an IPP client for one printer: attributes, format choice, Print-Job, job
 //!   status, retry classification.
 
+pub mod icc;
 pub mod ipp;
 pub mod pdf;
+pub mod pdfa;
 pub mod png;
+pub mod zlib;

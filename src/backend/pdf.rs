@@ -1,14 +1,20 @@
 //! PDF output: one page per composed film, each page a single 8-bit image XObject
-//! (DeviceGray or DeviceRGB, FlateDecode) covering the whole MediaBox, so the film's
-//! pixels reach the PDF without resampling or lossy compression.
+//! (FlateDecode) covering the whole MediaBox, so the film's pixels reach the PDF without
+//! resampling or lossy compression.
 //!
-//! The image is deflated here, not by lopdf: large pages are cut into horizontal strips
-//! compressed on separate threads as raw deflate ending in a sync flush (byte aligned,
-//! not final), concatenated behind one zlib header, with the Adler-32 of the whole
-//! combined from the strips' (RFC 1950, zlib's `adler32_combine`).
+//! The file is PDF/A-2b (ISO 19005-2, level B), for archiving: PDF 1.7 header with a
+//! binary comment (6.1.2), trailer `/ID` (6.1.3), an sRGB output intent with its ICC
+//! profile (6.2.3), every image in an `ICCBased` colour space, gray pages with filmd's
+//! gray profile and RGB pages with sRGB (6.2.4.2), and an XMP metadata stream that agrees
+//! with the Info dictionary (6.6). Nothing PDF/A forbids is written: no encryption, LZW,
+//! transparency, JavaScript, fonts or annotations. See [`super::pdfa`] for the metadata.
+//!
+//! The image is deflated here, not by lopdf, in parallel strips ([`super::zlib`]).
 
+use super::icc;
+use super::pdfa::{DocumentText, Identifiers, text_string, xmp_packet};
+pub use super::zlib::zlib_compress;
 use crate::film::Page;
-use flate2::{Compress, Compression, FlushCompress, Status};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,19 +22,75 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// cores) level 3 took ~37 ms in strips for 2.98 MB; level 1 ~23 ms but 4.07 MB (zlib-rs
 /// uses a quicker, weaker algorithm at 1); level 6 ~44 ms for 2.95 MB.
 pub const COMPRESSION_LEVEL: u32 = 3;
-/// Below this many bytes an image is compressed on the calling thread only.
-const PARALLEL_THRESHOLD: usize = 1 << 20;
 /// Name of each page's image in its resources.
 const IMAGE_NAME: &str = "Im0";
 
-/// Metadata written to the document Info dictionary.
+/// The output condition the PDF/A output intent names: the sRGB profile's registry name.
+pub const OUTPUT_CONDITION: &str = "sRGB IEC61966-2.1";
+
+/// Metadata written to the Info dictionary and the XMP packet. Plain text: the backend
+/// knows nothing of DICOM, the caller fills in what the job has. Empty strings are left
+/// out of the Info dictionary and its XMP twins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentInfo {
+    /// Info `/Title`, XMP dc:title.
     pub title: String,
+    /// Info `/Author`, XMP dc:creator.
     pub author: String,
+    /// Info `/Subject`, XMP dc:description.
     pub subject: String,
+    /// Info `/Creator`, XMP xmp:CreatorTool.
     pub creator: String,
+    /// Info `/CreationDate` and `/ModDate`, XMP xmp:CreateDate, ModifyDate, MetadataDate.
     pub created: SystemTime,
+    /// The spool's job ID.
+    pub job_id: String,
+    /// The Print Job SOP Instance UID; it gives the XMP DocumentID.
+    pub print_job_uid: String,
+    pub film_session_label: String,
+    pub owner_id: String,
+    pub calling_ae_title: String,
+    pub queue: String,
+    /// One entry per page, in page order.
+    pub films: Vec<FilmMetadata>,
+}
+
+impl Default for DocumentInfo {
+    fn default() -> Self {
+        DocumentInfo {
+            title: String::new(),
+            author: String::new(),
+            subject: String::new(),
+            creator: String::new(),
+            created: UNIX_EPOCH,
+            job_id: String::new(),
+            print_job_uid: String::new(),
+            film_session_label: String::new(),
+            owner_id: String::new(),
+            calling_ae_title: String::new(),
+            queue: String::new(),
+            films: Vec::new(),
+        }
+    }
+}
+
+/// A film's parameters as written to the XMP metadata: the defined terms as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilmMetadata {
+    /// e.g. `14INX17IN`.
+    pub film_size: String,
+    /// `PORTRAIT` or `LANDSCAPE`.
+    pub orientation: String,
+    /// e.g. `STANDARD\2,2`.
+    pub display_format: String,
+    /// e.g. `CUBIC`.
+    pub magnification: String,
+    /// Hundredths of optical density.
+    pub min_density: u16,
+    /// Hundredths of optical density.
+    pub max_density: u16,
+    /// e.g. `BLUE FILM`.
+    pub medium: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,31 +131,67 @@ pub struct PdfBuilder {
     doc: Document,
     pages_id: ObjectId,
     kids: Vec<Object>,
+    /// The ICC profile streams, each written once and shared by every page that uses it.
+    gray_profile: Option<ObjectId>,
+    srgb_profile: Option<ObjectId>,
 }
 
 impl PdfBuilder {
     pub fn new() -> Result<Self, PdfError> {
-        let mut doc = Document::with_version("1.5");
+        // PDF 1.7 (ISO 32000-1), which PDF/A-2 is based on; lopdf writes the binary
+        // comment line after the header (ISO 19005-2 6.1.2).
+        let mut doc = Document::with_version("1.7");
         let pages_id = doc.try_new_object_id()?;
         Ok(PdfBuilder {
             doc,
             pages_id,
             kids: Vec::new(),
+            gray_profile: None,
+            srgb_profile: None,
         })
     }
 
     /// Appends one page holding `page`'s image.
     pub fn add_page(&mut self, page: &Page) -> Result<(), PdfError> {
-        let id = add_page(&mut self.doc, self.pages_id, self.kids.len(), page)?;
+        let index = self.kids.len();
+        let profile = match page.channels {
+            1 => self.profile(1)?,
+            3 => self.profile(3)?,
+            channels => return Err(PdfError::Channels { index, channels }),
+        };
+        let color_space = vec![Object::Name(b"ICCBased".to_vec()), profile.into()];
+        let id = add_page(&mut self.doc, self.pages_id, index, page, color_space)?;
         self.kids.push(id.into());
         Ok(())
     }
 
-    /// Writes the document with its Info dictionary.
+    /// The ICC profile stream for `components` (1 gray, 3 sRGB), added on first use.
+    fn profile(&mut self, components: u8) -> Result<ObjectId, PdfError> {
+        let (slot, bytes) = if components == 1 {
+            (&mut self.gray_profile, icc::gray_profile())
+        } else {
+            (&mut self.srgb_profile, icc::srgb_profile())
+        };
+        if let Some(id) = *slot {
+            return Ok(id);
+        }
+        // Left uncompressed: a few kilobytes, and no deflate per document.
+        let stream = Stream::new(dictionary! { "N" => i64::from(components) }, bytes.to_vec())
+            .with_compression(false);
+        let id = self.doc.try_add_object(stream)?;
+        *slot = Some(id);
+        Ok(id)
+    }
+
+    /// Writes the document with its metadata: Info dictionary, XMP packet, output intent
+    /// and trailer `/ID`.
     pub fn finish(mut self, info: &DocumentInfo) -> Result<Vec<u8>, PdfError> {
         if self.kids.is_empty() {
             return Err(PdfError::NoPages);
         }
+        let srgb = self.profile(3)?;
+        let text = DocumentText::of(info);
+        let ids = Identifiers::of(info);
         let doc = &mut self.doc;
         let count = self.kids.len() as i64;
         doc.objects.insert(
@@ -102,11 +200,32 @@ impl PdfBuilder {
                 dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count },
             ),
         );
-        let catalog_id =
-            doc.try_add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id })?;
-        let info_id = doc.try_add_object(info_dictionary(info))?;
+        // Uncompressed, so that the packet can be found by scanning the file (ISO 19005-2
+        // 6.6.2.1 does not require it, XMP part 3 recommends it).
+        let metadata = Stream::new(
+            dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
+            xmp_packet(info, &text, &ids).into_bytes(),
+        )
+        .with_compression(false);
+        let metadata_id = doc.try_add_object(metadata)?;
+        let output_intent = dictionary! {
+            "Type" => "OutputIntent",
+            "S" => "GTS_PDFA1",
+            "OutputConditionIdentifier" => Object::string_literal(OUTPUT_CONDITION),
+            "Info" => Object::string_literal(OUTPUT_CONDITION),
+            "DestOutputProfile" => srgb,
+        };
+        let catalog_id = doc.try_add_object(dictionary! {
+            "Type" => "Catalog",
+            "Pages" => self.pages_id,
+            "Metadata" => metadata_id,
+            "OutputIntents" => vec![Object::Dictionary(output_intent)],
+        })?;
+        let info_id = doc.try_add_object(info_dictionary(&text))?;
         doc.trailer.set("Root", catalog_id);
         doc.trailer.set("Info", info_id);
+        let id = Object::String(ids.instance.to_vec(), StringFormat::Hexadecimal);
+        doc.trailer.set("ID", vec![id.clone(), id]);
         let mut out = Vec::new();
         doc.save_to(&mut out)?;
         Ok(out)
@@ -118,12 +237,8 @@ fn add_page(
     parent: ObjectId,
     index: usize,
     page: &Page,
+    color_space: Vec<Object>,
 ) -> Result<ObjectId, PdfError> {
-    let color_space = match page.channels {
-        1 => "DeviceGray",
-        3 => "DeviceRGB",
-        channels => return Err(PdfError::Channels { index, channels }),
-    };
     let expected = page.width_px as usize * page.height_px as usize * usize::from(page.channels);
     if page.pixels.len() != expected || expected == 0 {
         return Err(PdfError::PageSize {
@@ -170,15 +285,25 @@ fn add_page(
     })?)
 }
 
-fn info_dictionary(info: &DocumentInfo) -> Dictionary {
-    dictionary! {
-        "Title" => lopdf::text_string(&info.title),
-        "Author" => lopdf::text_string(&info.author),
-        "Subject" => lopdf::text_string(&info.subject),
-        "Creator" => lopdf::text_string(&info.creator),
-        "Producer" => Object::string_literal("filmd"),
-        "CreationDate" => Object::String(pdf_date(info.created).into_bytes(), StringFormat::Literal),
+/// The Info dictionary: the same values as the XMP packet (ISO 19005-2 6.6.3), empty
+/// ones left out of both.
+fn info_dictionary(text: &DocumentText) -> Dictionary {
+    let mut dict = Dictionary::new();
+    for (key, value) in [
+        ("Title", &text.title),
+        ("Author", &text.author),
+        ("Subject", &text.subject),
+        ("Creator", &text.creator),
+        ("Producer", &text.producer),
+    ] {
+        if !value.is_empty() {
+            dict.set(key, text_string(value));
+        }
     }
+    for key in ["CreationDate", "ModDate"] {
+        dict.set(key, text_string(&text.date_pdf));
+    }
+    dict
 }
 
 /// A whole number as an Integer, anything else as a Real.
@@ -196,176 +321,6 @@ fn pdf_number(x: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// A PDF date string in UT, `D:YYYYMMDDHHmmSSZ` (ISO 32000-1 7.9.4).
-fn pdf_date(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "D:{y:04}{m:02}{d:02}{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// A zlib stream (RFC 1950) of `data`, deflated in parallel strips when it is large.
-pub fn zlib_compress(data: &[u8], level: u32) -> Result<Vec<u8>, PdfError> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let strips = if data.len() < PARALLEL_THRESHOLD {
-        1
-    } else {
-        threads.min(16)
-    };
-    let strip_len = data.len().div_ceil(strips).max(1);
-    let chunks: Vec<&[u8]> = data.chunks(strip_len).collect();
-    let last = chunks.len().saturating_sub(1);
-    let parts: Vec<Result<(Vec<u8>, u32), PdfError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .enumerate()
-            .map(|(i, &chunk)| {
-                scope.spawn(move || Ok((deflate_strip(chunk, level, i == last)?, adler32(chunk))))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(PdfError::Compress("compression thread panicked".into()))
-                })
-            })
-            .collect()
-    });
-
-    let mut out = Vec::with_capacity(data.len() / 4 + 64);
-    out.extend_from_slice(&zlib_header(level));
-    let mut adler = 1u32;
-    for (part, chunk) in parts.into_iter().zip(&chunks) {
-        let (deflated, strip_adler) = part?;
-        out.extend_from_slice(&deflated);
-        adler = adler32_combine(adler, strip_adler, chunk.len());
-    }
-    if chunks.is_empty() {
-        out.extend_from_slice(&deflate_strip(&[], level, true)?);
-    }
-    out.extend_from_slice(&adler.to_be_bytes());
-    Ok(out)
-}
-
-/// Raw deflate of one strip: a final block for the last strip, otherwise a sync flush so
-/// the next strip can follow on a byte boundary.
-fn deflate_strip(input: &[u8], level: u32, last: bool) -> Result<Vec<u8>, PdfError> {
-    let mut compress = Compress::new(Compression::new(level), false);
-    let flush = if last {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Sync
-    };
-    let mut out = Vec::with_capacity(input.len() / 3 + 1024);
-    loop {
-        if out.capacity() - out.len() < 1024 {
-            out.reserve(out.capacity().max(64 * 1024));
-        }
-        let consumed = compress.total_in() as usize;
-        let status = compress
-            .compress_vec(&input[consumed..], &mut out, flush)
-            .map_err(|e| PdfError::Compress(e.to_string()))?;
-        let all_in = compress.total_in() as usize == input.len();
-        match status {
-            Status::StreamEnd => return Ok(out),
-            // A sync flush is complete once all input is in and output space is left over.
-            Status::Ok | Status::BufError if !last && all_in && out.len() < out.capacity() => {
-                return Ok(out);
-            }
-            Status::Ok | Status::BufError => {}
-        }
-    }
-}
-
-/// CMF and FLG for a 32 KiB window with FLEVEL matching `level` (RFC 1950 2.2).
-fn zlib_header(level: u32) -> [u8; 2] {
-    let flevel: u16 = match level {
-        0 | 1 => 0,
-        2..=5 => 1,
-        6 => 2,
-        _ => 3,
-    };
-    let cmf: u16 = 0x78;
-    let flg = flevel << 6;
-    let check = 31 - (cmf * 256 + flg) % 31;
-    [cmf as u8, (flg + check % 31) as u8]
-}
-
-const ADLER_MOD: u32 = 65_521;
-
-/// Adler-32 (RFC 1950 8.2), arranged so the compiler can vectorise it: over a block of N
-/// bytes, a grows by Σx and b by N·a + Σ(N − j)·x_j. Per lane j, `sums` holds Σx_j and
-/// `prefix` the sum of `sums` at each block start, from which b is rebuilt per chunk.
-fn adler32(data: &[u8]) -> u32 {
-    const LANES: usize = 32;
-    // prefix[j] ≤ 255·BLOCKS²/2 must stay below 2^32.
-    const BLOCKS: usize = 4096;
-    let m = u64::from(ADLER_MOD);
-    let (mut a, mut b) = (1u64, 0u64);
-    for chunk in data.chunks(LANES * BLOCKS) {
-        let blocks = chunk.chunks_exact(LANES);
-        let tail = blocks.remainder();
-        let count = blocks.len() as u64;
-        let mut sums = [0u32; LANES];
-        let mut prefix = [0u32; LANES];
-        for block in blocks {
-            for ((p, s), &x) in prefix.iter_mut().zip(sums.iter_mut()).zip(block) {
-                *p += *s;
-                *s += u32::from(x);
-            }
-        }
-        let lanes = LANES as u64;
-        let sum: u64 = sums.iter().map(|&s| u64::from(s)).sum();
-        let prefix_sum: u64 = prefix.iter().map(|&p| u64::from(p)).sum();
-        let weighted: u64 = sums
-            .iter()
-            .zip((1..=lanes).rev())
-            .map(|(&s, w)| u64::from(s) * w)
-            .sum();
-        b = (b + count * lanes % m * a + lanes * (prefix_sum % m) + weighted) % m;
-        a = (a + sum) % m;
-        for &x in tail {
-            a = (a + u64::from(x)) % m;
-            b = (b + a) % m;
-        }
-    }
-    ((b << 16) | a) as u32
-}
-
-/// Adler-32 of A followed by B from the checksums of each and B's length (zlib).
-fn adler32_combine(adler_a: u32, adler_b: u32, len_b: usize) -> u32 {
-    let m = u64::from(ADLER_MOD);
-    let rem = (len_b as u64) % m;
-    let a1 = u64::from(adler_a & 0xffff);
-    let b1 = u64::from(adler_a >> 16);
-    let a2 = u64::from(adler_b & 0xffff);
-    let b2 = u64::from(adler_b >> 16);
-    let sum_a = (a1 + a2 + m - 1) % m;
-    let sum_b = (rem * a1 % m + b1 + b2 + m - rem) % m;
-    ((sum_b << 16) | sum_a) as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,6 +334,9 @@ mod tests {
             subject: "STANDARD\\2,2".into(),
             creator: "filmd test".into(),
             created: UNIX_EPOCH + Duration::from_secs(1_793_534_400), // 2026-11-01 12:00:00
+            job_id: "42".into(),
+            print_job_uid: "2.25.329800735698586629295641978511506172918".into(),
+            ..DocumentInfo::default()
         }
     }
 
@@ -434,12 +392,17 @@ mod tests {
                 (image.width, image.height),
                 (i64::from(page.width_px), i64::from(page.height_px))
             );
-            let expected_space = if page.channels == 1 {
-                "DeviceGray"
-            } else {
-                "DeviceRGB"
-            };
-            assert_eq!(image.color_space.as_deref(), Some(expected_space));
+            assert_eq!(image.color_space.as_deref(), Some("ICCBased"));
+            let space = image
+                .origin_dict
+                .get(b"ColorSpace")
+                .and_then(Object::as_array);
+            let profile = doc
+                .get_object(space.expect("array")[1].as_reference().expect("ref"))
+                .and_then(Object::as_stream)
+                .expect("ICC stream");
+            let n = profile.dict.get(b"N").and_then(Object::as_i64).expect("N");
+            assert_eq!(n, i64::from(page.channels));
             assert_eq!(image.bits_per_component, Some(8));
             assert_eq!(
                 image.filters.as_deref(),
@@ -471,8 +434,154 @@ mod tests {
             |key: &[u8]| lopdf::decode_text_string(dict.get(key).expect("key")).expect("text");
         assert_eq!(text(b"Title"), "Film 1");
         assert_eq!(text(b"Author"), "CT1 Ärztin");
-        assert_eq!(text(b"Producer"), "filmd");
+        assert!(matches!(
+            dict.get(b"Author"),
+            Ok(Object::String(bytes, _)) if bytes.starts_with(&[0xfe, 0xff])
+        ));
+        assert_eq!(text(b"Subject"), "STANDARD\\2,2");
+        assert_eq!(
+            text(b"Producer"),
+            concat!("filmd ", env!("CARGO_PKG_VERSION"))
+        );
         assert_eq!(text(b"CreationDate"), "D:20261101120000Z");
+        assert_eq!(text(b"ModDate"), "D:20261101120000Z");
+
+        let mut anonymous = info();
+        anonymous.author.clear();
+        let bytes = encode_pdf(&[page(2, 2, 1, 10.0, 10.0)], &anonymous).expect("encode");
+        let doc = Document::load_mem(&bytes).expect("load");
+        let info_ref = doc.trailer.get(b"Info").and_then(Object::as_reference);
+        let dict = doc
+            .get_dictionary(info_ref.expect("Info"))
+            .expect("Info dict");
+        assert!(dict.get(b"Author").is_err(), "an empty value is left out");
+    }
+
+    #[test]
+    fn control_characters_and_markup_stay_equal_in_info_and_xmp() {
+        let mut odd = info();
+        odd.title = "ISO 2022 \u{1b}$B label\r\n<&>".into();
+        odd.film_session_label = odd.title.clone();
+        let bytes = encode_pdf(&[page(2, 2, 1, 10.0, 10.0)], &odd).expect("encode");
+        let doc = Document::load_mem(&bytes).expect("load");
+        let info_ref = doc.trailer.get(b"Info").and_then(Object::as_reference);
+        let dict = doc
+            .get_dictionary(info_ref.expect("Info"))
+            .expect("Info dict");
+        let title = lopdf::decode_text_string(dict.get(b"Title").expect("Title")).expect("text");
+        assert_eq!(title, "ISO 2022 \u{fffd}$B label\r\n<&>");
+
+        let catalog = doc.catalog().expect("catalog");
+        let id = catalog
+            .get(b"Metadata")
+            .and_then(Object::as_reference)
+            .expect("ref");
+        let stream = doc
+            .get_object(id)
+            .and_then(Object::as_stream)
+            .expect("stream");
+        let text = std::str::from_utf8(&stream.content).expect("UTF-8");
+        let xmp = roxmltree::Document::parse(text).expect("well-formed despite ESC and <&>");
+        let texts: Vec<&str> = xmp
+            .descendants()
+            .filter(|n| ["li", "filmSessionLabel"].contains(&n.tag_name().name()))
+            .filter_map(|n| n.text())
+            .filter(|t| t.starts_with("ISO"))
+            .collect();
+        // dc:title and filmd:filmSessionLabel, \r kept by the character reference.
+        assert_eq!(texts, [title.as_str(), title.as_str()]);
+    }
+
+    #[test]
+    fn pdfa_structure_header_catalog_and_id() {
+        let pages = [
+            page(4, 4, 1, 10.0, 10.0),
+            page(4, 4, 3, 10.0, 10.0),
+            page(4, 4, 1, 10.0, 10.0),
+        ];
+        let bytes = encode_pdf(&pages, &info()).expect("encode");
+        // Header and a comment of four bytes above 127 (ISO 19005-2 6.1.2).
+        assert!(bytes.starts_with(b"%PDF-1.7\n%"));
+        assert!(bytes[10..14].iter().all(|&b| b > 127), "{:?}", &bytes[..16]);
+        assert_eq!(bytes[14], b'\n');
+        assert!(bytes.ends_with(b"%%EOF"));
+
+        let doc = Document::load_mem(&bytes).expect("load");
+        let catalog = doc.catalog().expect("catalog");
+        let metadata = doc
+            .get_object(
+                catalog
+                    .get(b"Metadata")
+                    .and_then(Object::as_reference)
+                    .expect("ref"),
+            )
+            .and_then(Object::as_stream)
+            .expect("Metadata stream");
+        assert_eq!(
+            metadata.dict.get(b"Type").and_then(Object::as_name).ok(),
+            Some(&b"Metadata"[..])
+        );
+        assert_eq!(
+            metadata.dict.get(b"Subtype").and_then(Object::as_name).ok(),
+            Some(&b"XML"[..])
+        );
+        assert!(metadata.dict.get(b"Filter").is_err(), "uncompressed");
+        let xmp = std::str::from_utf8(&metadata.content).expect("UTF-8");
+        assert!(xmp.starts_with("<?xpacket begin=\"\u{feff}\""), "{xmp}");
+        assert!(xmp.contains("<pdfaid:part>2</pdfaid:part>"));
+        assert!(xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>"));
+        assert!(xmp.contains("uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"));
+
+        let intents = catalog
+            .get(b"OutputIntents")
+            .and_then(Object::as_array)
+            .expect("intents");
+        assert_eq!(intents.len(), 1);
+        let intent = intents[0].as_dict().expect("dict");
+        assert_eq!(
+            intent.get(b"S").and_then(Object::as_name).ok(),
+            Some(&b"GTS_PDFA1"[..])
+        );
+        let dest = intent
+            .get(b"DestOutputProfile")
+            .and_then(Object::as_reference)
+            .expect("ref");
+        let profile = doc
+            .get_object(dest)
+            .and_then(Object::as_stream)
+            .expect("stream");
+        assert_eq!(
+            profile.decompressed_content().expect("inflate"),
+            icc::srgb_profile()
+        );
+
+        // One profile stream per colour space, shared: the RGB page uses the intent's.
+        let spaces: Vec<ObjectId> = doc
+            .get_pages()
+            .values()
+            .map(|&id| {
+                let image = &doc.get_page_images(id).expect("images")[0];
+                let space = image
+                    .origin_dict
+                    .get(b"ColorSpace")
+                    .and_then(Object::as_array);
+                space.expect("array")[1].as_reference().expect("ref")
+            })
+            .collect();
+        assert_eq!(spaces[0], spaces[2]);
+        assert_eq!(spaces[1], dest);
+        assert_ne!(spaces[0], dest);
+
+        let id = doc
+            .trailer
+            .get(b"ID")
+            .and_then(Object::as_array)
+            .expect("ID");
+        assert_eq!(id.len(), 2);
+        for part in id {
+            assert!(matches!(part, Object::String(b, _) if b.len() == 16));
+        }
+        assert!(doc.trailer.get(b"Encrypt").is_err());
     }
 
     #[test]
@@ -490,54 +599,5 @@ mod tests {
             encode_pdf(&[two], &info()),
             Err(PdfError::Channels { .. })
         ));
-    }
-
-    #[test]
-    fn parallel_strips_make_one_valid_zlib_stream() {
-        let data: Vec<u8> = (0..3_000_000u32)
-            .map(|i| ((i / 3) ^ (i >> 9)) as u8)
-            .collect();
-        for level in [0, 1, 3, 6, 9] {
-            let z = zlib_compress(&data, level).expect("compress");
-            assert_eq!((u16::from(z[0]) * 256 + u16::from(z[1])) % 31, 0);
-            assert_eq!(inflate(&z), data, "level {level}");
-        }
-        assert_eq!(
-            inflate(&zlib_compress(&[], 1).expect("compress")),
-            Vec::<u8>::new()
-        );
-        assert_eq!(inflate(&zlib_compress(b"x", 1).expect("compress")), b"x");
-    }
-
-    #[test]
-    fn adler32_matches_known_values_and_combines() {
-        assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
-        assert_eq!(adler32(b""), 1);
-        // Long runs of 0xff are the worst case for overflow between reductions.
-        let ones = vec![0xffu8; 300_007];
-        let bytewise = ones.iter().fold((1u64, 0u64), |(a, b), &x| {
-            let a = (a + u64::from(x)) % 65_521;
-            (a, (b + a) % 65_521)
-        });
-        assert_eq!(adler32(&ones), ((bytewise.1 << 16) | bytewise.0) as u32);
-        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 256) as u8).collect();
-        let (a, b) = data.split_at(70_001);
-        assert_eq!(
-            adler32_combine(adler32(a), adler32(b), b.len()),
-            adler32(&data)
-        );
-        assert_eq!(
-            adler32_combine(1, adler32(&data), data.len()),
-            adler32(&data)
-        );
-    }
-
-    #[test]
-    fn dates_are_utc_pdf_dates() {
-        assert_eq!(pdf_date(UNIX_EPOCH), "D:19700101000000Z");
-        assert_eq!(
-            pdf_date(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "D:20000229000000Z"
-        );
     }
 }

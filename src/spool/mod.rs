@@ -10,7 +10,7 @@
 
 pub mod printers;
 
-use crate::backend::pdf::{DocumentInfo, PdfBuilder};
+use crate::backend::pdf::{DocumentInfo, FilmMetadata, PdfBuilder};
 use crate::film::{Device, Film, compose::compose};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
@@ -323,7 +323,23 @@ fn deliver(job: &PrintJob) -> Result<PathBuf, String> {
             .map_err(|e| format!("PDF encoding: {e}"))?;
         write_preview(job, n, &page);
     }
-    let info = DocumentInfo {
+    let bytes = pdf
+        .finish(&document_info(job))
+        .map_err(|e| format!("PDF encoding: {e}"))?;
+    fs::create_dir_all(&job.pdf_dir)
+        .map_err(|e| format!("creating {}: {e}", job.pdf_dir.display()))?;
+    let path = job.pdf_dir.join(format!("{}.pdf", job.id));
+    write_durably(&path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    if job.copies > 1 {
+        warn!(job = %job.id, "{} copies requested: the PDF archive keeps one; copies go to printers", job.copies);
+    }
+    Ok(path)
+}
+
+/// The PDF/A metadata of a job's archive PDF: who sent it, from where, and each film's
+/// parameters.
+pub fn document_info(job: &PrintJob) -> DocumentInfo {
+    DocumentInfo {
         title: if job.film_session_label.is_empty() {
             format!("filmd job {}", job.id)
         } else {
@@ -339,18 +355,27 @@ fn deliver(job: &PrintJob) -> Result<PathBuf, String> {
         ),
         creator: format!("filmd {}", env!("CARGO_PKG_VERSION")),
         created: std::time::UNIX_EPOCH + std::time::Duration::from_secs(job.created_unix),
-    };
-    let bytes = pdf
-        .finish(&info)
-        .map_err(|e| format!("PDF encoding: {e}"))?;
-    fs::create_dir_all(&job.pdf_dir)
-        .map_err(|e| format!("creating {}: {e}", job.pdf_dir.display()))?;
-    let path = job.pdf_dir.join(format!("{}.pdf", job.id));
-    write_durably(&path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    if job.copies > 1 {
-        warn!(job = %job.id, "{} copies requested: the PDF archive keeps one; copies go to printers", job.copies);
+        job_id: job.id.clone(),
+        print_job_uid: job.uid.clone(),
+        film_session_label: job.film_session_label.clone(),
+        owner_id: job.owner_id.clone(),
+        calling_ae_title: job.calling_ae_title.clone(),
+        queue: job.queue.clone(),
+        films: job.films.iter().map(film_metadata).collect(),
     }
-    Ok(path)
+}
+
+/// A film's Film Box parameters as the defined terms of PS3.3 C.13.3 and C.13.4.
+pub fn film_metadata(film: &Film) -> FilmMetadata {
+    FilmMetadata {
+        film_size: film.size.id.to_string(),
+        orientation: film.orientation.term().to_string(),
+        display_format: film.display_format.to_string(),
+        magnification: film.magnification.term().to_string(),
+        min_density: film.min_density,
+        max_density: film.max_density,
+        medium: film.medium.term().to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub struct PageImage {
     pub height_pt: f64,
     pub width_px: u32,
     pub height_px: u32,
-    /// 1 for DeviceGray, 3 for DeviceRGB.
+    /// 1 for gray, 3 for RGB (`[/ICCBased profile]` with that /N, or DeviceGray/RGB).
     pub channels: u8,
     pub bits_per_component: u8,
     pub pixels: Vec<u8>,
@@ -99,6 +99,25 @@ fn number(o: &Object) -> f64 {
     }
 }
 
+/// Components of an image colour space: DeviceGray, DeviceRGB or `[/ICCBased stream]`.
+fn channels(doc: &Document, space: &Object) -> u8 {
+    match space {
+        Object::Name(name) if name == b"DeviceGray" => 1,
+        Object::Name(name) if name == b"DeviceRGB" => 3,
+        Object::Array(a) if a.len() == 2 && a[0].as_name().ok() == Some(&b"ICCBased"[..]) => {
+            let stream = doc
+                .get_object(a[1].as_reference().unwrap())
+                .unwrap()
+                .as_stream()
+                .unwrap();
+            let n = stream.dict.get(b"N").unwrap().as_i64().unwrap();
+            assert!(n == 1 || n == 3, "ICCBased /N {n}");
+            n as u8
+        }
+        other => panic!("color space {other:?}"),
+    }
+}
+
 /// Every page of a PDF with its (single) image.
 pub fn pages(path: &Path) -> Vec<PageImage> {
     let doc = Document::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -130,12 +149,7 @@ pub fn pages(path: &Path) -> Vec<PageImage> {
         let d = &stream.dict;
         let filter = d.get(b"Filter").unwrap().as_name().unwrap();
         assert_eq!(filter, b"FlateDecode", "lossless Flate");
-        let cs = d.get(b"ColorSpace").unwrap().as_name().unwrap();
-        let channels = match cs {
-            b"DeviceGray" => 1,
-            b"DeviceRGB" => 3,
-            other => panic!("color space {}", String::from_utf8_lossy(other)),
-        };
+        let channels = channels(&doc, d.get(b"ColorSpace").unwrap());
         let mut pixels = Vec::new();
         flate2::read::ZlibDecoder::new(&stream.content[..])
             .read_to_end(&mut pixels)
@@ -151,10 +165,30 @@ pub fn pages(path: &Path) -> Vec<PageImage> {
             height_pt: h,
             width_px,
             height_px,
-            channels: channels as u8,
+            channels,
             bits_per_component: d.get(b"BitsPerComponent").unwrap().as_i64().unwrap() as u8,
             pixels,
         });
     }
     out
+}
+
+/// The text of every XMP element named `local_name` (any namespace) in the PDF's
+/// catalog `/Metadata` stream, which must be well-formed XML.
+pub fn xmp_values(path: &Path, local_name: &str) -> Vec<String> {
+    let doc = Document::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let id = doc
+        .catalog()
+        .unwrap()
+        .get(b"Metadata")
+        .unwrap()
+        .as_reference()
+        .unwrap();
+    let stream = doc.get_object(id).unwrap().as_stream().unwrap();
+    let text = std::str::from_utf8(&stream.content).expect("XMP is UTF-8");
+    let xmp = roxmltree::Document::parse(text).expect("XMP is well-formed XML");
+    xmp.descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == local_name)
+        .map(|n| n.text().unwrap_or("").to_string())
+        .collect()
 }
