@@ -3,6 +3,15 @@
 //! printer or file speaks.
 //!
 //! - [`pdf`]: one PDF page per film, the composed raster as a Flate-compressed image.
+//! - [`png`]: one PNG file per film, lossless, with its resolution.
+//! - [`pwg`]: PWG Raster (PWG 5102.4), the format every IPP Everywhere printer accepts.
+//! - [`media`]: PWG media names (PWG 5101.1), choosing a printer's media for a film and
+//!   fitting the film onto it.
+//! - [`printer_state`]: IPP printer and job states (RFC 8011) as DICOM Printer Status and
+//!   Execution Status with their defined terms (PS3.3 C.13.9.1).
 
+pub mod media;
 pub mod pdf;
 pub mod png;
+pub mod printer_state;
+pub mod pwg;
