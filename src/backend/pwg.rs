@@ -271,7 +271,12 @@ fn page_header(page: &Page, settings: &PwgPage) -> Result<[u8; HEADER_LEN], PwgE
 
     let mut h = [0u8; HEADER_LEN];
     put_text(&mut h, offset::PWG_RASTER, "PwgRaster", "PwgRaster")?;
-    put_text(&mut h, offset::MEDIA_TYPE, &settings.media_type, "MediaType")?;
+    put_text(
+        &mut h,
+        offset::MEDIA_TYPE,
+        &settings.media_type,
+        "MediaType",
+    )?;
     put_text(
         &mut h,
         offset::PRINT_CONTENT_OPTIMIZE,
@@ -299,7 +304,11 @@ fn page_header(page: &Page, settings: &PwgPage) -> Result<[u8; HEADER_LEN], PwgE
     put_u32(&mut h, offset::IMAGE_BOX_TOP, image_box.top);
     put_u32(&mut h, offset::IMAGE_BOX_RIGHT, image_box.right);
     put_u32(&mut h, offset::IMAGE_BOX_BOTTOM, image_box.bottom);
-    put_u32(&mut h, offset::PRINT_QUALITY, settings.print_quality.value());
+    put_u32(
+        &mut h,
+        offset::PRINT_QUALITY,
+        settings.print_quality.value(),
+    );
     put_text(
         &mut h,
         offset::PAGE_SIZE_NAME,
@@ -420,7 +429,8 @@ mod tests {
         while let Some(p) = reader
             .next_page(|page| {
                 let h = page.header();
-                h.validate_withreserved().expect("every reserved field is zero");
+                h.validate_withreserved()
+                    .expect("every reserved field is zero");
                 let mut decoded = Decoded {
                     width: h.Width()?,
                     height: h.Height()?,
@@ -556,10 +566,7 @@ mod tests {
 
     #[test]
     fn repeated_lines_use_the_line_repeat_byte_up_to_256() {
-        assert_eq!(
-            body(&page(2, 300, 1, vec![5; 600])),
-            [255, 1, 5, 43, 1, 5]
-        );
+        assert_eq!(body(&page(2, 300, 1, vec![5; 600])), [255, 1, 5, 43, 1, 5]);
         // Different lines are not merged.
         assert_eq!(
             body(&page(2, 3, 1, vec![5, 5, 6, 6, 6, 6])),
@@ -603,7 +610,11 @@ mod tests {
         let rgb: Vec<u8> = (0..w * h * 3)
             .map(|i| if i % 5 == 0 { noise() } else { 30 })
             .collect();
-        let pages = [page(w, h, 1, gray), page(w, h, 3, rgb), page(1, 1, 1, vec![0])];
+        let pages = [
+            page(w, h, 1, gray),
+            page(w, h, 3, rgb),
+            page(1, 1, 1, vec![0]),
+        ];
         let settings = PwgPage {
             page_size_name: "iso_a4_210x297mm".into(),
             ..PwgPage::default()
@@ -621,7 +632,10 @@ mod tests {
 
     #[test]
     fn the_streaming_writer_equals_encode_pwg() {
-        let pages = [page(3, 2, 1, vec![1, 2, 3, 4, 5, 6]), page(1, 2, 3, vec![7; 6])];
+        let pages = [
+            page(3, 2, 1, vec![1, 2, 3, 4, 5, 6]),
+            page(1, 2, 3, vec![7; 6]),
+        ];
         let settings = PwgPage {
             total_page_count: 2,
             ..PwgPage::default()
