@@ -631,4 +631,25 @@ mod tests {
             Err(FitError::TooLarge(huge.name.clone()))
         );
     }
+
+    /// `cargo test --release --lib backend::media::tests::speed -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing, run by hand"]
+    fn speed_of_fitting_a_14x17_film_onto_legal_at_300_dpi() {
+        let f = film(14.0, 17.0, 300, 1, |x, y| ((x ^ y) & 0xff) as u8);
+        let legal = MediaSize::parse(LEGAL).unwrap();
+        let cpu_ns = || {
+            std::fs::read_to_string("/proc/thread-self/schedstat")
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let cpu = cpu_ns();
+        let fit = fit_page(&f, &legal, 300, 0.0).unwrap();
+        eprintln!(
+            "14x17 in at 300 dpi onto legal at 300 dpi (scale {:.3}): {:.1} ms CPU",
+            fit.scale,
+            (cpu_ns() - cpu) as f64 / 1e6
+        );
+    }
 }
