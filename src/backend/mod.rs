@@ -6,12 +6,21 @@
 //! - [`pdfa`]: the PDF/A-2b metadata: XMP packet, Info values, identifiers, dates.
 //! - [`zlib`]: zlib streams deflated in parallel strips, for the page images.
 //! - [`icc`]: the sRGB and gray ICC profiles the PDF/A output intent and images name.
+//! - [`png`]: one PNG file per film, lossless, with its resolution.
+//! - [`pwg`]: PWG Raster (PWG 5102.4), the format every IPP Everywhere printer accepts.
+//! - [`media`]: PWG media names (PWG 5101.1), choosing a printer's media for a film and
+//!   fitting the film onto it.
 //! - [`ipp`]: an IPP client for one printer: attributes, format choice, Print-Job, job
 //!   status, retry classification.
+//! - [`printer_state`]: IPP printer and job states (RFC 8011) as DICOM Printer Status and
+//!   Execution Status with their defined terms (PS3.3 C.13.9.1).
 
 pub mod icc;
 pub mod ipp;
+pub mod media;
 pub mod pdf;
 pub mod pdfa;
 pub mod png;
+pub mod printer_state;
+pub mod pwg;
 pub mod zlib;
