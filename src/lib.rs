@@ -3,7 +3,8 @@
 //! The modules follow a film from the socket to paper:
 //! [`net`] (associations, DIMSE) → [`print`] (Print Management service, PS3.4 Annex H)
 //! → [`film`] (film model and composition, pure) → [`spool`] (durable jobs)
-//! → [`backend`] (delivery: PDF).
+//! → [`backend`] (delivery: PDF). [`scu`] is the other side of the wire: filmd's own
+//! Print SCU, used by the load generator and the tests.
 
 pub mod annotation_files;
 pub mod backend;
@@ -13,4 +14,5 @@ pub mod film;
 pub mod net;
 pub mod print;
 pub mod render;
+pub mod scu;
 pub mod spool;

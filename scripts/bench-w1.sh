@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# W1 of issue 4: filmd against DCMTK's dcmprscp, driven by filmd-loadgen.
+#
+#   sudo scripts/bench-w1.sh            # ASSOCS="8 1" FILMS=10 by default
+#
+# W1 is `STANDARD\2,2` on 14INX17IN, four different 1024x1024 12-bit images per film
+# (8.39 MB of pixel data), film box N-ACTION, filmd writing PDFs (its default queue).
+# For each association count in ASSOCS (FILMS films each):
+#   filmd      a fresh `filmd serve --listen 127.0.0.1:0` on a temp data dir; the load
+#              generator's report, then the wait until every PDF is in DATA/pdf (end to
+#              end: from the load generator's start to the last PDF), then filmd's peak
+#              RSS (VmHWM of /proc/PID/status) before it is stopped by PID;
+#   dcmprscp   a fresh DCMTK dcmprscp with a generated config. It binds 0.0.0.0, so it
+#              and the load generator run inside one `unshare --net` namespace whose only
+#              interface is lo: no traffic can leave the machine. It serves one
+#              association at a time: the others wait in its listen backlog, so the load
+#              generator's connect timeout is long and its "associate" latencies show the
+#              queueing. It stores each film as DICOM objects (no rendering); the
+#              Stored Print objects in its database are counted as its output.
+# Then a table: server, associations, films/s, MB/s, N-ACTION p50/p99, filmd/dcmprscp.
+# Needs root (unshare --net), dcmtk (scripts/install-peers.sh), python3 for the table.
+# The raw JSON reports stay in $KEEP if set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ASSOCS="${ASSOCS:-8 1}"
+FILMS="${FILMS:-10}"
+FORMAT='STANDARD\2,2'
+SIZE=14INX17IN
+PIXELS=1024
+BITS=12
+DCM_PORT=10400
+
+[ "$(id -u)" = 0 ] || { echo "bench-w1: needs root for unshare --net" >&2; exit 1; }
+for c in dcmprscp unshare ip ss python3; do
+  command -v "$c" >/dev/null 2>&1 || { echo "bench-w1: $c missing (scripts/install-peers.sh)" >&2; exit 1; }
+done
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+cargo build --release --bin filmd --bin filmd-loadgen
+FILMD="$PWD/target/release/filmd"
+LOADGEN="$PWD/target/release/filmd-loadgen"
+
+work="$(mktemp -d)"
+filmd_pid=""
+cleanup() {
+  if [ -n "$filmd_pid" ] && kill -0 "$filmd_pid" 2>/dev/null; then kill "$filmd_pid"; fi
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$work"/*.json "$KEEP"/ 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+LOADGEN_ARGS=(--format "$FORMAT" --film-size "$SIZE" --rows "$PIXELS" --cols "$PIXELS"
+  --bits "$BITS" --films "$FILMS" --json)
+now() { date +%s.%N; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+echo "bench-w1: $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'), $(nproc) cores, load $(load)"
+
+run_filmd() {
+  local n=$1 d="$work/filmd-$1" port="" rc=0 t0 t1 pdfs=0 hwm
+  mkdir -p "$d"
+  "$FILMD" serve --listen 127.0.0.1:0 --data-dir "$d/data" >"$d/stdout" 2>"$d/filmd.log" &
+  filmd_pid=$!
+  for _ in $(seq 300); do
+    port="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$d/stdout")"
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { echo "bench-w1: filmd did not start" >&2; cat "$d/filmd.log" >&2; exit 1; }
+  echo "filmd, $n association(s) x $FILMS films: $LOADGEN --port $port --called-ae FILMD --associations $n ${LOADGEN_ARGS[*]} --timeout 300  (load $(load))"
+  t0=$(now)
+  "$LOADGEN" --port "$port" --called-ae FILMD --associations "$n" "${LOADGEN_ARGS[@]}" \
+    --timeout 300 >"$work/filmd-$n.json" || rc=$?
+  local want=$((n * FILMS))
+  for _ in $(seq 36000); do
+    pdfs=$( (find "$d/data/pdf" -maxdepth 1 -name '*.pdf' 2>/dev/null || true) | wc -l)
+    [ "$pdfs" -ge "$want" ] && break
+    kill -0 "$filmd_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  t1=$(now)
+  hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$filmd_pid/status")
+  kill "$filmd_pid"
+  wait "$filmd_pid" || true
+  filmd_pid=""
+  echo "{\"loadgen_exit\": $rc, \"outputs\": $pdfs, \"e2e_s\": $(awk "BEGIN{print $t1 - $t0}"), \"peak_rss_kib\": $hwm, \"load_after\": \"$(load)\"}" \
+    >"$work/filmd-$n.extra.json"
+}
+
+# dcmprscp's configuration (dcmpstat.cfg format, see /etc/dcmtk/dcmpstat.cfg): one
+# LOCALPRINTER with the mandatory DisplayFormat, FilmSizeID, MediumType,
+# MagnificationType, MaxDensity and FilmDestination; 12-bit images accepted.
+write_dcm_config() {
+  cat >"$1" <<EOF
+[[GENERAL]]
+[PRINT]
+Directory = spool
+[DATABASE]
+Directory = db
+[[COMMUNICATION]]
+[W1PRINT]
+Type = LOCALPRINTER
+Aetitle = W1PRINT
+Description = W1 benchmark peer
+Hostname = localhost
+Port = $DCM_PORT
+MaxPDU = 32768
+DisplayFormat = 1,1\\2,2
+FilmSizeID = 8INX10IN\\14INX17IN
+MediumType = PAPER\\CLEAR FILM\\BLUE FILM
+FilmDestination = MAGAZINE\\PROCESSOR
+MagnificationType = REPLICATE\\BILINEAR\\CUBIC\\NONE
+BorderDensity = 150\\20\\BLACK\\WHITE
+EmptyImageDensity = 20\\BLACK\\WHITE
+MaxDensity = 320
+MinDensity = 20
+Supports12Bit = true
+SupportsPresentationLUT = false
+SupportsTrim = false
+EOF
+}
+
+# Runs inside the network namespace: lo up, dcmprscp, the load generator, dcmprscp's
+# peak RSS, stop by PID.
+cat >"$work/dcm-inner.sh" <<'EOF'
+set -u
+n=$1; d="$WORK/dcmprscp-$n"
+ip link set lo up
+(cd "$d/srv" && exec dcmprscp -c scp.cfg -p W1PRINT >"$d/scp.log" 2>&1) &
+pid=$!
+for _ in $(seq 100); do
+  ss -Hltn "sport = :$DCM_PORT" | grep -q . && break
+  sleep 0.1
+done
+rc=0
+t0=$(date +%s.%N)
+# One association at a time: the last waits for all the others' films, hence the
+# connect (A-ASSOCIATE-AC) timeout of an hour.
+"$LOADGEN" --port "$DCM_PORT" --called-ae W1PRINT --associations "$n" "${@:2}" \
+  --timeout 300 --connect-timeout 3600 >"$WORK/dcmprscp-$n.json" || rc=$?
+t1=$(date +%s.%N)
+hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$pid/status")
+alive=$(kill -0 "$pid" 2>/dev/null && echo true || echo false)
+kill "$pid"; wait "$pid" 2>/dev/null
+sp=$(find "$d/srv/db" -name 'SP_*.dcm' | wc -l)
+echo "{\"loadgen_exit\": $rc, \"outputs\": $sp, \"e2e_s\": $(awk "BEGIN{print $t1 - $t0}"), \"peak_rss_kib\": $hwm, \"alive_after\": $alive}" \
+  >"$WORK/dcmprscp-$n.extra.json"
+EOF
+
+run_dcmprscp() {
+  local n=$1 d="$work/dcmprscp-$1"
+  mkdir -p "$d/srv/db" "$d/srv/spool"
+  write_dcm_config "$d/srv/scp.cfg"
+  echo "dcmprscp, $n association(s) x $FILMS films, in unshare --net: $LOADGEN --port $DCM_PORT --called-ae W1PRINT --associations $n ${LOADGEN_ARGS[*]} --timeout 300 --connect-timeout 3600  (load $(load))"
+  WORK="$work" LOADGEN="$LOADGEN" DCM_PORT="$DCM_PORT" \
+    unshare --net bash "$work/dcm-inner.sh" "$n" "${LOADGEN_ARGS[@]}"
+  if grep -E '^(E|F):' "$d/scp.log" >/dev/null; then
+    echo "dcmprscp logged errors:"; grep -E '^(E|F):' "$d/scp.log" | sort | uniq -c | head
+  fi
+}
+
+for n in $ASSOCS; do
+  run_filmd "$n"
+  run_dcmprscp "$n"
+done
+
+python3 - "$work" "$ASSOCS" <<'EOF'
+import json, sys
+work, assocs = sys.argv[1], sys.argv[2].split()
+def load(name):
+    with open(f"{work}/{name}.json") as f:
+        r = json.load(f)
+    with open(f"{work}/{name}.extra.json") as f:
+        r.update(json.load(f))
+    return r
+print()
+print("| server | associations | films ok/failed | films/s | MB/s | N-ACTION p50 / p99 ms "
+      "| associate max ms | end to end | peak RSS | filmd/dcmprscp films/s |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for n in assocs:
+    f, d = load(f"filmd-{n}"), load(f"dcmprscp-{n}")
+    for name, r, out in (("filmd", f, "PDFs"), ("dcmprscp", d, "Stored Prints")):
+        e2e = r["outputs"] / r["e2e_s"] if r["e2e_s"] > 0 else 0
+        ratio = f"{f['films_per_s'] / d['films_per_s']:.1f}x" if name == "filmd" and d["films_per_s"] else ""
+        print(f"| {name} | {n} | {r['films_ok']}/{r['films_failed']} | {r['films_per_s']:.2f} "
+              f"| {r['mb_per_s']:.1f} | {r['n_action']['p50_ms']:.0f} / {r['n_action']['p99_ms']:.0f} "
+              f"| {r['associate']['max_ms']:.0f} | {r['outputs']} {out} in {r['e2e_s']:.1f} s "
+              f"({e2e:.2f}/s) | {r['peak_rss_kib'] / 1024:.0f} MiB | {ratio} |")
+for n in assocs:
+    for name in ("filmd", "dcmprscp"):
+        r = load(f"{name}-{n}")
+        if r["failures"] or r["warnings"] or r["association_errors"] or r["loadgen_exit"]:
+            print(f"{name} x{n}: exit {r['loadgen_exit']}, failures {r['failures']}, "
+                  f"warnings {r['warnings']}, association errors {r['association_errors']}")
+    d = load(f"dcmprscp-{n}")
+    a = d["associate"]
+    print(f"dcmprscp x{n}: associate p50 {a['p50_ms']:.0f} ms, max {a['max_ms']:.0f} ms "
+          f"(the queue of one-at-a-time service); alive after the run: {d['alive_after']}")
+EOF
+echo "bench-w1: done, load $(load)"

@@ -1,0 +1,540 @@
+//! filmd's own Print SCU: the modality side of Basic Print Management (PS3.4 Annex H).
+//!
+//! The load generator (`filmd-loadgen`) drives any Print SCP with it, and the integration
+//! tests drive filmd with it. The PDUs travel over dicom-ul's client association, not
+//! over filmd's own upper layer in [`crate::net`], so filmd's SCP is exercised by an
+//! independent implementation of PS3.8; filmd's DIMSE codec ([`crate::net::dimse`],
+//! PS3.7 9.3 and 10.3) builds and reads the command sets and [`crate::net::dataset`]
+//! encodes the data sets.
+//!
+//! Every failure of the peer or the transport is an [`ScuError`], never a panic: the load
+//! generator counts failures and goes on. [`dataset`] builds the request data sets,
+//! [`film`] runs the N-CREATE … N-DELETE sequence of one film and [`load`] holds the load
+//! generator's pure parts (test images, latency statistics).
+
+pub mod dataset;
+pub mod film;
+pub mod load;
+
+pub use dataset::*;
+pub use film::{FilmSpec, PrintedFilm, Step, encode_image_boxes, print_film, print_film_encoded};
+
+use crate::net::dataset as codec;
+use crate::net::dimse::{Command, command_field as cf};
+use crate::print::uids;
+use dicom_object::InMemDicomObject;
+use dicom_ul::ClientAssociationOptions;
+use dicom_ul::association::client::ClientAssociation;
+use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu, PresentationContextResultReason};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// Basic Grayscale Print Management Meta SOP Class (PS3.4 H.3.1).
+pub const GRAY_META: &str = uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META;
+/// Basic Color Print Management Meta SOP Class (PS3.4 H.3.2).
+pub const COLOR_META: &str = uids::BASIC_COLOR_PRINT_MANAGEMENT_META;
+/// Verification SOP Class (PS3.4 Annex A), always proposed so that C-ECHO works.
+pub const VERIFICATION: &str = "1.2.840.10008.1.1";
+
+/// Bound on a response's command set or data set: Print Management responses are small
+/// (an N-GET of the Printer or a film box's references), so anything larger is a broken
+/// peer, not a reason to allocate without limit.
+pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// Why a request did not get an answer (a non-success status is an answer, see
+/// [`Reply::status`]; only [`film`] turns statuses into [`ScuError::Status`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ScuError {
+    /// TCP connection or association negotiation failed (including A-ASSOCIATE-RJ; the
+    /// message is dicom-ul's, which says "rejected").
+    #[error("{0}")]
+    Associate(String),
+    /// The association is gone (released, aborted or never established).
+    #[error("no open association")]
+    Closed,
+    /// The SCP did not accept a presentation context for this abstract syntax.
+    #[error("presentation context {0} not accepted")]
+    NoContext(String),
+    #[error("send: {0}")]
+    Send(String),
+    /// Reading from the peer failed, including the DIMSE timeout.
+    #[error("receive: {0}")]
+    Receive(String),
+    /// The peer sent an A-ABORT or an A-RELEASE-RQ instead of a response.
+    #[error("peer ended the association: {0}")]
+    PeerClosed(String),
+    /// The peer's messages break PS3.7 (bad command set, unexpected message ID, ...).
+    #[error("protocol: {0}")]
+    Protocol(String),
+    /// A request data set could not be encoded.
+    #[error("encode: {0}")]
+    Encode(String),
+    /// A step of a film got a failure status (PS3.7 C.1.4): the film did not print.
+    #[error("{step}: status 0x{status:04X}{}", comment.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Status {
+        step: Step,
+        status: u16,
+        comment: Option<String>,
+    },
+}
+
+impl ScuError {
+    /// Whether the association is unusable after this error (the load generator stops
+    /// the association's remaining films then, rather than failing each one slowly).
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, ScuError::Status { .. } | ScuError::Encode(_))
+    }
+}
+
+/// A response: its command set and optional data set.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub command: Command,
+    pub data: Option<InMemDicomObject>,
+}
+
+impl Reply {
+    /// The Status (0000,0900); a response without one reads as 0xFFFF, which no status
+    /// class of PS3.7 C.1 treats as success or warning.
+    pub fn status(&self) -> u16 {
+        self.command.status.unwrap_or(0xFFFF)
+    }
+}
+
+/// How to associate (PS3.8 7.1.1).
+#[derive(Debug, Clone)]
+pub struct ScuOptions {
+    pub calling_ae: String,
+    pub called_ae: String,
+    /// Abstract syntaxes proposed besides Verification, each with dicom-ul's default
+    /// transfer syntaxes (Explicit and Implicit VR Little Endian).
+    pub abstract_syntaxes: Vec<String>,
+    /// Maximum PDU length we receive (PS3.8 D.1).
+    pub max_pdu: u32,
+    /// Bound on the TCP connect and on the wait for A-ASSOCIATE-AC. An SCP that serves
+    /// one association at a time (DCMTK's dcmprscp) leaves later ones in the listen
+    /// backlog until it is free, so this may need to be as long as a whole run.
+    pub connect_timeout: Duration,
+    /// Bound on the wait for each DIMSE response and on each write.
+    pub dimse_timeout: Duration,
+}
+
+impl Default for ScuOptions {
+    fn default() -> Self {
+        ScuOptions {
+            calling_ae: "FILMDSCU".into(),
+            called_ae: "FILMD".into(),
+            abstract_syntaxes: vec![GRAY_META.into()],
+            max_pdu: 16384,
+            connect_timeout: Duration::from_secs(30),
+            dimse_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One association with a Print SCP.
+pub struct Scu {
+    /// The open association; `None` once released. Public so that tests can write raw
+    /// bytes to its stream.
+    pub assoc: Option<ClientAssociation<TcpStream>>,
+    next_id: u16,
+    /// N-EVENT-REPORT requests received (each answered with success, PS3.4 H.4.3.2).
+    pub events: Vec<Command>,
+    /// Their data sets, index for index.
+    pub event_data: Vec<Option<InMemDicomObject>>,
+}
+
+impl Scu {
+    /// Connects to `addr` (anything `ToSocketAddrs` takes, e.g. `("127.0.0.1", 11112)`)
+    /// and negotiates the association.
+    pub fn connect<A: std::net::ToSocketAddrs>(
+        addr: A,
+        options: &ScuOptions,
+    ) -> Result<Scu, ScuError> {
+        let mut opts = ClientAssociationOptions::new()
+            .calling_ae_title(options.calling_ae.clone())
+            .called_ae_title(options.called_ae.clone())
+            .max_pdu_length(options.max_pdu)
+            .connection_timeout(options.connect_timeout)
+            .read_timeout(options.connect_timeout)
+            .write_timeout(options.dimse_timeout)
+            .with_abstract_syntax(VERIFICATION);
+        for a in &options.abstract_syntaxes {
+            if a != VERIFICATION {
+                opts = opts.with_abstract_syntax(a.clone());
+            }
+        }
+        let mut assoc = opts
+            .establish(addr)
+            .map_err(|e| ScuError::Associate(e.to_string()))?;
+        assoc
+            .inner_stream()
+            .set_read_timeout(Some(options.dimse_timeout))
+            .map_err(|e| ScuError::Associate(format!("set read timeout: {e}")))?;
+        Ok(Scu {
+            assoc: Some(assoc),
+            next_id: 1,
+            events: Vec::new(),
+            event_data: Vec::new(),
+        })
+    }
+
+    fn assoc(&mut self) -> Result<&mut ClientAssociation<TcpStream>, ScuError> {
+        self.assoc.as_mut().ok_or(ScuError::Closed)
+    }
+
+    /// The accepted presentation context for an abstract syntax: (id, transfer syntax).
+    pub fn context(&self, abstract_syntax: &str) -> Option<(u8, String)> {
+        self.assoc
+            .as_ref()?
+            .presentation_contexts()
+            .iter()
+            .find(|c| {
+                c.abstract_syntax == abstract_syntax
+                    && c.reason == PresentationContextResultReason::Acceptance
+            })
+            .map(|c| (c.id, c.transfer_syntax.clone()))
+    }
+
+    /// The transfer syntax of an accepted context (by id).
+    fn context_ts(&self, id: u8) -> Option<String> {
+        self.assoc
+            .as_ref()?
+            .presentation_contexts()
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.transfer_syntax.clone())
+    }
+
+    /// Sends a command and its data set as P-DATA-TF PDUs, each within the acceptor's
+    /// maximum PDU length (PS3.8 9.3.5: PDU header 6 bytes, PDV item header 6 bytes; we
+    /// keep fragments even so that a 16-bit value is never split oddly).
+    fn send_message(
+        &mut self,
+        ctx: u8,
+        command: &Command,
+        data: Option<&[u8]>,
+    ) -> Result<(), ScuError> {
+        let assoc = self.assoc()?;
+        // A max of 0 means "no limit" (PS3.8 D.1); 1 MiB keeps each PDU bounded anyway.
+        let max_pdu = match assoc.acceptor_max_pdu_length() {
+            0 => 1 << 20,
+            n => n.clamp(1024, 1 << 20),
+        };
+        let max = ((max_pdu as usize) - 6) & !1;
+        let cmd = command.encode();
+        for (bytes, ty) in [
+            (Some(&cmd[..]), PDataValueType::Command),
+            (data, PDataValueType::Data),
+        ] {
+            let Some(bytes) = bytes else { continue };
+            let n = bytes.len().div_ceil(max).max(1);
+            for i in 0..n {
+                let chunk = &bytes[(i * max).min(bytes.len())..((i + 1) * max).min(bytes.len())];
+                let pdu = Pdu::PData {
+                    data: vec![PDataValue {
+                        presentation_context_id: ctx,
+                        value_type: ty.clone(),
+                        is_last: i + 1 == n,
+                        data: chunk.to_vec(),
+                    }],
+                };
+                assoc
+                    .send(&pdu)
+                    .map_err(|e| ScuError::Send(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives one complete message: (context id, command, data set bytes).
+    fn receive_message(&mut self) -> Result<(u8, Command, Option<Vec<u8>>), ScuError> {
+        let mut cmd_bytes = Vec::new();
+        let mut data_bytes = Vec::new();
+        let mut command: Option<Command> = None;
+        loop {
+            let pdu = self
+                .assoc()?
+                .receive()
+                .map_err(|e| ScuError::Receive(e.to_string()))?;
+            let data = match pdu {
+                Pdu::PData { data } => data,
+                Pdu::AbortRQ { source } => {
+                    self.assoc = None;
+                    return Err(ScuError::PeerClosed(format!("A-ABORT ({source:?})")));
+                }
+                Pdu::ReleaseRQ => {
+                    self.assoc = None;
+                    return Err(ScuError::PeerClosed("A-RELEASE-RQ".into()));
+                }
+                other => {
+                    return Err(ScuError::Protocol(format!(
+                        "unexpected PDU {}",
+                        other.short_description()
+                    )));
+                }
+            };
+            for pdv in data {
+                let ctx = pdv.presentation_context_id;
+                match pdv.value_type {
+                    PDataValueType::Command => {
+                        if command.is_some() {
+                            return Err(ScuError::Protocol(
+                                "a command fragment after the command set ended".into(),
+                            ));
+                        }
+                        if cmd_bytes.len() + pdv.data.len() > MAX_RESPONSE_BYTES {
+                            return Err(ScuError::Protocol("command set too large".into()));
+                        }
+                        cmd_bytes.extend_from_slice(&pdv.data);
+                        if pdv.is_last {
+                            let c = Command::decode(&cmd_bytes)
+                                .map_err(|e| ScuError::Protocol(e.to_string()))?;
+                            if !c.has_data_set {
+                                return Ok((ctx, c, None));
+                            }
+                            command = Some(c);
+                        }
+                    }
+                    PDataValueType::Data => {
+                        let Some(c) = command.as_ref() else {
+                            return Err(ScuError::Protocol(
+                                "a data set fragment before the command set".into(),
+                            ));
+                        };
+                        if data_bytes.len() + pdv.data.len() > MAX_RESPONSE_BYTES {
+                            return Err(ScuError::Protocol("data set too large".into()));
+                        }
+                        data_bytes.extend_from_slice(&pdv.data);
+                        if pdv.is_last {
+                            return Ok((ctx, c.clone(), Some(data_bytes)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a request on the context of `abstract_syntax` and waits for its response,
+    /// answering N-EVENT-REPORTs that arrive meanwhile. The message ID is assigned here.
+    pub fn request(
+        &mut self,
+        abstract_syntax: &str,
+        command: Command,
+        data: Option<&InMemDicomObject>,
+    ) -> Result<Reply, ScuError> {
+        let (_, ts) = self
+            .context(abstract_syntax)
+            .ok_or_else(|| ScuError::NoContext(abstract_syntax.into()))?;
+        let bytes = data
+            .map(|d| codec::encode(d, &ts))
+            .transpose()
+            .map_err(|e| ScuError::Encode(e.to_string()))?;
+        self.request_raw(abstract_syntax, command, bytes.as_deref())
+    }
+
+    /// Sends a request whose data set is already encoded in the context's transfer
+    /// syntax (the load generator encodes its image boxes once; tests send malformed
+    /// bytes) and waits for its response.
+    pub fn request_raw(
+        &mut self,
+        abstract_syntax: &str,
+        mut command: Command,
+        data: Option<&[u8]>,
+    ) -> Result<Reply, ScuError> {
+        let (ctx, ts) = self
+            .context(abstract_syntax)
+            .ok_or_else(|| ScuError::NoContext(abstract_syntax.into()))?;
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        command.message_id = Some(id);
+        command.has_data_set = data.is_some();
+        self.send_message(ctx, &command, data)?;
+        loop {
+            let (ctx, c, data) = self.receive_message()?;
+            if c.command_field == cf::N_EVENT_REPORT_RQ {
+                self.take_event(ctx, c, data)?;
+                continue;
+            }
+            if c.message_id_being_responded_to != Some(id) {
+                return Err(ScuError::Protocol(format!(
+                    "expected the response to message {id}, got {c}"
+                )));
+            }
+            let data = data
+                .map(|d| codec::decode(&d, &ts))
+                .transpose()
+                .map_err(|e| ScuError::Protocol(format!("response data set: {e}")))?;
+            return Ok(Reply { command: c, data });
+        }
+    }
+
+    /// Answers an N-EVENT-REPORT with success and records it.
+    fn take_event(&mut self, ctx: u8, c: Command, data: Option<Vec<u8>>) -> Result<(), ScuError> {
+        let ts = self
+            .context_ts(ctx)
+            .ok_or_else(|| ScuError::Protocol(format!("event on unknown context {ctx}")))?;
+        let data = data
+            .map(|d| codec::decode(&d, &ts))
+            .transpose()
+            .map_err(|e| ScuError::Protocol(format!("event data set: {e}")))?;
+        let rsp = Command {
+            command_field: cf::N_EVENT_REPORT_RSP,
+            message_id_being_responded_to: c.message_id,
+            affected_sop_class_uid: c.affected_sop_class_uid.clone(),
+            affected_sop_instance_uid: c.affected_sop_instance_uid.clone(),
+            event_type_id: c.event_type_id,
+            status: Some(0),
+            ..Default::default()
+        };
+        self.send_message(ctx, &rsp, None)?;
+        self.events.push(c);
+        self.event_data.push(data);
+        Ok(())
+    }
+
+    /// Waits until `n` N-EVENT-REPORTs have arrived in total; any other message is a
+    /// protocol error here (no request is outstanding).
+    pub fn wait_events(&mut self, n: usize) -> Result<(), ScuError> {
+        while self.events.len() < n {
+            let (ctx, c, data) = self.receive_message()?;
+            if c.command_field != cf::N_EVENT_REPORT_RQ {
+                return Err(ScuError::Protocol(format!("expected an event, got {c}")));
+            }
+            self.take_event(ctx, c, data)?;
+        }
+        Ok(())
+    }
+
+    /// C-ECHO (PS3.7 9.1.5): the response's status.
+    pub fn echo(&mut self) -> Result<u16, ScuError> {
+        let r = self.request(
+            VERIFICATION,
+            Command {
+                command_field: cf::C_ECHO_RQ,
+                affected_sop_class_uid: Some(VERIFICATION.into()),
+                ..Default::default()
+            },
+            None,
+        )?;
+        Ok(r.status())
+    }
+
+    /// N-CREATE (PS3.7 10.1.5) on the context of `meta`; `instance` None lets the SCP
+    /// assign the UID.
+    pub fn n_create(
+        &mut self,
+        meta: &str,
+        class: &str,
+        instance: Option<&str>,
+        data: &InMemDicomObject,
+    ) -> Result<Reply, ScuError> {
+        self.request(meta, n_create_rq(class, instance), Some(data))
+    }
+
+    /// N-SET (PS3.7 10.1.3).
+    pub fn n_set(
+        &mut self,
+        meta: &str,
+        class: &str,
+        instance: &str,
+        data: &InMemDicomObject,
+    ) -> Result<Reply, ScuError> {
+        self.request(meta, n_set_rq(class, instance), Some(data))
+    }
+
+    /// N-SET with a data set already encoded in the context's transfer syntax.
+    pub fn n_set_encoded(
+        &mut self,
+        meta: &str,
+        class: &str,
+        instance: &str,
+        data: &[u8],
+    ) -> Result<Reply, ScuError> {
+        self.request_raw(meta, n_set_rq(class, instance), Some(data))
+    }
+
+    /// N-ACTION (PS3.7 10.1.4) with Action Type ID 1, "Print" for film sessions and
+    /// film boxes (PS3.4 H.4.1.2.4, H.4.2.2.5).
+    pub fn n_action(&mut self, meta: &str, class: &str, instance: &str) -> Result<Reply, ScuError> {
+        self.request(
+            meta,
+            Command {
+                command_field: cf::N_ACTION_RQ,
+                requested_sop_class_uid: Some(class.into()),
+                requested_sop_instance_uid: Some(instance.into()),
+                action_type_id: Some(1),
+                ..Default::default()
+            },
+            None,
+        )
+    }
+
+    /// N-GET (PS3.7 10.1.2); an empty attribute list asks for all attributes.
+    pub fn n_get(
+        &mut self,
+        meta: &str,
+        class: &str,
+        instance: &str,
+        attributes: &[u32],
+    ) -> Result<Reply, ScuError> {
+        self.request(
+            meta,
+            Command {
+                command_field: cf::N_GET_RQ,
+                requested_sop_class_uid: Some(class.into()),
+                requested_sop_instance_uid: Some(instance.into()),
+                attribute_identifier_list: attributes.to_vec(),
+                ..Default::default()
+            },
+            None,
+        )
+    }
+
+    /// N-DELETE (PS3.7 10.1.6).
+    pub fn n_delete(&mut self, meta: &str, class: &str, instance: &str) -> Result<Reply, ScuError> {
+        self.request(
+            meta,
+            Command {
+                command_field: cf::N_DELETE_RQ,
+                requested_sop_class_uid: Some(class.into()),
+                requested_sop_instance_uid: Some(instance.into()),
+                ..Default::default()
+            },
+            None,
+        )
+    }
+
+    /// A-RELEASE (PS3.8 7.2).
+    pub fn release(mut self) -> Result<(), ScuError> {
+        match self.assoc.take() {
+            Some(a) => a.release().map_err(|e| ScuError::Receive(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// A-ABORT (PS3.8 7.3), for an association left in an unknown state.
+    pub fn abort(mut self) {
+        if let Some(a) = self.assoc.take() {
+            let _ = a.abort();
+        }
+    }
+}
+
+fn n_create_rq(class: &str, instance: Option<&str>) -> Command {
+    Command {
+        command_field: cf::N_CREATE_RQ,
+        affected_sop_class_uid: Some(class.into()),
+        affected_sop_instance_uid: instance.map(String::from),
+        ..Default::default()
+    }
+}
+
+fn n_set_rq(class: &str, instance: &str) -> Command {
+    Command {
+        command_field: cf::N_SET_RQ,
+        requested_sop_class_uid: Some(class.into()),
+        requested_sop_instance_uid: Some(instance.into()),
+        ..Default::default()
+    }
+}
