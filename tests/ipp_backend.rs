@@ -58,6 +58,7 @@ fn gray_pdf() -> Vec<u8> {
         subject: "test film".into(),
         creator: "filmd tests".into(),
         created: SystemTime::now(),
+        ..Default::default()
     };
     encode_pdf(&[page], &info).expect("encode PDF")
 }
