@@ -628,3 +628,21 @@ fn backoff_doubles_up_to_the_cap() {
     assert_eq!(secs, [2, 4, 8, 16, 300, 300]);
     assert_eq!(job_name("x-1"), "filmd-x-1");
 }
+
+#[test]
+fn a_payload_whose_row_is_refused_is_removed_again() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::default());
+    let spool = h.open(&fake, fast());
+    let mut job = h.job("a", "MED", 1);
+    job.id = "refused".into();
+    let bytes = payload::encode_job(&job).unwrap();
+    // Limit 0: the payload is written, then the row's transaction refuses the job.
+    let err = spool.inner.commit(&job, &bytes, 0).unwrap_err();
+    assert!(
+        matches!(err, SpoolError::Full(Full::Queue { limit: 0, .. })),
+        "{err}"
+    );
+    assert_eq!(h.payloads(), 0);
+    assert!(spool.job("refused").unwrap().is_none());
+}

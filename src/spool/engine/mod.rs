@@ -274,7 +274,12 @@ impl Inner {
     }
 
     /// Payload durable first, then the row: either both exist or the job was not accepted.
-    fn commit(&self, job: &PrintJob, bytes: &[u8], limit: usize) -> Result<(), SpoolError> {
+    pub(super) fn commit(
+        &self,
+        job: &PrintJob,
+        bytes: &[u8],
+        limit: usize,
+    ) -> Result<(), SpoolError> {
         let path = self.layout.payload(&job.id);
         if let Err(e) = payload::write_durably(&path, bytes) {
             let _ = fs::remove_file(&path);
