@@ -250,7 +250,8 @@ impl Inner {
         job.id = self.new_id();
         let bytes = payload::encode_job(&job).map_err(SpoolError::Encode)?;
         let free = payload::free_bytes(&self.layout.root)?;
-        if free < (self.config.min_free_mib * MIB).saturating_add(bytes.len() as u64) {
+        let reserve = self.config.min_free_mib.saturating_mul(MIB);
+        if free < reserve.saturating_add(bytes.len() as u64) {
             return Err(self.disk_full());
         }
         let id = job.id.clone();
