@@ -6,7 +6,8 @@ use filmd::config::{Config, ConfigError};
 use filmd::net::association::Limits;
 use filmd::net::server::{ServerOptions, serve};
 use filmd::print::PrintService;
-use filmd::spool::Spool;
+use filmd::spool::{PdfArchive, QueueOutputs, Spool, SpoolConfig};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -279,12 +280,19 @@ fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Resul
         let cfg = Arc::new(cfg);
         std::fs::create_dir_all(&cfg.server.data_dir)
             .with_context(|| format!("creating {}", cfg.server.data_dir.display()))?;
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .clamp(1, 8);
-        let spool =
-            Spool::open(&cfg.server.data_dir, workers, 10_000).context("opening the spool")?;
+        // Every queue archives PDFs; printer outputs come with the IPP backend.
+        let outputs: HashMap<String, Arc<dyn QueueOutputs>> = cfg
+            .queues
+            .iter()
+            .map(|q| {
+                (
+                    q.name.clone(),
+                    Arc::new(PdfArchive) as Arc<dyn QueueOutputs>,
+                )
+            })
+            .collect();
+        let spool = Spool::open(&cfg.server.data_dir, SpoolConfig::default(), outputs)
+            .context("opening the spool")?;
         let service = Arc::new(
             PrintService::new(cfg.clone(), spool.clone())
                 .with_annotation_formats(annotation_formats),
@@ -318,6 +326,8 @@ fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Resul
             let _ = tx.send(true);
         });
         serve(listener, service, options, rx).await;
+        let stopping = spool.clone();
+        let _ = tokio::task::spawn_blocking(move || stopping.shutdown()).await;
         tracing::info!(
             "stopped; {} job(s) still queued resume at next start",
             spool.backlog()

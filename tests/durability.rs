@@ -5,6 +5,7 @@ mod common;
 
 use common::Server;
 use common::scu::*;
+use filmd::spool::{JobFilter, JobStore, State};
 use std::time::Duration;
 
 #[test]
@@ -37,17 +38,27 @@ fn a_film_acknowledged_before_sigkill_is_delivered_once_after_restart() {
     // SIGKILL right after the last acknowledgement.
     first.kill();
     let delivered_before = first.pdfs().len();
-    let spooled: Vec<_> = std::fs::read_dir(data_dir.join("spool"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "job"))
-        .collect();
+    let spooled = job_files(&data_dir);
+    // Every acknowledged job has its committed row, whatever state it reached.
+    let store = JobStore::open(&data_dir.join("spool/jobs.sqlite")).unwrap();
+    let rows = store.list(&JobFilter::default()).unwrap();
+    let unfinished = store.unfinished().unwrap();
+    drop(store);
     eprintln!(
-        "at SIGKILL: {delivered_before} delivered, {} spooled",
-        spooled.len()
+        "at SIGKILL: {delivered_before} delivered, {spooled} spooled, {} unfinished",
+        unfinished.len()
+    );
+    assert_eq!(
+        rows.len(),
+        acknowledged,
+        "one committed job per acknowledgement"
     );
     assert!(
-        delivered_before + spooled.len() >= acknowledged,
+        unfinished.len() <= spooled,
+        "every unfinished job has its payload"
+    );
+    assert!(
+        delivered_before + spooled >= acknowledged,
         "every acknowledged film is either delivered or durably spooled"
     );
     drop(scu);
@@ -64,14 +75,27 @@ fn a_film_acknowledged_before_sigkill_is_delivered_once_after_restart() {
     for p in &pdfs_later {
         assert_eq!(common::pdf::pages(p).len(), 1);
     }
-    let leftover = std::fs::read_dir(data_dir.join("spool"))
+    assert_eq!(
+        job_files(&data_dir),
+        0,
+        "the spool is empty once everything is delivered"
+    );
+    drop(second);
+    let store = JobStore::open(&data_dir.join("spool/jobs.sqlite")).unwrap();
+    let rows = store.list(&JobFilter::default()).unwrap();
+    assert_eq!(rows.len(), acknowledged);
+    assert!(
+        rows.iter().all(|r| r.state == State::Done),
+        "all done: {rows:?}"
+    );
+    drop(first);
+}
+
+/// Payload files in the spool.
+fn job_files(data_dir: &std::path::Path) -> usize {
+    std::fs::read_dir(data_dir.join("spool/jobs"))
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.path().extension().is_some_and(|x| x == "job"))
-        .count();
-    assert_eq!(
-        leftover, 0,
-        "the spool is empty once everything is delivered"
-    );
-    drop(first);
+        .count()
 }

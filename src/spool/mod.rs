@@ -1,28 +1,36 @@
-//! The spool: a print job is written to disk and fsynced before its N-ACTION is answered,
-//! then composed and delivered by worker threads; jobs left unfinished by a crash are
-//! resumed when the server starts.
+//! The spool: a durable job queue between the Print Management service and the outputs.
 //!
-//! Layout under the data directory: `spool/<id>.job` for queued jobs (postcard-encoded
-//! [`PrintJob`], written to a temp file, fsynced, renamed, directory fsynced), and
-//! `spool/failed/` for jobs that could not be delivered. A job file is removed only after
-//! its PDF has been renamed into place and fsynced, so a crash in between delivers the same
-//! PDF again under the same name: the archive holds it once.
+//! A print N-ACTION is answered with success only after its job is committed (PS3.4
+//! H.4.1.2.4: the SCP has then "created a print job"): the films go to a payload file made
+//! durable first, then the job's row is committed to SQLite (store/). Composition and
+//! delivery happen afterwards, driven by the engine (engine/) through [`QueueOutputs`]:
+//! compose threads turn received jobs into documents, one delivery task per printer queue
+//! submits them in Print Priority order and follows them until the printer is done. A job
+//! left unfinished by a crash resumes at the next start; one that may have reached the
+//! printer is looked up there by its job name before being sent again, so every
+//! acknowledged film is delivered exactly once.
+//!
+//! The Print Job SOP class (PS3.4 H.4.8) sees a job's progress through an [`Observer`]:
+//! PENDING when committed, PRINTING when composition starts, then DONE or FAILURE.
 
+pub mod archive;
+mod engine;
+pub mod payload;
 pub mod printers;
+pub mod store;
 
-use crate::backend::pdf::{DocumentInfo, FilmMetadata, PdfBuilder};
-use crate::film::{Device, Film, compose::compose};
+pub use archive::{PREVIEW_SIDE, PdfArchive, document_info, film_metadata};
+pub use payload::{sync_dir, write_durably};
+pub use store::{JobFilter, JobRow, JobStore, Priority, State, StoreError};
+
+use crate::film::{Device, Film};
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File};
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use tracing::{error, info, warn};
-
-/// File magic and format version of a job file.
-const JOB_MAGIC: &[u8; 8] = b"FILMDJ04";
+use std::time::Duration;
 
 /// A print job: films copied at N-ACTION time with everything needed to deliver them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,360 +72,324 @@ impl JobState {
 /// Told of every state change of one job.
 pub type Observer = Box<dyn Fn(JobState) + Send + Sync>;
 
+/// Why a job was refused for lack of room. Both answer the N-ACTION with "print queue full"
+/// (PS3.4 Annex H): C601 on a Film Session N-ACTION, C602 on a Film Box N-ACTION.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Full {
+    /// The spool's file system has less than the configured free space left.
+    Disk { free_mib: u64, min_free_mib: u64 },
+    /// The queue holds its configured number of unfinished jobs.
+    Queue { queue: String, limit: usize },
+}
+
+impl std::fmt::Display for Full {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Full::Disk {
+                free_mib,
+                min_free_mib,
+            } => write!(
+                f,
+                "spool disk full ({free_mib} MiB free, {min_free_mib} MiB kept free)"
+            ),
+            Full::Queue { queue, limit } => {
+                write!(f, "queue {queue} holds {limit} unfinished jobs, its limit")
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
     #[error("print queue full: {0}")]
-    Full(String),
+    Full(Full),
     #[error("spool i/o: {0}")]
     Io(#[from] std::io::Error),
     #[error("job encoding: {0}")]
     Encode(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("no queue named {0}")]
+    UnknownQueue(String),
 }
 
-struct Queued {
-    job: PrintJob,
-    path: PathBuf,
-    observer: Option<Observer>,
+/// A boxed future, so that [`QueueOutputs`] stays object safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A document composed for a printer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub path: PathBuf,
+    /// MIME type, e.g. `application/pdf` or `image/pwg-raster` (IPP document-format).
+    pub format: String,
 }
 
-/// The spool and its workers.
-pub struct Spool {
-    dir: PathBuf,
-    sender: Mutex<Option<Sender<Queued>>>,
-    seq: AtomicU64,
-    queued: Arc<AtomicUsize>,
-    max_queued: usize,
-    workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+/// What composition produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    /// The document to submit; required when the queue has a printer.
+    pub document: Option<Document>,
+    /// Kept in the job's row for the admin view (archive path, fit warnings...).
+    pub note: String,
 }
 
-/// Writes `bytes` to `path` atomically and durably: temp file, fsync, rename, fsync dir.
-pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("path without a directory"))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("path without a file name"))?;
-    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+/// How an output failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth trying again later (printer unreachable or busy, disk full): the job waits.
+    #[error("{0}")]
+    Retryable(String),
+    /// Will not get better (document refused, bad film): the job fails with this reason.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// A job as the printer reports it (RFC 8011 5.3.7 job-state, reduced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteState {
+    /// pending, pending-held
+    Pending,
+    /// processing, processing-stopped
+    Processing,
+    /// completed
+    Done,
+    /// aborted, with job-state-reasons / job-state-message
+    Failed(String),
+    /// canceled
+    Canceled,
+}
+
+/// What the printer gets for one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub job_id: String,
+    /// [`job_name`] of the job: what [`QueueOutputs::find`] looks for after a crash.
+    pub job_name: String,
+    /// Number of Copies (2000,0010), sent once as a job attribute (RFC 8011 5.2.5 copies):
+    /// the document holds each film once, never `copies` times.
+    pub copies: u32,
+    pub priority: Priority,
+    /// Calling AE title (IPP requesting-user-name).
+    pub requesting_user: String,
+    /// Film Session Label, for the printer's job list.
+    pub label: String,
+    pub document: Document,
+}
+
+/// The job name under which a job is submitted to a printer: it carries the filmd job ID so
+/// that a job whose submission outcome was lost in a crash can be found again.
+pub fn job_name(job_id: &str) -> String {
+    format!("filmd-{job_id}")
+}
+
+/// The outputs of one queue: composition into documents, and a printer if there is one.
+/// Implementations know nothing of the spool; the spool calls them in this order:
+/// `compose` (on a compose thread), then, if `has_printer`, `submit` once (or `find` first
+/// when a previous submission may have reached the printer), then `poll` until the job ends.
+pub trait QueueOutputs: Send + Sync {
+    /// Writes the job's documents (archive PDF, printer document under `out_dir`). CPU-bound,
+    /// runs on a compose thread. Idempotent: after a crash it is called again and must
+    /// overwrite, not add.
+    fn compose(&self, job: &PrintJob, out_dir: &Path) -> Result<Composed, DeliveryError>;
+
+    /// Whether composed jobs go on to a printer; if not, they are done once composed.
+    fn has_printer(&self) -> bool;
+
+    /// Sends a document to the printer; returns the printer's job ID.
+    fn submit(&self, submission: Submission) -> BoxFuture<'_, Result<String, DeliveryError>> {
+        let _ = submission;
+        Box::pin(async { Err(DeliveryError::Permanent("no printer".into())) })
     }
-    fs::rename(&tmp, path)?;
-    sync_dir(dir)
+
+    /// The state of a job the printer accepted.
+    fn poll<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
+        let _ = remote_id;
+        Box::pin(async { Err(DeliveryError::Permanent("no printer".into())) })
+    }
+
+    /// The printer's job named `job_name`, if it has one (the newest if several).
+    fn find<'a>(
+        &'a self,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<(String, RemoteState)>, DeliveryError>> {
+        let _ = job_name;
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Cancels a job at the printer (an operator cancelled it in filmd).
+    fn cancel<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        let _ = remote_id;
+        Box::pin(async { Ok(()) })
+    }
 }
 
-/// fsyncs a directory so that a rename or unlink in it survives a crash.
-pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
+/// When failed attempts are tried again.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Wait after the first failure; doubled after each further one.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Compositions started before a job fails (a film that crashes filmd fails after this
+    /// many restarts instead of crashing it forever).
+    pub max_compose_attempts: u32,
+    /// Submissions started before a job fails; None: never, so that a printer outage does
+    /// not fail films (they wait, and an operator may cancel them).
+    pub max_submit_attempts: Option<u32>,
 }
 
-fn encode_job(job: &PrintJob) -> Result<Vec<u8>, SpoolError> {
-    let mut out = JOB_MAGIC.to_vec();
-    postcard::to_io(job, &mut out).map_err(|e| SpoolError::Encode(e.to_string()))?;
-    Ok(out)
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(300),
+            max_compose_attempts: 3,
+            max_submit_attempts: None,
+        }
+    }
 }
 
-fn decode_job(bytes: &[u8]) -> Result<PrintJob, String> {
-    let body = bytes
-        .strip_prefix(JOB_MAGIC)
-        .ok_or("not a filmd job file")?;
-    postcard::from_bytes(body).map_err(|e| e.to_string())
+impl RetryPolicy {
+    /// Wait after the `attempts`-th failed attempt: initial × 2^(attempts − 1), capped.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 1u32 << attempts.saturating_sub(1).min(20);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// Tuning of the spool. The defaults suit a departmental film printer.
+#[derive(Debug, Clone)]
+pub struct SpoolConfig {
+    /// Compose threads (composition is CPU-bound). Default: cores, 1 to 8.
+    pub workers: usize,
+    /// Unfinished jobs a queue may hold before N-ACTIONs get C601/C602. Default 1000.
+    pub max_jobs_per_queue: usize,
+    /// Free space kept on the spool's file system, MiB; below it N-ACTIONs get C601/C602.
+    /// Default 256.
+    pub min_free_mib: u64,
+    /// How long done, failed and cancelled jobs stay listed (and failed ones keep their
+    /// files). Default 7 days.
+    pub retention: Duration,
+    pub retry: RetryPolicy,
+    /// How often a printer is asked about a job it accepted. Default 2 s.
+    pub poll_interval: Duration,
+    /// Jobs a queue has at its printer at once; 1 (default) keeps Print Priority exact,
+    /// since a job waiting here can still be overtaken.
+    pub printer_in_flight: usize,
+}
+
+impl Default for SpoolConfig {
+    fn default() -> Self {
+        SpoolConfig {
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .clamp(1, 8),
+            max_jobs_per_queue: 1000,
+            min_free_mib: 256,
+            retention: Duration::from_secs(7 * 24 * 3600),
+            retry: RetryPolicy::default(),
+            poll_interval: Duration::from_secs(2),
+            printer_in_flight: 1,
+        }
+    }
+}
+
+/// The spool and its workers. Dropping it stops them (see [`Spool::shutdown`]).
+pub struct Spool {
+    inner: Arc<engine::Inner>,
+    compose_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 impl Spool {
-    /// Opens the spool under `data_dir`, resumes unfinished jobs and starts `workers` threads.
-    pub fn open(data_dir: &Path, workers: usize, max_queued: usize) -> std::io::Result<Arc<Spool>> {
-        let dir = data_dir.join("spool");
-        fs::create_dir_all(dir.join("failed"))?;
-        let (tx, rx) = channel::<Queued>();
-        let rx = Arc::new(Mutex::new(rx));
-        let spool = Arc::new(Spool {
-            dir: dir.clone(),
-            sender: Mutex::new(Some(tx)),
-            seq: AtomicU64::new(0),
-            queued: Arc::new(AtomicUsize::new(0)),
-            max_queued,
-            workers: Mutex::new(Vec::new()),
-        });
-        let mut handles = Vec::new();
-        for n in 0..workers.max(1) {
-            let rx = rx.clone();
-            let failed = dir.join("failed");
-            let queued = spool.queued.clone();
-            handles.push(
-                std::thread::Builder::new()
-                    .name(format!("spool-{n}"))
-                    .spawn(move || worker(rx, failed, queued))?,
-            );
-        }
-        *spool.workers.lock().unwrap_or_else(|p| p.into_inner()) = handles;
-        spool.recover()?;
-        Ok(spool)
+    /// Opens the spool under `data_dir/spool`, recovers what the last run left (see
+    /// engine/recover.rs), starts `config.workers` compose threads and, on the current tokio
+    /// runtime, one delivery task per queue with a printer and the retention sweep.
+    /// `outputs` maps queue names to their outputs; a job of a queue not in it fails.
+    pub fn open(
+        data_dir: &Path,
+        config: SpoolConfig,
+        outputs: HashMap<String, Arc<dyn QueueOutputs>>,
+    ) -> std::io::Result<Arc<Spool>> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| std::io::Error::other("the spool needs a tokio runtime"))?;
+        let inner = Arc::new(engine::Inner::open(data_dir, config, outputs, runtime)?);
+        inner.recover()?;
+        let (threads, tasks) = engine::start(&inner)?;
+        Ok(Arc::new(Spool {
+            inner,
+            compose_threads: Mutex::new(threads),
+            tasks: Mutex::new(tasks),
+        }))
     }
 
-    fn recover(&self) -> std::io::Result<()> {
-        let mut names: Vec<PathBuf> = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let path = entry?.path();
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if name.starts_with('.') && name.ends_with(".tmp") {
-                // A job that was never acknowledged: its N-ACTION got no success.
-                let _ = fs::remove_file(&path);
-            } else if name.ends_with(".job") {
-                names.push(path);
-            }
-        }
-        names.sort();
-        for path in names {
-            match fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| decode_job(&b))
-            {
-                Ok(job) => {
-                    info!(job = %job.id, "resuming job left unfinished by the previous run");
-                    self.enqueue(Queued {
-                        job,
-                        path,
-                        observer: None,
-                    });
-                }
-                Err(e) => {
-                    error!(path = %path.display(), "unreadable job file moved to failed/: {e}");
-                    if let Some(name) = path.file_name() {
-                        let _ = fs::rename(&path, self.dir.join("failed").join(name));
-                    }
-                }
-            }
-        }
-        Ok(())
+    /// Makes a job durable and queues it; returns its ID once it is committed. `observer`
+    /// hears PENDING before this returns, then the job's progress.
+    pub fn submit(&self, job: PrintJob, observer: Observer) -> Result<String, SpoolError> {
+        self.inner.submit(job, observer)
     }
 
-    fn enqueue(&self, q: Queued) {
-        self.queued.fetch_add(1, Ordering::SeqCst);
-        if let Some(tx) = self
-            .sender
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            let _ = tx.send(q);
-        }
+    /// Cancels an unfinished job (and asks the printer to drop it); false if the job is
+    /// unknown or already finished.
+    pub fn cancel(&self, id: &str) -> Result<bool, SpoolError> {
+        self.inner.cancel(id, "cancelled by the operator")
     }
 
-    /// Makes a job durable and queues it. Returns its ID once the job file is fsynced.
-    pub fn submit(&self, mut job: PrintJob, observer: Observer) -> Result<String, SpoolError> {
-        if self.queued.load(Ordering::SeqCst) >= self.max_queued {
-            return Err(SpoolError::Full(format!(
-                "{} jobs waiting",
-                self.max_queued
-            )));
-        }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
-        job.id = format!(
-            "{now:013}-{:06}-{:04x}",
-            self.seq.fetch_add(1, Ordering::SeqCst),
-            rand::random::<u16>()
-        );
-        let path = self.dir.join(format!("{}.job", job.id));
-        let bytes = encode_job(&job)?;
-        write_durably(&path, &bytes).map_err(|e| {
-            let _ = fs::remove_file(&path);
-            SpoolError::Io(e)
-        })?;
-        let id = job.id.clone();
-        observer(JobState::Pending);
-        self.enqueue(Queued {
-            job,
-            path,
-            observer: Some(observer),
-        });
-        Ok(id)
+    /// One job's row.
+    pub fn job(&self, id: &str) -> Result<Option<JobRow>, SpoolError> {
+        Ok(self.inner.store.get(id)?)
     }
 
-    /// Jobs queued or being delivered.
+    /// Jobs for an admin view, newest first.
+    pub fn jobs(&self, filter: &JobFilter) -> Result<Vec<JobRow>, SpoolError> {
+        Ok(self.inner.store.list(filter)?)
+    }
+
+    /// Number of jobs per queue and state.
+    pub fn counts(&self) -> Result<HashMap<String, BTreeMap<State, u64>>, SpoolError> {
+        Ok(self.inner.store.counts()?)
+    }
+
+    /// Jobs not yet done, failed or cancelled.
     pub fn backlog(&self) -> usize {
-        self.queued.load(Ordering::SeqCst)
+        self.inner.store.backlog().unwrap_or(0)
     }
 
-    /// Stops taking jobs and waits for the workers to finish what is queued.
+    /// Stops the workers: compose threads finish the job they are on, delivery tasks are
+    /// dropped where they are (their state is committed; a submission cut short is looked
+    /// up at the printer at the next start). Unfinished jobs resume at the next start.
     pub fn shutdown(&self) {
-        self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let handles = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
-        for h in handles {
-            let _ = h.join();
+        self.inner.stop();
+        for task in std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner())) {
+            task.abort();
+        }
+        let threads = std::mem::take(
+            &mut *self
+                .compose_threads
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for t in threads {
+            let _ = t.join();
         }
     }
 }
 
-fn worker(rx: Arc<Mutex<Receiver<Queued>>>, failed_dir: PathBuf, queued: Arc<AtomicUsize>) {
-    loop {
-        let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok(q) = next else { return };
-        let notify = |s: JobState| {
-            if let Some(o) = &q.observer {
-                o(s);
-            }
-        };
-        notify(JobState::Printing);
-        let started = std::time::Instant::now();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deliver(&q.job)));
-        let result = result.unwrap_or_else(|_| Err("composition panicked".to_string()));
-        match result {
-            Ok(pdf) => {
-                let _ = fs::remove_file(&q.path);
-                if let Some(dir) = q.path.parent() {
-                    let _ = sync_dir(dir);
-                }
-                info!(job = %q.job.id, pdf = %pdf.display(), "delivered {} film(s) in {:?}", q.job.films.len(), started.elapsed());
-                notify(JobState::Done);
-            }
-            Err(e) => {
-                error!(job = %q.job.id, "delivery failed: {e}");
-                if let Some(name) = q.path.file_name() {
-                    let _ = fs::rename(&q.path, failed_dir.join(name));
-                    let _ = fs::write(failed_dir.join(format!("{}.error", q.job.id)), &e);
-                }
-                notify(JobState::Failed(e));
-            }
-        }
-        queued.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Largest side of a preview, pixels.
-pub const PREVIEW_SIDE: u32 = 512;
-
-/// Writes the preview PNG of film `n` of `job`; a failure is logged, never fatal.
-fn write_preview(job: &PrintJob, n: usize, page: &crate::film::Page) {
-    let small = crate::film::preview::preview(page, PREVIEW_SIDE);
-    let result = crate::backend::png::encode_png(&small)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| {
-            fs::create_dir_all(&job.preview_dir).map_err(|e| e.to_string())?;
-            fs::write(
-                job.preview_dir.join(format!("{}-{}.png", job.id, n + 1)),
-                bytes,
-            )
-            .map_err(|e| e.to_string())
-        });
-    if let Err(e) = result {
-        warn!(job = %job.id, "preview of film {} not written: {e}", n + 1);
-    }
-}
-
-/// Composes every film of a job and writes the job's PDF.
-fn deliver(job: &PrintJob) -> Result<PathBuf, String> {
-    // One raw page at a time: each is compressed into the PDF as soon as it is composed.
-    let mut pdf = PdfBuilder::new().map_err(|e| format!("PDF encoding: {e}"))?;
-    for (n, film) in job.films.iter().enumerate() {
-        let page = compose(film, &job.device);
-        pdf.add_page(&page)
-            .map_err(|e| format!("PDF encoding: {e}"))?;
-        write_preview(job, n, &page);
-    }
-    let bytes = pdf
-        .finish(&document_info(job))
-        .map_err(|e| format!("PDF encoding: {e}"))?;
-    fs::create_dir_all(&job.pdf_dir)
-        .map_err(|e| format!("creating {}: {e}", job.pdf_dir.display()))?;
-    let path = job.pdf_dir.join(format!("{}.pdf", job.id));
-    write_durably(&path, &bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    if job.copies > 1 {
-        warn!(job = %job.id, "{} copies requested: the PDF archive keeps one; copies go to printers", job.copies);
-    }
-    Ok(path)
-}
-
-/// The PDF/A metadata of a job's archive PDF: who sent it, from where, and each film's
-/// parameters.
-pub fn document_info(job: &PrintJob) -> DocumentInfo {
-    DocumentInfo {
-        title: if job.film_session_label.is_empty() {
-            format!("filmd job {}", job.id)
-        } else {
-            job.film_session_label.clone()
-        },
-        author: job.calling_ae_title.clone(),
-        subject: format!(
-            "DICOM print job {} on queue {} ({} film(s), {} cop(ies))",
-            job.uid,
-            job.queue,
-            job.films.len(),
-            job.copies
-        ),
-        creator: format!("filmd {}", env!("CARGO_PKG_VERSION")),
-        created: std::time::UNIX_EPOCH + std::time::Duration::from_secs(job.created_unix),
-        job_id: job.id.clone(),
-        print_job_uid: job.uid.clone(),
-        film_session_label: job.film_session_label.clone(),
-        owner_id: job.owner_id.clone(),
-        calling_ae_title: job.calling_ae_title.clone(),
-        queue: job.queue.clone(),
-        films: job.films.iter().map(film_metadata).collect(),
-    }
-}
-
-/// A film's Film Box parameters as the defined terms of PS3.3 C.13.3 and C.13.4.
-pub fn film_metadata(film: &Film) -> FilmMetadata {
-    FilmMetadata {
-        film_size: film.size.id.to_string(),
-        orientation: film.orientation.term().to_string(),
-        display_format: film.display_format.to_string(),
-        magnification: film.magnification.term().to_string(),
-        min_density: film.min_density,
-        max_density: film.max_density,
-        medium: film.medium.term().to_string(),
+impl Drop for Spool {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durable_write_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.bin");
-        write_durably(&p, b"hello").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"hello");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn job_files_round_trip_and_reject_garbage() {
-        let job = PrintJob {
-            id: "1".into(),
-            uid: "2.25.1".into(),
-            queue: "default".into(),
-            calling_ae_title: "SCU".into(),
-            film_session_label: "label".into(),
-            owner_id: String::new(),
-            priority: "MED".into(),
-            copies: 2,
-            created_unix: 5,
-            device: Device {
-                dpi: 300,
-                min_density: 0,
-                max_density: 300,
-                margin_mm: 0.0,
-                gap_mm: 0.0,
-                ..Device::default()
-            },
-            pdf_dir: "/tmp".into(),
-            preview_dir: "/tmp".into(),
-            films: vec![],
-        };
-        let bytes = encode_job(&job).unwrap();
-        assert_eq!(decode_job(&bytes).unwrap().copies, 2);
-        assert!(decode_job(b"garbage").is_err());
-        assert!(decode_job(&bytes[..bytes.len() - 3]).is_err());
-    }
-}
+mod tests;

@@ -1,0 +1,136 @@
+//! Compose threads: received jobs, by Print Priority then arrival, across queues.
+
+use super::*;
+
+impl Inner {
+    pub(super) fn compose_loop(self: Arc<Self>) {
+        while !self.stopping() {
+            let generation = *lock(&self.generation);
+            match self.claim_next() {
+                Ok(Some(row)) => {
+                    let id = row.id.clone();
+                    self.compose_one(row);
+                    lock(&self.claimed).remove(&id);
+                }
+                Ok(None) => self.wait_for_work(generation),
+                Err(e) => {
+                    error!("spool database: {e}");
+                    self.wait_for_work(generation);
+                }
+            }
+        }
+    }
+
+    /// The next received job no other thread has, by priority then arrival, across queues.
+    fn claim_next(&self) -> Result<Option<JobRow>, StoreError> {
+        let mut claimed = lock(&self.claimed);
+        let rows = self
+            .store
+            .next_ready(&[State::Received], None, now_ms(), claimed.len() + 1)?;
+        Ok(rows.into_iter().find(|r| claimed.insert(r.id.clone())))
+    }
+
+    fn wait_for_work(&self, generation: u64) {
+        let now = now_ms();
+        let wait = match self.store.next_due(&[State::Received], None) {
+            Ok(Some(t)) if t > now => Duration::from_millis((t - now) as u64),
+            // Due, but another thread has it: look again soon.
+            Ok(Some(_)) => Duration::from_millis(500),
+            _ => Duration::from_secs(60),
+        }
+        .min(Duration::from_secs(60));
+        let g = lock(&self.generation);
+        if *g == generation && !self.stopping() {
+            let _ = self.wake.wait_timeout(g, wait);
+        }
+    }
+
+    fn compose_one(&self, row: JobRow) {
+        let id = row.id.as_str();
+        let Some(outputs) = self.outputs.get(&row.queue).cloned() else {
+            self.fail(
+                id,
+                &[State::Received],
+                &format!("queue {} is not configured", row.queue),
+            );
+            return;
+        };
+        let attempts = match self.store.begin_attempt(id, State::Received, now_ms()) {
+            Ok(Some(n)) => n,
+            Ok(None) => return, // cancelled meanwhile
+            Err(e) => {
+                error!(job = %id, "spool database: {e}");
+                return;
+            }
+        };
+        let retry = &self.config.retry;
+        let max = retry.max_compose_attempts.max(1);
+        if attempts > max {
+            let last = row
+                .last_error
+                .as_deref()
+                .unwrap_or("filmd stopped during composition");
+            self.fail(
+                id,
+                &[State::Received],
+                &format!("composition did not complete in {max} attempts; last: {last}"),
+            );
+            return;
+        }
+        self.notify(id, JobState::Printing);
+        let job = match self.layout.read(id) {
+            Ok(job) => job,
+            Err(e) => {
+                self.fail(id, &[State::Received], &e);
+                return;
+            }
+        };
+        let out_dir = self.layout.out_dir(id);
+        let started = Instant::now();
+        let result = fs::create_dir_all(&out_dir)
+            .map_err(|e| DeliveryError::Retryable(format!("creating {}: {e}", out_dir.display())))
+            .and_then(|()| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    outputs.compose(&job, &out_dir)
+                }))
+                .unwrap_or_else(|_| Err(DeliveryError::Permanent("composition panicked".into())))
+            });
+        let now = now_ms();
+        match result {
+            Ok(composed) => {
+                info!(job = %id, "composed {} film(s) in {:?}: {}", job.films.len(), started.elapsed(), composed.note);
+                let document = composed
+                    .document
+                    .as_ref()
+                    .map(|d| (d.path.to_string_lossy().into_owned(), d.format.clone()));
+                if outputs.has_printer() && document.is_none() {
+                    self.fail(
+                        id,
+                        &[State::Received],
+                        "composition produced no document for the printer",
+                    );
+                    return;
+                }
+                let doc = document.as_ref().map(|(p, f)| (p.as_str(), f.as_str()));
+                match self.store.set_composed(id, doc, &composed.note, now) {
+                    Ok(true) if outputs.has_printer() => self.wake_queue(&row.queue),
+                    Ok(true) => {
+                        self.finish(id, &[State::Composed], State::Done, None);
+                    }
+                    Ok(false) => debug!(job = %id, "composed, but no longer waiting for it"),
+                    Err(e) => error!(job = %id, "recording composition: {e}"),
+                }
+            }
+            Err(DeliveryError::Retryable(e)) if attempts < max => {
+                let wait = retry.backoff(attempts);
+                warn!(job = %id, "composition failed, retry in {wait:?}: {e}");
+                if let Err(e) = self.store.record_failure(id, &e, now + ms(wait), now) {
+                    error!(job = %id, "spool database: {e}");
+                }
+            }
+            Err(e) => {
+                self.fail(id, &[State::Received], &format!("composition failed: {e}"));
+            }
+        }
+    }
+}

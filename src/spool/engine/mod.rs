@@ -1,0 +1,336 @@
+//! The spool's engine: recovery at start, compose threads, one delivery task per printer
+//! queue, and the retention sweep.
+//!
+//! Exactly once: a job's row says how far it got, and every step is safe to repeat from
+//! there. Composition overwrites its own files. Before a document goes to a printer the row
+//! becomes `submitting` (committed); a `submitting` row found later (after a crash, or after
+//! an error that may have come after the printer took the job) is first looked up at the
+//! printer by its job name, and the printer's job is adopted instead of sending a second one.
+
+use super::payload::{self, Layout};
+use super::store::{JobRow, JobStore, NewJob, Priority, State, StoreError};
+use super::{
+    DeliveryError, Document, Full, JobState, Observer, PrintJob, QueueOutputs, RemoteState,
+    SpoolConfig, SpoolError, Submission, job_name, now_ms,
+};
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tracing::{debug, error, info, warn};
+
+mod compose;
+mod deliver;
+mod recover;
+
+const MIB: u64 = 1 << 20;
+
+/// The observer of a job and what it was told last (each state is reported once).
+struct Watch {
+    observer: Observer,
+    last: Option<JobState>,
+}
+
+pub(super) struct Inner {
+    pub(super) store: JobStore,
+    layout: Layout,
+    config: SpoolConfig,
+    outputs: HashMap<String, Arc<dyn QueueOutputs>>,
+    /// Wakes the delivery task of each queue with a printer.
+    wakers: HashMap<String, Arc<Notify>>,
+    observers: Mutex<HashMap<String, Watch>>,
+    /// Jobs a compose thread is working on, or being submitted: no other thread takes them.
+    claimed: Mutex<HashSet<String>>,
+    /// Bumped whenever there may be new work for compose threads (no lost wake-ups).
+    generation: Mutex<u64>,
+    wake: Condvar,
+    stopping: AtomicBool,
+    seq: AtomicU64,
+    runtime: tokio::runtime::Handle,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn io_err(e: StoreError) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn new_job(job: &PrintJob, payload_bytes: usize) -> NewJob {
+    NewJob {
+        id: job.id.clone(),
+        uid: job.uid.clone(),
+        queue: job.queue.clone(),
+        priority: Priority::from_term(&job.priority),
+        copies: job.copies,
+        films: u32::try_from(job.films.len()).unwrap_or(u32::MAX),
+        label: job.film_session_label.clone(),
+        owner: job.owner_id.clone(),
+        calling_ae: job.calling_ae_title.clone(),
+        payload_bytes: payload_bytes as u64,
+    }
+}
+
+/// Starts the compose threads, the delivery tasks and the sweep.
+#[allow(clippy::type_complexity)]
+pub(super) fn start(
+    inner: &Arc<Inner>,
+) -> std::io::Result<(
+    Vec<std::thread::JoinHandle<()>>,
+    Vec<tokio::task::JoinHandle<()>>,
+)> {
+    let mut threads = Vec::new();
+    for n in 0..inner.config.workers.max(1) {
+        let i = inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("spool-compose-{n}"))
+            .spawn(move || i.compose_loop());
+        match spawned {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                inner.stop();
+                return Err(e);
+            }
+        }
+    }
+    let mut tasks = Vec::new();
+    for (queue, wake) in &inner.wakers {
+        if let Some(outputs) = inner.outputs.get(queue) {
+            tasks.push(inner.runtime.spawn(inner.clone().deliver_loop(
+                queue.clone(),
+                outputs.clone(),
+                wake.clone(),
+            )));
+        }
+    }
+    tasks.push(inner.runtime.spawn(inner.clone().sweep_loop()));
+    Ok((threads, tasks))
+}
+
+impl Inner {
+    pub(super) fn open(
+        data_dir: &Path,
+        config: SpoolConfig,
+        outputs: HashMap<String, Arc<dyn QueueOutputs>>,
+        runtime: tokio::runtime::Handle,
+    ) -> std::io::Result<Inner> {
+        let layout = Layout::new(data_dir);
+        layout.create()?;
+        let store = JobStore::open(&layout.database()).map_err(io_err)?;
+        let wakers = outputs
+            .iter()
+            .filter(|(_, o)| o.has_printer())
+            .map(|(q, _)| (q.clone(), Arc::new(Notify::new())))
+            .collect();
+        Ok(Inner {
+            store,
+            layout,
+            config,
+            outputs,
+            wakers,
+            observers: Mutex::new(HashMap::new()),
+            claimed: Mutex::new(HashSet::new()),
+            generation: Mutex::new(0),
+            wake: Condvar::new(),
+            stopping: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
+            runtime,
+        })
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake_compose();
+        for w in self.wakers.values() {
+            w.notify_one();
+        }
+    }
+
+    fn wake_compose(&self) {
+        *lock(&self.generation) += 1;
+        self.wake.notify_all();
+    }
+
+    fn wake_queue(&self, queue: &str) {
+        if let Some(w) = self.wakers.get(queue) {
+            w.notify_one();
+        }
+    }
+
+    /// Tells a job's observer, once per state; forgets it after a final state.
+    fn notify(&self, id: &str, state: JobState) {
+        let mut watches = lock(&self.observers);
+        let Some(w) = watches.get_mut(id) else {
+            return;
+        };
+        if w.last.as_ref() == Some(&state) {
+            return;
+        }
+        (w.observer)(state.clone());
+        if state.is_final() {
+            watches.remove(id);
+        } else {
+            w.last = Some(state);
+        }
+    }
+
+    /// Ends a job (compare and set from `from`); done jobs' files go at once, failed and
+    /// cancelled ones' stay for the retention period.
+    fn finish(&self, id: &str, from: &[State], to: State, error: Option<&str>) -> bool {
+        match self.store.transition(id, from, to, error, now_ms()) {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(e) => {
+                error!(job = %id, "recording {} failed: {e}", to.as_str());
+                return false;
+            }
+        }
+        if to == State::Done {
+            if let Err(e) = self.layout.remove(id) {
+                warn!(job = %id, "files of a done job not removed: {e}");
+            }
+            info!(job = %id, "done");
+            self.notify(id, JobState::Done);
+        } else {
+            let reason = error.unwrap_or(to.as_str()).to_string();
+            warn!(job = %id, "{}: {reason}", to.as_str());
+            self.notify(id, JobState::Failed(reason));
+        }
+        true
+    }
+
+    fn fail(&self, id: &str, from: &[State], error: &str) -> bool {
+        self.finish(id, from, State::Failed, Some(error))
+    }
+
+    fn new_id(&self) -> String {
+        format!(
+            "{:013}-{:06}-{:04x}",
+            now_ms(),
+            self.seq.fetch_add(1, Ordering::SeqCst) % 1_000_000,
+            rand::random::<u16>()
+        )
+    }
+
+    fn disk_full(&self) -> SpoolError {
+        let free = payload::free_bytes(&self.layout.root).unwrap_or(0);
+        SpoolError::Full(Full::Disk {
+            free_mib: free / MIB,
+            min_free_mib: self.config.min_free_mib,
+        })
+    }
+
+    pub(super) fn submit(
+        &self,
+        mut job: PrintJob,
+        observer: Observer,
+    ) -> Result<String, SpoolError> {
+        if !self.outputs.contains_key(&job.queue) {
+            return Err(SpoolError::UnknownQueue(job.queue));
+        }
+        let limit = self.config.max_jobs_per_queue;
+        if self.store.unfinished_in_queue(&job.queue)? >= limit {
+            return Err(SpoolError::Full(Full::Queue {
+                queue: job.queue,
+                limit,
+            }));
+        }
+        job.id = self.new_id();
+        let bytes = payload::encode_job(&job).map_err(SpoolError::Encode)?;
+        let free = payload::free_bytes(&self.layout.root)?;
+        let reserve = self.config.min_free_mib.saturating_mul(MIB);
+        if free < reserve.saturating_add(bytes.len() as u64) {
+            return Err(self.disk_full());
+        }
+        let id = job.id.clone();
+        // Claimed until PENDING is reported, so that PRINTING cannot come first.
+        lock(&self.claimed).insert(id.clone());
+        let committed = self.commit(&job, &bytes, limit);
+        if committed.is_ok() {
+            lock(&self.observers).insert(
+                id.clone(),
+                Watch {
+                    observer,
+                    last: None,
+                },
+            );
+            self.notify(&id, JobState::Pending);
+        }
+        lock(&self.claimed).remove(&id);
+        committed?;
+        self.wake_compose();
+        Ok(id)
+    }
+
+    /// Payload durable first, then the row: either both exist or the job was not accepted.
+    pub(super) fn commit(
+        &self,
+        job: &PrintJob,
+        bytes: &[u8],
+        limit: usize,
+    ) -> Result<(), SpoolError> {
+        let path = self.layout.payload(&job.id);
+        if let Err(e) = payload::write_durably(&path, bytes) {
+            let _ = fs::remove_file(&path);
+            return Err(if payload::is_disk_full(&e) {
+                self.disk_full()
+            } else {
+                e.into()
+            });
+        }
+        if let Err(e) = self
+            .store
+            .insert(&new_job(job, bytes.len()), now_ms(), Some(limit))
+        {
+            let _ = fs::remove_file(&path);
+            let _ = payload::sync_dir(&self.layout.jobs_dir());
+            return Err(match e {
+                StoreError::QueueFull { queue, limit } => {
+                    SpoolError::Full(Full::Queue { queue, limit })
+                }
+                e if e.is_disk_full() => self.disk_full(),
+                e => e.into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn cancel(&self, id: &str, reason: &str) -> Result<bool, SpoolError> {
+        let Some(before) = self.store.cancel(id, reason, now_ms())? else {
+            return Ok(false);
+        };
+        info!(job = %id, "cancelled ({})", before.state.as_str());
+        self.notify(id, JobState::Failed(reason.to_string()));
+        if matches!(before.state, State::Submitting | State::Submitted)
+            && let Some(outputs) = self.outputs.get(&before.queue).cloned()
+        {
+            let name = job_name(id);
+            let id = id.to_string();
+            self.runtime.spawn(async move {
+                let remote = match before.remote_id {
+                    Some(r) => Some(r),
+                    None => outputs.find(&name).await.ok().flatten().map(|(r, _)| r),
+                };
+                if let Some(r) = remote
+                    && let Err(e) = outputs.cancel(&r).await
+                {
+                    warn!(job = %id, remote = %r, "printer did not cancel the job: {e}");
+                }
+            });
+        }
+        self.wake_queue(&before.queue);
+        Ok(true)
+    }
+}

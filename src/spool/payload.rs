@@ -1,0 +1,229 @@
+//! Payload files: the films of a job, and the documents composed from them.
+//!
+//! Layout under `DATA/spool/`:
+//!
+//! ```text
+//! jobs.sqlite         job state (store/)
+//! jobs/<id>.job       the job's films: magic + postcard-encoded PrintJob
+//! out/<id>/           what composition wrote for the printer
+//! ```
+//!
+//! A payload is made durable before its row is committed (temp file, fsync, rename, fsync of
+//! the directory: the rename is atomic and the directory fsync makes it survive power loss,
+//! POSIX rename(2) and fsync(2)). So a payload without a row is a job whose N-ACTION was
+//! never answered with success, and is removed at start.
+
+use super::PrintJob;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// File magic and format version of a job file (unchanged from the file-only spool, whose
+/// job files are imported at start).
+const JOB_MAGIC: &[u8; 8] = b"FILMDJ04";
+
+/// Writes `bytes` to `path` atomically and durably: temp file, fsync, rename, fsync dir.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("path without a directory"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("path without a file name"))?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    let written = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        // Nothing half-written stays behind (a full disk must not leave a partial file).
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    fs::rename(&tmp, path)?;
+    sync_dir(dir)
+}
+
+/// fsyncs a directory so that a rename or unlink in it survives a crash.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// True for "no space left" and "quota exceeded": the spool is full, not broken.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(code) if code == libc::ENOSPC || code == libc::EDQUOT
+    )
+}
+
+/// Bytes available to an unprivileged writer on the file system holding `dir` (statvfs(3)).
+pub fn free_bytes(dir: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::other("path with a NUL byte"))?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: c_path is a valid NUL-terminated string and st points to writable memory of
+    // the right type; statvfs fills it completely when it returns 0.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so the struct is initialised.
+    let st = unsafe { st.assume_init() };
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+pub fn encode_job(job: &PrintJob) -> Result<Vec<u8>, String> {
+    let mut out = JOB_MAGIC.to_vec();
+    postcard::to_io(job, &mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+pub fn decode_job(bytes: &[u8]) -> Result<PrintJob, String> {
+    let body = bytes
+        .strip_prefix(JOB_MAGIC)
+        .ok_or("not a filmd job file")?;
+    postcard::from_bytes(body).map_err(|e| e.to_string())
+}
+
+/// Paths of the spool directory.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(data_dir: &Path) -> Layout {
+        Layout {
+            root: data_dir.join("spool"),
+        }
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.root.join("jobs.sqlite")
+    }
+
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.root.join("jobs")
+    }
+
+    pub fn out_root(&self) -> PathBuf {
+        self.root.join("out")
+    }
+
+    pub fn payload(&self, id: &str) -> PathBuf {
+        self.jobs_dir().join(format!("{id}.job"))
+    }
+
+    pub fn out_dir(&self, id: &str) -> PathBuf {
+        self.out_root().join(id)
+    }
+
+    pub fn create(&self) -> std::io::Result<()> {
+        fs::create_dir_all(self.jobs_dir())?;
+        fs::create_dir_all(self.out_root())
+    }
+
+    /// Reads and decodes a job's payload.
+    pub fn read(&self, id: &str) -> Result<PrintJob, String> {
+        let path = self.payload(id);
+        fs::read(&path)
+            .map_err(|e| format!("payload {}: {e}", path.display()))
+            .and_then(|b| decode_job(&b).map_err(|e| format!("payload {}: {e}", path.display())))
+    }
+
+    /// Removes a job's payload and composed documents; absent files are fine.
+    pub fn remove(&self, id: &str) -> std::io::Result<()> {
+        match fs::remove_file(self.payload(id)) {
+            Ok(()) => sync_dir(&self.jobs_dir())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        match fs::remove_dir_all(self.out_dir(id)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// IDs of the payload files present, and removes leftover temp files (writes that were
+    /// never acknowledged).
+    pub fn scan_payloads(&self) -> std::io::Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for entry in fs::read_dir(self.jobs_dir())? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = fs::remove_file(&path);
+            } else if let Some(id) = name.strip_suffix(".job") {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::film::Device;
+
+    #[test]
+    fn durable_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.bin");
+        write_durably(&p, b"hello").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"hello");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn job_files_round_trip_and_reject_garbage() {
+        let job = PrintJob {
+            id: "1".into(),
+            uid: "2.25.1".into(),
+            queue: "default".into(),
+            calling_ae_title: "SCU".into(),
+            film_session_label: "label".into(),
+            owner_id: String::new(),
+            priority: "MED".into(),
+            copies: 2,
+            created_unix: 5,
+            device: Device {
+                dpi: 300,
+                min_density: 0,
+                max_density: 300,
+                margin_mm: 0.0,
+                gap_mm: 0.0,
+                ..Device::default()
+            },
+            pdf_dir: "/tmp".into(),
+            preview_dir: "/tmp".into(),
+            films: vec![],
+        };
+        let bytes = encode_job(&job).unwrap();
+        assert_eq!(decode_job(&bytes).unwrap().copies, 2);
+        assert!(decode_job(b"garbage").is_err());
+        assert!(decode_job(&bytes[..bytes.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn free_bytes_reports_a_plausible_figure_and_errors_on_a_missing_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let free = free_bytes(dir.path()).unwrap();
+        assert!(free > 0);
+        assert!(free_bytes(&dir.path().join("missing")).is_err());
+        assert!(is_disk_full(&std::io::Error::from_raw_os_error(
+            libc::ENOSPC
+        )));
+        assert!(!is_disk_full(&std::io::Error::from_raw_os_error(
+            libc::EACCES
+        )));
+    }
+}

@@ -1,0 +1,703 @@
+//! The job table: one SQLite row per print job, its state machine and its history.
+//!
+//! Why SQLite: a print job acknowledged to the SCU (PS3.4 H.4.1.2.4, N-ACTION success) must
+//! survive a crash, and its state changes must be atomic. SQLite in WAL mode with
+//! `synchronous=FULL` makes every committed transaction durable before `COMMIT` returns
+//! (sqlite.org/pragma.html#pragma_synchronous), and the admin view gets SQL for free. The
+//! films themselves stay in payload files (see `payload.rs`); a row holds only state.
+//!
+//! States (the CUPS scheduler's split of accept / filter / backend, as data):
+//!
+//! ```text
+//! received ──compose──▶ composed ──▶ submitting ──printer took it──▶ submitted ──▶ done
+//!     │                    │             │ (in doubt: the printer may have it)      │
+//!     └────────────────────┴─────────────┴──────────────▶ failed / cancelled ◀──────┘
+//! ```
+//!
+//! `submitting` is recorded durably *before* a document is sent to a printer: a row found in
+//! it after a crash is looked up at the printer by job name instead of being sent again, so
+//! an acknowledged film prints exactly once.
+//!
+//! Every statement is parameterised; the only SQL built at run time is a list of numbered
+//! `?N` placeholders.
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Schema version written to `PRAGMA user_version` (a field of the database header, set in
+/// the same transaction as the migration that produces it).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations from an empty database: entry `n` takes version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        uid TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        priority INTEGER NOT NULL CHECK (priority IN (0, 1, 2)),
+        state TEXT NOT NULL CHECK (state IN ('received', 'composed', 'submitting',
+            'submitted', 'done', 'failed', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        finished_ms INTEGER,
+        next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        remote_id TEXT,
+        document TEXT,
+        document_format TEXT,
+        note TEXT,
+        copies INTEGER NOT NULL,
+        films INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        calling_ae TEXT NOT NULL,
+        payload_bytes INTEGER NOT NULL
+    );
+    CREATE INDEX jobs_ready ON jobs (state, queue, priority, seq);
+    CREATE INDEX jobs_finished ON jobs (finished_ms) WHERE finished_ms IS NOT NULL;
+"];
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum State {
+    /// Acknowledged to the SCU, not yet composed.
+    Received,
+    /// Its documents are written; waiting for the printer (or done, without one).
+    Composed,
+    /// A submission to the printer started and its outcome is not recorded: in doubt.
+    Submitting,
+    /// The printer accepted it (`remote_id` set); polled until it ends.
+    Submitted,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl State {
+    pub const ALL: [State; 7] = [
+        State::Received,
+        State::Composed,
+        State::Submitting,
+        State::Submitted,
+        State::Done,
+        State::Failed,
+        State::Cancelled,
+    ];
+    /// States of a job the spool still has to work on.
+    pub const UNFINISHED: [State; 4] = [
+        State::Received,
+        State::Composed,
+        State::Submitting,
+        State::Submitted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Received => "received",
+            State::Composed => "composed",
+            State::Submitting => "submitting",
+            State::Submitted => "submitted",
+            State::Done => "done",
+            State::Failed => "failed",
+            State::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// done, failed or cancelled: nothing more happens to the job.
+    pub fn is_final(self) -> bool {
+        matches!(self, State::Done | State::Failed | State::Cancelled)
+    }
+}
+
+/// Print Priority (PS3.3 C.13.1, (2000,0020)); the order is the delivery order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    High = 0,
+    Med = 1,
+    Low = 2,
+}
+
+impl Priority {
+    /// HIGH, MED or LOW; anything else (the attribute is optional) is MED, the SCP default
+    /// of PS3.4 H.4.1.1.
+    pub fn from_term(term: &str) -> Priority {
+        match term.trim() {
+            "HIGH" => Priority::High,
+            "LOW" => Priority::Low,
+            _ => Priority::Med,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::High => "HIGH",
+            Priority::Med => "MED",
+            Priority::Low => "LOW",
+        }
+    }
+
+    fn from_db(v: i64) -> Priority {
+        match v {
+            0 => Priority::High,
+            2 => Priority::Low,
+            _ => Priority::Med,
+        }
+    }
+}
+
+/// What is known of a job when it is accepted.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: String,
+    pub uid: String,
+    pub queue: String,
+    pub priority: Priority,
+    pub copies: u32,
+    pub films: u32,
+    pub label: String,
+    pub owner: String,
+    pub calling_ae: String,
+    pub payload_bytes: u64,
+}
+
+/// One row of the job table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRow {
+    /// Arrival order.
+    pub seq: i64,
+    pub id: String,
+    pub uid: String,
+    pub queue: String,
+    pub priority: Priority,
+    pub state: State,
+    /// Attempts of the job's current step: compositions while received (and for a job done
+    /// without a printer), submissions from composed on. Counted when an attempt starts, so
+    /// one that crashed filmd counts too.
+    pub attempts: u32,
+    /// Unix time, milliseconds.
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub finished_ms: Option<i64>,
+    /// Not retried before this time (unix ms).
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+    /// The printer's job ID once it accepted the job.
+    pub remote_id: Option<String>,
+    /// The composed document for the printer and its MIME type.
+    pub document: Option<String>,
+    pub document_format: Option<String>,
+    /// What composition produced (fit warnings, archive path).
+    pub note: Option<String>,
+    pub copies: u32,
+    pub films: u32,
+    pub label: String,
+    pub owner: String,
+    pub calling_ae: String,
+    pub payload_bytes: u64,
+}
+
+/// Which rows [`JobStore::list`] returns; newest first.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub queue: Option<String>,
+    pub state: Option<State>,
+    /// At most this many rows; 0 means 100.
+    pub limit: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("queue {queue} holds {limit} unfinished jobs, its limit")]
+    QueueFull { queue: String, limit: usize },
+    #[error("job database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("job database: {0}")]
+    Schema(String),
+}
+
+impl StoreError {
+    /// SQLITE_FULL: the disk (or the database's size limit) is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DiskFull)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The job table on one SQLite connection, shared by the spool's threads.
+pub struct JobStore {
+    conn: Mutex<Connection>,
+}
+
+const COLUMNS: &str = "seq, id, uid, queue, priority, state, attempts, created_ms, updated_ms, \
+    finished_ms, next_attempt_ms, last_error, remote_id, document, document_format, note, \
+    copies, films, label, owner, calling_ae, payload_bytes";
+
+fn row_to_job(r: &Row<'_>) -> rusqlite::Result<JobRow> {
+    let state: String = r.get(5)?;
+    Ok(JobRow {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        uid: r.get(2)?,
+        queue: r.get(3)?,
+        priority: Priority::from_db(r.get(4)?),
+        // The CHECK constraint admits only known states.
+        state: State::parse(&state).unwrap_or(State::Failed),
+        attempts: r.get(6)?,
+        created_ms: r.get(7)?,
+        updated_ms: r.get(8)?,
+        finished_ms: r.get(9)?,
+        next_attempt_ms: r.get(10)?,
+        last_error: r.get(11)?,
+        remote_id: r.get(12)?,
+        document: r.get(13)?,
+        document_format: r.get(14)?,
+        note: r.get(15)?,
+        copies: r.get(16)?,
+        films: r.get(17)?,
+        label: r.get(18)?,
+        owner: r.get(19)?,
+        calling_ae: r.get(20)?,
+        payload_bytes: r.get::<_, i64>(21)?.max(0) as u64,
+    })
+}
+
+/// `?first, ?first+1, ...` for `n` values (numbered, so they may follow numbered ones).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl JobStore {
+    /// Opens (creating and migrating if needed) the job database at `path`.
+    pub fn open(path: &Path) -> Result<JobStore> {
+        let mut conn = Connection::open(path)?;
+        // WAL: readers never block the writer; FULL: the WAL is fsynced at every commit, so a
+        // committed job survives power loss (NORMAL would only survive a process crash).
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Schema(format!(
+                "journal_mode WAL refused (got {mode})"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        migrate(&mut conn)?;
+        Ok(JobStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// (journal_mode, synchronous) as SQLite reports them: ("wal", 2) means WAL + FULL.
+    pub fn pragmas(&self) -> Result<(String, i64)> {
+        let conn = self.conn();
+        let mode = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        let sync = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        Ok((mode, sync))
+    }
+
+    /// Commits a received job. With `max_unfinished`, refuses it when its queue already holds
+    /// that many unfinished jobs; the count and the insert are one transaction.
+    pub fn insert(&self, job: &NewJob, now_ms: i64, max_unfinished: Option<usize>) -> Result<i64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(limit) = max_unfinished {
+            let n = count_unfinished(&tx, &job.queue)?;
+            if n >= limit {
+                return Err(StoreError::QueueFull {
+                    queue: job.queue.clone(),
+                    limit,
+                });
+            }
+        }
+        tx.execute(
+            "INSERT INTO jobs (id, uid, queue, priority, state, attempts, created_ms, updated_ms,
+                next_attempt_ms, copies, films, label, owner, calling_ae, payload_bytes)
+             VALUES (?1, ?2, ?3, ?4, 'received', 0, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                job.id,
+                job.uid,
+                job.queue,
+                job.priority as i64,
+                now_ms,
+                job.copies,
+                job.films,
+                job.label,
+                job.owner,
+                job.calling_ae,
+                i64::try_from(job.payload_bytes).unwrap_or(i64::MAX),
+            ],
+        )?;
+        let seq = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<JobRow>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                [id],
+                row_to_job,
+            )
+            .optional()?)
+    }
+
+    /// Moves a job from one of `from` to `to` (compare and set); false if it was elsewhere.
+    /// A final `to` stamps `finished_ms`; `error` replaces the last error when given.
+    pub fn transition(
+        &self,
+        id: &str,
+        from: &[State],
+        to: State,
+        error: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let conn = self.conn();
+        let sql = format!(
+            "UPDATE jobs SET state = ?1, updated_ms = ?2, next_attempt_ms = 0,
+                finished_ms = CASE WHEN ?3 THEN ?2 ELSE NULL END,
+                last_error = COALESCE(?4, last_error)
+             WHERE id = ?5 AND state IN ({})",
+            placeholders(6, from.len())
+        );
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = vec![
+            Box::new(to.as_str()),
+            Box::new(now_ms),
+            Box::new(to.is_final()),
+            Box::new(error.map(str::to_string)),
+            Box::new(id.to_string()),
+        ];
+        values.extend(
+            from.iter()
+                .map(|s| Box::new(s.as_str()) as Box<dyn rusqlite::ToSql>),
+        );
+        let n = conn.execute(&sql, rusqlite::params_from_iter(values.iter()))?;
+        Ok(n == 1)
+    }
+
+    /// Counts one more attempt of a job that is in `state`; returns the new count, or None if
+    /// the job is not in `state`. Counted when the attempt *starts*, so an attempt that
+    /// crashed filmd still counts.
+    pub fn begin_attempt(&self, id: &str, state: State, now_ms: i64) -> Result<Option<u32>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                "UPDATE jobs SET attempts = attempts + 1, updated_ms = ?1
+                 WHERE id = ?2 AND state = ?3 RETURNING attempts",
+                params![now_ms, id, state.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// composed → submitting, as the first submission attempt: recorded before the printer
+    /// sees the job.
+    pub fn begin_submit(&self, id: &str, now_ms: i64) -> Result<Option<u32>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                "UPDATE jobs SET state = 'submitting', attempts = 1, updated_ms = ?1
+                 WHERE id = ?2 AND state = 'composed' RETURNING attempts",
+                params![now_ms, id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// received → composed, with the printer document (path, MIME type) and a note.
+    pub fn set_composed(
+        &self,
+        id: &str,
+        document: Option<(&str, &str)>,
+        note: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE jobs SET state = 'composed', document = ?1, document_format = ?2, note = ?3,
+                updated_ms = ?4, next_attempt_ms = 0
+             WHERE id = ?5 AND state = 'received'",
+            params![
+                document.map(|d| d.0),
+                document.map(|d| d.1),
+                note,
+                now_ms,
+                id
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// submitting → submitted with the printer's job ID.
+    pub fn set_submitted(&self, id: &str, remote_id: &str, now_ms: i64) -> Result<bool> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE jobs SET state = 'submitted', remote_id = ?1, updated_ms = ?2,
+                next_attempt_ms = 0
+             WHERE id = ?3 AND state = 'submitting'",
+            params![remote_id, now_ms, id],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records the printer's job ID without changing state (a job adopted after a crash).
+    pub fn set_remote_id(&self, id: &str, remote_id: &str, now_ms: i64) -> Result<bool> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE jobs SET remote_id = ?1, updated_ms = ?2 WHERE id = ?3",
+            params![remote_id, now_ms, id],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// A retryable failure: the job stays in its state, not retried before `next_attempt_ms`.
+    pub fn record_failure(
+        &self,
+        id: &str,
+        error: &str,
+        next_attempt_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE jobs SET last_error = ?1, next_attempt_ms = ?2, updated_ms = ?3
+             WHERE id = ?4",
+            params![error, next_attempt_ms, now_ms, id],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Jobs in `states` (of `queue`, or of every queue) due at `now_ms`, in delivery order:
+    /// Print Priority HIGH, MED, LOW, then arrival.
+    pub fn next_ready(
+        &self,
+        states: &[State],
+        queue: Option<&str>,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<JobRow>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM jobs
+             WHERE next_attempt_ms <= ?1 AND (?2 IS NULL OR queue = ?2)
+                AND state IN ({})
+             ORDER BY priority, seq LIMIT ?3",
+            placeholders(4, states.len())
+        );
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = vec![
+            Box::new(now_ms),
+            Box::new(queue.map(str::to_string)),
+            Box::new(i64::try_from(limit).unwrap_or(i64::MAX)),
+        ];
+        values.extend(
+            states
+                .iter()
+                .map(|s| Box::new(s.as_str()) as Box<dyn rusqlite::ToSql>),
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), row_to_job)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The earliest `next_attempt_ms` of the jobs in `states` (of `queue`, or of all).
+    pub fn next_due(&self, states: &[State], queue: Option<&str>) -> Result<Option<i64>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT MIN(next_attempt_ms) FROM jobs
+             WHERE (?1 IS NULL OR queue = ?1) AND state IN ({})",
+            placeholders(2, states.len())
+        );
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(queue.map(str::to_string))];
+        values.extend(
+            states
+                .iter()
+                .map(|s| Box::new(s.as_str()) as Box<dyn rusqlite::ToSql>),
+        );
+        Ok(
+            conn.query_row(&sql, rusqlite::params_from_iter(values.iter()), |r| {
+                r.get(0)
+            })?,
+        )
+    }
+
+    /// Every job not yet done, failed or cancelled, in arrival order.
+    pub fn unfinished(&self) -> Result<Vec<JobRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM jobs
+             WHERE state IN ('received', 'composed', 'submitting', 'submitted') ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([], row_to_job)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Unfinished jobs of `queue`.
+    pub fn unfinished_in_queue(&self, queue: &str) -> Result<usize> {
+        count_unfinished(&self.conn(), queue)
+    }
+
+    /// Unfinished jobs of every queue.
+    pub fn backlog(&self) -> Result<usize> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM jobs
+             WHERE state IN ('received', 'composed', 'submitting', 'submitted')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as usize)
+    }
+
+    /// Every job ID in the table.
+    pub fn ids(&self) -> Result<HashSet<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT id FROM jobs")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Jobs for an admin view, newest first.
+    pub fn list(&self, filter: &JobFilter) -> Result<Vec<JobRow>> {
+        let conn = self.conn();
+        let limit = if filter.limit == 0 { 100 } else { filter.limit };
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM jobs
+             WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2)
+             ORDER BY seq DESC LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                filter.queue,
+                filter.state.map(State::as_str),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            row_to_job,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of jobs per queue and state.
+    pub fn counts(&self) -> Result<HashMap<String, BTreeMap<State, u64>>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT queue, state, COUNT(*) FROM jobs GROUP BY 1, 2")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        let mut out: HashMap<String, BTreeMap<State, u64>> = HashMap::new();
+        for row in rows {
+            let (queue, state, n) = row?;
+            if let Some(state) = State::parse(&state) {
+                out.entry(queue).or_default().insert(state, n.max(0) as u64);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Cancels an unfinished job; returns the row as it was before, or None if the job is
+    /// unknown or already finished.
+    pub fn cancel(&self, id: &str, reason: &str, now_ms: i64) -> Result<Option<JobRow>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before = tx
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                [id],
+                row_to_job,
+            )
+            .optional()?;
+        let Some(before) = before.filter(|r| !r.state.is_final()) else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE jobs SET state = 'cancelled', finished_ms = ?1, updated_ms = ?1,
+                last_error = ?2 WHERE id = ?3",
+            params![now_ms, reason, id],
+        )?;
+        tx.commit()?;
+        Ok(Some(before))
+    }
+
+    /// Removes finished jobs that finished at or before `cutoff_ms`. `remove_files` is called
+    /// first for each; the row goes only if it succeeded, so no file outlives its row
+    /// unnoticed. Returns the number of rows removed.
+    pub fn sweep(
+        &self,
+        cutoff_ms: i64,
+        mut remove_files: impl FnMut(&JobRow) -> std::io::Result<()>,
+    ) -> Result<usize> {
+        let expired: Vec<JobRow> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM jobs
+                 WHERE state IN ('done', 'failed', 'cancelled') AND finished_ms <= ?1
+                 ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map([cutoff_ms], row_to_job)?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut removed = 0;
+        for row in expired {
+            if let Err(e) = remove_files(&row) {
+                tracing::warn!(job = %row.id, "files of an expired job not removed: {e}");
+                continue;
+            }
+            removed += self.conn().execute(
+                "DELETE FROM jobs WHERE id = ?1 AND state IN ('done', 'failed', 'cancelled')",
+                [&row.id],
+            )?;
+        }
+        Ok(removed)
+    }
+}
+
+fn count_unfinished(conn: &Connection, queue: &str) -> Result<usize> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM jobs WHERE queue = ?1
+            AND state IN ('received', 'composed', 'submitting', 'submitted')",
+        [queue],
+        |r| r.get(0),
+    )?;
+    Ok(n.max(0) as usize)
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], one transaction per step; refuses a database
+/// written by a newer filmd rather than guess at its meaning.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Schema(format!(
+            "schema version {version} is newer than this filmd's {SCHEMA_VERSION}"
+        )));
+    }
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", n as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,219 @@
+//! Job table tests: state machine, ordering, limits, sweep, persistence.
+
+use super::*;
+
+fn job(id: &str, queue: &str, priority: Priority) -> NewJob {
+    NewJob {
+        id: id.into(),
+        uid: format!("2.25.{id}"),
+        queue: queue.into(),
+        priority,
+        copies: 1,
+        films: 1,
+        label: String::new(),
+        owner: String::new(),
+        calling_ae: "SCU".into(),
+        payload_bytes: 10,
+    }
+}
+
+fn store() -> (tempfile::TempDir, JobStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = JobStore::open(&dir.path().join("jobs.sqlite")).unwrap();
+    (dir, s)
+}
+
+#[test]
+fn wal_and_full_synchronous_are_set_and_schema_versioned() {
+    let (dir, s) = store();
+    assert_eq!(s.pragmas().unwrap(), ("wal".to_string(), 2));
+    drop(s);
+    let conn = Connection::open(dir.path().join("jobs.sqlite")).unwrap();
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    let err = JobStore::open(&dir.path().join("jobs.sqlite"))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn transitions_are_compare_and_set() {
+    let (_d, s) = store();
+    s.insert(&job("a", "q", Priority::Med), 1, None).unwrap();
+    assert!(
+        !s.transition("a", &[State::Composed], State::Done, None, 2)
+            .unwrap()
+    );
+    assert_eq!(s.get("a").unwrap().unwrap().state, State::Received);
+    assert!(
+        s.set_composed("a", Some(("/x.pdf", "application/pdf")), "ok", 3)
+            .unwrap()
+    );
+    assert!(!s.set_composed("a", None, "again", 4).unwrap());
+    assert_eq!(s.begin_submit("a", 5).unwrap(), Some(1));
+    assert_eq!(s.begin_submit("a", 6).unwrap(), None);
+    assert!(s.set_submitted("a", "42", 7).unwrap());
+    assert!(!s.set_submitted("a", "43", 8).unwrap());
+    assert!(
+        s.transition("a", &[State::Submitted], State::Done, None, 9)
+            .unwrap()
+    );
+    let row = s.get("a").unwrap().unwrap();
+    assert_eq!(row.state, State::Done);
+    assert_eq!(row.remote_id.as_deref(), Some("42"));
+    assert_eq!(row.document.as_deref(), Some("/x.pdf"));
+    assert_eq!(row.finished_ms, Some(9));
+    assert_eq!(row.attempts, 1);
+    assert!(
+        s.cancel("a", "late", 10).unwrap().is_none(),
+        "finished jobs stay"
+    );
+    assert!(s.get("nope").unwrap().is_none());
+}
+
+#[test]
+fn ready_jobs_come_high_before_med_before_low_then_by_arrival() {
+    let (_d, s) = store();
+    s.insert(&job("l1", "q", Priority::Low), 1, None).unwrap();
+    s.insert(&job("m1", "q", Priority::Med), 2, None).unwrap();
+    s.insert(&job("h1", "q", Priority::High), 3, None).unwrap();
+    s.insert(&job("m2", "q", Priority::Med), 4, None).unwrap();
+    s.insert(&job("h2", "other", Priority::High), 5, None)
+        .unwrap();
+    s.insert(&job("h3", "q", Priority::High), 6, None).unwrap();
+    let ids = |rows: Vec<JobRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let q = s.next_ready(&[State::Received], Some("q"), 10, 10).unwrap();
+    assert_eq!(ids(q), ["h1", "h3", "m1", "m2", "l1"]);
+    let all = s.next_ready(&[State::Received], None, 10, 3).unwrap();
+    assert_eq!(ids(all), ["h1", "h2", "h3"]);
+    // A job waiting for a retry is not ready before its time.
+    s.record_failure("h1", "busy", 100, 10).unwrap();
+    let q = s.next_ready(&[State::Received], Some("q"), 99, 1).unwrap();
+    assert_eq!(ids(q), ["h3"]);
+    assert_eq!(s.next_due(&[State::Received], Some("q")).unwrap(), Some(0));
+    let q = s.next_ready(&[State::Received], Some("q"), 100, 1).unwrap();
+    assert_eq!(ids(q), ["h1"]);
+    assert_eq!(
+        s.get("h1").unwrap().unwrap().last_error.as_deref(),
+        Some("busy")
+    );
+    assert!(
+        s.next_ready(&[State::Composed], None, 10, 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn queue_limit_refuses_without_inserting() {
+    let (_d, s) = store();
+    s.insert(&job("a", "q", Priority::Med), 1, Some(2)).unwrap();
+    s.insert(&job("b", "q", Priority::Med), 1, Some(2)).unwrap();
+    let err = s
+        .insert(&job("c", "q", Priority::Med), 1, Some(2))
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::QueueFull { limit: 2, .. }),
+        "{err}"
+    );
+    assert!(s.get("c").unwrap().is_none());
+    // Another queue has its own count; a finished job no longer counts.
+    s.insert(&job("d", "r", Priority::Med), 1, Some(2)).unwrap();
+    s.transition("a", &[State::Received], State::Failed, Some("x"), 2)
+        .unwrap();
+    s.insert(&job("c", "q", Priority::Med), 1, Some(2)).unwrap();
+    assert_eq!(s.unfinished_in_queue("q").unwrap(), 2);
+    assert_eq!(s.backlog().unwrap(), 3);
+}
+
+#[test]
+fn counts_list_and_cancel() {
+    let (_d, s) = store();
+    for (i, q) in ["q", "q", "r"].iter().enumerate() {
+        s.insert(&job(&i.to_string(), q, Priority::Med), i as i64, None)
+            .unwrap();
+    }
+    let before = s.cancel("1", "by admin", 5).unwrap().unwrap();
+    assert_eq!(before.state, State::Received);
+    let c = s.counts().unwrap();
+    assert_eq!(c["q"][&State::Received], 1);
+    assert_eq!(c["q"][&State::Cancelled], 1);
+    assert_eq!(c["r"][&State::Received], 1);
+    let cancelled = s
+        .list(&JobFilter {
+            state: Some(State::Cancelled),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0].last_error.as_deref(), Some("by admin"));
+    assert_eq!(cancelled[0].finished_ms, Some(5));
+    let q: Vec<String> = s
+        .list(&JobFilter {
+            queue: Some("q".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(q, ["1", "0"], "newest first");
+}
+
+#[test]
+fn sweep_removes_only_expired_finished_jobs_and_calls_back_first() {
+    let (_d, s) = store();
+    for id in ["old", "new", "open", "stuck"] {
+        s.insert(&job(id, "q", Priority::Med), 0, None).unwrap();
+    }
+    s.transition("old", &[State::Received], State::Done, None, 100)
+        .unwrap();
+    s.transition("new", &[State::Received], State::Failed, Some("e"), 500)
+        .unwrap();
+    s.transition("stuck", &[State::Received], State::Cancelled, None, 100)
+        .unwrap();
+    let mut seen = Vec::new();
+    let n = s
+        .sweep(200, |row| {
+            seen.push(row.id.clone());
+            if row.id == "stuck" {
+                Err(std::io::Error::other("busy"))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(seen, ["old", "stuck"]);
+    assert_eq!(
+        s.ids().unwrap(),
+        ["new", "open", "stuck"].map(String::from).into()
+    );
+}
+
+#[test]
+fn data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.sqlite");
+    {
+        let s = JobStore::open(&path).unwrap();
+        s.insert(&job("a", "q", Priority::High), 7, None).unwrap();
+        s.set_composed("a", None, "n", 8).unwrap();
+    }
+    let s = JobStore::open(&path).unwrap();
+    let row = s.get("a").unwrap().unwrap();
+    assert_eq!(
+        (row.state, row.priority, row.created_ms),
+        (State::Composed, Priority::High, 7)
+    );
+    assert_eq!(s.unfinished().unwrap().len(), 1);
+    // AUTOINCREMENT: arrival order keeps growing across restarts.
+    let seq = s.insert(&job("b", "q", Priority::Low), 9, None).unwrap();
+    assert!(seq > row.seq);
+}

@@ -1,0 +1,649 @@
+//! Engine tests with an in-memory printer: ordering, retries, refusals, crashes, limits.
+
+use super::*;
+use crate::film::Device;
+use std::fs;
+use std::sync::Condvar;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hang {
+    /// submit never returns and the printer never got the job.
+    BeforeAccept,
+    /// The printer got the job, but submit never returns (filmd dies before recording it).
+    AfterAccept,
+}
+
+#[derive(Debug, Clone)]
+struct RemoteJob {
+    id: String,
+    name: String,
+    copies: u32,
+    document: Document,
+    state: RemoteState,
+}
+
+/// Composition and a printer in memory, with switches for the failures under test.
+#[derive(Default)]
+struct Fake {
+    printer: bool,
+    /// Submissions answered "busy" before one is accepted.
+    busy: AtomicU32,
+    refuse: Mutex<Option<String>>,
+    hang: Mutex<Option<Hang>>,
+    /// While set, the printer reports its jobs as processing.
+    hold: AtomicBool,
+    /// While closed, composition waits.
+    gate_closed: Mutex<bool>,
+    gate: Condvar,
+    composing: AtomicU32,
+    /// "compose <label>", "submit <label>", "cancel <remote id>" in order.
+    log: Mutex<Vec<String>>,
+    jobs: Mutex<Vec<RemoteJob>>,
+    submits: AtomicU32,
+    finds: AtomicU32,
+}
+
+impl Fake {
+    fn printer() -> Fake {
+        Fake {
+            printer: true,
+            ..Fake::default()
+        }
+    }
+
+    fn log(&self) -> Vec<String> {
+        lock(&self.log).clone()
+    }
+
+    fn set_gate(&self, closed: bool) {
+        *lock(&self.gate_closed) = closed;
+        self.gate.notify_all();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap()
+}
+
+impl QueueOutputs for Fake {
+    fn compose(&self, job: &PrintJob, out_dir: &Path) -> Result<Composed, DeliveryError> {
+        self.composing.fetch_add(1, Ordering::SeqCst);
+        let mut closed = lock(&self.gate_closed);
+        while *closed {
+            closed = self.gate.wait(closed).unwrap();
+        }
+        drop(closed);
+        lock(&self.log).push(format!("compose {}", job.film_session_label));
+        let path = out_dir.join("doc.pdf");
+        // One page per film, never one per copy.
+        write_durably(&path, format!("{} film(s)", job.films.len()).as_bytes())
+            .map_err(|e| DeliveryError::Retryable(e.to_string()))?;
+        Ok(Composed {
+            document: self.printer.then(|| Document {
+                path,
+                format: "application/pdf".into(),
+            }),
+            note: "fake".into(),
+        })
+    }
+
+    fn has_printer(&self) -> bool {
+        self.printer
+    }
+
+    fn submit(&self, s: Submission) -> BoxFuture<'_, Result<String, DeliveryError>> {
+        Box::pin(async move {
+            self.submits.fetch_add(1, Ordering::SeqCst);
+            let hang = *lock(&self.hang);
+            if hang == Some(Hang::BeforeAccept) {
+                std::future::pending::<()>().await;
+            }
+            if self
+                .busy
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Err(DeliveryError::Retryable("printer busy".into()));
+            }
+            if let Some(reason) = lock(&self.refuse).clone() {
+                return Err(DeliveryError::Permanent(reason));
+            }
+            let id = {
+                let mut jobs = lock(&self.jobs);
+                let id = format!("r{}", jobs.len() + 1);
+                jobs.push(RemoteJob {
+                    id: id.clone(),
+                    name: s.job_name.clone(),
+                    copies: s.copies,
+                    document: s.document.clone(),
+                    state: RemoteState::Pending,
+                });
+                id
+            };
+            lock(&self.log).push(format!("submit {}", s.label));
+            if hang == Some(Hang::AfterAccept) {
+                std::future::pending::<()>().await;
+            }
+            Ok(id)
+        })
+    }
+
+    fn poll<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
+        Box::pin(async move {
+            let mut jobs = lock(&self.jobs);
+            let Some(job) = jobs.iter_mut().find(|j| j.id == remote_id) else {
+                return Err(DeliveryError::Permanent("no such job".into()));
+            };
+            if matches!(job.state, RemoteState::Pending | RemoteState::Processing) {
+                job.state = if self.hold.load(Ordering::SeqCst) {
+                    RemoteState::Processing
+                } else {
+                    RemoteState::Done
+                };
+            }
+            Ok(job.state.clone())
+        })
+    }
+
+    fn find<'a>(
+        &'a self,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<(String, RemoteState)>, DeliveryError>> {
+        Box::pin(async move {
+            self.finds.fetch_add(1, Ordering::SeqCst);
+            Ok(lock(&self.jobs)
+                .iter()
+                .rev()
+                .find(|j| j.name == job_name)
+                .map(|j| (j.id.clone(), j.state.clone())))
+        })
+    }
+
+    fn cancel<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            for j in lock(&self.jobs).iter_mut().filter(|j| j.id == remote_id) {
+                j.state = RemoteState::Canceled;
+            }
+            lock(&self.log).push(format!("cancel {remote_id}"));
+            Ok(())
+        })
+    }
+}
+
+struct Harness {
+    dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness {
+            dir: tempfile::tempdir().unwrap(),
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn open(&self, fake: &Arc<Fake>, config: SpoolConfig) -> Arc<Spool> {
+        let _guard = self.rt.enter();
+        let outputs: HashMap<String, Arc<dyn QueueOutputs>> =
+            [("q".to_string(), fake.clone() as Arc<dyn QueueOutputs>)].into();
+        Spool::open(self.dir.path(), config, outputs).unwrap()
+    }
+
+    fn job(&self, label: &str, priority: &str, copies: u32) -> PrintJob {
+        PrintJob {
+            id: String::new(),
+            uid: format!("2.25.{}", label.len()),
+            queue: "q".into(),
+            calling_ae_title: "SCU".into(),
+            film_session_label: label.into(),
+            owner_id: String::new(),
+            priority: priority.into(),
+            copies,
+            created_unix: 0,
+            device: Device {
+                dpi: 100,
+                min_density: 0,
+                max_density: 300,
+                margin_mm: 0.0,
+                gap_mm: 0.0,
+                ..Device::default()
+            },
+            pdf_dir: self.dir.path().join("pdf"),
+            preview_dir: self.dir.path().join("previews"),
+            films: vec![],
+        }
+    }
+
+    fn payloads(&self) -> usize {
+        fs::read_dir(self.dir.path().join("spool/jobs"))
+            .unwrap()
+            .count()
+    }
+}
+
+fn fast() -> SpoolConfig {
+    SpoolConfig {
+        workers: 1,
+        min_free_mib: 0,
+        poll_interval: Duration::from_millis(20),
+        retry: RetryPolicy {
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(40),
+            ..RetryPolicy::default()
+        },
+        ..SpoolConfig::default()
+    }
+}
+
+type Seen = Arc<Mutex<Vec<JobState>>>;
+
+fn recorder() -> (Seen, Observer) {
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    (seen, Box::new(move |st| lock(&s).push(st)))
+}
+
+fn submit(spool: &Spool, job: PrintJob) -> (String, Seen) {
+    let (seen, observer) = recorder();
+    (spool.submit(job, observer).unwrap(), seen)
+}
+
+/// Waits until `f` holds, for at most 10 s.
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn wait_state(spool: &Spool, id: &str, state: State) -> JobRow {
+    let mut last = None;
+    let start = Instant::now();
+    loop {
+        let row = spool.job(id).unwrap();
+        if let Some(r) = &row
+            && r.state == state
+        {
+            return r.clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "job {id} never reached {state:?}: {last:?}"
+        );
+        last = row;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn archive_queue_job_is_composed_once_reported_in_order_and_cleaned_up() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::default());
+    let spool = h.open(&fake, fast());
+    let (id, seen) = submit(&spool, h.job("a", "MED", 2));
+    let row = wait_state(&spool, &id, State::Done);
+    assert_eq!(
+        (row.copies, row.attempts, row.note.as_deref()),
+        (2, 1, Some("fake"))
+    );
+    wait_until("DONE reported", || lock(&seen).len() == 3);
+    assert_eq!(
+        *lock(&seen),
+        [JobState::Pending, JobState::Printing, JobState::Done]
+    );
+    assert_eq!(fake.log(), ["compose a"]);
+    assert_eq!(h.payloads(), 0, "a done job's payload is removed");
+    assert!(!h.dir.path().join("spool/out").join(&id).exists());
+    assert_eq!(spool.backlog(), 0);
+    assert_eq!(spool.counts().unwrap()["q"][&State::Done], 1);
+}
+
+#[test]
+fn high_before_med_before_low_then_arrival_in_composition_and_submission() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    fake.hold.store(true, Ordering::SeqCst);
+    fake.set_gate(true);
+    let spool = h.open(&fake, fast());
+    let (first, _) = submit(&spool, h.job("first", "LOW", 1));
+    wait_until("first job composing", || {
+        fake.composing.load(Ordering::SeqCst) == 1
+    });
+    let mut ids = vec![first];
+    for (label, priority) in [
+        ("low1", "LOW"),
+        ("med1", "MED"),
+        ("high1", "HIGH"),
+        ("low2", "LOW"),
+        ("high2", "HIGH"),
+        ("med2", ""),
+    ] {
+        ids.push(submit(&spool, h.job(label, priority, 1)).0);
+    }
+    fake.set_gate(false);
+    for id in &ids[1..] {
+        wait_state(&spool, id, State::Composed);
+    }
+    // The first job holds the printer; the rest wait in priority order.
+    fake.hold.store(false, Ordering::SeqCst);
+    for id in &ids {
+        wait_state(&spool, id, State::Done);
+    }
+    let order = ["first", "high1", "high2", "med1", "med2", "low1", "low2"];
+    let log = fake.log();
+    let composed: Vec<&str> = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("compose "))
+        .collect();
+    let submitted: Vec<&str> = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("submit "))
+        .collect();
+    assert_eq!(composed, order);
+    assert_eq!(submitted, order);
+    assert_eq!(
+        fake.finds.load(Ordering::SeqCst),
+        0,
+        "no lookups without a crash"
+    );
+}
+
+#[test]
+fn busy_printer_is_retried_until_it_accepts_and_copies_go_once() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    fake.busy.store(3, Ordering::SeqCst);
+    let spool = h.open(&fake, fast());
+    let (id, seen) = submit(&spool, h.job("a", "MED", 3));
+    let row = wait_state(&spool, &id, State::Done);
+    assert_eq!(fake.submits.load(Ordering::SeqCst), 4);
+    assert_eq!(row.attempts, 4, "four submissions started");
+    assert_eq!(row.last_error.as_deref(), Some("printer busy"));
+    assert_eq!(row.remote_id.as_deref(), Some("r1"));
+    let jobs = lock(&fake.jobs).clone();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!((jobs[0].copies, jobs[0].name.clone()), (3, job_name(&id)));
+    assert_eq!(jobs[0].document.format, "application/pdf");
+    assert_eq!(fake.log(), ["compose a", "submit a"], "composed once");
+    wait_until("DONE reported", || {
+        lock(&seen).last() == Some(&JobState::Done)
+    });
+    assert!(!lock(&seen).iter().any(|s| matches!(s, JobState::Failed(_))));
+}
+
+#[test]
+fn permanent_refusal_fails_the_job_with_the_printers_reason() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    *lock(&fake.refuse) = Some("document-format-not-supported".into());
+    let spool = h.open(&fake, fast());
+    let (id, seen) = submit(&spool, h.job("a", "MED", 1));
+    let row = wait_state(&spool, &id, State::Failed);
+    let reason = "printer refused the job: document-format-not-supported";
+    assert_eq!(row.last_error.as_deref(), Some(reason));
+    assert_eq!(fake.submits.load(Ordering::SeqCst), 1);
+    wait_until("FAILURE reported", || lock(&seen).len() == 3);
+    assert_eq!(lock(&seen)[2], JobState::Failed(reason.into()));
+    assert_eq!(
+        h.payloads(),
+        1,
+        "a failed job's files stay for the retention"
+    );
+}
+
+#[test]
+fn crash_after_the_printer_took_the_job_adopts_it_instead_of_sending_it_again() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    *lock(&fake.hang) = Some(Hang::AfterAccept);
+    let spool = h.open(&fake, fast());
+    let (id, _) = submit(&spool, h.job("a", "MED", 2));
+    wait_until("printer got the job", || lock(&fake.jobs).len() == 1);
+    assert_eq!(spool.job(&id).unwrap().unwrap().state, State::Submitting);
+    // The crash: everything in flight is dropped, nothing more is recorded.
+    drop(spool);
+    *lock(&fake.hang) = None;
+    let spool = h.open(&fake, fast());
+    let row = wait_state(&spool, &id, State::Done);
+    assert_eq!(fake.submits.load(Ordering::SeqCst), 1, "submitted once");
+    assert_eq!(fake.finds.load(Ordering::SeqCst), 1);
+    assert_eq!(row.remote_id.as_deref(), Some("r1"));
+    assert_eq!(lock(&fake.jobs).len(), 1);
+}
+
+#[test]
+fn crash_before_the_printer_got_the_job_sends_it_after_looking() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    *lock(&fake.hang) = Some(Hang::BeforeAccept);
+    let spool = h.open(&fake, fast());
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    wait_until("submission started", || {
+        fake.submits.load(Ordering::SeqCst) == 1
+    });
+    drop(spool);
+    *lock(&fake.hang) = None;
+    let spool = h.open(&fake, fast());
+    let row = wait_state(&spool, &id, State::Done);
+    assert_eq!(fake.finds.load(Ordering::SeqCst), 1);
+    assert_eq!(lock(&fake.jobs).len(), 1, "the printer has it once");
+    assert_eq!(row.attempts, 2);
+}
+
+#[test]
+fn queue_limit_gives_full_and_leaves_nothing_behind() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    fake.busy.store(u32::MAX, Ordering::SeqCst);
+    let spool = h.open(
+        &fake,
+        SpoolConfig {
+            max_jobs_per_queue: 1,
+            ..fast()
+        },
+    );
+    let (first, _) = submit(&spool, h.job("a", "MED", 1));
+    let (seen, observer) = recorder();
+    let err = spool.submit(h.job("b", "MED", 1), observer).unwrap_err();
+    assert!(
+        matches!(&err, SpoolError::Full(Full::Queue { queue, limit: 1 }) if queue == "q"),
+        "{err}"
+    );
+    assert!(lock(&seen).is_empty(), "no PENDING for a refused job");
+    let all = spool.jobs(&JobFilter::default()).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].id, first);
+    assert_eq!(h.payloads(), 1);
+    // Once the first job ends, there is room again.
+    assert!(spool.cancel(&first).unwrap());
+    assert!(!spool.cancel(&first).unwrap(), "already cancelled");
+    spool.submit(h.job("c", "MED", 1), recorder().1).unwrap();
+}
+
+#[test]
+fn spool_disk_reserve_gives_full_and_leaves_nothing_behind() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::default());
+    let spool = h.open(
+        &fake,
+        SpoolConfig {
+            min_free_mib: 1 << 40,
+            ..fast()
+        },
+    );
+    let err = spool
+        .submit(h.job("a", "MED", 1), recorder().1)
+        .unwrap_err();
+    assert!(
+        matches!(err, SpoolError::Full(Full::Disk { min_free_mib, .. }) if min_free_mib == 1 << 40),
+        "{err}"
+    );
+    assert!(err.to_string().contains("spool disk full"), "{err}");
+    assert!(spool.jobs(&JobFilter::default()).unwrap().is_empty());
+    assert_eq!(h.payloads(), 0);
+}
+
+#[test]
+fn start_removes_unacknowledged_payloads_and_fails_jobs_without_one() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::default());
+    drop(h.open(&fake, fast()));
+    let layout = payload::Layout::new(h.dir.path());
+    // A payload whose row was never committed: its N-ACTION was not answered with success.
+    write_durably(&layout.payload("stray"), b"FILMDJ03").unwrap();
+    // A committed job whose payload is gone.
+    let store = JobStore::open(&layout.database()).unwrap();
+    store
+        .insert(
+            &store::NewJob {
+                id: "ghost".into(),
+                uid: "2.25.9".into(),
+                queue: "q".into(),
+                priority: Priority::Med,
+                copies: 1,
+                films: 1,
+                label: String::new(),
+                owner: String::new(),
+                calling_ae: "SCU".into(),
+                payload_bytes: 1,
+            },
+            1,
+            None,
+        )
+        .unwrap();
+    drop(store);
+    let spool = h.open(&fake, fast());
+    assert!(!layout.payload("stray").exists());
+    let row = spool.job("ghost").unwrap().unwrap();
+    assert_eq!(row.state, State::Failed);
+    let err = row.last_error.unwrap();
+    assert!(
+        err.contains("payload file") && err.contains("missing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_job_that_keeps_crashing_composition_fails_after_the_attempt_limit() {
+    let h = Harness::new();
+    let stuck = Arc::new(Fake::default());
+    stuck.set_gate(true);
+    let spool = h.open(&stuck, fast());
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    wait_until("composing", || stuck.composing.load(Ordering::SeqCst) == 1);
+    // Three more runs that died composing it: attempts are counted when they start.
+    let store = JobStore::open(&payload::Layout::new(h.dir.path()).database()).unwrap();
+    for _ in 0..3 {
+        store.begin_attempt(&id, State::Received, 1).unwrap();
+    }
+    drop(store);
+    // The crash: this spool's compose thread stays behind the gate.
+    spool.inner.stop();
+    let fresh = Arc::new(Fake::default());
+    let restarted = h.open(&fresh, fast());
+    let row = wait_state(&restarted, &id, State::Failed);
+    assert!(
+        row.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("did not complete in 3 attempts")),
+        "{row:?}"
+    );
+    assert!(fresh.log().is_empty(), "not composed again");
+    stuck.set_gate(false);
+}
+
+#[test]
+fn job_files_of_the_file_only_spool_are_imported_and_delivered() {
+    let h = Harness::new();
+    let root = h.dir.path().join("spool");
+    fs::create_dir_all(&root).unwrap();
+    let mut job = h.job("legacy", "HIGH", 1);
+    job.id = "0000000000001-000000-abcd".into();
+    write_durably(
+        &root.join(format!("{}.job", job.id)),
+        &payload::encode_job(&job).unwrap(),
+    )
+    .unwrap();
+    let fake = Arc::new(Fake::default());
+    let spool = h.open(&fake, fast());
+    let row = wait_state(&spool, &job.id, State::Done);
+    assert_eq!(row.priority, Priority::High);
+    assert_eq!(fake.log(), ["compose legacy"]);
+    assert!(!root.join(format!("{}.job", job.id)).exists());
+}
+
+#[test]
+fn cancelling_a_job_at_the_printer_cancels_it_there() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    fake.hold.store(true, Ordering::SeqCst);
+    let spool = h.open(&fake, fast());
+    let (id, seen) = submit(&spool, h.job("a", "MED", 1));
+    wait_state(&spool, &id, State::Submitted);
+    assert!(spool.cancel(&id).unwrap());
+    let row = wait_state(&spool, &id, State::Cancelled);
+    assert_eq!(row.last_error.as_deref(), Some("cancelled by the operator"));
+    wait_until("printer told", || fake.log().contains(&"cancel r1".into()));
+    assert_eq!(
+        lock(&seen).last(),
+        Some(&JobState::Failed("cancelled by the operator".into()))
+    );
+}
+
+#[test]
+fn finished_jobs_are_removed_after_the_retention() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    *lock(&fake.refuse) = Some("no".into());
+    let spool = h.open(
+        &fake,
+        SpoolConfig {
+            retention: Duration::ZERO,
+            ..fast()
+        },
+    );
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    wait_until("swept", || spool.job(&id).unwrap().is_none());
+    assert_eq!(h.payloads(), 0, "a failed job's payload goes with its row");
+    assert!(!h.dir.path().join("spool/out").join(&id).exists());
+}
+
+#[test]
+fn backoff_doubles_up_to_the_cap() {
+    let r = RetryPolicy::default();
+    let secs: Vec<u64> = [1, 2, 3, 4, 9, 100]
+        .iter()
+        .map(|&n| r.backoff(n).as_secs())
+        .collect();
+    assert_eq!(secs, [2, 4, 8, 16, 300, 300]);
+    assert_eq!(job_name("x-1"), "filmd-x-1");
+}
+
+#[test]
+fn a_payload_whose_row_is_refused_is_removed_again() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::default());
+    let spool = h.open(&fake, fast());
+    let mut job = h.job("a", "MED", 1);
+    job.id = "refused".into();
+    let bytes = payload::encode_job(&job).unwrap();
+    // Limit 0: the payload is written, then the row's transaction refuses the job.
+    let err = spool.inner.commit(&job, &bytes, 0).unwrap_err();
+    assert!(
+        matches!(err, SpoolError::Full(Full::Queue { limit: 0, .. })),
+        "{err}"
+    );
+    assert_eq!(h.payloads(), 0);
+    assert!(spool.job("refused").unwrap().is_none());
+}
