@@ -120,8 +120,6 @@ impl Default for PrinterIdentity {
 pub struct SpoolSettings {
     /// Threads composing films; 0 means one per core, at most 8.
     pub compose_workers: usize,
-    /// Jobs not yet delivered, over all queues; one more is refused with C601/C602.
-    pub max_jobs: usize,
     /// Free space the spool's disk must keep, MiB; below it a print is refused with
     /// C601/C602 rather than half-written.
     pub min_free_mib: u64,
@@ -134,7 +132,6 @@ impl Default for SpoolSettings {
     fn default() -> Self {
         SpoolSettings {
             compose_workers: 0,
-            max_jobs: 10_000,
             min_free_mib: 256,
             retention_hours: 168,
         }
@@ -577,9 +574,6 @@ impl Config {
         let sp = &self.spool;
         if sp.compose_workers > 64 {
             bad("spool.compose_workers".into(), "must be at most 64".into());
-        }
-        if sp.max_jobs == 0 {
-            bad("spool.max_jobs".into(), "must be at least 1".into());
         }
         if s.idle_timeout_secs == 0 || s.association_timeout_secs == 0 {
             bad(

@@ -6,6 +6,8 @@ use filmd::config::{Config, ConfigError};
 use filmd::net::association::Limits;
 use filmd::net::server::{ServerOptions, serve};
 use filmd::print::PrintService;
+use filmd::spool::ipp_queue::IppQueue;
+use filmd::spool::printers::PrinterBoard;
 use filmd::spool::{PdfArchive, QueueOutputs, Spool, SpoolConfig};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -280,22 +282,53 @@ fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Resul
         let cfg = Arc::new(cfg);
         std::fs::create_dir_all(&cfg.server.data_dir)
             .with_context(|| format!("creating {}", cfg.server.data_dir.display()))?;
-        // Every queue archives PDFs; printer outputs come with the IPP backend.
-        let outputs: HashMap<String, Arc<dyn QueueOutputs>> = cfg
-            .queues
-            .iter()
-            .map(|q| {
-                (
-                    q.name.clone(),
-                    Arc::new(PdfArchive) as Arc<dyn QueueOutputs>,
-                )
-            })
-            .collect();
-        let spool = Spool::open(&cfg.server.data_dir, SpoolConfig::default(), outputs)
+        let board = PrinterBoard::new(cfg.queues.iter().map(|q| q.name.as_str()));
+        let mut outputs: HashMap<String, Arc<dyn QueueOutputs>> = HashMap::new();
+        for q in &cfg.queues {
+            let archive = (!q.pdf_dir.as_os_str().is_empty()).then(|| PdfArchive {
+                name: q.pdf_name.clone(),
+            });
+            let output: Arc<dyn QueueOutputs> = if q.ipp.is_empty() {
+                Arc::new(archive.unwrap_or_default())
+            } else {
+                let ca = if q.ipp_ca_file.as_os_str().is_empty() {
+                    None
+                } else {
+                    Some(
+                        std::fs::read(&q.ipp_ca_file)
+                            .with_context(|| format!("reading {}", q.ipp_ca_file.display()))?,
+                    )
+                };
+                let printer = IppQueue::new(&q.name, &q.ipp, ca, archive, board.clone())
+                    .map_err(|e| anyhow::anyhow!("queue {}: printer {}: {e}", q.name, q.ipp))?;
+                printer.spawn_poller(Duration::from_secs(q.ipp_poll_secs));
+                tracing::info!(queue = %q.name, "delivering to IPP printer {}", q.ipp);
+                printer
+            };
+            outputs.insert(q.name.clone(), output);
+        }
+        let sp = &cfg.spool;
+        let spool_config = SpoolConfig {
+            workers: if sp.compose_workers == 0 {
+                SpoolConfig::default().workers
+            } else {
+                sp.compose_workers
+            },
+            min_free_mib: sp.min_free_mib,
+            retention: Duration::from_secs(sp.retention_hours.saturating_mul(3600)),
+            queue_limits: cfg
+                .queues
+                .iter()
+                .map(|q| (q.name.clone(), q.max_jobs))
+                .collect(),
+            ..SpoolConfig::default()
+        };
+        let spool = Spool::open(&cfg.server.data_dir, spool_config, outputs)
             .context("opening the spool")?;
         let service = Arc::new(
             PrintService::new(cfg.clone(), spool.clone())
-                .with_annotation_formats(annotation_formats),
+                .with_annotation_formats(annotation_formats)
+                .with_printers(board),
         );
         let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
             .await

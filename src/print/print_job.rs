@@ -57,12 +57,21 @@ pub struct JobRegistry {
 
 /// Execution Status, Execution Status Info (PS3.3 C.13.9.1 defined terms) and the
 /// N-EVENT-REPORT Event Type ID (PS3.4 H.4.8.1.1) of a state.
+/// A failure's info is the defined term its reason starts with (`"SUPPLY EMPTY: ..."`, as
+/// the IPP output reports an aborted job), else PRINTER DOWN.
 fn execution_status(state: &JobState) -> (&'static str, &'static str, u16) {
     match state {
         JobState::Pending => ("PENDING", "QUEUED", 1),
         JobState::Printing => ("PRINTING", "NORMAL", 2),
         JobState::Done => ("DONE", "NORMAL", 3),
-        JobState::Failed(_) => ("FAILURE", "PRINTER DOWN", 4),
+        JobState::Failed(reason) => {
+            let term = reason.split(':').next().unwrap_or("").trim();
+            let info = crate::backend::printer_state::info::ALL
+                .into_iter()
+                .find(|t| *t == term)
+                .unwrap_or(crate::backend::printer_state::info::PRINTER_DOWN);
+            ("FAILURE", info, 4)
+        }
     }
 }
 

@@ -55,6 +55,8 @@ pub struct FilmSpec<'a> {
     pub image_box_extra: Vec<(Tag, VR, &'a str)>,
     /// Print with N-ACTION on the film session instead of the film box.
     pub session_print: bool,
+    /// Film Session Label (2000,0050).
+    pub label: &'a str,
 }
 
 impl<'a> FilmSpec<'a> {
@@ -69,6 +71,7 @@ impl<'a> FilmSpec<'a> {
             images,
             image_box_extra: vec![],
             session_print: false,
+            label: "test film",
         }
     }
 
@@ -143,7 +146,7 @@ pub fn print_film_encoded(
         spec.meta,
         uids::BASIC_FILM_SESSION,
         Some(&session_uid),
-        &film_session(1, "filmd scu"),
+        &film_session(1, spec.label),
     )?;
     judge(Step::SessionCreate, &r, &mut warnings)?;
     let printed = film_steps(scu, spec, image_boxes, &session_uid, &mut warnings);

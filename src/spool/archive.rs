@@ -13,13 +13,44 @@ use tracing::warn;
 /// Largest side of a preview, pixels.
 pub const PREVIEW_SIDE: u32 = 512;
 
-/// Writes `pdf_dir/<job id>.pdf` (and previews); no printer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PdfArchive;
+/// Writes each job's PDF into the queue's archive directory under its `pdf_name` template
+/// (and previews); no printer.
+#[derive(Debug, Clone)]
+pub struct PdfArchive {
+    /// File name template (`filmd::config::render_pdf_name`).
+    pub name: String,
+}
+
+impl Default for PdfArchive {
+    fn default() -> Self {
+        PdfArchive {
+            name: "{job}.pdf".into(),
+        }
+    }
+}
+
+impl PdfArchive {
+    /// The archive file name of `job`.
+    pub fn file_name(&self, job: &PrintJob) -> String {
+        let (date, time) = crate::print::print_job::chrono_like::Stamp(job.created_unix).da_tm();
+        crate::config::render_pdf_name(
+            &self.name,
+            &crate::config::PdfNameFields {
+                job: &job.id,
+                uid: &job.uid,
+                queue: &job.queue,
+                label: &job.film_session_label,
+                calling_ae: &job.calling_ae_title,
+                date: &date,
+                time: &time,
+            },
+        )
+    }
+}
 
 impl QueueOutputs for PdfArchive {
     fn compose(&self, job: &PrintJob, _out_dir: &Path) -> Result<Composed, DeliveryError> {
-        let path = write_archive_pdf(job)?;
+        let path = write_archive_pdf(job, &self.file_name(job))?;
         Ok(Composed {
             document: None,
             note: format!("archived as {}", path.display()),
@@ -49,25 +80,32 @@ fn write_preview(job: &PrintJob, n: usize, page: &crate::film::Page) {
     }
 }
 
-/// Composes every film of a job into `pdf_dir/<id>.pdf`. Idempotent: run again after a
-/// crash it rewrites the same file under the same name, so the archive holds it once.
-/// Encoding errors are permanent; file system errors may pass (a full disk).
-pub fn write_archive_pdf(job: &PrintJob) -> Result<PathBuf, DeliveryError> {
+/// Composes every film of a job into one PDF/A document, page by page (each raw page is
+/// compressed into the PDF as soon as it is composed), writing previews when asked.
+/// Encoding errors are permanent.
+pub fn job_pdf(job: &PrintJob, previews: bool) -> Result<Vec<u8>, DeliveryError> {
     let encoding =
         |e: crate::backend::pdf::PdfError| DeliveryError::Permanent(format!("PDF encoding: {e}"));
-    // One raw page at a time: each is compressed into the PDF as soon as it is composed.
     let mut pdf = PdfBuilder::new().map_err(encoding)?;
     for (n, film) in job.films.iter().enumerate() {
         let page = compose(film, &job.device);
         pdf.add_page(&page).map_err(encoding)?;
-        write_preview(job, n, &page);
+        if previews {
+            write_preview(job, n, &page);
+        }
     }
-    let info = document_info(job);
-    let bytes = pdf.finish(&info).map_err(encoding)?;
+    pdf.finish(&document_info(job)).map_err(encoding)
+}
+
+/// Composes every film of a job into `pdf_dir/<file_name>`. Idempotent: run again after a
+/// crash it rewrites the same file under the same name, so the archive holds it once.
+/// Encoding errors are permanent; file system errors may pass (a full disk).
+pub fn write_archive_pdf(job: &PrintJob, file_name: &str) -> Result<PathBuf, DeliveryError> {
+    let bytes = job_pdf(job, true)?;
     fs::create_dir_all(&job.pdf_dir).map_err(|e| {
         DeliveryError::Retryable(format!("creating {}: {e}", job.pdf_dir.display()))
     })?;
-    let path = job.pdf_dir.join(format!("{}.pdf", job.id));
+    let path = job.pdf_dir.join(file_name);
     write_durably(&path, &bytes)
         .map_err(|e| DeliveryError::Retryable(format!("writing {}: {e}", path.display())))?;
     if job.copies > 1 {

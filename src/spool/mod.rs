@@ -15,6 +15,7 @@
 
 pub mod archive;
 mod engine;
+pub mod ipp_queue;
 pub mod payload;
 pub mod printers;
 pub mod store;
@@ -265,6 +266,8 @@ pub struct SpoolConfig {
     pub workers: usize,
     /// Unfinished jobs a queue may hold before N-ACTIONs get C601/C602. Default 1000.
     pub max_jobs_per_queue: usize,
+    /// A queue's own limit, in place of `max_jobs_per_queue`.
+    pub queue_limits: HashMap<String, usize>,
     /// Free space kept on the spool's file system, MiB; below it N-ACTIONs get C601/C602.
     /// Default 256.
     pub min_free_mib: u64,
@@ -287,6 +290,7 @@ impl Default for SpoolConfig {
                 .unwrap_or(2)
                 .clamp(1, 8),
             max_jobs_per_queue: 1000,
+            queue_limits: HashMap::new(),
             min_free_mib: 256,
             retention: Duration::from_secs(7 * 24 * 3600),
             retry: RetryPolicy::default(),

@@ -240,7 +240,12 @@ impl Inner {
         if !self.outputs.contains_key(&job.queue) {
             return Err(SpoolError::UnknownQueue(job.queue));
         }
-        let limit = self.config.max_jobs_per_queue;
+        let limit = self
+            .config
+            .queue_limits
+            .get(&job.queue)
+            .copied()
+            .unwrap_or(self.config.max_jobs_per_queue);
         if self.store.unfinished_in_queue(&job.queue)? >= limit {
             return Err(SpoolError::Full(Full::Queue {
                 queue: job.queue,

@@ -1,0 +1,417 @@
+//! A queue that delivers to an IPP printer (and, when configured, keeps its PDF archive).
+//!
+//! Composition writes the archive PDF and hands the printer a *deferred* document: a copy
+//! of the job's films. The printer document itself is rendered when the job is submitted,
+//! for the printer as it is then: the format it takes (PDF when offered, else PWG raster
+//! at one of its resolutions, else PNG for a one-film job; `document-format-supported`),
+//! the media it has loaded (`media-ready`, else `media-supported`) and whether it prints
+//! colour. So a printer that is unreachable when a film is composed only delays it, and a
+//! film is never rendered for media the printer no longer has.
+//!
+//! A film larger than the paper is scaled down to fit, never cropped; the scale is
+//! logged and recorded in the job's note. Number of Copies goes to the printer once, as
+//! the `copies` job attribute.
+//!
+//! A poller asks the printer for its state every `ipp_poll_secs` and posts it, as DICOM
+//! Printer Status and Printer Status Info, on the [`PrinterBoard`].
+
+use super::archive::{PdfArchive, job_pdf, write_archive_pdf};
+use super::payload::{decode_job, encode_job, write_durably};
+use super::printers::{Level, PrinterBoard, PrinterStatus};
+use super::{
+    BoxFuture, Composed, DeliveryError, Document, PrintJob, QueueOutputs, RemoteState, Submission,
+};
+use crate::backend::ipp::{
+    ColorMode, DocumentFormat, IppFailure, IppPrinter, JobState, JobTicket, Orientation,
+    PrinterSnapshot, PwgType, Resolution, choose_format,
+};
+use crate::backend::media::{MediaChoice, MediaFit, choose_media, fit_page};
+use crate::backend::printer_state;
+use crate::backend::pwg::{ImageBox, PwgPage, PwgWriter};
+use crate::film::compose::compose;
+use crate::film::{Device, Page};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// MIME type of a deferred document: the job's films, rendered for the printer at
+/// submission.
+pub const DEFERRED_FORMAT: &str = "application/x-filmd-films";
+
+/// How long one IPP request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An IPP printer queue's outputs.
+pub struct IppQueue {
+    queue: String,
+    printer: IppPrinter,
+    archive: Option<PdfArchive>,
+    board: Arc<PrinterBoard>,
+    /// The printer's attributes as last read; used for the fit note at composition.
+    last: Mutex<Option<PrinterSnapshot>>,
+}
+
+/// A printer document ready to send.
+struct Rendered {
+    bytes: Vec<u8>,
+    format: DocumentFormat,
+    media: Option<MediaChoice>,
+    color: bool,
+}
+
+impl IppQueue {
+    /// `archive`: the queue's PDF archive, if it keeps one.
+    pub fn new(
+        queue: &str,
+        uri: &str,
+        ca_pem: Option<Vec<u8>>,
+        archive: Option<PdfArchive>,
+        board: Arc<PrinterBoard>,
+    ) -> Result<Arc<Self>, IppFailure> {
+        Ok(Arc::new(IppQueue {
+            queue: queue.to_string(),
+            printer: IppPrinter::new(uri, ca_pem, REQUEST_TIMEOUT)?,
+            archive,
+            board,
+            last: Mutex::new(None),
+        }))
+    }
+
+    /// Reads the printer's attributes, posts its status and remembers them.
+    pub async fn refresh(&self) -> Result<PrinterSnapshot, IppFailure> {
+        match self.printer.get_attributes().await {
+            Ok(snapshot) => {
+                self.board.set(&self.queue, dicom_status(&snapshot));
+                *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
+                Ok(snapshot)
+            }
+            Err(e) => {
+                if e.is_retryable() {
+                    self.board.set(
+                        &self.queue,
+                        PrinterStatus {
+                            level: Level::Failure,
+                            info: printer_state::UNREACHABLE.info.into(),
+                            detail: format!("{}: {e}", self.printer.uri()),
+                        },
+                    );
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Polls the printer every `every` until the runtime stops.
+    pub fn spawn_poller(self: &Arc<Self>, every: Duration) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = me.refresh().await {
+                    warn!(queue = %me.queue, "printer {}: {e}", me.printer.uri());
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    fn last(&self) -> Option<PrinterSnapshot> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Printer Status and Printer Status Info of a printer's state (the table of
+/// [`printer_state`]).
+fn dicom_status(s: &PrinterSnapshot) -> PrinterStatus {
+    let state = match s.state {
+        crate::backend::ipp::PrinterState::Idle => printer_state::PRINTER_IDLE,
+        crate::backend::ipp::PrinterState::Processing => printer_state::PRINTER_PROCESSING,
+        crate::backend::ipp::PrinterState::Stopped => printer_state::PRINTER_STOPPED,
+        crate::backend::ipp::PrinterState::Other(v) => v,
+    };
+    let mapped = printer_state::printer_status(state, &s.state_reasons);
+    PrinterStatus {
+        level: match mapped.status {
+            printer_state::PrinterStatus::Normal => Level::Normal,
+            printer_state::PrinterStatus::Warning => Level::Warning,
+            printer_state::PrinterStatus::Failure => Level::Failure,
+        },
+        info: mapped.info.into(),
+        detail: format!(
+            "printer-state {state}, reasons {}",
+            s.state_reasons.join(",")
+        ),
+    }
+}
+
+/// The media a job's films go on, and how: the printer's loaded media first.
+fn media_for(job: &PrintJob, snapshot: &PrinterSnapshot) -> Option<MediaChoice> {
+    let film = job.films.first()?;
+    let list = if snapshot.media_ready.is_empty() {
+        &snapshot.media_supported
+    } else {
+        &snapshot.media_ready
+    };
+    choose_media(film.size.width_mm, film.size.height_mm, list)
+}
+
+fn fit_note(choice: &MediaChoice) -> String {
+    match choice.fit {
+        MediaFit::Exact => format!("printer media {}", choice.media.name),
+        MediaFit::Holds => format!("printer media {} (film at true size)", choice.media.name),
+        MediaFit::Scaled => format!(
+            "printer media {}: film scaled to {:.1}% to fit",
+            choice.media.name,
+            choice.scale * 100.0
+        ),
+    }
+}
+
+/// Renders `job` for a printer whose attributes are `snapshot`. CPU-bound.
+fn render(job: &PrintJob, snapshot: &PrinterSnapshot) -> Result<Rendered, DeliveryError> {
+    let wants_color = job.films.iter().any(|f| f.color) && !job.device.gray_only;
+    let color = wants_color && snapshot.color_supported;
+    let media = media_for(job, snapshot);
+    let mut format = choose_format(snapshot, color, job.device.dpi).ok_or_else(|| {
+        DeliveryError::Permanent(format!(
+            "the printer takes none of PDF, PWG raster, PNG (document-format-supported: {})",
+            snapshot.document_formats.join(", ")
+        ))
+    })?;
+    if format == DocumentFormat::Jpeg {
+        // filmd writes no lossy films: PNG if the printer takes it.
+        if snapshot.supports_format("image/png") {
+            format = DocumentFormat::Png;
+        } else {
+            return Err(DeliveryError::Permanent(
+                "the printer takes JPEG but neither PDF, PWG raster nor PNG; filmd sends no \
+                 lossy films"
+                    .into(),
+            ));
+        }
+    }
+    let bytes = match format {
+        DocumentFormat::Pdf => job_pdf(job, false)?,
+        DocumentFormat::PwgRaster { kind, resolution } => {
+            let media = media.as_ref().ok_or_else(|| {
+                DeliveryError::Permanent(format!(
+                    "no PWG media name among the printer's media ({})",
+                    snapshot.media_supported.join(", ")
+                ))
+            })?;
+            pwg_document(job, kind, resolution, media)?
+        }
+        DocumentFormat::Png => {
+            if job.films.len() != 1 {
+                return Err(DeliveryError::Permanent(format!(
+                    "the printer takes PNG (one page) only; this job has {} films",
+                    job.films.len()
+                )));
+            }
+            let page = compose(&job.films[0], &job.device);
+            crate::backend::png::encode_png(&page)
+                .map_err(|e| DeliveryError::Permanent(format!("PNG encoding: {e}")))?
+        }
+        DocumentFormat::Jpeg => unreachable!("replaced above"),
+    };
+    Ok(Rendered {
+        bytes,
+        format,
+        media,
+        color,
+    })
+}
+
+/// Every film composed at the printer's resolution, fitted onto its media and written as
+/// one PWG raster document (PWG 5102.4).
+fn pwg_document(
+    job: &PrintJob,
+    kind: PwgType,
+    resolution: Resolution,
+    media: &MediaChoice,
+) -> Result<Vec<u8>, DeliveryError> {
+    let dpi = resolution.x.min(resolution.y);
+    let device = Device {
+        dpi,
+        gray_only: kind == PwgType::Sgray8 || job.device.gray_only,
+        ..job.device.clone()
+    };
+    let mut writer = PwgWriter::new(Vec::new())
+        .map_err(|e| DeliveryError::Permanent(format!("PWG encoding: {e}")))?;
+    for film in &job.films {
+        let page = compose(film, &device);
+        let page = if kind == PwgType::Srgb8 && page.channels == 1 {
+            to_rgb(page)
+        } else {
+            page
+        };
+        let fitted = fit_page(&page, &media.media, dpi, 0.0)
+            .map_err(|e| DeliveryError::Permanent(format!("fitting the film on the media: {e}")))?;
+        let settings = PwgPage {
+            page_size_name: media.media.name.clone(),
+            print_content_optimize: "photo".into(),
+            total_page_count: job.films.len() as u32,
+            image_box: Some(ImageBox { ..fitted.image_box }),
+            ..PwgPage::default()
+        };
+        writer
+            .add_page(&fitted.page, &settings)
+            .map_err(|e| DeliveryError::Permanent(format!("PWG encoding: {e}")))?;
+    }
+    Ok(writer.finish())
+}
+
+/// A gray page as sRGB (R = G = B), for a printer that takes only `srgb_8`.
+fn to_rgb(page: Page) -> Page {
+    let pixels = page.pixels.iter().flat_map(|&g| [g, g, g]).collect();
+    Page {
+        channels: 3,
+        pixels,
+        ..page
+    }
+}
+
+fn remote_state(job: &crate::backend::ipp::JobSnapshot) -> RemoteState {
+    match job.state {
+        JobState::Pending | JobState::PendingHeld => RemoteState::Pending,
+        JobState::Processing | JobState::ProcessingStopped | JobState::Other(_) => {
+            RemoteState::Processing
+        }
+        JobState::Completed => RemoteState::Done,
+        JobState::Canceled => RemoteState::Canceled,
+        JobState::Aborted => {
+            let info = printer_state::execution_status(8, &job.state_reasons)
+                .map(|s| s.info)
+                .unwrap_or(printer_state::info::PRINTER_DOWN);
+            // "INFO: detail": the Print Job SOP class takes the defined term before ':'
+            // as Execution Status Info.
+            RemoteState::Failed(format!(
+                "{info}: printer aborted the job ({}){}",
+                job.state_reasons.join(","),
+                job.state_message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ))
+        }
+    }
+}
+
+fn delivery_error(e: IppFailure) -> DeliveryError {
+    if e.is_retryable() {
+        DeliveryError::Retryable(e.to_string())
+    } else {
+        DeliveryError::Permanent(e.to_string())
+    }
+}
+
+impl QueueOutputs for IppQueue {
+    fn compose(&self, job: &PrintJob, out_dir: &Path) -> Result<Composed, DeliveryError> {
+        let mut notes = Vec::new();
+        if let Some(archive) = &self.archive {
+            let path = write_archive_pdf(job, &archive.file_name(job))?;
+            notes.push(format!("archived as {}", path.display()));
+        }
+        let path = out_dir.join(format!("{}.films", job.id));
+        let bytes = encode_job(job).map_err(DeliveryError::Permanent)?;
+        std::fs::create_dir_all(out_dir)
+            .and_then(|()| write_durably(&path, &bytes))
+            .map_err(|e| DeliveryError::Retryable(format!("writing {}: {e}", path.display())))?;
+        match self.last().as_ref().and_then(|s| media_for(job, s)) {
+            Some(choice) => notes.push(fit_note(&choice)),
+            None => notes.push("printer media chosen at submission".into()),
+        }
+        Ok(Composed {
+            document: Some(Document {
+                path,
+                format: DEFERRED_FORMAT.into(),
+            }),
+            note: notes.join("; "),
+        })
+    }
+
+    fn has_printer(&self) -> bool {
+        true
+    }
+
+    fn submit(&self, submission: Submission) -> BoxFuture<'_, Result<String, DeliveryError>> {
+        Box::pin(async move {
+            let snapshot = self.refresh().await.map_err(delivery_error)?;
+            if !snapshot.accepting_jobs {
+                return Err(DeliveryError::Retryable(
+                    "the printer is not accepting jobs".into(),
+                ));
+            }
+            let path = submission.document.path.clone();
+            let job_id = submission.job_id.clone();
+            let rendered = tokio::task::spawn_blocking(move || {
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    DeliveryError::Retryable(format!("reading {}: {e}", path.display()))
+                })?;
+                let job = decode_job(&bytes).map_err(DeliveryError::Permanent)?;
+                render(&job, &snapshot)
+            })
+            .await
+            .map_err(|e| DeliveryError::Permanent(format!("rendering for the printer: {e}")))??;
+            if let Some(choice) = &rendered.media {
+                info!(job = %job_id, queue = %self.queue, format = rendered.format.mime(), "{}", fit_note(choice));
+            }
+            let ticket = JobTicket {
+                format: rendered.format.mime().into(),
+                job_name: submission.job_name.clone(),
+                copies: submission.copies.max(1),
+                media: rendered.media.as_ref().map(|m| m.media.name.clone()),
+                print_color_mode: if rendered.color {
+                    ColorMode::Color
+                } else {
+                    ColorMode::Monochrome
+                },
+                // The document is already laid out portrait on the sheet.
+                orientation_requested: Orientation::Portrait,
+                printer_resolution: match rendered.format {
+                    DocumentFormat::PwgRaster { resolution, .. } => Some(resolution),
+                    _ => None,
+                },
+            };
+            let id = self
+                .printer
+                .print_job(rendered.bytes, &ticket)
+                .await
+                .map_err(delivery_error)?;
+            Ok(id.to_string())
+        })
+    }
+
+    fn poll<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
+        Box::pin(async move {
+            let id: i32 = remote_id.parse().map_err(|_| {
+                DeliveryError::Permanent(format!("printer job id {remote_id:?} is not a number"))
+            })?;
+            let job = self.printer.job_status(id).await.map_err(delivery_error)?;
+            Ok(remote_state(&job))
+        })
+    }
+
+    fn find<'a>(
+        &'a self,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<(String, RemoteState)>, DeliveryError>> {
+        Box::pin(async move {
+            let found = self
+                .printer
+                .find_job_by_name(job_name)
+                .await
+                .map_err(delivery_error)?;
+            Ok(found.map(|job| (job.id.to_string(), remote_state(&job))))
+        })
+    }
+
+    fn cancel<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            let Ok(id) = remote_id.parse::<i32>() else {
+                return Ok(());
+            };
+            self.printer.cancel_job(id).await.map_err(delivery_error)
+        })
+    }
+}
