@@ -39,6 +39,9 @@ use tracing::{info, warn};
 /// submission.
 pub const DEFERRED_FORMAT: &str = "application/x-filmd-films";
 
+/// Most copies of a job laid out in one document for a printer that makes no copies.
+const MAX_DOCUMENT_COPIES: u32 = 99;
+
 /// How long one IPP request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -55,6 +58,9 @@ pub struct IppQueue {
 /// A printer document ready to send.
 struct Rendered {
     bytes: Vec<u8>,
+    /// The `copies` job attribute: the requested copies, or 1 when they are in the
+    /// document because the printer cannot make copies itself.
+    copies: u32,
     format: DocumentFormat,
     media: Option<MediaChoice>,
     color: bool,
@@ -168,7 +174,40 @@ fn fit_note(choice: &MediaChoice) -> String {
 }
 
 /// Renders `job` for a printer whose attributes are `snapshot`. CPU-bound.
-fn render(job: &PrintJob, snapshot: &PrinterSnapshot) -> Result<Rendered, DeliveryError> {
+///
+/// Number of Copies goes to the printer as the `copies` attribute when its
+/// `copies-supported` allows that many; otherwise (an IPP Everywhere printer taking only
+/// raster often supports 1 copy) the document holds the films that many times, collated,
+/// and `copies` is 1: either way each copy is printed once.
+fn render(
+    job: &PrintJob,
+    snapshot: &PrinterSnapshot,
+    copies: u32,
+) -> Result<Rendered, DeliveryError> {
+    let copies = copies.max(1);
+    let printer_copies = snapshot
+        .copies_supported
+        .is_none_or(|(_, max)| i64::from(copies) <= i64::from(max));
+    let repeated;
+    let job = if printer_copies || copies == 1 {
+        job
+    } else {
+        if copies > MAX_DOCUMENT_COPIES {
+            return Err(DeliveryError::Permanent(format!(
+                "{copies} copies: the printer makes at most {} itself and filmd puts at most \
+                 {MAX_DOCUMENT_COPIES} in one document",
+                snapshot.copies_supported.map(|(_, m)| m).unwrap_or(1)
+            )));
+        }
+        repeated = PrintJob {
+            films: (0..copies)
+                .flat_map(|_| job.films.iter().cloned())
+                .collect(),
+            ..job.clone()
+        };
+        &repeated
+    };
+    let copies = if printer_copies { copies } else { 1 };
     let wants_color = job.films.iter().any(|f| f.color) && !job.device.gray_only;
     let color = wants_color && snapshot.color_supported;
     let media = media_for(job, snapshot);
@@ -216,6 +255,7 @@ fn render(job: &PrintJob, snapshot: &PrinterSnapshot) -> Result<Rendered, Delive
     };
     Ok(Rendered {
         bytes,
+        copies,
         format,
         media,
         color,
@@ -344,12 +384,13 @@ impl QueueOutputs for IppQueue {
             }
             let path = submission.document.path.clone();
             let job_id = submission.job_id.clone();
+            let copies = submission.copies;
             let rendered = tokio::task::spawn_blocking(move || {
                 let bytes = std::fs::read(&path).map_err(|e| {
                     DeliveryError::Retryable(format!("reading {}: {e}", path.display()))
                 })?;
                 let job = decode_job(&bytes).map_err(DeliveryError::Permanent)?;
-                render(&job, &snapshot)
+                render(&job, &snapshot, copies)
             })
             .await
             .map_err(|e| DeliveryError::Permanent(format!("rendering for the printer: {e}")))??;
@@ -359,7 +400,7 @@ impl QueueOutputs for IppQueue {
             let ticket = JobTicket {
                 format: rendered.format.mime().into(),
                 job_name: submission.job_name.clone(),
-                copies: submission.copies.max(1),
+                copies: rendered.copies,
                 media: rendered.media.as_ref().map(|m| m.media.name.clone()),
                 print_color_mode: if rendered.color {
                     ColorMode::Color
@@ -368,10 +409,10 @@ impl QueueOutputs for IppQueue {
                 },
                 // The document is already laid out portrait on the sheet.
                 orientation_requested: Orientation::Portrait,
-                printer_resolution: match rendered.format {
-                    DocumentFormat::PwgRaster { resolution, .. } => Some(resolution),
-                    _ => None,
-                },
+                // A PWG raster page states its own resolution (HWResolution); the
+                // printer-resolution attribute is left out, as printers that list fewer
+                // printer-resolution-supported values than raster resolutions refuse it.
+                printer_resolution: None,
             };
             let id = self
                 .printer
