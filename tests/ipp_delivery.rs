@@ -509,7 +509,13 @@ fn cupsd_in_front_of_the_printer_delivers_the_film_once() {
     let bytes = std::fs::read(doc).unwrap();
     // cupsd chooses what it forwards (a raw queue passes filmd's document through);
     // either way it must be the whole film.
-    if bytes.starts_with(b"%PDF-") {
+    let is_pdf = bytes.starts_with(b"%PDF-");
+    eprintln!(
+        "cupsd ({} queue) forwarded {}",
+        cupsd.model,
+        if is_pdf { "PDF" } else { "PWG raster" }
+    );
+    if is_pdf {
         let pages = pdf::pages(doc);
         assert_eq!(pages.len(), 1, "{attrs}");
         assert_eq!((pages[0].width_pt, pages[0].height_pt), (576.0, 720.0));
