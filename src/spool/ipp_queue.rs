@@ -9,8 +9,9 @@
 //! film is never rendered for media the printer no longer has.
 //!
 //! A film larger than the paper is scaled down to fit, never cropped; the scale is
-//! logged and recorded in the job's note. Number of Copies goes to the printer once, as
-//! the `copies` job attribute.
+//! logged and recorded in the job's note. Number of Copies goes to the printer as the
+//! `copies` job attribute, or, for a printer whose `copies-supported` is smaller, as that
+//! many collated copies in the document (see [`render`]).
 //!
 //! A poller asks the printer for its state every `ipp_poll_secs` and posts it, as DICOM
 //! Printer Status and Printer Status Info, on the [`PrinterBoard`].
@@ -320,9 +321,22 @@ fn remote_state(job: &crate::backend::ipp::JobSnapshot) -> RemoteState {
         JobState::Completed => RemoteState::Done,
         JobState::Canceled => RemoteState::Canceled,
         JobState::Aborted => {
-            let info = printer_state::execution_status(8, &job.state_reasons)
+            let mut info = printer_state::execution_status(8, &job.state_reasons)
                 .map(|s| s.info)
                 .unwrap_or(printer_state::info::PRINTER_DOWN);
+            if info == printer_state::info::PRINTER_DOWN {
+                // A job aborted for a printer condition may carry the printer's reason
+                // (e.g. `media-empty-error`, PWG 5100.9 lets job-state-reasons repeat
+                // printer-state-reasons): name that condition as Printer Status Info
+                // would (PS3.3 C.13.9.1), rather than the generic PRINTER DOWN.
+                let printer = printer_state::printer_status(
+                    printer_state::PRINTER_STOPPED,
+                    &job.state_reasons,
+                );
+                if printer.status == printer_state::PrinterStatus::Failure {
+                    info = printer.info;
+                }
+            }
             // "INFO: detail": the Print Job SOP class takes the defined term before ':'
             // as Execution Status Info.
             RemoteState::Failed(format!(
@@ -454,5 +468,287 @@ impl QueueOutputs for IppQueue {
             };
             self.printer.cancel_job(id).await.map_err(delivery_error)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::ipp::{JobSnapshot, PrinterState};
+    use crate::film::model::{AreaDensity, Medium, Photometric, Pixels, PresentationLut};
+    use crate::film::{
+        DisplayFormat, Film, FilmSize, Image, ImageBox, Magnification, Orientation as FilmOrient,
+    };
+
+    /// What a default `ippeveprinter` says: PWG raster only (sgray_8), 300 and 600 dpi,
+    /// letter and a #10 envelope loaded, one copy at most.
+    fn pwg_printer(copies: (i32, i32)) -> PrinterSnapshot {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        PrinterSnapshot {
+            state: PrinterState::Idle,
+            state_reasons: list(&["none"]),
+            state_message: None,
+            make_and_model: None,
+            document_formats: list(&["application/octet-stream", "image/pwg-raster", "image/urf"]),
+            pwg_resolutions: vec![Resolution { x: 300, y: 300 }, Resolution { x: 600, y: 600 }],
+            pwg_types: list(&["black_1", "sgray_8"]),
+            color_supported: false,
+            media_supported: list(&[
+                "na_letter_8.5x11in",
+                "na_legal_8.5x14in",
+                "iso_a4_210x297mm",
+                "na_number-10_4.125x9.5in",
+            ]),
+            media_ready: list(&["na_letter_8.5x11in", "na_number-10_4.125x9.5in"]),
+            media_default: Some("na_letter_8.5x11in".into()),
+            copies_supported: Some(copies),
+            accepting_jobs: true,
+        }
+    }
+
+    /// An 8×10 in film, one image box holding a uniform 8-bit image of `value`
+    /// (MONOCHROME2), white border, densities 0–3.00 OD: 0 prints black (0), 255 white.
+    fn film(value: u8) -> Film {
+        Film {
+            display_format: DisplayFormat::Standard {
+                columns: 1,
+                rows: 1,
+            },
+            size: FilmSize::from_id("8INX10IN").unwrap(),
+            orientation: FilmOrient::Portrait,
+            magnification: Magnification::Replicate,
+            border_density: AreaDensity::White,
+            empty_image_density: AreaDensity::White,
+            min_density: 0,
+            max_density: 300,
+            trim: false,
+            medium: Medium::Paper,
+            illumination: 2000,
+            reflected_ambient_light: 10,
+            presentation_lut: PresentationLut::Identity,
+            color: false,
+            image_boxes: vec![ImageBox {
+                image: Some(Image {
+                    rows: 10,
+                    columns: 8,
+                    photometric: Photometric::Monochrome2,
+                    bits_stored: 8,
+                    pixel_aspect_ratio: (1, 1),
+                    pixels: Pixels::new(vec![value; 80]),
+                }),
+                ..ImageBox::empty(1)
+            }],
+            annotations: vec![],
+        }
+    }
+
+    fn job(films: Vec<Film>) -> PrintJob {
+        PrintJob {
+            id: "j1".into(),
+            uid: "2.25.1".into(),
+            queue: "q".into(),
+            calling_ae_title: "SCU".into(),
+            film_session_label: "unit".into(),
+            owner_id: String::new(),
+            priority: "MED".into(),
+            copies: 1,
+            created_unix: 0,
+            device: Device::default(),
+            pdf_dir: "/nonexistent".into(),
+            preview_dir: "/nonexistent".into(),
+            films,
+        }
+    }
+
+    /// A page of a PWG raster document as the independent `pwgraster` decoder sees it.
+    struct Decoded {
+        width: u32,
+        height: u32,
+        dpi: (u32, u32),
+        bits_per_pixel: u32,
+        page_size_pt: (u32, u32),
+        page_size_name: String,
+        total_page_count: u32,
+        pixels: Vec<u8>,
+    }
+
+    impl Decoded {
+        fn at(&self, x: u32, y: u32) -> u8 {
+            self.pixels[(y * self.width + x) as usize]
+        }
+    }
+
+    fn decode(doc: &[u8]) -> Vec<Decoded> {
+        let mut reader = pwgraster::PWGReader::new(std::io::Cursor::new(doc), true).unwrap();
+        let mut pages = Vec::new();
+        while let Some(p) = reader
+            .next_page(|page| {
+                let h = page.header();
+                h.validate().expect("valid header");
+                let res = h.HWResolution()?;
+                let size = h.PageSize()?;
+                let mut d = Decoded {
+                    width: h.Width()?,
+                    height: h.Height()?,
+                    dpi: (res.cross_feed_res_dpi, res.feed_res_dpi),
+                    bits_per_pixel: h.BitsPerPixel()?,
+                    page_size_pt: (size.width, size.height),
+                    page_size_name: h.PageSizeName()?.0.to_string(),
+                    total_page_count: h.TotalPageCount()?,
+                    pixels: Vec::new(),
+                };
+                page.unpack(&mut d.pixels)?;
+                Ok(d)
+            })
+            .unwrap()
+        {
+            pages.push(p);
+        }
+        pages
+    }
+
+    /// Letter at 300 dpi, with the 8×10 in film (2400 × 3000 px) centred at true size.
+    const LETTER_PX: (u32, u32) = (2550, 3300);
+    const FILM_AT: (u32, u32) = (75, 150);
+
+    #[test]
+    fn pwg_only_printer_gets_every_film_on_its_loaded_media() {
+        let rendered = render(&job(vec![film(0), film(255)]), &pwg_printer((1, 1)), 1).unwrap();
+        assert_eq!(
+            rendered.format,
+            DocumentFormat::PwgRaster {
+                kind: PwgType::Sgray8,
+                resolution: Resolution { x: 300, y: 300 }
+            }
+        );
+        assert_eq!(rendered.copies, 1);
+        assert!(!rendered.color);
+        let media = rendered.media.as_ref().unwrap();
+        assert_eq!(media.media.name, "na_letter_8.5x11in");
+        assert_eq!(media.fit, MediaFit::Holds);
+
+        let pages = decode(&rendered.bytes);
+        assert_eq!(pages.len(), 2);
+        for (page, film_gray) in pages.iter().zip([0u8, 255]) {
+            assert_eq!((page.width, page.height), LETTER_PX);
+            assert_eq!(page.dpi, (300, 300));
+            assert_eq!(page.bits_per_pixel, 8);
+            assert_eq!(page.page_size_pt, (612, 792));
+            assert_eq!(page.page_size_name, "na_letter_8.5x11in");
+            assert_eq!(page.total_page_count, 2);
+            // Paper white around the film, the film's own gray inside it.
+            assert_eq!(page.at(FILM_AT.0 - 1, 1650), 255);
+            assert_eq!(page.at(1275, FILM_AT.1 - 1), 255);
+            assert_eq!(page.at(2550 - FILM_AT.0, 1650), 255);
+            assert_eq!(page.at(FILM_AT.0, FILM_AT.1), film_gray);
+            assert_eq!(page.at(1275, 1650), film_gray);
+            assert_eq!(page.at(FILM_AT.0 + 2399, FILM_AT.1 + 2999), film_gray);
+        }
+    }
+
+    #[test]
+    fn copies_go_in_the_document_when_the_printer_makes_none() {
+        let two = job(vec![film(0), film(255)]);
+        let rendered = render(&two, &pwg_printer((1, 1)), 3).unwrap();
+        assert_eq!(rendered.copies, 1, "copies are in the document");
+        let pages = decode(&rendered.bytes);
+        assert_eq!(pages.len(), 6);
+        // Collated: film 1, film 2, film 1, film 2, ...
+        let grays: Vec<u8> = pages.iter().map(|p| p.at(1275, 1650)).collect();
+        assert_eq!(grays, [0, 255, 0, 255, 0, 255]);
+        assert!(pages.iter().all(|p| p.total_page_count == 6));
+
+        let rendered = render(&two, &pwg_printer((1, 99)), 3).unwrap();
+        assert_eq!(rendered.copies, 3, "the printer makes the copies");
+        assert_eq!(decode(&rendered.bytes).len(), 2);
+
+        // A printer without copies-supported is asked for the copies.
+        let mut unknown = pwg_printer((1, 1));
+        unknown.copies_supported = None;
+        assert_eq!(render(&two, &unknown, 3).unwrap().copies, 3);
+
+        // More copies than filmd lays out in one document: refused, not truncated.
+        let one = job(vec![film(0)]);
+        let err = render(&one, &pwg_printer((1, 1)), MAX_DOCUMENT_COPIES + 1)
+            .err()
+            .expect("too many copies");
+        assert!(matches!(err, DeliveryError::Permanent(_)), "{err:?}");
+    }
+
+    fn job_snapshot(state: JobState, reasons: &[&str]) -> JobSnapshot {
+        JobSnapshot {
+            id: 7,
+            name: Some("filmd-1".into()),
+            state,
+            state_reasons: reasons.iter().map(|s| s.to_string()).collect(),
+            state_message: Some("out of paper".into()),
+            impressions_completed: None,
+            pages_completed: None,
+        }
+    }
+
+    #[test]
+    fn remote_state_maps_job_states() {
+        assert_eq!(
+            remote_state(&job_snapshot(JobState::Pending, &["none"])),
+            RemoteState::Pending
+        );
+        assert_eq!(
+            remote_state(&job_snapshot(JobState::ProcessingStopped, &[])),
+            RemoteState::Processing
+        );
+        assert_eq!(
+            remote_state(&job_snapshot(
+                JobState::Completed,
+                &["job-completed-successfully"]
+            )),
+            RemoteState::Done
+        );
+        assert_eq!(
+            remote_state(&job_snapshot(JobState::Canceled, &[])),
+            RemoteState::Canceled
+        );
+        let RemoteState::Failed(why) =
+            remote_state(&job_snapshot(JobState::Aborted, &["media-empty-error"]))
+        else {
+            panic!("aborted is a failure");
+        };
+        assert!(why.starts_with("SUPPLY EMPTY:"), "{why}");
+        assert!(why.contains("media-empty-error"), "{why}");
+        assert!(why.ends_with(": out of paper"), "{why}");
+        // Reasons that name no condition: the printer is down.
+        let RemoteState::Failed(why) =
+            remote_state(&job_snapshot(JobState::Aborted, &["aborted-by-system"]))
+        else {
+            panic!("aborted is a failure");
+        };
+        assert!(why.starts_with("PRINTER DOWN:"), "{why}");
+        let RemoteState::Failed(why) =
+            remote_state(&job_snapshot(JobState::Aborted, &["service-off-line"]))
+        else {
+            panic!("aborted is a failure");
+        };
+        assert!(why.starts_with("PRINTER OFFLINE:"), "{why}");
+    }
+
+    #[test]
+    fn dicom_status_of_printer_states() {
+        let mut s = pwg_printer((1, 1));
+        s.state = PrinterState::Stopped;
+        s.state_reasons = vec!["media-jam".into()];
+        let st = dicom_status(&s);
+        assert_eq!(st.level, Level::Failure);
+        assert_eq!(st.info, "FILM JAM");
+        assert!(st.detail.contains("media-jam"), "{}", st.detail);
+
+        s.state = PrinterState::Idle;
+        s.state_reasons = vec!["none".into()];
+        let st = dicom_status(&s);
+        assert_eq!((st.level, st.info.as_str()), (Level::Normal, "NORMAL"));
+
+        s.state = PrinterState::Processing;
+        s.state_reasons = vec!["toner-low-warning".into()];
+        let st = dicom_status(&s);
+        assert_eq!((st.level, st.info.as_str()), (Level::Warning, "SUPPLY LOW"));
     }
 }

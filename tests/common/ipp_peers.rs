@@ -107,6 +107,9 @@ pub struct IppEveOptions {
     /// TLS handshake.
     pub tls: bool,
     pub name: String,
+    /// Listen on this loopback port (e.g. one a client was configured with before the
+    /// printer existed); `None` picks a free one.
+    pub port: Option<u16>,
 }
 
 impl Default for IppEveOptions {
@@ -116,6 +119,7 @@ impl Default for IppEveOptions {
             color: false,
             tls: false,
             name: "filmd test printer".into(),
+            port: None,
         }
     }
 }
@@ -160,13 +164,17 @@ impl IppEve {
             dbus,
             eve: None,
         };
+        let fixed = eve.opts.port;
         // The free port may be taken before ippeveprinter binds it: try a few.
         let mut last = String::new();
         for _ in 0..5 {
-            eve.port = free_port();
+            eve.port = fixed.unwrap_or_else(free_port);
             match eve.spawn() {
                 Ok(()) => return eve,
                 Err(e) => last = e,
+            }
+            if fixed.is_some() {
+                std::thread::sleep(Duration::from_millis(250));
             }
         }
         panic!("ippeveprinter did not start: {last}");
@@ -322,6 +330,20 @@ impl IppEve {
             std::thread::sleep(Duration::from_millis(250));
         }
         panic!("ippeveprinter did not restart on {}: {last}", self.port);
+    }
+
+    /// `ipptool -tv` Get-Printer-Attributes (all attributes), as text (lines such as
+    /// `media-ready (1setOf keyword) = na_letter_8.5x11in,...`).
+    pub fn ipptool_printer_attributes(&self) -> String {
+        let test = self.dir.path().join("gpa.test");
+        std::fs::write(&test, GET_PRINTER_ATTRIBUTES_TEST).unwrap();
+        let out = command("ipptool")
+            .args(["-T", "10", "-tv"])
+            .arg(self.uri())
+            .arg(&test)
+            .output()
+            .expect("run ipptool");
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// `ipptool -tv` Get-Job-Attributes for job `id` (all attributes), as text.
