@@ -60,6 +60,26 @@ impl Server {
         Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None)
     }
 
+    /// Starts filmd on an existing data directory with extra arguments (e.g. the same
+    /// `--config` as before the crash).
+    pub fn restart_with(data_dir: &Path, log: &Path, extra: &[&str]) -> Server {
+        let mut args: Vec<String> = vec![
+            "serve".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None)
+    }
+
+    /// The configuration file [`Server::start_with`] wrote, if it was given one.
+    pub fn config_path(&self) -> Option<PathBuf> {
+        let p = self._tmp.as_ref()?.path().join("filmd.toml");
+        p.exists().then_some(p)
+    }
+
     fn spawn(
         args: Vec<String>,
         data_dir: PathBuf,
