@@ -8,7 +8,7 @@ use filmd::net::server::{ServerOptions, serve};
 use filmd::print::PrintService;
 use filmd::spool::ipp_queue::IppQueue;
 use filmd::spool::printers::PrinterBoard;
-use filmd::spool::{PdfArchive, QueueOutputs, Spool, SpoolConfig};
+use filmd::spool::{PdfArchive, QueueOutputs, RetryPolicy, Spool, SpoolConfig};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -321,6 +321,11 @@ fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Resul
                 .iter()
                 .map(|q| (q.name.clone(), q.max_jobs))
                 .collect(),
+            // A printer back from an outage gets its films within a minute.
+            retry: RetryPolicy {
+                max_backoff: Duration::from_secs(60),
+                ..RetryPolicy::default()
+            },
             ..SpoolConfig::default()
         };
         let spool = Spool::open(&cfg.server.data_dir, spool_config, outputs)

@@ -94,16 +94,16 @@ impl IppQueue {
                 Ok(snapshot)
             }
             Err(e) => {
-                if e.is_retryable() {
-                    self.board.set(
-                        &self.queue,
-                        PrinterStatus {
-                            level: Level::Failure,
-                            info: printer_state::UNREACHABLE.info.into(),
-                            detail: format!("{}: {e}", self.printer.uri()),
-                        },
-                    );
-                }
+                // Unreachable, or answering with an error (a wrong queue path, a refused
+                // login): either way no film can be printed there.
+                self.board.set(
+                    &self.queue,
+                    PrinterStatus {
+                        level: Level::Failure,
+                        info: printer_state::UNREACHABLE.info.into(),
+                        detail: format!("{}: {e}", self.printer.uri()),
+                    },
+                );
                 Err(e)
             }
         }
