@@ -272,8 +272,8 @@ impl IppPrinter {
             .ok_or_else(|| malformed("Get-Job-Attributes response without job-id"))
     }
 
-    /// The most recent job named `job_name` among this printer's jobs, finished ones
-    /// included: Get-Jobs with `which-jobs=all` (PWG 5100.7 §6.3.1; RFC 8011's
+    /// The most recent job named `job_name`, or `<label> (<job_name>)`, among this
+    /// printer's jobs, finished ones included: Get-Jobs with `which-jobs=all` (PWG 5100.7 §6.3.1; RFC 8011's
     /// `completed` and `not-completed` when the printer does not know `all`). The spool
     /// asks this after a crash between Print-Job and recording the job id, so that a film
     /// is not printed twice.
@@ -292,7 +292,11 @@ impl IppPrinter {
         };
         Ok(jobs
             .into_iter()
-            .filter(|j| j.name.as_deref() == Some(job_name))
+            .filter(|j| {
+                j.name
+                    .as_deref()
+                    .is_some_and(|n| n == job_name || n.ends_with(&format!("({job_name})")))
+            })
             .max_by_key(|j| j.id))
     }
 

@@ -351,6 +351,24 @@ fn remote_state(job: &crate::backend::ipp::JobSnapshot) -> RemoteState {
     }
 }
 
+/// The IPP `job-name`: the Film Session Label, as an operator sees it in the printer's job
+/// list, followed by the spool's name for the job (`filmd-<id>`) in parentheses, which is
+/// how the job is found again after a crash. The label is cut to 64 characters (its LO
+/// maximum) so that the name stays within IPP's 255 octets.
+fn ipp_job_name(label: &str, spool_name: &str) -> String {
+    let label: String = label
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    if label.is_empty() {
+        spool_name.to_string()
+    } else {
+        format!("{label} ({spool_name})")
+    }
+}
+
 fn delivery_error(e: IppFailure) -> DeliveryError {
     if e.is_retryable() {
         DeliveryError::Retryable(e.to_string())
@@ -413,7 +431,7 @@ impl QueueOutputs for IppQueue {
             }
             let ticket = JobTicket {
                 format: rendered.format.mime().into(),
-                job_name: submission.job_name.clone(),
+                job_name: ipp_job_name(&submission.label, &submission.job_name),
                 copies: rendered.copies,
                 media: rendered.media.as_ref().map(|m| m.media.name.clone()),
                 print_color_mode: if rendered.color {
@@ -729,6 +747,16 @@ mod tests {
             panic!("aborted is a failure");
         };
         assert!(why.starts_with("PRINTER OFFLINE:"), "{why}");
+    }
+
+    #[test]
+    fn job_names_carry_the_label_and_the_spool_name() {
+        assert_eq!(ipp_job_name("", "filmd-1"), "filmd-1");
+        assert_eq!(ipp_job_name(" CT chest ", "filmd-1"), "CT chest (filmd-1)");
+        let long = "x".repeat(300);
+        let name = ipp_job_name(&format!("{long}\n"), "filmd-2");
+        assert_eq!(name, format!("{} (filmd-2)", "x".repeat(64)));
+        assert!(name.len() <= 255);
     }
 
     #[test]
