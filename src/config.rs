@@ -156,6 +156,9 @@ pub struct QueueConfig {
     pub default_film_size: String,
     /// Medium Types accepted; empty means all five.
     pub medium_types: Vec<String>,
+    /// Image Display Format kinds accepted (PS3.3 C.13.5.1): STANDARD, ROW, COL, SLIDE,
+    /// SUPERSLIDE, CUSTOM; empty means all of them.
+    pub display_formats: Vec<String>,
     pub default_medium_type: String,
     pub default_magnification: String,
     /// Density range of the device, hundredths of OD.
@@ -215,6 +218,7 @@ impl Default for QueueConfig {
             film_sizes: Vec::new(),
             default_film_size: "14INX17IN".into(),
             medium_types: Vec::new(),
+            display_formats: Vec::new(),
             default_medium_type: "BLUE FILM".into(),
             default_magnification: "CUBIC".into(),
             min_density: 0,
@@ -236,6 +240,14 @@ impl Default for QueueConfig {
 }
 
 impl QueueConfig {
+    /// Whether this queue accepts films of `format` (its kind: STANDARD, ROW, COL, SLIDE,
+    /// SUPERSLIDE or CUSTOM).
+    pub fn accepts_display_format(&self, format: &crate::film::DisplayFormat) -> bool {
+        let text = format.to_string();
+        let kind = text.split('\\').next().unwrap_or("");
+        self.display_formats.is_empty() || self.display_formats.iter().any(|k| k == kind)
+    }
+
     /// Whether this queue accepts colour film sessions (printing them in colour, or in
     /// gray when configured to convert).
     pub fn accepts_color(&self) -> bool {
@@ -315,6 +327,10 @@ pub enum ConfigError {
         issues: Vec<ConfigIssue>,
     },
 }
+
+/// The Image Display Format kinds of PS3.3 C.13.5.1 a queue may list.
+pub const DISPLAY_FORMAT_KINDS: [&str; 6] =
+    ["STANDARD", "ROW", "COL", "SLIDE", "SUPERSLIDE", "CUSTOM"];
 
 /// The placeholders a `pdf_name` template may use.
 pub const PDF_NAME_FIELDS: [&str; 7] =
@@ -636,6 +652,14 @@ impl Config {
                         q.default_film_size
                     ),
                 );
+            }
+            for f in &q.display_formats {
+                if !DISPLAY_FORMAT_KINDS.contains(&f.as_str()) {
+                    bad(
+                        k("display_formats"),
+                        format!("{f:?}: use {}", DISPLAY_FORMAT_KINDS.join(", ")),
+                    );
+                }
             }
             for m in &q.medium_types {
                 if Medium::from_term(m).is_none() {

@@ -68,19 +68,31 @@ fn describe_queue(
         );
     }
     let _ = writeln!(out, "  Image Display Format:");
-    let _ = writeln!(
-        out,
-        "    STANDARD\\C,R    C columns by R rows, each 1..{MAX_BOXES_PER_LINE}"
-    );
-    let _ = writeln!(
-        out,
-        "    ROW\\a,b,...     up to {MAX_BOXES_PER_LINE} rows of 1..{MAX_BOXES_PER_LINE} boxes (at most {MAX_BOXES} boxes)"
-    );
-    let _ = writeln!(
-        out,
-        "    COL\\a,b,...     up to {MAX_BOXES_PER_LINE} columns of 1..{MAX_BOXES_PER_LINE} boxes (at most {MAX_BOXES} boxes)"
-    );
+    // Only the kinds the queue accepts (`display_formats`).
+    let shows =
+        |kind: &str| q.display_formats.is_empty() || q.display_formats.iter().any(|k| k == kind);
+    if shows("STANDARD") {
+        let _ = writeln!(
+            out,
+            "    STANDARD\\C,R    C columns by R rows, each 1..{MAX_BOXES_PER_LINE}"
+        );
+    }
+    if shows("ROW") {
+        let _ = writeln!(
+            out,
+            "    ROW\\a,b,...     up to {MAX_BOXES_PER_LINE} rows of 1..{MAX_BOXES_PER_LINE} boxes (at most {MAX_BOXES} boxes)"
+        );
+    }
+    if shows("COL") {
+        let _ = writeln!(
+            out,
+            "    COL\\a,b,...     up to {MAX_BOXES_PER_LINE} columns of 1..{MAX_BOXES_PER_LINE} boxes (at most {MAX_BOXES} boxes)"
+        );
+    }
     for format in [DisplayFormat::Slide, DisplayFormat::Superslide] {
+        if !shows(&format.to_string()) {
+            continue;
+        }
         let Some(SlideFrame { image_mm, pitch_mm }) = format.slide_frame() else {
             continue;
         };
@@ -109,7 +121,7 @@ fn describe_queue(
             let _ = writeln!(out, "      {}", line.join(", "));
         }
     }
-    for layout in cfg.custom_layouts.iter() {
+    for layout in cfg.custom_layouts.iter().filter(|_| shows("CUSTOM")) {
         let _ = writeln!(
             out,
             "    CUSTOM\\{:<8} {} boxes: {}",
@@ -197,5 +209,22 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_queue_lists_only_the_display_formats_it_accepts() {
+        let mut cfg = Config::embedded();
+        cfg.queues[0].display_formats = vec!["STANDARD".into(), "SLIDE".into()];
+        let text = describe(&cfg, &[]);
+        assert!(text.contains("STANDARD\\C,R"), "{text}");
+        assert!(text.contains("    SLIDE "), "{text}");
+        for absent in ["ROW\\a", "COL\\a", "SUPERSLIDE", "CUSTOM\\1"] {
+            assert!(!text.contains(absent), "{absent:?} listed:\n{text}");
+        }
+        let q = &cfg.queues[0];
+        let parse = |s| DisplayFormat::parse(s, &cfg.custom_layouts).unwrap();
+        assert!(q.accepts_display_format(&parse("STANDARD\\2,2")));
+        assert!(!q.accepts_display_format(&parse("ROW\\1,2")));
+        assert!(!q.accepts_display_format(&parse("SUPERSLIDE")));
     }
 }

@@ -725,3 +725,35 @@ color_films = "convert"
     assert_eq!(page.at(x, y), &[127]);
     assert_eq!(page.at(3 * x, y), &[76]);
 }
+
+#[test]
+fn a_queue_refuses_display_formats_it_does_not_list() {
+    let server = Server::start_with(
+        &[],
+        Some("[[queue]]\nname = \"std\"\ndisplay_formats = [\"STANDARD\"]\n"),
+    );
+    let mut scu = Scu::connect(server.port, &[GRAY_META]);
+    let session = scu.n_create(
+        GRAY_META,
+        uids::BASIC_FILM_SESSION,
+        None,
+        &film_session(1, "layouts"),
+    );
+    assert_eq!(session.status(), 0);
+    let session_uid = session.command.affected_sop_instance_uid.clone().unwrap();
+    let refused = scu.n_create(
+        GRAY_META,
+        uids::BASIC_FILM_BOX,
+        None,
+        &film_box(&session_uid, "ROW\\1,2", "8INX10IN", "PORTRAIT", &[]),
+    );
+    assert_eq!(refused.status(), 0x0106, "invalid attribute value");
+    let accepted = scu.n_create(
+        GRAY_META,
+        uids::BASIC_FILM_BOX,
+        None,
+        &film_box(&session_uid, "STANDARD\\1,2", "8INX10IN", "PORTRAIT", &[]),
+    );
+    assert_eq!(accepted.status(), 0);
+    scu.release();
+}

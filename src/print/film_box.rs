@@ -323,6 +323,16 @@ impl PrintHandler {
         let display_format = DisplayFormat::parse(&format_text, &self.config.custom_layouts)
             .map_err(|e| Refusal::invalid(tags::IMAGE_DISPLAY_FORMAT, e.to_string()))?;
         let q = self.queue().clone();
+        if !q.accepts_display_format(&display_format) {
+            return Err(Refusal::invalid(
+                tags::IMAGE_DISPLAY_FORMAT,
+                format!(
+                    "queue {} prints only {} layouts",
+                    q.name,
+                    q.display_formats.join(", ")
+                ),
+            ));
+        }
         let accepted_sizes = q.accepted_film_sizes();
         let size = attrs::term(
             data,
