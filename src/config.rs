@@ -424,17 +424,19 @@ pub fn render_pdf_name(template: &str, fields: &PdfNameFields) -> String {
     out
 }
 
-/// An IPP printer URI (RFC 8010 §4.3 `ipp:`, RFC 7472 `ipps:`; `http(s):` accepted too).
+/// An IPP printer URI (RFC 8010 §4.3 `ipp:`, RFC 7472 `ipps:`), as the IPP client takes
+/// it: no credentials in the URI.
 fn check_ipp_uri(uri: &str) -> Result<(), String> {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return Err(format!(
             "{uri:?} is not a URI such as ipp://host:631/ipp/print"
         ));
     };
-    if !matches!(scheme, "ipp" | "ipps" | "http" | "https") {
-        return Err(format!(
-            "{uri:?}: the scheme must be ipp, ipps, http or https"
-        ));
+    if !matches!(scheme, "ipp" | "ipps") {
+        return Err(format!("{uri:?}: the scheme must be ipp or ipps"));
+    }
+    if rest.split('/').next().unwrap_or("").contains('@') {
+        return Err(format!("{uri:?}: no user name or password in the URI"));
     }
     let authority = rest.split('/').next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
@@ -876,6 +878,8 @@ mod tests {
         );
         assert!(problem("ipp = \"lpd://x/q\"\n", "queue[0].ipp").contains("scheme"));
         assert!(problem("ipp = \"ipp://x:nine/q\"\n", "queue[0].ipp").contains("port"));
+        assert!(problem("ipp = \"http://x:631/q\"\n", "queue[0].ipp").contains("scheme"));
+        assert!(problem("ipp = \"ipp://u:p@x:631/q\"\n", "queue[0].ipp").contains("password"));
         assert!(problem("pdf_dir = \"\"\n", "queue[0].pdf_dir").contains("no output"));
         assert!(problem("pdf_name = \"{label}.pdf\"\n", "queue[0].pdf_name").contains("{job}"));
         assert!(

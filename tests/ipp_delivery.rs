@@ -326,7 +326,7 @@ fn pwg_only_printer_gets_every_film_and_copy_on_its_loaded_letter() {
     );
     assert!(
         ipptool_value(attrs, "job-name")
-            .is_some_and(|n| n.starts_with("ipp delivery (filmd-") && n.ends_with(')')),
+            .is_some_and(|n| n.starts_with("filmd-") && n.ends_with(" ipp delivery")),
         "{attrs}"
     );
 
@@ -423,7 +423,7 @@ fn pdf_printer_gets_the_film_as_pdf_at_its_size_with_copies_as_attribute() {
     assert_eq!(format.as_deref(), Some("application/pdf"), "{attrs}");
     assert!(
         ipptool_value(attrs, "job-name")
-            .is_some_and(|n| n.starts_with("ipp delivery (filmd-") && n.ends_with(')')),
+            .is_some_and(|n| n.starts_with("filmd-") && n.ends_with(" ipp delivery")),
         "{attrs}"
     );
 }
@@ -535,7 +535,7 @@ fn cupsd_in_front_of_the_printer_delivers_the_film_once() {
         let attrs = cupsd.ipptool_job_attributes(1);
         assert!(
             ipptool_value(&attrs, "job-name")
-                .is_some_and(|n| n.starts_with("ipp delivery (filmd-") && n.ends_with(')')),
+                .is_some_and(|n| n.starts_with("filmd-") && n.ends_with(" ipp delivery")),
             "cupsd job 1:\n{attrs}"
         );
         if ipptool_value(&attrs, "job-state").as_deref() == Some("completed") {
@@ -599,9 +599,9 @@ fn full_queue_refuses_with_c602_and_accepted_jobs_arrive_once_the_printer_appear
         .iter()
         .map(|(_, attrs)| {
             let name = ipptool_value(attrs, "job-name").expect("job-name");
-            // FilmSpec's Film Session Label, then the spool's job name.
-            name.strip_prefix("test film (filmd-")
-                .and_then(|n| n.strip_suffix(')'))
+            // The spool's job name, then FilmSpec's Film Session Label.
+            name.strip_prefix("filmd-")
+                .and_then(|n| n.strip_suffix(" test film"))
                 .unwrap_or_else(|| panic!("job-name {name}"))
                 .to_string()
         })

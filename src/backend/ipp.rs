@@ -272,7 +272,7 @@ impl IppPrinter {
             .ok_or_else(|| malformed("Get-Job-Attributes response without job-id"))
     }
 
-    /// The most recent job named `job_name`, or `<label> (<job_name>)`, among this
+    /// The most recent job named `job_name`, or `<job_name> <label>`, among this
     /// printer's jobs, finished ones included: Get-Jobs with `which-jobs=all` (PWG 5100.7 §6.3.1; RFC 8011's
     /// `completed` and `not-completed` when the printer does not know `all`). The spool
     /// asks this after a crash between Print-Job and recording the job id, so that a film
@@ -295,7 +295,7 @@ impl IppPrinter {
             .filter(|j| {
                 j.name
                     .as_deref()
-                    .is_some_and(|n| n == job_name || n.ends_with(&format!("({job_name})")))
+                    .is_some_and(|n| n == job_name || n.starts_with(&format!("{job_name} ")))
             })
             .max_by_key(|j| j.id))
     }

@@ -57,7 +57,7 @@ pub struct JobRegistry {
 
 /// Execution Status, Execution Status Info (PS3.3 C.13.9.1 defined terms) and the
 /// N-EVENT-REPORT Event Type ID (PS3.4 H.4.8.1.1) of a state.
-/// A failure's info is the defined term its reason starts with (`"SUPPLY EMPTY: ..."`, as
+/// A failure's info is the defined term in its reason (`"printer: SUPPLY EMPTY: ..."`, as
 /// the IPP output reports an aborted job), else PRINTER DOWN.
 fn execution_status(state: &JobState) -> (&'static str, &'static str, u16) {
     match state {
@@ -65,10 +65,16 @@ fn execution_status(state: &JobState) -> (&'static str, &'static str, u16) {
         JobState::Printing => ("PRINTING", "NORMAL", 2),
         JobState::Done => ("DONE", "NORMAL", 3),
         JobState::Failed(reason) => {
-            let term = reason.split(':').next().unwrap_or("").trim();
-            let info = crate::backend::printer_state::info::ALL
-                .into_iter()
-                .find(|t| *t == term)
+            // The first ':'-separated part that is a defined term ("printer: SUPPLY
+            // EMPTY: ..." as the spool records an aborted IPP job).
+            let info = reason
+                .split(':')
+                .map(str::trim)
+                .find_map(|part| {
+                    crate::backend::printer_state::info::ALL
+                        .into_iter()
+                        .find(|t| *t == part)
+                })
                 .unwrap_or(crate::backend::printer_state::info::PRINTER_DOWN);
             ("FAILURE", info, 4)
         }
@@ -82,6 +88,11 @@ impl JobRegistry {
 
     fn insert(&self, record: JobRecord) {
         self.lock().insert(record.uid.clone(), record);
+    }
+
+    /// Forgets a job that was never created (its N-ACTION was refused).
+    fn remove(&self, uid: &str) {
+        self.lock().remove(uid);
     }
 
     pub fn get(&self, uid: &str) -> Option<JobRecord> {
@@ -340,7 +351,8 @@ impl PrintHandler {
                 tracing::info!(assoc = self.info.id, job = %id, "queued {} film(s) for queue {}", indices.len(), queue.name);
             }
             Err(e) => {
-                self.jobs.update(&uid, JobState::Failed(e.to_string()));
+                // No print job was created: the SCU never hears of this UID.
+                self.jobs.remove(&uid);
                 let code = match (&e, session_level) {
                     (SpoolError::Full(_), true) => status::SESSION_PRINT_QUEUE_FULL,
                     (SpoolError::Full(_), false) => status::FILM_BOX_PRINT_QUEUE_FULL,
@@ -413,5 +425,29 @@ impl PrintHandler {
             ),
         ]);
         Ok(Self::get_response(uids::PRINT_JOB, &uid, obj, requested))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reports_the_defined_term_in_its_reason() {
+        let failed = |r: &str| execution_status(&JobState::Failed(r.into()));
+        assert_eq!(
+            failed("printer: SUPPLY EMPTY: printer aborted the job (media-empty-error)"),
+            ("FAILURE", "SUPPLY EMPTY", 4)
+        );
+        assert_eq!(failed("FILM JAM: media-jam"), ("FAILURE", "FILM JAM", 4));
+        assert_eq!(
+            failed("printer refused the job: client-error-not-found"),
+            ("FAILURE", "PRINTER DOWN", 4)
+        );
+        assert_eq!(
+            execution_status(&JobState::Pending),
+            ("PENDING", "QUEUED", 1)
+        );
+        assert_eq!(execution_status(&JobState::Done), ("DONE", "NORMAL", 3));
     }
 }

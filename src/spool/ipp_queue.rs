@@ -351,21 +351,22 @@ fn remote_state(job: &crate::backend::ipp::JobSnapshot) -> RemoteState {
     }
 }
 
-/// The IPP `job-name`: the Film Session Label, as an operator sees it in the printer's job
-/// list, followed by the spool's name for the job (`filmd-<id>`) in parentheses, which is
-/// how the job is found again after a crash. The label is cut to 64 characters (its LO
-/// maximum) so that the name stays within IPP's 255 octets.
+/// The IPP `job-name`: the spool's name for the job (`filmd-<id>`), which is how the job is
+/// found again after a crash, then the Film Session Label for the operator reading the
+/// printer's job list. The name comes first so that a printer shortening long job names
+/// keeps it; the label is cut to 120 bytes (at a character boundary), within IPP's 255.
 fn ipp_job_name(label: &str, spool_name: &str) -> String {
-    let label: String = label
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(64)
-        .collect();
-    if label.is_empty() {
+    let mut cut = String::new();
+    for c in label.trim().chars().filter(|c| !c.is_control()) {
+        if cut.len() + c.len_utf8() > 120 {
+            break;
+        }
+        cut.push(c);
+    }
+    if cut.is_empty() {
         spool_name.to_string()
     } else {
-        format!("{label} ({spool_name})")
+        format!("{spool_name} {cut}")
     }
 }
 
@@ -752,10 +753,10 @@ mod tests {
     #[test]
     fn job_names_carry_the_label_and_the_spool_name() {
         assert_eq!(ipp_job_name("", "filmd-1"), "filmd-1");
-        assert_eq!(ipp_job_name(" CT chest ", "filmd-1"), "CT chest (filmd-1)");
-        let long = "x".repeat(300);
+        assert_eq!(ipp_job_name(" CT chest ", "filmd-1"), "filmd-1 CT chest");
+        let long = "é".repeat(300);
         let name = ipp_job_name(&format!("{long}\n"), "filmd-2");
-        assert_eq!(name, format!("{} (filmd-2)", "x".repeat(64)));
+        assert_eq!(name, format!("filmd-2 {}", "é".repeat(60)));
         assert!(name.len() <= 255);
     }
 

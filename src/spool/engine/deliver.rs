@@ -199,6 +199,11 @@ impl Inner {
                 if let Some(Ok(true)) = recorded {
                     info!(job = %id, remote = %remote, "submitted to the printer");
                     d.polls.insert(id, now_ms() + ms(self.config.poll_interval));
+                } else if !matches!(recorded, Some(Ok(false))) {
+                    // The printer has the job but the database did not take its id: leave
+                    // the row `submitting`, so the next round finds the job by name and
+                    // adopts it with its real state (never cancel a good print here).
+                    error!(job = %id, remote = %remote, "printer job id not recorded; it will be looked up by name");
                 } else {
                     // Cancelled while it was being sent: take it back from the printer.
                     info!(job = %id, remote = %remote, "cancelled during submission: cancelling at the printer");
