@@ -361,6 +361,17 @@ fn check_pdf_name(template: &str) -> Result<(), String> {
             "{template:?} must contain {{job}} or {{uid}}, or two jobs would share a file"
         ));
     }
+    // Each placeholder fills at most 64 bytes: the file name must stay within 255.
+    let placeholders = template.matches('{').count();
+    let names: usize = PDF_NAME_FIELDS
+        .iter()
+        .map(|f| template.matches(&format!("{{{f}}}")).count() * (f.len() + 2))
+        .sum();
+    if template.len() - names + 64 * placeholders > 255 {
+        return Err(format!(
+            "{template:?} could make a file name over 255 bytes (each placeholder may fill 64)"
+        ));
+    }
     if !template.ends_with(".pdf") {
         return Err(format!("{template:?} must end in .pdf"));
     }
@@ -612,6 +623,13 @@ impl Config {
                 bad(
                     k("name"),
                     format!("{:?}: use letters, digits, '-' and '_'", q.name),
+                );
+            }
+            // Printer Name (2110,0030) is "<printer.name> <queue>", an LO of 64 characters.
+            if self.printer.name.chars().count() + 1 + q.name.chars().count() > 64 {
+                bad(
+                    k("name"),
+                    "with printer.name it makes a Printer Name over 64 characters".into(),
                 );
             }
             if !seen_names.insert(q.name.clone()) {
@@ -887,6 +905,18 @@ mod tests {
         );
         assert!(problem("pdf_name = \"../{job}.pdf\"\n", "queue[0].pdf_name").contains("path"));
         assert!(problem("pdf_name = \"{job}.txt\"\n", "queue[0].pdf_name").contains(".pdf"));
+        // Each placeholder may fill 64 bytes: 3 x 64 + 4 fits in 255, 4 x 64 + 4 does not.
+        let fits = format!("pdf_name = \"{}{{job}}.pdf\"\n", "{label}".repeat(2));
+        assert!(parse(&fits).is_ok());
+        let too_long = format!("pdf_name = \"{}{{job}}.pdf\"\n", "{label}".repeat(3));
+        assert!(problem(&too_long, "queue[0].pdf_name").contains("255"));
+        let mut c = Config::embedded();
+        c.printer.name = "p".repeat(60);
+        assert!(
+            c.validate()
+                .iter()
+                .any(|i| i.key == "queue[0].name" && i.problem.contains("64"))
+        );
         let name = render_pdf_name(
             "{date}-{queue}-{label}-{job}.pdf",
             &PdfNameFields {

@@ -151,15 +151,16 @@ fn dicom_status(s: &PrinterSnapshot) -> PrinterStatus {
     }
 }
 
-/// The media a job's films go on, and how: the printer's loaded media first.
+/// The media a job's films go on, and how: chosen for its largest film, among the
+/// printer's loaded media first, then among all it supports (when none of the loaded
+/// ones is a size filmd can read, e.g. only vendor or roll names).
 fn media_for(job: &PrintJob, snapshot: &PrinterSnapshot) -> Option<MediaChoice> {
-    let film = job.films.first()?;
-    let list = if snapshot.media_ready.is_empty() {
-        &snapshot.media_supported
-    } else {
-        &snapshot.media_ready
-    };
-    choose_media(film.size.width_mm, film.size.height_mm, list)
+    let film = job.films.iter().max_by(|a, b| {
+        (a.size.width_mm * a.size.height_mm).total_cmp(&(b.size.width_mm * b.size.height_mm))
+    })?;
+    let (w, h) = (film.size.width_mm, film.size.height_mm);
+    choose_media(w, h, &snapshot.media_ready)
+        .or_else(|| choose_media(w, h, &snapshot.media_supported))
 }
 
 fn fit_note(choice: &MediaChoice) -> String {

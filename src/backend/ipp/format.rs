@@ -94,9 +94,11 @@ fn choose_pwg(
 /// downsampling a film loses less than printing it coarser than asked.
 fn nearest_resolution(list: &[Resolution], preferred: u32) -> Option<Resolution> {
     let distance = |r: &Resolution| r.x.abs_diff(preferred) as u64 + r.y.abs_diff(preferred) as u64;
+    // Square resolutions first: filmd composes films with one dpi for both axes.
     list.iter().copied().min_by(|a, b| {
-        distance(a)
-            .cmp(&distance(b))
+        (a.x != a.y)
+            .cmp(&(b.x != b.y))
+            .then(distance(a).cmp(&distance(b)))
             .then((b.x as u64 * b.y as u64).cmp(&(a.x as u64 * a.y as u64)))
     })
 }
