@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, require};
+use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, have_cupsd, have_ippeveprinter};
 use filmd::backend::ipp::{
     ColorMode, DocumentFormat, IppFailure, IppPrinter, JobSnapshot, JobState, JobTicket,
     Orientation, PrinterState, PwgType, Resolution, backoff, choose_format,
@@ -16,26 +16,6 @@ use std::time::{Duration, Instant, SystemTime};
 const TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest wait for a job to finish (ippeveprinter "prints" a job in a few seconds).
 const JOB_WAIT: Duration = Duration::from_secs(90);
-
-fn have_ippeveprinter() -> bool {
-    require("ippeveprinter") && require("dbus-daemon") && require("ipptool")
-}
-
-fn have_cupsd() -> bool {
-    have_ippeveprinter()
-        && require("cupsd")
-        && require("lpadmin")
-        && require("cupsenable")
-        && require("cupsdisable")
-        && (!is_root() || require("setpriv"))
-}
-
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
 
 /// A one-page PDF of a synthetic gray film (a diagonal ramp), 3 x 4 inches at 100 dpi.
 fn gray_pdf() -> Vec<u8> {

@@ -9,7 +9,7 @@
 mod common;
 
 use common::Server;
-use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, free_port, require};
+use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, free_port, have_cupsd, have_ippeveprinter};
 use common::pdf;
 use common::scu::{
     COLOR_META, FilmSpec, GRAY_META, Scu, film_box, film_session, gray_image, image_box,
@@ -28,26 +28,6 @@ const JOB_WAIT: Duration = Duration::from_secs(120);
 /// How long a test keeps watching after the expected documents arrived, to see that no
 /// job is delivered twice (several printer polls at `ipp_poll_secs = 1`).
 const SETTLE: Duration = Duration::from_secs(4);
-
-fn have_ippeveprinter() -> bool {
-    require("ippeveprinter") && require("dbus-daemon") && require("ipptool")
-}
-
-fn have_cupsd() -> bool {
-    have_ippeveprinter()
-        && require("cupsd")
-        && require("lpadmin")
-        && require("cupsenable")
-        && require("cupsdisable")
-        && (!is_root() || require("setpriv"))
-}
-
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
 
 /// filmd with its first queue delivering to `uri`, polling the printer every second.
 fn filmd_for(uri: &str) -> Server {

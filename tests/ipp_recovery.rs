@@ -11,7 +11,7 @@
 mod common;
 
 use common::Server;
-use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, require};
+use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, have_cupsd, have_ippeveprinter};
 use common::scu::*;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
@@ -25,31 +25,11 @@ use std::time::{Duration, Instant};
 /// poll interval and submission backoff, fit well within this.
 const JOB_WAIT: Duration = Duration::from_secs(120);
 
-fn have_ippeveprinter() -> bool {
-    require("ippeveprinter") && require("dbus-daemon") && require("ipptool")
-}
-
-fn have_cupsd() -> bool {
-    have_ippeveprinter()
-        && require("cupsd")
-        && require("lpadmin")
-        && require("cupsenable")
-        && require("cupsdisable")
-        && (!is_root() || require("setpriv"))
-}
-
 fn have_pynetdicom() -> bool {
     common::require_peer(
         "pynetdicom",
         common::have_python_modules("pynetdicom, pydicom, numpy"),
     )
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
 /// One queue delivering to `uri` (and keeping its PDF archive), polled every second.

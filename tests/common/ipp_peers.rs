@@ -580,7 +580,8 @@ impl Drop for Cupsd {
     }
 }
 
-fn is_root() -> bool {
+/// Whether the tests run as root (cupsd is then started under setpriv as nobody).
+pub fn is_root() -> bool {
     id("-u") == "0"
 }
 
@@ -630,4 +631,19 @@ fn write_config(dir: &Path, port: u16, user: &str, group: &str) {
     f.write_all(cupsd_conf.as_bytes()).unwrap();
     std::fs::write(dir.join("root/cupsd.conf"), &cupsd_conf).unwrap();
     std::fs::write(dir.join("cups-files.conf"), files_conf).unwrap();
+}
+
+/// ippeveprinter and what starting and querying it needs (a private D-Bus, ipptool).
+pub fn have_ippeveprinter() -> bool {
+    require("ippeveprinter") && require("dbus-daemon") && require("ipptool")
+}
+
+/// cupsd with the CUPS tools the tests drive it with, in front of ippeveprinter.
+pub fn have_cupsd() -> bool {
+    have_ippeveprinter()
+        && require("cupsd")
+        && require("lpadmin")
+        && require("cupsenable")
+        && require("cupsdisable")
+        && (!is_root() || require("setpriv"))
 }
