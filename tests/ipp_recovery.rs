@@ -213,7 +213,7 @@ fn tail(log: &str) -> String {
 
 /// filmd → cupsd queue → ippeveprinter. The queue is paused (`cupsdisable`) with a
 /// modality's association open: the poller reads printer-state stopped, reason `paused`,
-/// which the mapping (backend::printer_state: `paused` FAILURE, PRINTER OFFLINE) turns
+/// which the mapping (spool::printer_state: `paused` FAILURE, PRINTER OFFLINE) turns
 /// into a Printer FAILURE event (type 3) with Printer Status Info PRINTER OFFLINE, and
 /// N-GET says the same. A film printed meanwhile is held by cupsd; `cupsenable` brings a
 /// NORMAL event (type 1) and the film prints, once.

@@ -13,9 +13,9 @@
 mod common;
 
 use filmd::backend::media::{self, MediaFit, MediaSize};
-use filmd::backend::printer_state::{self, ExecutionStatus, PrinterStatus};
 use filmd::backend::pwg::{self, PwgPage, PwgWriter};
 use filmd::film::Page;
+use filmd::spool::printer_state::{self, ExecutionStatus, PrinterStatus};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};

@@ -12,8 +12,6 @@
 //!   fitting the film onto it.
 //! - [`ipp`]: an IPP client for one printer: attributes, format choice, Print-Job, job
 //!   status, retry classification.
-//! - [`printer_state`]: IPP printer and job states (RFC 8011) as DICOM Printer Status and
-//!   Execution Status with their defined terms (PS3.3 C.13.9.1).
 
 pub mod icc;
 pub mod ipp;
@@ -21,6 +19,5 @@ pub mod media;
 pub mod pdf;
 pub mod pdfa;
 pub mod png;
-pub mod printer_state;
 pub mod pwg;
 pub mod zlib;

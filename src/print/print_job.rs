@@ -71,11 +71,11 @@ fn execution_status(state: &JobState) -> (&'static str, &'static str, u16) {
                 .split(':')
                 .map(str::trim)
                 .find_map(|part| {
-                    crate::backend::printer_state::info::ALL
+                    crate::spool::printer_state::info::ALL
                         .into_iter()
                         .find(|t| *t == part)
                 })
-                .unwrap_or(crate::backend::printer_state::info::PRINTER_DOWN);
+                .unwrap_or(crate::spool::printer_state::info::PRINTER_DOWN);
             ("FAILURE", info, 4)
         }
     }

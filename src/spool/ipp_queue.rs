@@ -27,10 +27,10 @@ use crate::backend::ipp::{
     PrinterSnapshot, PwgType, Resolution, choose_format,
 };
 use crate::backend::media::{MediaChoice, MediaFit, choose_media, fit_page};
-use crate::backend::printer_state;
 use crate::backend::pwg::{ImageBox, PwgPage, PwgWriter};
 use crate::film::compose::compose;
 use crate::film::{Device, Page};
+use crate::spool::printer_state;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

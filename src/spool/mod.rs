@@ -17,6 +17,7 @@ pub mod archive;
 mod engine;
 pub mod ipp_queue;
 pub mod payload;
+pub mod printer_state;
 pub mod printers;
 pub mod store;
 
