@@ -32,7 +32,7 @@ impl Default for PdfArchive {
 impl PdfArchive {
     /// The archive file name of `job`.
     pub fn file_name(&self, job: &PrintJob) -> String {
-        let (date, time) = crate::print::print_job::chrono_like::Stamp(job.created_unix).da_tm();
+        let (date, time) = super::stamp::Stamp(job.created_unix).da_tm();
         crate::config::render_pdf_name(
             &self.name,
             &crate::config::PdfNameFields {

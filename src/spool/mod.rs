@@ -19,6 +19,7 @@ pub mod ipp_queue;
 pub mod payload;
 pub mod printer_state;
 pub mod printers;
+pub mod stamp;
 pub mod store;
 
 pub use archive::{PREVIEW_SIDE, PdfArchive, document_info, film_metadata};
