@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: installs the test peers, then runs the tests.
 #   scripts/test.sh                  # everything
-#   scripts/test.sh -- --nocapture   # extra arguments go to `cargo test`
+#   scripts/test.sh ipp_recovery     # extra arguments go to `cargo nextest run`
 #
 # CI (CI=true in the environment, as .ci/run sets it) is passed through to the
 # tests unchanged: there a missing peer is a test failure, never a skip. In CI a
@@ -25,10 +25,23 @@ if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
   . "$HOME/.cargo/env"
 fi
 
-# The test run itself. Flags are a choice and may be adjusted:
+# The test run itself, with cargo-nextest (settings in .config/nextest.toml): every
+# test in a process group of its own and stopped after 5 minutes, so a hung peer
+# fails one test instead of holding the whole run. Flags are a choice:
 #   --release      the peer/interop tests push real images through the PDF
 #                  writer; an optimised build keeps them fast (the test profile
 #                  in Cargo.toml already uses opt-level 2).
-#   --all-targets  lib, bins, integration tests, examples and benches build and
-#                  run (benches as tests); note it does not include doctests.
-exec cargo test --release --all-targets "$@"
+#   lib, bins, integration tests and examples run under nextest; the benches
+#   (criterion's harness-less ones and benches/page.rs) then run once each as
+#   tests under `cargo test --benches`, as `--all-targets` used to.
+# Extra arguments go to `cargo nextest run` (e.g. `-- --no-capture`, a test name).
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "test.sh: cargo-nextest missing: installing it from crates.io" >&2
+  cargo install --locked cargo-nextest
+fi
+status=0
+cargo nextest run --release --lib --bins --tests --examples "$@" || status=$?
+if [ $# -eq 0 ]; then
+  cargo test --release --benches || status=$?
+fi
+exit "$status"

@@ -296,18 +296,18 @@ fn a_bad_annotation_file_is_refused_at_start_naming_file_and_key() {
         ),
     )
     .unwrap();
-    let out = Process::new(env!("CARGO_BIN_EXE_filmd"))
-        .args(["check-config", config.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = common::output_within(
+        Process::new(env!("CARGO_BIN_EXE_filmd")).args(["check-config", config.to_str().unwrap()]),
+        common::PEER_DEADLINE,
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains("annotations.toml") && err.contains("format[0] (\"A\").positions[0].edge"),
         "{err}"
     );
-    let serve = Process::new(env!("CARGO_BIN_EXE_filmd"))
-        .args([
+    let serve = common::output_within(
+        Process::new(env!("CARGO_BIN_EXE_filmd")).args([
             "serve",
             "--listen",
             "127.0.0.1:0",
@@ -315,9 +315,9 @@ fn a_bad_annotation_file_is_refused_at_start_naming_file_and_key() {
             config.to_str().unwrap(),
             "--data-dir",
             dir.path().join("data").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+        ]),
+        common::PEER_DEADLINE,
+    );
     assert_ne!(serve.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&serve.stderr).contains("positions[0].edge"));
 }

@@ -6,10 +6,10 @@ mod common;
 use std::process::Command;
 
 fn filmd(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_filmd"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = common::output_within(
+        Command::new(env!("CARGO_BIN_EXE_filmd")).args(args),
+        common::PEER_DEADLINE,
+    );
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),

@@ -42,25 +42,26 @@ fn peers_dir() -> PathBuf {
 
 /// Runs dcmtk_print.py against the server in `workdir`; returns its JSON report.
 fn dcmtk_print(server: &Server, workdir: &Path, args: &[&str]) -> Value {
-    let out = Command::new("python3")
-        .arg(peers_dir().join("dcmtk_print.py"))
-        .args([
-            "--port",
-            &server.port.to_string(),
-            "--ae",
-            "FILMD",
-            "--timeout",
-            "30",
-            "--rows",
-            "64",
-            "--cols",
-            "64",
-            "--workdir",
-        ])
-        .arg(workdir)
-        .args(args)
-        .output()
-        .expect("run python3");
+    let out = common::output_within(
+        Command::new("python3")
+            .arg(peers_dir().join("dcmtk_print.py"))
+            .args([
+                "--port",
+                &server.port.to_string(),
+                "--ae",
+                "FILMD",
+                "--timeout",
+                "30",
+                "--rows",
+                "64",
+                "--cols",
+                "64",
+                "--workdir",
+            ])
+            .arg(workdir)
+            .args(args),
+        common::PEER_DEADLINE,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let r: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!(
@@ -164,12 +165,10 @@ fn resend_with_format(server: &Server, r: &Value, format: &str, session_print: b
     );
     let logfile = workdir.join(format!("dcmprscu-{}.log", format.replace(['\\', ','], "_")));
     std::fs::write(&logfile, &log).unwrap();
-    let parsed = Command::new("python3")
+    let parsed = common::output_within(Command::new("python3")
         .current_dir(peers_dir())
         .args(["-c", "import json, sys, dcmtk_print; print(json.dumps(dcmtk_print.parse_log(open(sys.argv[1]).read())))"])
-        .arg(&logfile)
-        .output()
-        .unwrap();
+        .arg(&logfile), common::PEER_DEADLINE);
     let p: Value = serde_json::from_slice(&parsed.stdout).unwrap_or_else(|e| {
         panic!(
             "parse_log: {e}: {}",

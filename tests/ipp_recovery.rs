@@ -544,16 +544,17 @@ fn jobs_acknowledged_before_sigkill_reach_the_printer_exactly_once() {
 /// or FAILURE, at most 60 s); returns its JSON report.
 fn pynet_events(server: &Server, expect: &str) -> Value {
     let script = common::repo_root().join("tests/peers/pynet_print.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .args(["--port", &server.port.to_string(), "--ae", "FILMD"])
-        // pynetdicom aborts an association idle for its network timeout: longer than
-        // the wait for the printer.
-        .args(["--timeout", "90", "--wait", "60"])
-        .args(["--scenario", "events", "--expect-events", expect])
-        .args(["--format", "STANDARD\\1,1", "--values", "40"])
-        .output()
-        .expect("run python3");
+    let out = common::output_within(
+        Command::new("python3")
+            .arg(&script)
+            .args(["--port", &server.port.to_string(), "--ae", "FILMD"])
+            // pynetdicom aborts an association idle for its network timeout: longer than
+            // the wait for the printer.
+            .args(["--timeout", "90", "--wait", "60"])
+            .args(["--scenario", "events", "--expect-events", expect])
+            .args(["--format", "STANDARD\\1,1", "--values", "40"]),
+        common::PEER_DEADLINE,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let r: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {

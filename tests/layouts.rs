@@ -216,11 +216,12 @@ fn custom_layouts_file_in_layouts_dir_is_used_and_checked() {
     );
     let config_path = tmp.path().join("filmd.toml");
     std::fs::write(&config_path, &config).unwrap();
-    let listing = std::process::Command::new(env!("CARGO_BIN_EXE_filmd"))
-        .args(["layouts", "--config"])
-        .arg(&config_path)
-        .output()
-        .unwrap();
+    let listing = common::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_filmd"))
+            .args(["layouts", "--config"])
+            .arg(&config_path),
+        common::PEER_DEADLINE,
+    );
     assert!(
         listing.status.success(),
         "{}",
@@ -279,11 +280,12 @@ fn custom_layouts_file_in_layouts_dir_is_used_and_checked() {
         "[[layout]]\nid = 7\nboxes = [ { x = 0.5, y = 0.0, width = 0.75, height = 1.0 } ]\n",
     )
     .unwrap();
-    let check = std::process::Command::new(env!("CARGO_BIN_EXE_filmd"))
-        .arg("check-config")
-        .arg(&config_path)
-        .output()
-        .unwrap();
+    let check = common::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_filmd"))
+            .arg("check-config")
+            .arg(&config_path),
+        common::PEER_DEADLINE,
+    );
     assert!(!check.status.success());
     let err = String::from_utf8_lossy(&check.stderr);
     assert!(

@@ -9,20 +9,21 @@ use std::process::Command;
 #[test]
 fn two_associations_of_two_films_are_reported_and_printed() {
     let server = Server::start();
-    let out = Command::new(env!("CARGO_BIN_EXE_filmd-loadgen"))
-        .args(["--port", &server.port.to_string(), "--called-ae", "FILMD"])
-        .args([
-            "--associations",
-            "2",
-            "--films",
-            "2",
-            "--format",
-            r"STANDARD\1,2",
-        ])
-        .args(["--rows", "64", "--cols", "64", "--bits", "12", "--json"])
-        .args(["--timeout", "30"])
-        .output()
-        .expect("run filmd-loadgen");
+    let out = common::output_within(
+        Command::new(env!("CARGO_BIN_EXE_filmd-loadgen"))
+            .args(["--port", &server.port.to_string(), "--called-ae", "FILMD"])
+            .args([
+                "--associations",
+                "2",
+                "--films",
+                "2",
+                "--format",
+                r"STANDARD\1,2",
+            ])
+            .args(["--rows", "64", "--cols", "64", "--bits", "12", "--json"])
+            .args(["--timeout", "30"]),
+        common::PEER_DEADLINE,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -62,19 +63,20 @@ fn two_associations_of_two_films_are_reported_and_printed() {
 fn failures_are_counted_by_status_and_fail_the_exit_code() {
     let server = Server::start();
     // 15INX15IN is no Film Size ID (PS3.3 C.13.8): every film box N-CREATE fails.
-    let out = Command::new(env!("CARGO_BIN_EXE_filmd-loadgen"))
-        .args(["--port", &server.port.to_string(), "--films", "3"])
-        .args([
-            "--film-size",
-            "15INX15IN",
-            "--rows",
-            "16",
-            "--cols",
-            "16",
-            "--json",
-        ])
-        .output()
-        .expect("run filmd-loadgen");
+    let out = common::output_within(
+        Command::new(env!("CARGO_BIN_EXE_filmd-loadgen"))
+            .args(["--port", &server.port.to_string(), "--films", "3"])
+            .args([
+                "--film-size",
+                "15INX15IN",
+                "--rows",
+                "16",
+                "--cols",
+                "16",
+                "--json",
+            ]),
+        common::PEER_DEADLINE,
+    );
     assert_eq!(out.status.code(), Some(1), "a failed film fails the run");
     let report: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("JSON report even on failure");

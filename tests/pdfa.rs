@@ -509,10 +509,7 @@ fn peer(tool: &str) -> bool {
 }
 
 fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let out = common::output_within(Command::new(program).args(args), common::PEER_DEADLINE);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),

@@ -103,13 +103,14 @@ impl Printer {
     /// DISPLAYs, by name. Panics with ipptool's report if a test fails.
     fn ipptool(&self, test: &str, args: &[&str]) -> HashMap<String, String> {
         let file = common::repo_root().join("tests/data").join(test);
-        let out = Command::new("ipptool")
-            .args(["-t", "-T", "30"])
-            .args(args)
-            .arg(self.uri())
-            .arg(&file)
-            .output()
-            .expect("run ipptool");
+        let out = common::output_within(
+            Command::new("ipptool")
+                .args(["-t", "-T", "30"])
+                .args(args)
+                .arg(self.uri())
+                .arg(&file),
+            common::PEER_DEADLINE,
+        );
         let report = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),

@@ -24,19 +24,20 @@ fn have_pynetdicom() -> bool {
 /// Runs pynet_print.py against the server; returns its JSON report.
 fn pynet(server: &Server, args: &[&str]) -> Value {
     let script = common::repo_root().join("tests/peers/pynet_print.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .args([
-            "--port",
-            &server.port.to_string(),
-            "--ae",
-            "FILMD",
-            "--timeout",
-            "20",
-        ])
-        .args(args)
-        .output()
-        .expect("run python3");
+    let out = common::output_within(
+        Command::new("python3")
+            .arg(&script)
+            .args([
+                "--port",
+                &server.port.to_string(),
+                "--ae",
+                "FILMD",
+                "--timeout",
+                "20",
+            ])
+            .args(args),
+        common::PEER_DEADLINE,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("pynet_print.py {args:?}: no JSON ({e}); exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status.code()))

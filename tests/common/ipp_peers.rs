@@ -337,12 +337,13 @@ impl IppEve {
     pub fn ipptool_printer_attributes(&self) -> String {
         let test = self.dir.path().join("gpa.test");
         std::fs::write(&test, GET_PRINTER_ATTRIBUTES_TEST).unwrap();
-        let out = command("ipptool")
-            .args(["-T", "10", "-tv"])
-            .arg(self.uri())
-            .arg(&test)
-            .output()
-            .expect("run ipptool");
+        let out = super::output_within(
+            command("ipptool")
+                .args(["-T", "10", "-tv"])
+                .arg(self.uri())
+                .arg(&test),
+            super::PEER_DEADLINE,
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -415,13 +416,14 @@ const GET_JOB_ATTRIBUTES_TEST: &str = "{
 pub fn ipptool_job_attributes(dir: &Path, printer_uri: &str, id: i32) -> String {
     let test = dir.join("get-job-attributes.test");
     std::fs::write(&test, GET_JOB_ATTRIBUTES_TEST).unwrap();
-    let out = command("ipptool")
-        .args(["-T", "10", "-tv", "-d"])
-        .arg(format!("job_id={id}"))
-        .arg(printer_uri)
-        .arg(&test)
-        .output()
-        .expect("run ipptool");
+    let out = super::output_within(
+        command("ipptool")
+            .args(["-T", "10", "-tv", "-d"])
+            .arg(format!("job_id={id}"))
+            .arg(printer_uri)
+            .arg(&test),
+        super::PEER_DEADLINE,
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -508,20 +510,19 @@ impl Cupsd {
         let mut errors = Vec::new();
         for model in ["raw", "everywhere"] {
             for _ in 0..10 {
-                let out = command("lpadmin")
-                    .args([
-                        "-h",
-                        &self.host(),
-                        "-p",
-                        "films",
-                        "-E",
-                        "-v",
-                        uri,
-                        "-m",
-                        model,
-                    ])
-                    .output()
-                    .expect("run lpadmin");
+                let mut lpadmin = command("lpadmin");
+                lpadmin.args([
+                    "-h",
+                    &self.host(),
+                    "-p",
+                    "films",
+                    "-E",
+                    "-v",
+                    uri,
+                    "-m",
+                    model,
+                ]);
+                let out = super::output_within(&mut lpadmin, super::PEER_DEADLINE);
                 if out.status.success() {
                     return model;
                 }
@@ -552,10 +553,10 @@ impl Cupsd {
     }
 
     fn run(&self, cmd: &str) {
-        let out = command(cmd)
-            .args(["-h", &self.host(), "films"])
-            .output()
-            .unwrap_or_else(|e| panic!("run {cmd}: {e}"));
+        let out = super::output_within(
+            command(cmd).args(["-h", &self.host(), "films"]),
+            super::PEER_DEADLINE,
+        );
         assert!(
             out.status.success(),
             "{cmd}: {}",

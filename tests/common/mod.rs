@@ -235,3 +235,64 @@ pub fn have_python_modules(modules: &str) -> bool {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// How long a peer program run by a test may take before it is stopped: far above any
+/// healthy run (the longest peers wait 60 s for a printer), far below CI's limit.
+pub const PEER_DEADLINE: Duration = Duration::from_secs(240);
+
+/// Runs `cmd` to completion like [`Command::output`], but never for longer than
+/// `deadline`: a peer that hangs (a deadlocked SCU, a printer that never answers) is
+/// sent SIGUSR1, so the Python peers print every thread's stack (faulthandler), then
+/// killed by its PID, and the test fails with what it printed. Without this one hung
+/// peer holds the whole suite until CI's own limit.
+pub fn output_within(cmd: &mut Command, deadline: Duration) -> std::process::Output {
+    use std::io::Read;
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|s| Box::new(s) as _));
+    let err = drain(child.stderr.take().map(|s| Box::new(s) as _));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for peer") {
+            break Some(status);
+        }
+        if start.elapsed() >= deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let Some(status) = status else {
+        let _ = Command::new("kill")
+            .args(["-USR1", &child.id().to_string()])
+            .status();
+        std::thread::sleep(Duration::from_secs(2));
+        let _ = child.kill();
+        let _ = child.wait();
+        let stdout = out.join().unwrap_or_default();
+        let stderr = err.join().unwrap_or_default();
+        panic!(
+            "{what} still running after {deadline:?}: stopped\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        );
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}

@@ -77,8 +77,10 @@ then e.g. inside the namespace
 """
 
 import argparse
+import faulthandler
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -191,6 +193,33 @@ def boxes_in_format(fmt):
     return None
 
 
+def guard_reactor_pause(assoc):
+    """Work around a pynetdicom race that hangs an SCU receiving N-EVENT-REPORTs.
+
+    send_*() pauses the association's reactor thread by clearing a checkpoint, then
+    spins until the reactor sets ``_is_paused`` (no timeout). pynetdicom serves each
+    N-EVENT-REPORT in a thread of its own (dimse.py), and that thread's
+    ``_serve_request`` sets ``_is_paused = True`` before the handler and ``False``
+    after it. When the handler finishes after the reactor has paused, the flag goes
+    back to False while the reactor waits at the cleared checkpoint: the next
+    send_*() spins forever. (Seen with pynetdicom 3.0.4 when FAILURE arrives while an
+    N-GET is being sent.) Only the reactor and the caller's thread may clear the flag;
+    setting it stays open to every thread, so kill() from any thread still frees a
+    spinning send_*().
+    """
+    owner = threading.current_thread()
+    base = type(assoc)
+
+    def get(self):
+        return self.__dict__.get("_is_paused", False)
+
+    def put(self, value):
+        if value or threading.current_thread() in (self, owner):
+            self.__dict__["_is_paused"] = value
+
+    assoc.__class__ = type(base.__name__, (base,), {"_is_paused": property(get, put)})
+
+
 class Session:
     """One run: the AE, the association, every response, and mismatches."""
 
@@ -296,6 +325,7 @@ class Session:
                 return cx_id, msg
 
             assoc.dimse.get_msg = get_msg
+            guard_reactor_pause(assoc)
         self.result.setdefault("associations", []).append(info)
         self.assoc = assoc
         return assoc.is_established
@@ -980,6 +1010,8 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
+    # A hung peer must say where it hangs: SIGUSR1 dumps every thread's stack.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     s = Session(a)
     try:
         if a.scenario == "print":
