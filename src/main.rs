@@ -321,7 +321,8 @@ fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Resul
                 .iter()
                 .map(|q| (q.name.clone(), q.max_jobs))
                 .collect(),
-            // A printer back from an outage gets its films within a minute.
+            // Backoff between tries at an unreachable printer; when the printer poller
+            // sees it back, waiting films go at once (Spool::follow_printers).
             retry: RetryPolicy {
                 max_backoff: Duration::from_secs(60),
                 ..RetryPolicy::default()
@@ -330,6 +331,7 @@ fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Resul
         };
         let spool = Spool::open(&cfg.server.data_dir, spool_config, outputs)
             .context("opening the spool")?;
+        spool.follow_printers(&board);
         let service = Arc::new(
             PrintService::new(cfg.clone(), spool.clone())
                 .with_annotation_formats(annotation_formats)

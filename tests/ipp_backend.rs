@@ -224,6 +224,15 @@ async fn pdf_print_job_arrives_intact_with_its_ticket() {
         p.find_job_by_name("filmd-test-2").await.expect("Get-Jobs"),
         None
     );
+
+    // A job the printer does not have (purged, or lost in a restart) is
+    // client-error-not-found, permanently: the spool's cue to look it up by name.
+    match p.job_status(id + 1000).await {
+        Err(IppFailure::Permanent { status, .. }) => {
+            assert_eq!(status, "client-error-not-found")
+        }
+        other => panic!("Get-Job-Attributes of an unknown job: {other:?}"),
+    }
 }
 
 #[tokio::test]

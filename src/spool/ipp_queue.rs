@@ -371,6 +371,19 @@ fn ipp_job_name(label: &str, spool_name: &str) -> String {
     }
 }
 
+/// Whether a printer's `job-name` can be the one filmd gave (`filmd-<id> <label>`): the
+/// key itself, the key and a label, or a non-empty beginning of the key (a printer that
+/// shortens names). A printer that returns no name is taken at its word: the job ID
+/// alone identifies the job. Only a name that is plainly another job's says the ID was
+/// reused.
+fn names_our_job(printer_name: Option<&str>, job_name: &str) -> bool {
+    printer_name.is_none_or(|n| {
+        n == job_name
+            || n.starts_with(&format!("{job_name} "))
+            || (!n.is_empty() && job_name.starts_with(n))
+    })
+}
+
 fn delivery_error(e: IppFailure) -> DeliveryError {
     if e.is_retryable() {
         DeliveryError::Retryable(e.to_string())
@@ -457,13 +470,24 @@ impl QueueOutputs for IppQueue {
         })
     }
 
-    fn poll<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
+    fn poll<'a>(
+        &'a self,
+        remote_id: &'a str,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
         Box::pin(async move {
             let id: i32 = remote_id.parse().map_err(|_| {
                 DeliveryError::Permanent(format!("printer job id {remote_id:?} is not a number"))
             })?;
-            let job = self.printer.job_status(id).await.map_err(delivery_error)?;
-            Ok(remote_state(&job))
+            match self.printer.job_status(id).await {
+                // RFC 8011 §4.3.3: a job the printer no longer keeps is not-found.
+                Err(IppFailure::Permanent { status, .. }) if status == "client-error-not-found" => {
+                    Ok(RemoteState::Gone)
+                }
+                Err(e) => Err(delivery_error(e)),
+                Ok(job) if !names_our_job(job.name.as_deref(), job_name) => Ok(RemoteState::Gone),
+                Ok(job) => Ok(remote_state(&job)),
+            }
         })
     }
 
@@ -705,6 +729,22 @@ mod tests {
             impressions_completed: None,
             pages_completed: None,
         }
+    }
+
+    #[test]
+    fn only_a_plainly_different_job_name_means_the_id_was_reused() {
+        let ours = "filmd-1795623376296-000000-ad71";
+        assert!(names_our_job(None, ours), "no name: the ID decides");
+        assert!(names_our_job(Some(ours), ours));
+        assert!(names_our_job(Some(&format!("{ours} CHEST PA")), ours));
+        assert!(names_our_job(Some("filmd-1795623"), ours), "shortened");
+        assert!(!names_our_job(
+            Some("filmd-1795623376299-000001-beef"),
+            ours
+        ));
+        assert!(!names_our_job(Some(&format!("{ours}7")), ours));
+        assert!(!names_our_job(Some(""), ours));
+        assert!(!names_our_job(Some("scan.pdf"), ours));
     }
 
     #[test]

@@ -160,6 +160,9 @@ pub enum RemoteState {
     Failed(String),
     /// canceled
     Canceled,
+    /// The printer no longer has a job with that ID, or the ID now names another job
+    /// (its history was purged, or it restarted and numbers jobs from 1 again).
+    Gone,
 }
 
 /// What the printer gets for one job.
@@ -204,9 +207,14 @@ pub trait QueueOutputs: Send + Sync {
         Box::pin(async { Err(DeliveryError::Permanent("no printer".into())) })
     }
 
-    /// The state of a job the printer accepted.
-    fn poll<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
-        let _ = remote_id;
+    /// The state of a job the printer accepted as `remote_id` under `job_name`;
+    /// [`RemoteState::Gone`] when the printer no longer has that job under that name.
+    fn poll<'a>(
+        &'a self,
+        remote_id: &'a str,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
+        let _ = (remote_id, job_name);
         Box::pin(async { Err(DeliveryError::Permanent("no printer".into())) })
     }
 
@@ -349,6 +357,36 @@ impl Spool {
     /// unknown or already finished.
     pub fn cancel(&self, id: &str) -> Result<bool, SpoolError> {
         self.inner.cancel(id, "cancelled by the operator")
+    }
+
+    /// Tells the spool that `queue`'s printer is reachable again (the printer poller saw
+    /// it recover): jobs waiting out a retry backoff, up to a minute, go at once.
+    pub fn printer_back(&self, queue: &str) {
+        self.inner.printer_back(queue);
+    }
+
+    /// Follows the printers' status on `board`: whenever a queue's printer leaves
+    /// FAILURE (it answers again, or was resumed), [`Spool::printer_back`] for it, so a
+    /// film waiting out a backoff is not held up to a minute longer than the outage.
+    pub fn follow_printers(self: &Arc<Self>, board: &printers::PrinterBoard) {
+        for queue in self.inner.printer_queues() {
+            let Some(mut rx) = board.subscribe(&queue) else {
+                continue;
+            };
+            let spool = Arc::downgrade(self);
+            self.inner.spawn(async move {
+                let mut was_down = rx.borrow_and_update().level == printers::Level::Failure;
+                while rx.changed().await.is_ok() {
+                    let down = rx.borrow_and_update().level == printers::Level::Failure;
+                    if was_down && !down {
+                        let Some(spool) = spool.upgrade() else { return };
+                        let q = queue.clone();
+                        let _ = tokio::task::spawn_blocking(move || spool.printer_back(&q)).await;
+                    }
+                    was_down = down;
+                }
+            });
+        }
     }
 
     /// One job's row.

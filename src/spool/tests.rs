@@ -43,6 +43,8 @@ struct Fake {
     jobs: Mutex<Vec<RemoteJob>>,
     submits: AtomicU32,
     finds: AtomicU32,
+    /// The printer job IDs asked about, in order.
+    polls: Mutex<Vec<String>>,
 }
 
 impl Fake {
@@ -130,11 +132,19 @@ impl QueueOutputs for Fake {
         })
     }
 
-    fn poll<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
+    fn poll<'a>(
+        &'a self,
+        remote_id: &'a str,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
         Box::pin(async move {
+            lock(&self.polls).push(remote_id.to_string());
             let mut jobs = lock(&self.jobs);
-            let Some(job) = jobs.iter_mut().find(|j| j.id == remote_id) else {
-                return Err(DeliveryError::Permanent("no such job".into()));
+            let Some(job) = jobs
+                .iter_mut()
+                .find(|j| j.id == remote_id && j.name == job_name)
+            else {
+                return Ok(RemoteState::Gone);
             };
             if matches!(job.state, RemoteState::Pending | RemoteState::Processing) {
                 job.state = if self.hold.load(Ordering::SeqCst) {
@@ -646,4 +656,101 @@ fn a_payload_whose_row_is_refused_is_removed_again() {
     );
     assert_eq!(h.payloads(), 0);
     assert!(spool.job("refused").unwrap().is_none());
+}
+
+/// The printer's job history is purged while the job is printing (or the printer
+/// restarted and dropped it): the job is neither found by its ID nor by its name. Nobody
+/// can say whether the film came out, so it is not sent again and not called done: it
+/// fails with that reason and keeps its files for the retention.
+#[test]
+fn a_job_the_printer_forgot_fails_as_unknown_keeps_its_files_and_is_not_sent_again() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    fake.hold.store(true, Ordering::SeqCst);
+    let spool = h.open(&fake, fast());
+    let (id, seen) = submit(&spool, h.job("a", "MED", 1));
+    wait_state(&spool, &id, State::Submitted);
+    wait_until("polled while printing", || lock(&fake.polls).len() >= 2);
+    lock(&fake.jobs).clear();
+    let row = wait_state(&spool, &id, State::Failed);
+    let reason = "printer no longer lists job r1 (history purged or printer restarted): \
+                  whether it printed is not known";
+    assert_eq!(row.last_error.as_deref(), Some(reason));
+    assert_eq!(fake.submits.load(Ordering::SeqCst), 1, "never sent again");
+    assert_eq!(
+        fake.finds.load(Ordering::SeqCst),
+        1,
+        "looked up by name once"
+    );
+    assert_eq!(h.payloads(), 1, "its files stay for the retention");
+    wait_until("FAILURE reported", || {
+        lock(&seen).last() == Some(&JobState::Failed(reason.into()))
+    });
+}
+
+/// A printer that restarted numbers its jobs from 1 again: our ID now names another
+/// job, which must not be taken for ours (its state would be reported for our film).
+/// Ours is found by name under its new ID and followed there.
+#[test]
+fn a_reused_printer_job_id_is_not_taken_for_ours() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    fake.hold.store(true, Ordering::SeqCst);
+    let spool = h.open(&fake, fast());
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    let row = wait_state(&spool, &id, State::Submitted);
+    assert_eq!(row.remote_id.as_deref(), Some("r1"));
+    {
+        let mut jobs = lock(&fake.jobs);
+        let mut ours = jobs[0].clone();
+        ours.id = "r7".into();
+        ours.state = RemoteState::Processing;
+        let mut other = jobs[0].clone();
+        other.name = "filmd-someone-else".into();
+        other.state = RemoteState::Failed("jammed".into());
+        *jobs = vec![other, ours];
+    }
+    fake.hold.store(false, Ordering::SeqCst);
+    let row = wait_state(&spool, &id, State::Done);
+    assert_eq!(row.remote_id.as_deref(), Some("r7"));
+    assert_eq!(
+        row.last_error, None,
+        "followed to completion, nothing in doubt"
+    );
+    assert_eq!(fake.submits.load(Ordering::SeqCst), 1);
+    assert!(lock(&fake.polls).contains(&"r7".to_string()));
+}
+
+/// A printer that refused a film as unavailable gets it back as soon as the printer
+/// poller sees it recover, not after the backoff (an hour here, so only the recovery
+/// can send it).
+#[test]
+fn a_printer_back_from_an_outage_gets_the_waiting_film_at_once() {
+    use super::printers::{Level, PrinterBoard, PrinterStatus};
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    fake.busy.store(1, Ordering::SeqCst);
+    let mut config = fast();
+    config.retry.initial_backoff = Duration::from_secs(3600);
+    config.retry.max_backoff = Duration::from_secs(3600);
+    let spool = h.open(&fake, config);
+    let board = PrinterBoard::new(["q"]);
+    board.set(
+        "q",
+        PrinterStatus {
+            level: Level::Failure,
+            info: "PRINTER DOWN".into(),
+            detail: "connection refused".into(),
+        },
+    );
+    spool.follow_printers(&board);
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    wait_until("first submission refused", || {
+        spool.job(&id).unwrap().unwrap().last_error.as_deref() == Some("printer busy")
+    });
+    assert_eq!(spool.job(&id).unwrap().unwrap().state, State::Submitting);
+    board.set("q", PrinterStatus::normal());
+    let row = wait_state(&spool, &id, State::Done);
+    assert_eq!(fake.submits.load(Ordering::SeqCst), 2);
+    assert_eq!(row.attempts, 2);
 }

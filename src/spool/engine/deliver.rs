@@ -39,6 +39,10 @@ impl Inner {
     /// Polls and settles the queue's jobs at the printer, then starts submissions while
     /// there is room, in priority order. Returns when it wants to run again (unix ms).
     async fn deliver_round(self: &Arc<Self>, d: &mut Delivery) -> i64 {
+        if self.take_printer_back(&d.queue) {
+            d.polls.clear();
+            d.printer_errors = 0;
+        }
         let now = now_ms();
         let mut next = now + 30_000;
         let Some(active) = self.active(&d.queue).await else {
@@ -260,7 +264,8 @@ impl Inner {
             .await;
             return;
         };
-        match d.outputs.poll(&remote).await {
+        match d.outputs.poll(&remote, &job_name(&id)).await {
+            Ok(RemoteState::Gone) => self.lost_track(d, &id, &remote).await,
             Ok(state) => {
                 d.printer_errors = 0;
                 self.settle(d, &id, state).await;
@@ -286,6 +291,44 @@ impl Inner {
         }
     }
 
+    /// The printer no longer has job `remote` under our name: its job history was purged
+    /// (filmd was down longer than the printer keeps finished jobs) or it restarted and
+    /// numbers jobs afresh. The job may live on under another ID, so look it up by name.
+    /// If the printer has no such job, nobody can say whether the film came out: a
+    /// restarted printer may have dropped it unprinted, a purged history hides a good
+    /// print. Sending it again risks a second film; calling it done risks a lost one. The
+    /// job fails with that reason instead, and, unlike a done job, keeps its files for
+    /// the retention so that it can be printed again by hand.
+    async fn lost_track(self: &Arc<Self>, d: &mut Delivery, id: &str, remote: &str) {
+        match d.outputs.find(&job_name(id)).await {
+            Ok(Some((found, state))) if found != remote => {
+                d.printer_errors = 0;
+                info!(job = %id, remote = %found, "printer job {remote} is gone; the job is at the printer as {found}");
+                let (i, r) = (id.to_string(), found.clone());
+                self.blocking(move |s| s.store.set_remote_id(&i, &r, now_ms()))
+                    .await;
+                self.settle(d, id, state).await;
+            }
+            Ok(_) => {
+                d.printer_errors = 0;
+                let reason = gone_reason(remote);
+                let i = id.to_string();
+                self.blocking(move |s| s.fail(&i, &[State::Submitted], &reason))
+                    .await;
+            }
+            Err(e) => {
+                d.printer_errors += 1;
+                let wait = self
+                    .config
+                    .retry
+                    .backoff(d.printer_errors)
+                    .max(self.config.poll_interval);
+                warn!(job = %id, "printer: {e}; asking again in {wait:?}");
+                d.polls.insert(id.to_string(), now_ms() + ms(wait));
+            }
+        }
+    }
+
     /// Acts on what the printer says of a submitted job.
     async fn settle(self: &Arc<Self>, d: &mut Delivery, id: &str, state: RemoteState) {
         let (to, error) = match state {
@@ -300,11 +343,21 @@ impl Inner {
                 State::Cancelled,
                 Some("cancelled at the printer".to_string()),
             ),
+            // Never from find; from poll it goes to lost_track, which looks the job up.
+            RemoteState::Gone => (State::Failed, Some(gone_reason("?"))),
         };
         let i = id.to_string();
         self.blocking(move |s| s.finish(&i, &[State::Submitted], to, error.as_deref()))
             .await;
     }
+}
+
+/// Why a job the printer forgot fails.
+fn gone_reason(remote: &str) -> String {
+    format!(
+        "printer no longer lists job {remote} (history purged or printer restarted): \
+         whether it printed is not known"
+    )
 }
 
 /// What one queue's delivery task keeps between rounds.

@@ -41,6 +41,9 @@ pub(super) struct Inner {
     outputs: HashMap<String, Arc<dyn QueueOutputs>>,
     /// Wakes the delivery task of each queue with a printer.
     wakers: HashMap<String, Arc<Notify>>,
+    /// Queues whose printer came back since their delivery task last looked: it drops
+    /// its poll backoffs.
+    printers_back: Mutex<HashSet<String>>,
     observers: Mutex<HashMap<String, Watch>>,
     /// Jobs a compose thread is working on, or being submitted: no other thread takes them.
     claimed: Mutex<HashSet<String>>,
@@ -136,6 +139,7 @@ impl Inner {
             config,
             outputs,
             wakers,
+            printers_back: Mutex::new(HashSet::new()),
             observers: Mutex::new(HashMap::new()),
             claimed: Mutex::new(HashSet::new()),
             generation: Mutex::new(0),
@@ -161,6 +165,35 @@ impl Inner {
     fn wake_compose(&self) {
         *lock(&self.generation) += 1;
         self.wake.notify_all();
+    }
+
+    /// The queue's printer is reachable again: what waits out a retry backoff goes now.
+    pub(super) fn printer_back(&self, queue: &str) {
+        if !self.wakers.contains_key(queue) {
+            return;
+        }
+        match self.store.retry_now(queue, now_ms()) {
+            Ok(n) if n > 0 => info!(queue, "printer back: {n} job(s) sent without waiting"),
+            Ok(_) => {}
+            Err(e) => error!(queue, "spool database: {e}"),
+        }
+        lock(&self.printers_back).insert(queue.to_string());
+        self.wake_queue(queue);
+    }
+
+    /// The queues with a printer.
+    pub(super) fn printer_queues(&self) -> Vec<String> {
+        self.wakers.keys().cloned().collect()
+    }
+
+    /// Runs a task on the spool's runtime.
+    pub(super) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.runtime.spawn(task);
+    }
+
+    /// Whether the queue's printer came back since the last call (and forgets it).
+    pub(super) fn take_printer_back(&self, queue: &str) -> bool {
+        lock(&self.printers_back).remove(queue)
     }
 
     fn wake_queue(&self, queue: &str) {

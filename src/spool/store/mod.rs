@@ -518,6 +518,17 @@ impl JobStore {
     }
 
     /// The earliest `next_attempt_ms` of the jobs in `states` (of `queue`, or of all).
+    /// Makes the queue's `submitting` jobs that wait out a retry backoff due at `now_ms`
+    /// (their printer is back); returns how many.
+    pub fn retry_now(&self, queue: &str, now_ms: i64) -> Result<usize> {
+        let conn = self.conn();
+        Ok(conn.execute(
+            "UPDATE jobs SET next_attempt_ms = ?1
+             WHERE queue = ?2 AND state = 'submitting' AND next_attempt_ms > ?1",
+            params![now_ms, queue],
+        )?)
+    }
+
     pub fn next_due(&self, states: &[State], queue: Option<&str>) -> Result<Option<i64>> {
         let conn = self.conn();
         let sql = format!(
