@@ -90,6 +90,8 @@ pub struct IppPrinter {
     /// The HTTP(S) URL the requests are posted to.
     url: reqwest::Url,
     client: reqwest::Client,
+    /// Bound on a request without a document; uploads get [`upload_allowance`] more.
+    timeout: Duration,
     request_id: AtomicI32,
 }
 
@@ -103,7 +105,7 @@ struct Response {
 impl IppPrinter {
     /// A client for the printer at `uri`. `ca_pem` (PEM certificates) replaces the system
     /// trust store for ipps, e.g. with a printer's self-signed certificate; `timeout`
-    /// bounds each whole request, document upload included.
+    /// bounds each whole request, plus [`upload_allowance`] for one carrying a document.
     ///
     /// An `ipps://` URI must name its port: IPPS printers listen on 631 (RFC 7472 §4.2)
     /// while an HTTPS client would go to 443, and guessing either way hides a
@@ -176,6 +178,7 @@ impl IppPrinter {
             uri: parsed.to_string(),
             url,
             client,
+            timeout,
             request_id: AtomicI32::new(1),
         })
     }
@@ -357,6 +360,7 @@ impl IppPrinter {
     ) -> Result<Response, IppFailure> {
         let request_id = req.header().request_id;
         let head = req.to_bytes();
+        let timeout = self.timeout + upload_allowance(document.as_ref().map_or(0, Vec::len));
         let body = match document {
             Some(doc) => {
                 let mut body = Vec::with_capacity(head.len() + doc.len());
@@ -372,6 +376,7 @@ impl IppPrinter {
             .client
             .post(self.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/ipp")
+            .timeout(timeout)
             .body(body)
             .send()
             .await
@@ -450,6 +455,18 @@ async fn read_bounded(mut rsp: reqwest::Response) -> Result<Vec<u8>, IppFailure>
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// The slowest upload rate a request is given time for: a raster printer on a busy
+/// network, or one that reads its input only as fast as it prints (a 14×17 in page at
+/// 300 dpi is 21 MB).
+const SLOWEST_UPLOAD_BYTES_PER_SEC: usize = 256 * 1024;
+
+/// Time added to the request timeout for uploading `len` bytes of document, so that a
+/// large page on a slow printer is not cut off (and then retried and perhaps doubled)
+/// by a bound meant for a small request.
+pub fn upload_allowance(len: usize) -> Duration {
+    Duration::from_secs(len.div_ceil(SLOWEST_UPLOAD_BYTES_PER_SEC) as u64)
 }
 
 /// Connection refused or reset, timeouts, TLS handshakes that fail, a body cut off: the

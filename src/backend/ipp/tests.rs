@@ -344,3 +344,62 @@ async fn silence_and_hang_ups_are_retryable() {
     assert!(start.elapsed() < Duration::from_secs(5));
     held.abort();
 }
+
+#[test]
+fn uploads_get_time_in_proportion_to_their_size() {
+    assert_eq!(upload_allowance(0), Duration::ZERO);
+    assert_eq!(upload_allowance(1), Duration::from_secs(1));
+    // A 14×17 in gray page at 300 dpi: 21 MB of pixels, uncompressed in the worst case.
+    assert_eq!(upload_allowance(4200 * 5100), Duration::from_secs(82));
+}
+
+/// A printer that reads its input slowly (as raster printers that read while they print
+/// do) takes a large document for longer than the request timeout: the upload is given
+/// time for its size instead of being cut off and sent again.
+#[tokio::test]
+async fn a_slow_reader_gets_a_large_document_within_the_upload_allowance() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut body_end = None;
+        while body_end.is_none_or(|end| got.len() < end) {
+            let n = sock.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "client gave up after {} bytes", got.len());
+            got.extend_from_slice(&chunk[..n]);
+            if body_end.is_none()
+                && let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n")
+            {
+                let head = String::from_utf8_lossy(&got[..i]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap();
+                body_end = Some(i + 4 + len);
+            }
+            // About 1.3 MB/s.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let start = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let id = i32::from_be_bytes(got[start + 4..start + 8].try_into().unwrap());
+        let mut job = vec![0x02];
+        job.extend(attr(0x21, "job-id", &7i32.to_be_bytes()));
+        job.extend(attr(0x23, "job-state", &3i32.to_be_bytes()));
+        sock.write_all(&http("200 OK", &ipp_response(0, id, &[], &job)))
+            .await
+            .unwrap();
+        let _ = sock.shutdown().await;
+    });
+    let p = IppPrinter::new(
+        &format!("ipp://127.0.0.1:{port}/ipp/print"),
+        None,
+        Duration::from_millis(500),
+    )
+    .unwrap();
+    let document = vec![0x55u8; 3 << 20];
+    assert_eq!(p.print_job(document, &ticket()).await, Ok(7));
+    server.await.unwrap();
+}
