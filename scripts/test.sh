@@ -33,7 +33,7 @@ fi
 #                  in Cargo.toml already uses opt-level 2).
 #   lib, bins, integration tests and examples run under nextest; the benches
 #   (criterion's harness-less ones and benches/page.rs) then run once each as
-#   tests under `cargo test --benches`, as `--all-targets` used to.
+#   tests under `cargo test --bench NAME`, as `--all-targets` used to.
 # Extra arguments go to `cargo nextest run` (e.g. `-- --no-capture`, a test name).
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "test.sh: cargo-nextest missing: installing it from crates.io" >&2
@@ -42,6 +42,8 @@ fi
 status=0
 cargo nextest run --release --lib --bins --tests --examples "$@" || status=$?
 if [ $# -eq 0 ]; then
-  cargo test --release --benches || status=$?
+  benches=()
+  for b in benches/*.rs; do benches+=(--bench "$(basename "$b" .rs)"); done
+  cargo test --release "${benches[@]}" || status=$?
 fi
 exit "$status"

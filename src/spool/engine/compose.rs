@@ -77,7 +77,12 @@ impl Inner {
             );
             return;
         }
-        self.notify(id, JobState::Printing);
+        // PS3.3 C.13.9.1: PRINTING is the job being printed. For an archive queue that is
+        // writing its PDF, now; a printer queue's job is PRINTING once the printer has
+        // taken it (engine/deliver.rs), and stays PENDING (QUEUED) while it waits for one.
+        if !outputs.has_printer() {
+            self.notify(id, JobState::Printing);
+        }
         let job = match self.layout.read(id) {
             Ok(job) => job,
             Err(e) => {
