@@ -6,6 +6,7 @@
 //! → [`backend`] (delivery: PDF). [`scu`] is the other side of the wire: filmd's own
 //! Print SCU, used by the load generator and the tests.
 
+pub mod admin;
 pub mod annotation_files;
 pub mod backend;
 pub mod config;

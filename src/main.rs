@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use filmd::admin;
 use filmd::config::{Config, ConfigError};
 use filmd::net::association::Limits;
 use filmd::net::server::{ServerOptions, serve};
@@ -105,11 +106,141 @@ enum Command {
         /// TOML configuration file.
         file: PathBuf,
     },
+    /// List the running server's print jobs, newest first.
+    Jobs {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Only this queue's jobs.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Only jobs in this state: received, composed, submitting, submitted, done,
+        /// failed, cancelled.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel an unfinished job (at the printer too).
+    Cancel {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Job ID, as `filmd jobs` lists it.
+        id: String,
+    },
+    /// Print a failed or cancelled job again, as a new job.
+    Retry {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Job ID, as `filmd jobs` lists it.
+        id: String,
+    },
+    /// Each queue's printer, its status and its jobs per state.
+    Queues {
+        #[command(flatten)]
+        server: ServerDir,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which running server an admin command asks: the one using this data directory.
+#[derive(clap::Args)]
+struct ServerDir {
+    /// The server's data directory.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The server's configuration file, for its data directory (default: the embedded
+    /// configuration's).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl ServerDir {
+    fn data_dir(&self) -> Result<PathBuf> {
+        if let Some(dir) = &self.data_dir {
+            return Ok(dir.clone());
+        }
+        let cfg = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::embedded(),
+        };
+        Ok(cfg.server.data_dir)
+    }
+
+    /// Sends `request` to the server; exits 1 with its error if it refuses, 2 when no
+    /// server answers.
+    fn ask(&self, request: &admin::Request) -> Result<admin::Answer> {
+        let answer = match admin::ask(&self.data_dir()?, request) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("filmd: {e}");
+                std::process::exit(2);
+            }
+        };
+        if !answer.ok {
+            eprintln!(
+                "filmd: {}",
+                answer.error.as_deref().unwrap_or("the server refused")
+            );
+            std::process::exit(1);
+        }
+        Ok(answer)
+    }
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Jobs {
+            server,
+            queue,
+            state,
+            limit,
+            json,
+        } => {
+            let answer = server.ask(&admin::Request::Jobs {
+                queue,
+                state,
+                limit: Some(limit),
+            })?;
+            let jobs = answer.jobs.unwrap_or_default();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&jobs)?);
+            } else {
+                print!("{}", admin::jobs_table(&jobs));
+            }
+            Ok(())
+        }
+        Command::Cancel { server, id } => {
+            server.ask(&admin::Request::Cancel { id: id.clone() })?;
+            println!("cancelled {id}");
+            Ok(())
+        }
+        Command::Retry { server, id } => {
+            let answer = server.ask(&admin::Request::Retry { id: id.clone() })?;
+            println!(
+                "{id} printed again as {}",
+                answer.id.as_deref().unwrap_or("?")
+            );
+            Ok(())
+        }
+        Command::Queues { server, json } => {
+            let queues = server
+                .ask(&admin::Request::Queues)?
+                .queues
+                .unwrap_or_default();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&queues)?);
+            } else {
+                print!("{}", admin::queues_table(&queues));
+            }
+            Ok(())
+        }
         Command::Layouts { config } => {
             let mut cfg = match &config {
                 Some(path) => Config::load(path)?,
@@ -307,6 +438,8 @@ fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Resul
             };
             outputs.insert(q.name.clone(), output);
         }
+        let _data_dir_lock = admin::lock_data_dir(&cfg.server.data_dir)
+            .with_context(|| format!("locking {}", cfg.server.data_dir.display()))?;
         let sp = &cfg.spool;
         let spool_config = SpoolConfig {
             workers: if sp.compose_workers == 0 {
@@ -332,6 +465,20 @@ fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Resul
         let spool = Spool::open(&cfg.server.data_dir, spool_config, outputs)
             .context("opening the spool")?;
         spool.follow_printers(&board);
+        admin::listen(
+            &cfg.server.data_dir,
+            Arc::new(admin::Admin {
+                spool: spool.clone(),
+                board: board.clone(),
+                queues: cfg
+                    .queues
+                    .iter()
+                    .map(|q| (q.name.clone(), (!q.ipp.is_empty()).then(|| q.ipp.clone())))
+                    .collect(),
+            }),
+        )
+        .await
+        .context("opening the admin socket")?;
         let service = Arc::new(
             PrintService::new(cfg.clone(), spool.clone())
                 .with_annotation_formats(annotation_formats)
@@ -368,6 +515,7 @@ fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Resul
         serve(listener, service, options, rx).await;
         let stopping = spool.clone();
         let _ = tokio::task::spawn_blocking(move || stopping.shutdown()).await;
+        let _ = std::fs::remove_file(cfg.server.data_dir.join(admin::SOCKET_NAME));
         tracing::info!(
             "stopped; {} job(s) still queued resume at next start",
             spool.backlog()

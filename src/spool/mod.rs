@@ -114,6 +114,12 @@ pub enum SpoolError {
     Store(#[from] StoreError),
     #[error("no queue named {0}")]
     UnknownQueue(String),
+    #[error("no job {0}")]
+    UnknownJob(String),
+    #[error("job {id} is {state}: only failed or cancelled jobs are printed again")]
+    NotRetryable { id: String, state: &'static str },
+    #[error("job {id} cannot be printed again: {why}")]
+    PayloadGone { id: String, why: String },
 }
 
 /// A boxed future, so that [`QueueOutputs`] stays object safe.
@@ -387,6 +393,14 @@ impl Spool {
                 }
             });
         }
+    }
+
+    /// Prints a failed or cancelled job again, as a new job with its own ID (and so its
+    /// own printer job name: a lookup by name can never mistake the old attempt for the
+    /// new one). The old row stays as it was, noted "printed again as <new ID>". Fails if
+    /// the retention period has already removed the job's files, or the queue is full.
+    pub fn retry(&self, id: &str) -> Result<String, SpoolError> {
+        self.inner.retry(id)
     }
 
     /// One job's row.

@@ -762,3 +762,46 @@ fn a_printer_back_from_an_outage_gets_the_waiting_film_at_once() {
     assert_eq!(fake.submits.load(Ordering::SeqCst), 2);
     assert_eq!(row.attempts, 2);
 }
+
+/// An operator prints a failed job again: it goes as a new job, under its own printer
+/// job name, and the old row says where it went. Jobs that are not over, or unknown,
+/// are refused with a reason.
+#[test]
+fn a_failed_job_is_printed_again_as_a_new_job() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    fake.hold.store(true, Ordering::SeqCst);
+    *lock(&fake.refuse) = Some("media-jam".into());
+    let spool = h.open(&fake, fast());
+    let (old, _) = submit(&spool, h.job("a", "MED", 2));
+    wait_state(&spool, &old, State::Failed);
+    *lock(&fake.refuse) = None;
+
+    let new = spool.retry(&old).unwrap();
+    assert_ne!(new, old);
+    let row = wait_state(&spool, &new, State::Submitted);
+    assert_eq!((row.copies, row.label.as_str()), (2, "a"));
+    assert!(matches!(
+        spool.retry(&new),
+        Err(SpoolError::NotRetryable {
+            state: "submitted",
+            ..
+        })
+    ));
+    fake.hold.store(false, Ordering::SeqCst);
+    wait_state(&spool, &new, State::Done);
+    let jobs = lock(&fake.jobs).clone();
+    assert_eq!(
+        jobs.len(),
+        1,
+        "the refused attempt never reached the printer"
+    );
+    assert_eq!(jobs[0].name, job_name(&new));
+    let old_row = spool.job(&old).unwrap().unwrap();
+    assert_eq!(old_row.state, State::Failed, "the old row stays as it was");
+    assert_eq!(old_row.note, Some(format!("printed again as {new}")));
+    assert!(matches!(
+        spool.retry("no-such-job"),
+        Err(SpoolError::UnknownJob(_))
+    ));
+}

@@ -345,6 +345,33 @@ impl Inner {
         Ok(())
     }
 
+    pub(super) fn retry(&self, id: &str) -> Result<String, SpoolError> {
+        let row = self
+            .store
+            .get(id)?
+            .ok_or_else(|| SpoolError::UnknownJob(id.to_string()))?;
+        if !matches!(row.state, State::Failed | State::Cancelled) {
+            return Err(SpoolError::NotRetryable {
+                id: id.to_string(),
+                state: row.state.as_str(),
+            });
+        }
+        let job = self
+            .layout
+            .read(id)
+            .map_err(|why| SpoolError::PayloadGone {
+                id: id.to_string(),
+                why,
+            })?;
+        let new_id = self.submit(job, Box::new(|_| {}))?;
+        info!(job = %id, new = %new_id, "printed again by the operator");
+        let note = format!("printed again as {new_id}");
+        if let Err(e) = self.store.set_note(id, &note, now_ms()) {
+            warn!(job = %id, "note not recorded: {e}");
+        }
+        Ok(new_id)
+    }
+
     pub(super) fn cancel(&self, id: &str, reason: &str) -> Result<bool, SpoolError> {
         let Some(before) = self.store.cancel(id, reason, now_ms())? else {
             return Ok(false);

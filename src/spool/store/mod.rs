@@ -518,6 +518,16 @@ impl JobStore {
     }
 
     /// The earliest `next_attempt_ms` of the jobs in `states` (of `queue`, or of all).
+    /// Replaces a job's note (what became of it, for the admin view).
+    pub fn set_note(&self, id: &str, note: &str, now_ms: i64) -> Result<bool> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE jobs SET note = ?1, updated_ms = ?2 WHERE id = ?3",
+            params![note, now_ms, id],
+        )?;
+        Ok(n == 1)
+    }
+
     /// Makes the queue's `submitting` jobs that wait out a retry backoff due at `now_ms`
     /// (their printer is back); returns how many.
     pub fn retry_now(&self, queue: &str, now_ms: i64) -> Result<usize> {
