@@ -52,6 +52,7 @@ fn ticket(job_name: &str, format: &str) -> JobTicket {
         print_color_mode: ColorMode::Monochrome,
         orientation_requested: Orientation::Portrait,
         printer_resolution: None,
+        print_scaling: None,
     }
 }
 

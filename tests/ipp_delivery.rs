@@ -398,6 +398,10 @@ fn pdf_printer_gets_the_film_as_pdf_at_its_size_with_copies_as_attribute() {
         Some("monochrome"),
         "{attrs}"
     );
+    // 14x17 in is larger than any sheet the printer has, but CUPS 2.4's ippeveprinter
+    // lists no print-scaling-supported: filmd asks for no scaling it does not offer
+    // (the unit tests of spool::ipp_queue cover a printer that does).
+    assert_eq!(ipptool_value(attrs, "print-scaling"), None, "{attrs}");
     let format = ipptool_value(attrs, "document-format")
         .or_else(|| ipptool_value(attrs, "document-format-supplied"));
     assert_eq!(format.as_deref(), Some("application/pdf"), "{attrs}");

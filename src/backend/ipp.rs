@@ -81,6 +81,9 @@ pub struct JobTicket {
     pub orientation_requested: Orientation,
     /// `printer-resolution` in dpi, when the document should be printed at a given one.
     pub printer_resolution: Option<Resolution>,
+    /// `print-scaling` (PWG 5100.13 §6.2.20) when it matters, e.g. `fit` for a page
+    /// larger than the media, `none` to keep a film at its true size.
+    pub print_scaling: Option<String>,
 }
 
 /// An IPP printer at one URI (`ipp://host[:port]/path` or `ipps://host:port/path`).
@@ -238,6 +241,13 @@ impl IppPrinter {
             "orientation-requested",
             IppValue::Enum(ticket.orientation_requested as i32),
         )?;
+        if let Some(scaling) = &ticket.print_scaling {
+            add_job(
+                &mut req,
+                "print-scaling",
+                value(IppValue::new_keyword(scaling.as_str()))?,
+            )?;
+        }
         if let Some(r) = ticket.printer_resolution {
             let dpi = |d: u32| i32::try_from(d).unwrap_or(i32::MAX);
             add_job(

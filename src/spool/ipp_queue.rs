@@ -65,6 +65,8 @@ struct Rendered {
     format: DocumentFormat,
     media: Option<MediaChoice>,
     color: bool,
+    /// `print-scaling` for a PDF the printer scales itself ([`pdf_scaling`]).
+    print_scaling: Option<String>,
 }
 
 impl IppQueue {
@@ -255,13 +257,32 @@ fn render(
         }
         DocumentFormat::Jpeg => unreachable!("replaced above"),
     };
+    let print_scaling = match format {
+        DocumentFormat::Pdf => pdf_scaling(media.as_ref(), snapshot),
+        _ => None,
+    };
     Ok(Rendered {
         bytes,
         copies,
         format,
         media,
         color,
+        print_scaling,
     })
+}
+
+/// What to ask of a printer's own scaling for a PDF page at film size (PWG 5100.13
+/// §6.2.20 print-scaling): `fit` (else `auto-fit`) when the film is larger than the media,
+/// so that nothing is cut off; `none` when it fits, so that it prints at its true size
+/// (a measured film must not be enlarged to fill the sheet); nothing when the printer
+/// does not list the value. PWG raster pages are fitted by filmd and need none.
+fn pdf_scaling(media: Option<&MediaChoice>, snapshot: &PrinterSnapshot) -> Option<String> {
+    let supported = |v: &&str| snapshot.print_scaling_supported.iter().any(|s| s == v);
+    let want = match media?.fit {
+        MediaFit::Scaled => ["fit", "auto-fit"].into_iter().find(supported),
+        MediaFit::Exact | MediaFit::Holds => Some("none").filter(supported),
+    };
+    want.map(String::from)
 }
 
 /// Every film composed at the printer's resolution, fitted onto its media and written as
@@ -460,6 +481,7 @@ impl QueueOutputs for IppQueue {
                 // printer-resolution attribute is left out, as printers that list fewer
                 // printer-resolution-supported values than raster resolutions refuse it.
                 printer_resolution: None,
+                print_scaling: rendered.print_scaling.clone(),
             };
             let id = self
                 .printer
@@ -546,6 +568,7 @@ mod tests {
             media_ready: list(&["na_letter_8.5x11in", "na_number-10_4.125x9.5in"]),
             media_default: Some("na_letter_8.5x11in".into()),
             copies_supported: Some(copies),
+            print_scaling_supported: vec![],
             accepting_jobs: true,
         }
     }
@@ -729,6 +752,27 @@ mod tests {
             impressions_completed: None,
             pages_completed: None,
         }
+    }
+
+    #[test]
+    fn a_pdf_asks_the_printer_to_fit_a_large_film_and_keep_a_small_one_true_size() {
+        let mut p = pwg_printer((1, 1));
+        p.print_scaling_supported = ["auto", "auto-fit", "fill", "fit", "none"]
+            .map(String::from)
+            .to_vec();
+        let letter = ["na_letter_8.5x11in".to_string()];
+        let big = choose_media(355.6, 431.8, &letter).unwrap();
+        assert_eq!(big.fit, MediaFit::Scaled, "14x17 in on letter");
+        let small = choose_media(203.2, 254.0, &letter).unwrap();
+        assert_eq!(small.fit, MediaFit::Holds, "8x10 in on letter");
+        assert_eq!(pdf_scaling(Some(&big), &p).as_deref(), Some("fit"));
+        assert_eq!(pdf_scaling(Some(&small), &p).as_deref(), Some("none"));
+        p.print_scaling_supported = vec!["auto-fit".into()];
+        assert_eq!(pdf_scaling(Some(&big), &p).as_deref(), Some("auto-fit"));
+        assert_eq!(pdf_scaling(Some(&small), &p), None);
+        p.print_scaling_supported.clear();
+        assert_eq!(pdf_scaling(Some(&big), &p), None);
+        assert_eq!(pdf_scaling(None, &p), None);
     }
 
     #[test]

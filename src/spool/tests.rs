@@ -319,18 +319,24 @@ fn archive_queue_job_is_composed_once_reported_in_order_and_cleaned_up() {
     assert_eq!(spool.counts().unwrap()["q"][&State::Done], 1);
 }
 
+/// One compose thread and one printer slot, both taken, while jobs of every priority
+/// arrive: composition and submission then go HIGH, MED, LOW, each by arrival. (The
+/// printer is taken first by a job already there, so that no job can reach it merely
+/// by being composed sooner.)
 #[test]
 fn high_before_med_before_low_then_arrival_in_composition_and_submission() {
     let h = Harness::new();
     let fake = Arc::new(Fake::printer());
     fake.hold.store(true, Ordering::SeqCst);
-    fake.set_gate(true);
     let spool = h.open(&fake, fast());
     let (first, _) = submit(&spool, h.job("first", "LOW", 1));
-    wait_until("first job composing", || {
-        fake.composing.load(Ordering::SeqCst) == 1
+    wait_state(&spool, &first, State::Submitted);
+    fake.set_gate(true);
+    let (blocker, _) = submit(&spool, h.job("blocker", "LOW", 1));
+    wait_until("the compose thread taken", || {
+        fake.composing.load(Ordering::SeqCst) == 2
     });
-    let mut ids = vec![first];
+    let mut ids = vec![first, blocker];
     for (label, priority) in [
         ("low1", "LOW"),
         ("med1", "MED"),
@@ -350,7 +356,6 @@ fn high_before_med_before_low_then_arrival_in_composition_and_submission() {
     for id in &ids {
         wait_state(&spool, id, State::Done);
     }
-    let order = ["first", "high1", "high2", "med1", "med2", "low1", "low2"];
     let log = fake.log();
     let composed: Vec<&str> = log
         .iter()
@@ -360,8 +365,18 @@ fn high_before_med_before_low_then_arrival_in_composition_and_submission() {
         .iter()
         .filter_map(|l| l.strip_prefix("submit "))
         .collect();
-    assert_eq!(composed, order);
-    assert_eq!(submitted, order);
+    assert_eq!(
+        composed,
+        [
+            "first", "blocker", "high1", "high2", "med1", "med2", "low1", "low2"
+        ]
+    );
+    assert_eq!(
+        submitted,
+        [
+            "first", "high1", "high2", "med1", "med2", "blocker", "low1", "low2"
+        ]
+    );
     assert_eq!(
         fake.finds.load(Ordering::SeqCst),
         0,

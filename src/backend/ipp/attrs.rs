@@ -63,13 +63,16 @@ pub struct PrinterSnapshot {
     pub media_default: Option<String>,
     /// `copies-supported` as an inclusive range.
     pub copies_supported: Option<(i32, i32)>,
+    /// `print-scaling-supported` (PWG 5100.13 §6.2.20): `auto`, `auto-fit`, `fill`, `fit`,
+    /// `none`; empty when the printer does not say.
+    pub print_scaling_supported: Vec<String>,
     /// `printer-is-accepting-jobs`; a printer that omits it is taken as accepting.
     pub accepting_jobs: bool,
 }
 
 impl PrinterSnapshot {
     /// The printer attributes filmd asks for in Get-Printer-Attributes.
-    pub const REQUESTED: [&'static str; 13] = [
+    pub const REQUESTED: [&'static str; 14] = [
         "printer-state",
         "printer-state-reasons",
         "printer-state-message",
@@ -82,6 +85,7 @@ impl PrinterSnapshot {
         "media-ready",
         "media-default",
         "copies-supported",
+        "print-scaling-supported",
         "printer-is-accepting-jobs",
     ];
 
@@ -111,6 +115,7 @@ impl PrinterSnapshot {
                 IppValue::RangeOfInteger { min, max } => Some((*min, *max)),
                 _ => None,
             }),
+            print_scaling_supported: strings(g, "print-scaling-supported"),
             accepting_jobs: boolean(g, "printer-is-accepting-jobs").unwrap_or(true),
         }
     }

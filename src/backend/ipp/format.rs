@@ -122,6 +122,7 @@ mod tests {
             media_ready: vec![],
             media_default: None,
             copies_supported: None,
+            print_scaling_supported: vec![],
             accepting_jobs: true,
         }
     }

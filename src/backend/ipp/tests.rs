@@ -185,6 +185,7 @@ fn ticket() -> JobTicket {
         print_color_mode: ColorMode::Monochrome,
         orientation_requested: Orientation::Portrait,
         printer_resolution: None,
+        print_scaling: None,
     }
 }
 
@@ -402,4 +403,51 @@ async fn a_slow_reader_gets_a_large_document_within_the_upload_allowance() {
     let document = vec![0x55u8; 3 << 20];
     assert_eq!(p.print_job(document, &ticket()).await, Ok(7));
     server.await.unwrap();
+}
+
+/// The ticket as the printer receives it: each job template attribute in the job
+/// attributes group, print-scaling and media only when asked for.
+#[tokio::test]
+async fn print_job_sends_the_ticket_as_job_attributes() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let body = read_request(&mut sock).await.unwrap();
+        let id = i32::from_be_bytes(body[4..8].try_into().unwrap());
+        let mut job = vec![0x02];
+        job.extend(attr(0x21, "job-id", &9i32.to_be_bytes()));
+        let _ = sock
+            .write_all(&http("200 OK", &ipp_response(0, id, &[], &job)))
+            .await;
+        let _ = tx.send(body);
+    });
+    let p = IppPrinter::new(
+        &format!("ipp://127.0.0.1:{port}/ipp/print"),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let t = JobTicket {
+        copies: 3,
+        media: Some("na_letter_8.5x11in".into()),
+        print_scaling: Some("fit".into()),
+        ..ticket()
+    };
+    assert_eq!(p.print_job(b"%PDF-1.7 test".to_vec(), &t).await, Ok(9));
+    let body = rx.await.unwrap();
+    let (_, attributes, _) = IppParser::new(IppReader::new(std::io::Cursor::new(body)))
+        .parse_parts()
+        .unwrap();
+    let job = attributes
+        .groups_of(DelimiterTag::JobAttributes)
+        .next()
+        .expect("job attributes group");
+    let text = |n: &str| job.get(n).map(|a| a.value().to_string());
+    assert_eq!(text("print-scaling").as_deref(), Some("fit"));
+    assert_eq!(text("media").as_deref(), Some("na_letter_8.5x11in"));
+    assert_eq!(text("copies").as_deref(), Some("3"));
+    assert_eq!(text("print-color-mode").as_deref(), Some("monochrome"));
+    assert_eq!(text("printer-resolution"), None);
 }
