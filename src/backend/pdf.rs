@@ -165,6 +165,27 @@ impl PdfBuilder {
         Ok(())
     }
 
+    /// Appends the pages added so far `times` more times, in order: collated copies for a
+    /// printer that makes none. Each extra page is a page dictionary of its own (a page
+    /// object may appear once in the page tree, ISO 32000-1 7.7.3.2) sharing the image
+    /// and content streams, so a copy costs a few bytes, not a page of pixels.
+    pub fn repeat_pages(&mut self, times: u32) -> Result<(), PdfError> {
+        let originals = self.kids.clone();
+        for _ in 0..times {
+            for kid in &originals {
+                let page = self.doc.get_object(kid.as_reference()?)?.as_dict()?.clone();
+                let id = self.doc.try_add_object(page)?;
+                self.kids.push(id.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Pages so far.
+    pub fn page_count(&self) -> usize {
+        self.kids.len()
+    }
+
     /// The ICC profile stream for `components` (1 gray, 3 sRGB), added on first use.
     fn profile(&mut self, components: u8) -> Result<ObjectId, PdfError> {
         let (slot, bytes) = if components == 1 {
@@ -418,6 +439,46 @@ mod tests {
             content.trim_end(),
             "q 595.2756 0 0 841.8898 0 0 cm /Im0 Do Q"
         );
+    }
+
+    /// Collated copies: the pages again, in order, each its own page object, all
+    /// showing the one image stream of their film.
+    #[test]
+    fn repeated_pages_are_new_page_objects_sharing_their_film_image() {
+        let pages = [page(60, 40, 1, 612.0, 792.0), page(30, 50, 3, 612.0, 792.0)];
+        let mut builder = PdfBuilder::new().unwrap();
+        for p in &pages {
+            builder.add_page(p).unwrap();
+        }
+        builder.repeat_pages(2).unwrap();
+        assert_eq!(builder.page_count(), 6);
+        let bytes = builder.finish(&info()).unwrap();
+        let doc = Document::load_mem(&bytes).expect("load");
+        let ids: Vec<ObjectId> = doc.get_pages().values().copied().collect();
+        assert_eq!(ids.len(), 6);
+        let distinct: std::collections::BTreeSet<ObjectId> = ids.iter().copied().collect();
+        assert_eq!(distinct.len(), 6, "every page its own object");
+        let image_of = |id: ObjectId| {
+            let images = doc.get_page_images(id).expect("images");
+            assert_eq!(images.len(), 1);
+            (images[0].id, inflate(images[0].content))
+        };
+        for (i, id) in ids.iter().enumerate() {
+            let (image, pixels) = image_of(*id);
+            let (first, _) = image_of(ids[i % 2]);
+            assert_eq!(image, first, "page {i} shows its film's one image");
+            assert_eq!(pixels, pages[i % 2].pixels);
+        }
+        let streams = doc
+            .objects
+            .values()
+            .filter(|o| {
+                o.as_stream().is_ok_and(|s| {
+                    s.dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Image")
+                })
+            })
+            .count();
+        assert_eq!(streams, 2, "one image stream per film, whatever the copies");
     }
 
     #[test]

@@ -133,6 +133,21 @@ pub enum PwgError {
     ImageBox(ImageBox),
 }
 
+/// One encoded page: a page header and its compressed lines, without the stream's sync
+/// word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedPage(Vec<u8>);
+
+impl EncodedPage {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Writes a PWG raster stream page by page, so that a multi-film job never needs all its
 /// encoded pages in memory at once.
 pub struct PwgWriter<W: Write> {
@@ -186,6 +201,26 @@ impl<W: Write> PwgWriter<W> {
         }
         self.writer.write_all(&self.buf)?;
         self.buf.clear();
+        self.pages += 1;
+        Ok(())
+    }
+
+    /// One page as [`PwgWriter::add_page`] writes it (header and compressed lines), to be
+    /// written any number of times with [`PwgWriter::add_encoded_page`]: collated copies
+    /// are encoded once.
+    pub fn encode_page(page: &Page, settings: &PwgPage) -> Result<EncodedPage, PwgError> {
+        let mut w = PwgWriter {
+            writer: Vec::new(),
+            buf: Vec::with_capacity(FLUSH_AT + 8 * 1024),
+            pages: 0,
+        };
+        w.add_page(page, settings)?;
+        Ok(EncodedPage(w.writer))
+    }
+
+    /// Appends a page made by [`PwgWriter::encode_page`].
+    pub fn add_encoded_page(&mut self, page: &EncodedPage) -> Result<(), PwgError> {
+        self.writer.write_all(&page.0)?;
         self.pages += 1;
         Ok(())
     }

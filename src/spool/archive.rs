@@ -84,6 +84,16 @@ fn write_preview(job: &PrintJob, n: usize, page: &crate::film::Page) {
 /// compressed into the PDF as soon as it is composed), writing previews when asked.
 /// Encoding errors are permanent.
 pub fn job_pdf(job: &PrintJob, previews: bool) -> Result<Vec<u8>, DeliveryError> {
+    job_pdf_copies(job, previews, 1)
+}
+
+/// [`job_pdf`] with the films `copies` times over, collated; each film is composed and
+/// compressed once, whatever the copies.
+pub fn job_pdf_copies(
+    job: &PrintJob,
+    previews: bool,
+    copies: u32,
+) -> Result<Vec<u8>, DeliveryError> {
     let encoding =
         |e: crate::backend::pdf::PdfError| DeliveryError::Permanent(format!("PDF encoding: {e}"));
     let mut pdf = PdfBuilder::new().map_err(encoding)?;
@@ -94,6 +104,8 @@ pub fn job_pdf(job: &PrintJob, previews: bool) -> Result<Vec<u8>, DeliveryError>
             write_preview(job, n, &page);
         }
     }
+    pdf.repeat_pages(copies.saturating_sub(1))
+        .map_err(encoding)?;
     pdf.finish(&document_info(job)).map_err(encoding)
 }
 

@@ -16,7 +16,7 @@
 //! A poller asks the printer for its state every `ipp_poll_secs` and posts it, as DICOM
 //! Printer Status and Printer Status Info, on the [`PrinterBoard`].
 
-use super::archive::{PdfArchive, job_pdf, write_archive_pdf};
+use super::archive::{PdfArchive, job_pdf_copies, write_archive_pdf};
 use super::payload::{decode_job, encode_job, write_durably};
 use super::printers::{Level, PrinterBoard, PrinterStatus};
 use super::{
@@ -192,25 +192,16 @@ fn render(
     let printer_copies = snapshot
         .copies_supported
         .is_none_or(|(_, max)| i64::from(copies) <= i64::from(max));
-    let repeated;
-    let job = if printer_copies || copies == 1 {
-        job
-    } else {
-        if copies > MAX_DOCUMENT_COPIES {
-            return Err(DeliveryError::Permanent(format!(
-                "{copies} copies: the printer makes at most {} itself and filmd puts at most \
-                 {MAX_DOCUMENT_COPIES} in one document",
-                snapshot.copies_supported.map(|(_, m)| m).unwrap_or(1)
-            )));
-        }
-        repeated = PrintJob {
-            films: (0..copies)
-                .flat_map(|_| job.films.iter().cloned())
-                .collect(),
-            ..job.clone()
-        };
-        &repeated
-    };
+    // Copies laid out in the document: each film is composed and encoded once and its
+    // page repeated, so memory and time do not grow with the copies.
+    let in_document = if printer_copies { 1 } else { copies };
+    if in_document > MAX_DOCUMENT_COPIES {
+        return Err(DeliveryError::Permanent(format!(
+            "{copies} copies: the printer makes at most {} itself and filmd puts at most \
+             {MAX_DOCUMENT_COPIES} in one document",
+            snapshot.copies_supported.map(|(_, m)| m).unwrap_or(1)
+        )));
+    }
     let copies = if printer_copies { copies } else { 1 };
     let wants_color = job.films.iter().any(|f| f.color) && !job.device.gray_only;
     let color = wants_color && snapshot.color_supported;
@@ -234,7 +225,7 @@ fn render(
         }
     }
     let bytes = match format {
-        DocumentFormat::Pdf => job_pdf(job, false)?,
+        DocumentFormat::Pdf => job_pdf_copies(job, false, in_document)?,
         DocumentFormat::PwgRaster { kind, resolution } => {
             let media = media.as_ref().ok_or_else(|| {
                 DeliveryError::Permanent(format!(
@@ -242,12 +233,13 @@ fn render(
                     snapshot.media_supported.join(", ")
                 ))
             })?;
-            pwg_document(job, kind, resolution, media)?
+            pwg_document(job, kind, resolution, media, in_document)?
         }
         DocumentFormat::Png => {
-            if job.films.len() != 1 {
+            if job.films.len() != 1 || in_document != 1 {
                 return Err(DeliveryError::Permanent(format!(
-                    "the printer takes PNG (one page) only; this job has {} films",
+                    "the printer takes PNG (one page) only; this job has {} film(s) and \
+                     {in_document} copies to lay out",
                     job.films.len()
                 )));
             }
@@ -286,21 +278,25 @@ fn pdf_scaling(media: Option<&MediaChoice>, snapshot: &PrinterSnapshot) -> Optio
 }
 
 /// Every film composed at the printer's resolution, fitted onto its media and written as
-/// one PWG raster document (PWG 5102.4).
+/// one PWG raster document (PWG 5102.4), `copies` times over, collated. One copy is
+/// streamed page by page; more are encoded once per film and the pages repeated.
 fn pwg_document(
     job: &PrintJob,
     kind: PwgType,
     resolution: Resolution,
     media: &MediaChoice,
+    copies: u32,
 ) -> Result<Vec<u8>, DeliveryError> {
+    let encoding =
+        |e: crate::backend::pwg::PwgError| DeliveryError::Permanent(format!("PWG encoding: {e}"));
     let dpi = resolution.x.min(resolution.y);
     let device = Device {
         dpi,
         gray_only: kind == PwgType::Sgray8 || job.device.gray_only,
         ..job.device.clone()
     };
-    let mut writer = PwgWriter::new(Vec::new())
-        .map_err(|e| DeliveryError::Permanent(format!("PWG encoding: {e}")))?;
+    let mut writer = PwgWriter::new(Vec::new()).map_err(encoding)?;
+    let mut encoded = Vec::new();
     for film in &job.films {
         let page = compose(film, &device);
         let page = if kind == PwgType::Srgb8 && page.channels == 1 {
@@ -313,13 +309,22 @@ fn pwg_document(
         let settings = PwgPage {
             page_size_name: media.media.name.clone(),
             print_content_optimize: "photo".into(),
-            total_page_count: job.films.len() as u32,
+            total_page_count: (job.films.len() as u32).saturating_mul(copies),
             image_box: Some(ImageBox { ..fitted.image_box }),
             ..PwgPage::default()
         };
-        writer
-            .add_page(&fitted.page, &settings)
-            .map_err(|e| DeliveryError::Permanent(format!("PWG encoding: {e}")))?;
+        if copies <= 1 {
+            writer.add_page(&fitted.page, &settings).map_err(encoding)?;
+        } else {
+            encoded.push(
+                PwgWriter::<Vec<u8>>::encode_page(&fitted.page, &settings).map_err(encoding)?,
+            );
+        }
+    }
+    for _ in 0..copies.min(MAX_DOCUMENT_COPIES) {
+        for page in &encoded {
+            writer.add_encoded_page(page).map_err(encoding)?;
+        }
     }
     Ok(writer.finish())
 }
@@ -733,6 +738,22 @@ mod tests {
         let mut unknown = pwg_printer((1, 1));
         unknown.copies_supported = None;
         assert_eq!(render(&two, &unknown, 3).unwrap().copies, 3);
+
+        // A PDF printer that makes no copies: the pages repeat, collated.
+        let mut pdf_only_one = pwg_printer((1, 1));
+        pdf_only_one.document_formats.push("application/pdf".into());
+        let rendered = render(&two, &pdf_only_one, 3).unwrap();
+        assert_eq!(rendered.format, DocumentFormat::Pdf);
+        assert_eq!(rendered.copies, 1);
+        let doc = lopdf::Document::load_mem(&rendered.bytes).unwrap();
+        let pages: Vec<_> = doc.get_pages().values().copied().collect();
+        assert_eq!(pages.len(), 6);
+        let image = |n: usize| doc.get_page_images(pages[n]).unwrap()[0].id;
+        assert_eq!(
+            (0..6).map(image).collect::<Vec<_>>(),
+            [image(0), image(1), image(0), image(1), image(0), image(1)]
+        );
+        assert_ne!(image(0), image(1));
 
         // More copies than filmd lays out in one document: refused, not truncated.
         let one = job(vec![film(0)]);
