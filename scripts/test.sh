@@ -42,8 +42,12 @@ fi
 status=0
 cargo nextest run --release --lib --bins --tests --examples "$@" || status=$?
 if [ $# -eq 0 ]; then
+  # With arguments (a filter, nextest options) only the nextest run is made.
+  shopt -s nullglob
   benches=()
   for b in benches/*.rs; do benches+=(--bench "$(basename "$b" .rs)"); done
-  cargo test --release "${benches[@]}" || status=$?
+  if [ ${#benches[@]} -gt 0 ]; then
+    cargo test --release "${benches[@]}" || status=$?
+  fi
 fi
 exit "$status"

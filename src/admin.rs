@@ -29,6 +29,8 @@ pub const MAX_REQUEST: usize = 64 * 1024;
 pub const MAX_ANSWER: usize = 64 << 20;
 /// How long a client may take to send its request.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to read its answer.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most rows one `jobs` request returns.
 pub const MAX_LIMIT: usize = 10_000;
 
@@ -49,8 +51,13 @@ pub enum Request {
     },
     /// Cancels an unfinished job, at the printer too.
     Cancel { id: String },
-    /// Prints a failed or cancelled job again, as a new job.
-    Retry { id: String },
+    /// Prints a failed or cancelled job again, as a new job; `force` also when it was
+    /// printed again already or had reached its printer.
+    Retry {
+        id: String,
+        #[serde(default)]
+        force: bool,
+    },
     /// Each queue: its printer, the printer's status and the jobs per state.
     Queues,
 }
@@ -98,6 +105,8 @@ pub struct JobView {
     pub remote_id: Option<String>,
     pub last_error: Option<String>,
     pub note: Option<String>,
+    /// The job it was printed again as (`filmd retry`).
+    pub retried_as: Option<String>,
 }
 
 impl From<&JobRow> for JobView {
@@ -117,6 +126,7 @@ impl From<&JobRow> for JobView {
             remote_id: r.remote_id.clone(),
             last_error: r.last_error.clone(),
             note: r.note.clone(),
+            retried_as: r.retried_as.clone().filter(|s| !s.is_empty()),
         }
     }
 }
@@ -199,7 +209,7 @@ impl Admin {
                 }),
                 Err(e) => Answer::error(e.to_string()),
             },
-            Request::Retry { id } => match self.spool.retry(&id) {
+            Request::Retry { id, force } => match self.spool.retry(&id, force) {
                 Ok(new) => Answer {
                     ok: true,
                     id: Some(new),
@@ -277,11 +287,16 @@ pub async fn listen(data_dir: &Path, admin: Arc<Admin>) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    let listener = tokio::net::UnixListener::bind(&path)?;
+    // Bound under a temporary name, made 0600, then moved into place: the socket is never
+    // reachable at its known path with looser permissions.
+    let staging = data_dir.join(format!(".{SOCKET_NAME}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&staging);
+    let listener = tokio::net::UnixListener::bind(&staging)?;
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o600))?;
     }
+    std::fs::rename(&staging, &path)?;
     info!("admin socket {}", path.display());
     tokio::spawn(async move {
         loop {
@@ -325,8 +340,15 @@ async fn handle(stream: tokio::net::UnixStream, admin: Arc<Admin>) {
     }
     let mut bytes = serde_json::to_vec(&answer).unwrap_or_else(|_| b"{\"ok\":false}".to_vec());
     bytes.push(b'\n');
-    let _ = write.write_all(&bytes).await;
-    let _ = write.shutdown().await;
+    // A client that asks and never reads must not hold the task for ever.
+    let sent = tokio::time::timeout(ANSWER_TIMEOUT, async {
+        write.write_all(&bytes).await?;
+        write.shutdown().await
+    })
+    .await;
+    if !matches!(sent, Ok(Ok(()))) {
+        warn!("admin answer not delivered (client gone or not reading)");
+    }
 }
 
 /// Why a client request did not get an answer.
@@ -444,8 +466,29 @@ pub fn queues_table(queues: &[QueueView]) -> String {
     table(&rows)
 }
 
-/// Left-aligned columns, two spaces apart; the last column is not padded.
+/// A value fit for a terminal: labels and errors come from modalities and printers, and
+/// a control character (an escape sequence in a Film Session Label) must not reach the
+/// operator's terminal as such. Each is shown as `\u{..}`.
+fn printable(cell: &str) -> String {
+    cell.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Left-aligned columns, two spaces apart; the last column is not padded. Cells are
+/// made [`printable`].
 fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| row.clone().map(|cell| printable(&cell)))
+        .collect();
+    let rows = rows.as_slice();
     let mut widths = [0usize; N];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -476,7 +519,13 @@ mod tests {
     #[test]
     fn requests_are_one_json_object_each_and_unknown_fields_are_refused() {
         let r: Request = serde_json::from_str(r#"{"op":"retry","id":"x"}"#).unwrap();
-        assert_eq!(r, Request::Retry { id: "x".into() });
+        assert_eq!(
+            r,
+            Request::Retry {
+                id: "x".into(),
+                force: false
+            }
+        );
         let r: Request = serde_json::from_str(r#"{"op":"jobs"}"#).unwrap();
         assert_eq!(
             r,
@@ -508,5 +557,12 @@ mod tests {
             ],
         ]);
         assert_eq!(t, "A     BB  C\nlong  x   last column is not padded\n");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let t = table(&[["\u{1b}[2Jgone".to_string(), "a\nb".into()]]);
+        assert_eq!(t, "\\u{1b}[2Jgone  a\\u{a}b\n");
+        assert!(!t.trim_end_matches('\n').chars().any(char::is_control));
     }
 }

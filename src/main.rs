@@ -137,6 +137,10 @@ enum Command {
         server: ServerDir,
         /// Job ID, as `filmd jobs` lists it.
         id: String,
+        /// Also when it was printed again already, or reached its printer before it
+        /// failed or was cancelled (it may have printed: check the printer first).
+        #[arg(long)]
+        force: bool,
     },
     /// Each queue's printer, its status and its jobs per state.
     Queues {
@@ -221,8 +225,11 @@ fn main() -> Result<()> {
             println!("cancelled {id}");
             Ok(())
         }
-        Command::Retry { server, id } => {
-            let answer = server.ask(&admin::Request::Retry { id: id.clone() })?;
+        Command::Retry { server, id, force } => {
+            let answer = server.ask(&admin::Request::Retry {
+                id: id.clone(),
+                force,
+            })?;
             println!(
                 "{id} printed again as {}",
                 answer.id.as_deref().unwrap_or("?")

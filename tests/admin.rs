@@ -261,7 +261,21 @@ fn a_cancelled_film_is_printed_again_once_the_printer_is_back() {
         .find(|j| j["id"] == old.as_str())
         .unwrap();
     assert_eq!(old_row["state"], "cancelled");
-    assert_eq!(old_row["note"], format!("printed again as {new}").as_str());
+    assert!(
+        old_row["note"]
+            .as_str()
+            .is_some_and(|n| n.ends_with(&format!("printed again as {new}"))),
+        "{old_row}"
+    );
+    assert_eq!(old_row["retried_as"], new.as_str());
+    // Asked twice, the film is not printed twice.
+    let twice = filmd(&dir, &["retry", &old]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(
+        stderr(&twice).contains(&format!("already printed again as {new}")),
+        "{}",
+        stderr(&twice)
+    );
 
     // At the printer: the new job's document, once; nothing of the cancelled one.
     let kept = eve.kept_documents();

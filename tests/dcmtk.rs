@@ -148,7 +148,7 @@ fn resend_with_format(server: &Server, r: &Value, format: &str, session_print: b
     if session_print {
         cmd.arg("--session-print");
     }
-    let out = cmd.arg(&sp).output().unwrap();
+    let out = common::output_within(cmd.arg(&sp), common::PEER_DEADLINE);
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

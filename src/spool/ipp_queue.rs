@@ -31,6 +31,7 @@ use crate::backend::pwg::{ImageBox, PwgPage, PwgWriter};
 use crate::film::compose::compose;
 use crate::film::{Device, Page};
 use crate::spool::printer_state;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,6 +55,9 @@ pub struct IppQueue {
     board: Arc<PrinterBoard>,
     /// The printer's attributes as last read; used for the fit note at composition.
     last: Mutex<Option<PrinterSnapshot>>,
+    /// The `job-name` the printer gave each job we follow, at our first poll of it
+    /// ([`job_is_ours`]); dropped when the job ends.
+    names_seen: Mutex<HashMap<String, String>>,
 }
 
 /// A printer document ready to send.
@@ -84,6 +88,7 @@ impl IppQueue {
             archive,
             board,
             last: Mutex::new(None),
+            names_seen: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -264,15 +269,18 @@ fn render(
 }
 
 /// What to ask of a printer's own scaling for a PDF page at film size (PWG 5100.13
-/// §6.2.20 print-scaling): `fit` (else `auto-fit`) when the film is larger than the media,
-/// so that nothing is cut off; `none` when it fits, so that it prints at its true size
+/// §6.2.20 print-scaling): `fit` (else `auto-fit`) when the film is larger than the media
+/// or of its size, so that nothing is cut off at the margins; `none` when the sheet is
+/// larger, so that it prints at its true size
 /// (a measured film must not be enlarged to fill the sheet); nothing when the printer
 /// does not list the value. PWG raster pages are fitted by filmd and need none.
 fn pdf_scaling(media: Option<&MediaChoice>, snapshot: &PrinterSnapshot) -> Option<String> {
     let supported = |v: &&str| snapshot.print_scaling_supported.iter().any(|s| s == v);
     let want = match media?.fit {
-        MediaFit::Scaled => ["fit", "auto-fit"].into_iter().find(supported),
-        MediaFit::Exact | MediaFit::Holds => Some("none").filter(supported),
+        // Exact covers films up to a few mm larger than the sheet, and a sheet of the
+        // film's own size still has the printer's margins: fit, never clip.
+        MediaFit::Scaled | MediaFit::Exact => ["fit", "auto-fit"].into_iter().find(supported),
+        MediaFit::Holds => Some("none").filter(supported),
     };
     want.map(String::from)
 }
@@ -397,17 +405,23 @@ fn ipp_job_name(label: &str, spool_name: &str) -> String {
     }
 }
 
-/// Whether a printer's `job-name` can be the one filmd gave (`filmd-<id> <label>`): the
-/// key itself, the key and a label, or a non-empty beginning of the key (a printer that
-/// shortens names). A printer that returns no name is taken at its word: the job ID
-/// alone identifies the job. Only a name that is plainly another job's says the ID was
-/// reused.
-fn names_our_job(printer_name: Option<&str>, job_name: &str) -> bool {
-    printer_name.is_none_or(|n| {
+/// Whether the job a printer reports under our job ID is still ours, from its
+/// `job-name`. filmd names jobs `filmd-<id> <label>`; a printer may shorten that, or
+/// replace it with a name of its own (a document name, "Untitled"), which must not fail a
+/// film that is printing. So the ID counts as reused by another job only when the name is
+/// plainly another filmd job's, or differs from the name the printer gave this job at our
+/// first poll of it (`first`).
+fn job_is_ours(name: Option<&str>, first: &str, job_name: &str) -> bool {
+    let name = name.unwrap_or_default();
+    let ours = |n: &str| {
         n == job_name
             || n.starts_with(&format!("{job_name} "))
             || (!n.is_empty() && job_name.starts_with(n))
-    })
+    };
+    if name.starts_with("filmd-") && !ours(name) {
+        return false;
+    }
+    name == first || ours(name)
 }
 
 fn delivery_error(e: IppFailure) -> DeliveryError {
@@ -506,15 +520,31 @@ impl QueueOutputs for IppQueue {
             let id: i32 = remote_id.parse().map_err(|_| {
                 DeliveryError::Permanent(format!("printer job id {remote_id:?} is not a number"))
             })?;
-            match self.printer.job_status(id).await {
+            let state = match self.printer.job_status(id).await {
                 // RFC 8011 §4.3.3: a job the printer no longer keeps is not-found.
                 Err(IppFailure::Permanent { status, .. }) if status == "client-error-not-found" => {
-                    Ok(RemoteState::Gone)
+                    RemoteState::Gone
                 }
-                Err(e) => Err(delivery_error(e)),
-                Ok(job) if !names_our_job(job.name.as_deref(), job_name) => Ok(RemoteState::Gone),
-                Ok(job) => Ok(remote_state(&job)),
+                Err(e) => return Err(delivery_error(e)),
+                Ok(job) => {
+                    let mut seen = self.names_seen.lock().unwrap_or_else(|p| p.into_inner());
+                    let first = seen
+                        .entry(remote_id.to_string())
+                        .or_insert_with(|| job.name.clone().unwrap_or_default());
+                    if job_is_ours(job.name.as_deref(), first, job_name) {
+                        remote_state(&job)
+                    } else {
+                        RemoteState::Gone
+                    }
+                }
+            };
+            if !matches!(state, RemoteState::Pending | RemoteState::Processing) {
+                self.names_seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(remote_id);
             }
+            Ok(state)
         })
     }
 
@@ -788,6 +818,13 @@ mod tests {
         assert_eq!(small.fit, MediaFit::Holds, "8x10 in on letter");
         assert_eq!(pdf_scaling(Some(&big), &p).as_deref(), Some("fit"));
         assert_eq!(pdf_scaling(Some(&small), &p).as_deref(), Some("none"));
+        let same = choose_media(215.9, 279.4, &letter).unwrap();
+        assert_eq!(same.fit, MediaFit::Exact, "a letter-size film on letter");
+        assert_eq!(
+            pdf_scaling(Some(&same), &p).as_deref(),
+            Some("fit"),
+            "never clipped"
+        );
         p.print_scaling_supported = vec!["auto-fit".into()];
         assert_eq!(pdf_scaling(Some(&big), &p).as_deref(), Some("auto-fit"));
         assert_eq!(pdf_scaling(Some(&small), &p), None);
@@ -797,19 +834,26 @@ mod tests {
     }
 
     #[test]
-    fn only_a_plainly_different_job_name_means_the_id_was_reused() {
+    fn only_another_filmd_name_or_a_changed_name_means_the_id_was_reused() {
         let ours = "filmd-1795623376296-000000-ad71";
-        assert!(names_our_job(None, ours), "no name: the ID decides");
-        assert!(names_our_job(Some(ours), ours));
-        assert!(names_our_job(Some(&format!("{ours} CHEST PA")), ours));
-        assert!(names_our_job(Some("filmd-1795623"), ours), "shortened");
-        assert!(!names_our_job(
-            Some("filmd-1795623376299-000001-beef"),
-            ours
-        ));
-        assert!(!names_our_job(Some(&format!("{ours}7")), ours));
-        assert!(!names_our_job(Some(""), ours));
-        assert!(!names_our_job(Some("scan.pdf"), ours));
+        let label = format!("{ours} CHEST PA");
+        // As first seen, and seen again.
+        assert!(job_is_ours(Some(&label), &label, ours));
+        assert!(job_is_ours(Some(ours), ours, ours));
+        assert!(
+            job_is_ours(Some("filmd-1795623"), "filmd-1795623", ours),
+            "shortened"
+        );
+        assert!(job_is_ours(None, "", ours), "no name: the ID decides");
+        // A printer that names jobs its own way: ours while the name stays.
+        assert!(job_is_ours(Some("Untitled"), "Untitled", ours));
+        assert!(job_is_ours(Some("doc.pdf"), "doc.pdf", ours));
+        // Reused: another filmd job's name, or a name that changed since the first poll.
+        let other = "filmd-1795623376299-000001-beef KNEE";
+        assert!(!job_is_ours(Some(other), other, ours));
+        assert!(!job_is_ours(Some(&format!("{ours}7")), &label, ours));
+        assert!(!job_is_ours(Some("scan.pdf"), &label, ours));
+        assert!(!job_is_ours(Some("scan.pdf"), "Untitled", ours));
     }
 
     #[test]

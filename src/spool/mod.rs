@@ -118,6 +118,15 @@ pub enum SpoolError {
     UnknownJob(String),
     #[error("job {id} is {state}: only failed or cancelled jobs are printed again")]
     NotRetryable { id: String, state: &'static str },
+    #[error("job {id} was already printed again as {new}; --force prints it once more")]
+    AlreadyRetried { id: String, new: String },
+    #[error(
+        "job {id} reached the printer (its job {remote}) and may have printed: check the \
+         printer, then --force prints it again"
+    )]
+    ReachedPrinter { id: String, remote: String },
+    #[error("job {0} is being printed again right now")]
+    RetryInProgress(String),
     #[error("job {id} cannot be printed again: {why}")]
     PayloadGone { id: String, why: String },
 }
@@ -380,8 +389,9 @@ impl Spool {
                 continue;
             };
             let spool = Arc::downgrade(self);
+            // Read before the task starts, so that a recovery in between is not missed.
+            let mut was_down = rx.borrow_and_update().level == printers::Level::Failure;
             self.inner.spawn(async move {
-                let mut was_down = rx.borrow_and_update().level == printers::Level::Failure;
                 while rx.changed().await.is_ok() {
                     let down = rx.borrow_and_update().level == printers::Level::Failure;
                     if was_down && !down {
@@ -397,10 +407,12 @@ impl Spool {
 
     /// Prints a failed or cancelled job again, as a new job with its own ID (and so its
     /// own printer job name: a lookup by name can never mistake the old attempt for the
-    /// new one). The old row stays as it was, noted "printed again as <new ID>". Fails if
-    /// the retention period has already removed the job's files, or the queue is full.
-    pub fn retry(&self, id: &str) -> Result<String, SpoolError> {
-        self.inner.retry(id)
+    /// new one). The old row stays as it was, noted "printed again as <new ID>". Refused
+    /// for a job already printed again, or one that reached its printer (it may have
+    /// printed), unless `force`; and when the retention period has removed the job's
+    /// files, or the queue is full.
+    pub fn retry(&self, id: &str, force: bool) -> Result<String, SpoolError> {
+        self.inner.retry(id, force)
     }
 
     /// One job's row.

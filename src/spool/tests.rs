@@ -779,10 +779,11 @@ fn a_printer_back_from_an_outage_gets_the_waiting_film_at_once() {
 }
 
 /// An operator prints a failed job again: it goes as a new job, under its own printer
-/// job name, and the old row says where it went. Jobs that are not over, or unknown,
-/// are refused with a reason.
+/// job name, and the old row says where it went. Asking again is refused (a second film)
+/// unless forced, as is printing again a job that had reached its printer; jobs that are
+/// not over, or unknown, are refused with a reason.
 #[test]
-fn a_failed_job_is_printed_again_as_a_new_job() {
+fn a_failed_job_is_printed_again_as_a_new_job_once() {
     let h = Harness::new();
     let fake = Arc::new(Fake::printer());
     fake.hold.store(true, Ordering::SeqCst);
@@ -792,17 +793,21 @@ fn a_failed_job_is_printed_again_as_a_new_job() {
     wait_state(&spool, &old, State::Failed);
     *lock(&fake.refuse) = None;
 
-    let new = spool.retry(&old).unwrap();
+    let new = spool.retry(&old, false).unwrap();
     assert_ne!(new, old);
     let row = wait_state(&spool, &new, State::Submitted);
     assert_eq!((row.copies, row.label.as_str()), (2, "a"));
     assert!(matches!(
-        spool.retry(&new),
+        spool.retry(&new, false),
         Err(SpoolError::NotRetryable {
             state: "submitted",
             ..
         })
     ));
+    match spool.retry(&old, false) {
+        Err(SpoolError::AlreadyRetried { new: n, .. }) => assert_eq!(n, new),
+        other => panic!("a second retry: {other:?}"),
+    }
     fake.hold.store(false, Ordering::SeqCst);
     wait_state(&spool, &new, State::Done);
     let jobs = lock(&fake.jobs).clone();
@@ -814,9 +819,48 @@ fn a_failed_job_is_printed_again_as_a_new_job() {
     assert_eq!(jobs[0].name, job_name(&new));
     let old_row = spool.job(&old).unwrap().unwrap();
     assert_eq!(old_row.state, State::Failed, "the old row stays as it was");
-    assert_eq!(old_row.note, Some(format!("printed again as {new}")));
+    assert_eq!(old_row.retried_as.as_deref(), Some(new.as_str()));
+    assert_eq!(
+        old_row.note,
+        Some(format!("fake; printed again as {new}")),
+        "added to the composition note"
+    );
     assert!(matches!(
-        spool.retry("no-such-job"),
+        spool.retry("no-such-job", false),
         Err(SpoolError::UnknownJob(_))
     ));
+
+    // Forced, it goes once more.
+    let again = spool.retry(&old, true).unwrap();
+    assert!(again != new && again != old);
+    wait_state(&spool, &again, State::Done);
+    assert_eq!(
+        spool.job(&old).unwrap().unwrap().retried_as.as_deref(),
+        Some(again.as_str())
+    );
+}
+
+/// A job cancelled while at the printer may have printed: printing it again needs the
+/// operator to say so.
+#[test]
+fn a_job_that_reached_its_printer_is_printed_again_only_when_forced() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::printer());
+    fake.hold.store(true, Ordering::SeqCst);
+    let spool = h.open(&fake, fast());
+    let (old, _) = submit(&spool, h.job("a", "MED", 1));
+    wait_state(&spool, &old, State::Submitted);
+    assert!(spool.cancel(&old).unwrap());
+    match spool.retry(&old, false) {
+        Err(SpoolError::ReachedPrinter { remote, .. }) => assert_eq!(remote, "r1"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        spool.job(&old).unwrap().unwrap().retried_as,
+        None,
+        "nothing claimed"
+    );
+    fake.hold.store(false, Ordering::SeqCst);
+    let new = spool.retry(&old, true).unwrap();
+    wait_state(&spool, &new, State::Done);
 }

@@ -237,8 +237,9 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// How long a peer program run by a test may take before it is stopped: far above any
-/// healthy run (the longest peers wait 60 s for a printer), far below CI's limit.
-pub const PEER_DEADLINE: Duration = Duration::from_secs(240);
+/// healthy run (the longest peers wait 60 s for a printer), and short enough that a test
+/// running two peers still stops with their stacks before nextest's 5-minute limit.
+pub const PEER_DEADLINE: Duration = Duration::from_secs(150);
 
 /// Runs `cmd` to completion like [`Command::output`], but never for longer than
 /// `deadline`: a peer that hangs (a deadlocked SCU, a printer that never answers) is

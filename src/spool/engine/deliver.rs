@@ -303,30 +303,45 @@ impl Inner {
     /// the retention so that it can be printed again by hand.
     async fn lost_track(self: &Arc<Self>, d: &mut Delivery, id: &str, remote: &str) {
         match d.outputs.find(&job_name(id)).await {
-            Ok(Some((found, state))) if found != remote => {
+            Ok(Some((found, state))) => {
                 d.printer_errors = 0;
-                info!(job = %id, remote = %found, "printer job {remote} is gone; the job is at the printer as {found}");
-                let (i, r) = (id.to_string(), found.clone());
-                self.blocking(move |s| s.store.set_remote_id(&i, &r, now_ms()))
-                    .await;
+                if found != remote {
+                    info!(job = %id, remote = %found, "printer job {remote} is gone; the job is at the printer as {found}");
+                    let (i, r) = (id.to_string(), found.clone());
+                    self.blocking(move |s| s.store.set_remote_id(&i, &r, now_ms()))
+                        .await;
+                }
                 self.settle(d, id, state).await;
             }
-            Ok(_) => {
+            Ok(None) => {
                 d.printer_errors = 0;
                 let reason = gone_reason(remote);
                 let i = id.to_string();
                 self.blocking(move |s| s.fail(&i, &[State::Submitted], &reason))
                     .await;
             }
-            Err(e) => {
+            Err(DeliveryError::Permanent(m)) => {
+                let reason = format!("{}; looking it up by name failed: {m}", gone_reason(remote));
+                let i = id.to_string();
+                self.blocking(move |s| s.fail(&i, &[State::Submitted], &reason))
+                    .await;
+            }
+            Err(DeliveryError::Retryable(m)) => {
                 d.printer_errors += 1;
                 let wait = self
                     .config
                     .retry
                     .backoff(d.printer_errors)
                     .max(self.config.poll_interval);
-                warn!(job = %id, "printer: {e}; asking again in {wait:?}");
-                d.polls.insert(id.to_string(), now_ms() + ms(wait));
+                warn!(job = %id, "printer job {remote} gone, lookup by name failed: {m}; asking again in {wait:?}");
+                let next = now_ms() + ms(wait);
+                d.polls.insert(id.to_string(), next);
+                let (i, m) = (
+                    id.to_string(),
+                    format!("printer job {remote} gone; lookup: {m}"),
+                );
+                self.blocking(move |s| s.store.record_failure(&i, &m, next, now_ms()))
+                    .await;
             }
         }
     }

@@ -8,7 +8,7 @@
 //! printer by its job name, and the printer's job is adopted instead of sending a second one.
 
 use super::payload::{self, Layout};
-use super::store::{JobRow, JobStore, NewJob, Priority, State, StoreError};
+use super::store::{JobRow, JobStore, NewJob, Priority, RetryClaim, State, StoreError};
 use super::{
     DeliveryError, Document, Full, JobState, Observer, PrintJob, QueueOutputs, RemoteState,
     SpoolConfig, SpoolError, Submission, job_name, now_ms,
@@ -345,29 +345,55 @@ impl Inner {
         Ok(())
     }
 
-    pub(super) fn retry(&self, id: &str) -> Result<String, SpoolError> {
-        let row = self
-            .store
-            .get(id)?
-            .ok_or_else(|| SpoolError::UnknownJob(id.to_string()))?;
-        if !matches!(row.state, State::Failed | State::Cancelled) {
-            return Err(SpoolError::NotRetryable {
-                id: id.to_string(),
-                state: row.state.as_str(),
-            });
-        }
-        let job = self
-            .layout
-            .read(id)
-            .map_err(|why| SpoolError::PayloadGone {
-                id: id.to_string(),
-                why,
-            })?;
-        let new_id = self.submit(job, Box::new(|_| {}))?;
+    pub(super) fn retry(&self, id: &str, force: bool) -> Result<String, SpoolError> {
+        let row = match self.store.claim_retry(id, force, now_ms())? {
+            RetryClaim::Claimed(row) => row,
+            RetryClaim::Unknown => return Err(SpoolError::UnknownJob(id.to_string())),
+            RetryClaim::NotOver(state) => {
+                return Err(SpoolError::NotRetryable {
+                    id: id.to_string(),
+                    state: state.as_str(),
+                });
+            }
+            RetryClaim::AlreadyRetried(new) => {
+                return Err(SpoolError::AlreadyRetried {
+                    id: id.to_string(),
+                    new,
+                });
+            }
+            RetryClaim::ReachedPrinter(remote) => {
+                return Err(SpoolError::ReachedPrinter {
+                    id: id.to_string(),
+                    remote,
+                });
+            }
+            RetryClaim::InProgress => return Err(SpoolError::RetryInProgress(id.to_string())),
+        };
+        let unclaim = || {
+            if let Err(e) = self.store.unclaim_retry(id, row.retried_as.as_deref()) {
+                error!(job = %id, "spool database: {e}");
+            }
+        };
+        let job = match self.layout.read(id) {
+            Ok(job) => job,
+            Err(why) => {
+                unclaim();
+                return Err(SpoolError::PayloadGone {
+                    id: id.to_string(),
+                    why,
+                });
+            }
+        };
+        let new_id = match self.submit(job, Box::new(|_| {})) {
+            Ok(new_id) => new_id,
+            Err(e) => {
+                unclaim();
+                return Err(e);
+            }
+        };
         info!(job = %id, new = %new_id, "printed again by the operator");
-        let note = format!("printed again as {new_id}");
-        if let Err(e) = self.store.set_note(id, &note, now_ms()) {
-            warn!(job = %id, "note not recorded: {e}");
+        if let Err(e) = self.store.retried(id, &new_id, now_ms()) {
+            warn!(job = %id, "\"printed again as {new_id}\" not recorded: {e}");
         }
         Ok(new_id)
     }

@@ -27,12 +27,24 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+/// What [`JobStore::claim_retry`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryClaim {
+    Claimed(Box<JobRow>),
+    Unknown,
+    NotOver(State),
+    AlreadyRetried(String),
+    ReachedPrinter(String),
+    InProgress,
+}
+
 /// Schema version written to `PRAGMA user_version` (a field of the database header, set in
 /// the same transaction as the migration that produces it).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations from an empty database: entry `n` takes version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE jobs (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         id TEXT NOT NULL UNIQUE,
@@ -60,7 +72,11 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE INDEX jobs_ready ON jobs (state, queue, priority, seq);
     CREATE INDEX jobs_finished ON jobs (finished_ms) WHERE finished_ms IS NOT NULL;
-"];
+",
+    "
+    ALTER TABLE jobs ADD COLUMN retried_as TEXT;
+",
+];
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -203,6 +219,8 @@ pub struct JobRow {
     pub owner: String,
     pub calling_ae: String,
     pub payload_bytes: u64,
+    /// The job it was printed again as (`filmd retry`); `""` while that is under way.
+    pub retried_as: Option<String>,
 }
 
 /// Which rows [`JobStore::list`] returns; newest first.
@@ -241,7 +259,7 @@ pub struct JobStore {
 
 const COLUMNS: &str = "seq, id, uid, queue, priority, state, attempts, created_ms, updated_ms, \
     finished_ms, next_attempt_ms, last_error, remote_id, document, document_format, note, \
-    copies, films, label, owner, calling_ae, payload_bytes";
+    copies, films, label, owner, calling_ae, payload_bytes, retried_as";
 
 fn row_to_job(r: &Row<'_>) -> rusqlite::Result<JobRow> {
     let state: String = r.get(5)?;
@@ -269,6 +287,7 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<JobRow> {
         owner: r.get(19)?,
         calling_ae: r.get(20)?,
         payload_bytes: r.get::<_, i64>(21)?.max(0) as u64,
+        retried_as: r.get(22)?,
     })
 }
 
@@ -517,13 +536,61 @@ impl JobStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The earliest `next_attempt_ms` of the jobs in `states` (of `queue`, or of all).
-    /// Replaces a job's note (what became of it, for the admin view).
-    pub fn set_note(&self, id: &str, note: &str, now_ms: i64) -> Result<bool> {
-        let conn = self.conn();
-        let n = conn.execute(
-            "UPDATE jobs SET note = ?1, updated_ms = ?2 WHERE id = ?3",
-            params![note, now_ms, id],
+    /// Takes a failed or cancelled job for printing again, atomically, so that two
+    /// operators (or one who asks twice) cannot print it twice. Unless `force`, a job
+    /// already printed again, or one that reached its printer (it may have printed), is
+    /// refused with the reason. The claim is `retried_as = ''` until [`JobStore::retried`]
+    /// or [`JobStore::unclaim_retry`].
+    pub fn claim_retry(&self, id: &str, force: bool, now_ms: i64) -> Result<RetryClaim> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row = tx
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                [id],
+                row_to_job,
+            )
+            .optional()?;
+        let Some(row) = row else {
+            return Ok(RetryClaim::Unknown);
+        };
+        let claim = match (&row.state, row.retried_as.as_deref(), &row.remote_id) {
+            (State::Failed | State::Cancelled, Some(""), _) => RetryClaim::InProgress,
+            (State::Failed | State::Cancelled, Some(new), _) if !force => {
+                RetryClaim::AlreadyRetried(new.to_string())
+            }
+            (State::Failed | State::Cancelled, _, Some(remote)) if !force => {
+                RetryClaim::ReachedPrinter(remote.clone())
+            }
+            (State::Failed | State::Cancelled, _, _) => RetryClaim::Claimed(Box::new(row.clone())),
+            (state, _, _) => RetryClaim::NotOver(*state),
+        };
+        if matches!(claim, RetryClaim::Claimed(_)) {
+            tx.execute(
+                "UPDATE jobs SET retried_as = '', updated_ms = ?1 WHERE id = ?2",
+                params![now_ms, id],
+            )?;
+            tx.commit()?;
+        }
+        Ok(claim)
+    }
+
+    /// Gives back a claim that came to nothing (the new job was not accepted).
+    pub fn unclaim_retry(&self, id: &str, previous: Option<&str>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE jobs SET retried_as = ?1 WHERE id = ?2 AND retried_as = ''",
+            params![previous, id],
+        )?;
+        Ok(())
+    }
+
+    /// Records that job `id` was printed again as `new_id`, in its note too.
+    pub fn retried(&self, id: &str, new_id: &str, now_ms: i64) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE jobs SET retried_as = ?1, updated_ms = ?2,
+                note = CASE WHEN note IS NULL OR note = '' THEN ?3 ELSE note || '; ' || ?3 END
+             WHERE id = ?4",
+            params![new_id, now_ms, format!("printed again as {new_id}"), id],
         )?;
         Ok(n == 1)
     }
@@ -539,6 +606,7 @@ impl JobStore {
         )?)
     }
 
+    /// The earliest `next_attempt_ms` of the jobs in `states` (of `queue`, or of all).
     pub fn next_due(&self, states: &[State], queue: Option<&str>) -> Result<Option<i64>> {
         let conn = self.conn();
         let sql = format!(
