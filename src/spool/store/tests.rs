@@ -217,3 +217,41 @@ fn data_survives_reopening() {
     let seq = s.insert(&job("b", "q", Priority::Low), 9, None).unwrap();
     assert!(seq > row.seq);
 }
+
+/// A spool written by the previous release (schema 1, no `retried_as`) opens, keeps its
+/// jobs and can record retries.
+#[test]
+fn a_version_1_database_is_migrated_with_its_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.sqlite");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO jobs (id, uid, queue, priority, state, created_ms, updated_ms,
+                copies, films, label, owner, calling_ae, payload_bytes)
+             VALUES ('old', '2.25.1', 'q', 1, 'failed', 1, 2, 1, 1, 'L', '', 'SCU', 10)",
+            [],
+        )
+        .unwrap();
+    }
+    let s = JobStore::open(&path).unwrap();
+    let row = s.get("old").unwrap().unwrap();
+    assert_eq!((row.state, row.retried_as), (State::Failed, None));
+    assert!(matches!(
+        s.claim_retry("old", false, 3).unwrap(),
+        RetryClaim::Claimed(_)
+    ));
+    assert!(s.retried("old", "new", 4).unwrap());
+    assert_eq!(
+        s.get("old").unwrap().unwrap().retried_as.as_deref(),
+        Some("new")
+    );
+    drop(s);
+    let conn = Connection::open(&path).unwrap();
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 2);
+}
