@@ -272,19 +272,7 @@ impl Inner {
                 d.printer_errors = 0;
                 self.settle(d, &id, state).await;
             }
-            Err(DeliveryError::Retryable(m)) => {
-                d.printer_errors += 1;
-                let wait = self
-                    .config
-                    .retry
-                    .backoff(d.printer_errors)
-                    .max(self.config.poll_interval);
-                warn!(job = %id, "printer: {m}; asking again in {wait:?}");
-                let next = now_ms() + ms(wait);
-                d.polls.insert(id.clone(), next);
-                self.blocking(move |s| s.store.record_failure(&id, &m, next, now_ms()))
-                    .await;
-            }
+            Err(DeliveryError::Retryable(m)) => self.ask_again_later(d, &id, m).await,
             Err(DeliveryError::Permanent(m)) => {
                 let reason = format!("printer job {remote}: {m}");
                 self.blocking(move |s| s.fail(&id, &[State::Submitted], &reason))
@@ -327,23 +315,27 @@ impl Inner {
                     .await;
             }
             Err(DeliveryError::Retryable(m)) => {
-                d.printer_errors += 1;
-                let wait = self
-                    .config
-                    .retry
-                    .backoff(d.printer_errors)
-                    .max(self.config.poll_interval);
-                warn!(job = %id, "printer job {remote} gone, lookup by name failed: {m}; asking again in {wait:?}");
-                let next = now_ms() + ms(wait);
-                d.polls.insert(id.to_string(), next);
-                let (i, m) = (
-                    id.to_string(),
-                    format!("printer job {remote} gone; lookup: {m}"),
-                );
-                self.blocking(move |s| s.store.record_failure(&i, &m, next, now_ms()))
-                    .await;
+                let m = format!("printer job {remote} gone, lookup by name: {m}");
+                self.ask_again_later(d, id, m).await;
             }
         }
+    }
+
+    /// The printer could not answer about a submitted job: ask again after the poll
+    /// backoff, and record why for the admin view.
+    async fn ask_again_later(self: &Arc<Self>, d: &mut Delivery, id: &str, m: String) {
+        d.printer_errors += 1;
+        let wait = self
+            .config
+            .retry
+            .backoff(d.printer_errors)
+            .max(self.config.poll_interval);
+        warn!(job = %id, "printer: {m}; asking again in {wait:?}");
+        let next = now_ms() + ms(wait);
+        d.polls.insert(id.to_string(), next);
+        let i = id.to_string();
+        self.blocking(move |s| s.store.record_failure(&i, &m, next, now_ms()))
+            .await;
     }
 
     /// Acts on what the printer says of a submitted job.
