@@ -406,6 +406,35 @@ pub fn ask(data_dir: &Path, request: &Request) -> Result<Answer, ClientError> {
     })
 }
 
+/// The jobs of a server that is not running, read from its spool database without
+/// changing it (`filmd jobs` when no server answers on the socket).
+pub fn jobs_offline(
+    data_dir: &Path,
+    queue: Option<String>,
+    state: Option<String>,
+    limit: usize,
+) -> Result<Vec<JobView>, String> {
+    let path = data_dir.join("spool").join("jobs.sqlite");
+    if !path.exists() {
+        return Err(format!("no spool database at {}", path.display()));
+    }
+    let state = match state.as_deref().map(|s| (s, State::parse(s))) {
+        None => None,
+        Some((_, Some(st))) => Some(st),
+        Some((s, None)) => return Err(format!("no job state {s:?}")),
+    };
+    let store = crate::spool::store::JobStore::open_read_only(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let rows = store
+        .list(&JobFilter {
+            queue,
+            state,
+            limit: limit.clamp(1, MAX_LIMIT),
+        })
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(rows.iter().map(JobView::from).collect())
+}
+
 /// The job list as a table, for a terminal.
 pub fn jobs_table(jobs: &[JobView]) -> String {
     let mut rows = vec![

@@ -186,15 +186,20 @@ impl ServerDir {
                 std::process::exit(2);
             }
         };
-        if !answer.ok {
-            eprintln!(
-                "filmd: {}",
-                answer.error.as_deref().unwrap_or("the server refused")
-            );
-            std::process::exit(1);
-        }
-        Ok(answer)
+        Ok(admin_answer(answer))
     }
+}
+
+/// The server's answer if it did what was asked; else its reason, and exit status 1.
+fn admin_answer(answer: admin::Answer) -> admin::Answer {
+    if !answer.ok {
+        eprintln!(
+            "filmd: {}",
+            answer.error.as_deref().unwrap_or("the server refused")
+        );
+        std::process::exit(1);
+    }
+    answer
 }
 
 fn main() -> Result<()> {
@@ -207,12 +212,36 @@ fn main() -> Result<()> {
             limit,
             json,
         } => {
-            let answer = server.ask(&admin::Request::Jobs {
-                queue,
-                state,
+            let data_dir = server.data_dir()?;
+            let request = admin::Request::Jobs {
+                queue: queue.clone(),
+                state: state.clone(),
                 limit: Some(limit),
-            })?;
-            let jobs = answer.jobs.unwrap_or_default();
+            };
+            let jobs = match admin::ask(&data_dir, &request) {
+                Err(admin::ClientError::NotRunning { .. }) => {
+                    // No server: read its spool database as it was left.
+                    match admin::jobs_offline(&data_dir, queue, state, limit) {
+                        Ok(jobs) => {
+                            eprintln!(
+                                "filmd: no server is running on {}: jobs as the spool \
+                                 database holds them",
+                                data_dir.display()
+                            );
+                            jobs
+                        }
+                        Err(e) => {
+                            eprintln!("filmd: no server is running, and {e}");
+                            std::process::exit(2);
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("filmd: {e}");
+                    std::process::exit(2);
+                }
+                Ok(answer) => admin_answer(answer).jobs.unwrap_or_default(),
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&jobs)?);
             } else {

@@ -83,7 +83,7 @@ fn stderr(out: &Output) -> String {
 /// gets an error answer and the server goes on.
 #[test]
 fn jobs_and_queues_are_listed_and_impossible_actions_refused_with_reasons() {
-    let server = Server::start();
+    let mut server = Server::start();
     let dir = server.data_dir.clone();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
     let (status, _) = print_film(&mut scu, &film("CHEST PA"));
@@ -187,7 +187,27 @@ fn jobs_and_queues_are_listed_and_impossible_actions_refused_with_reasons() {
     let empty = tempfile::tempdir().unwrap();
     let none = filmd(empty.path(), &["jobs"]);
     assert_eq!(none.status.code(), Some(2));
+    assert!(
+        stderr(&none).contains("no server is running, and no spool database"),
+        "{}",
+        stderr(&none)
+    );
+    let none = filmd(empty.path(), &["queues"]);
+    assert_eq!(none.status.code(), Some(2));
     assert!(stderr(&none).contains("no filmd server answers"));
+
+    // The server stopped: its jobs are still listed, read from the spool database, and
+    // what needs the server says so.
+    server.kill();
+    let offline = filmd(&dir, &["jobs", "--json"]);
+    assert!(offline.status.success(), "{}", stderr(&offline));
+    assert!(stderr(&offline).contains("no server is running"));
+    let listed: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["state"], "done");
+    let cancel = filmd(&dir, &["cancel", &id]);
+    assert_eq!(cancel.status.code(), Some(2));
 }
 
 /// A film waits for a printer that is away; the operator cancels it, the printer comes

@@ -319,6 +319,27 @@ impl JobStore {
         })
     }
 
+    /// Opens a spool database for reading only, for an operator's look at a stopped
+    /// server's jobs: nothing is migrated or written, and a database of another schema
+    /// version is refused.
+    pub fn open_read_only(path: &Path) -> Result<JobStore> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            return Err(StoreError::Schema(format!(
+                "schema version {version}, this filmd reads {SCHEMA_VERSION}: start the server \
+                 once to bring it up to date"
+            )));
+        }
+        Ok(JobStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
