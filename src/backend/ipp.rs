@@ -212,9 +212,10 @@ impl IppPrinter {
     /// printer's `job-id`.
     pub async fn print_job(
         &self,
-        document: Vec<u8>,
+        document: impl Into<DocumentBody>,
         ticket: &JobTicket,
     ) -> Result<i32, IppFailure> {
+        let document = document.into();
         let mut req = self.request(Operation::PrintJob)?;
         add_op(&mut req, "job-name", name(&ticket.job_name)?);
         add_op(
@@ -366,26 +367,39 @@ impl IppPrinter {
     async fn send(
         &self,
         req: IppRequestResponse,
-        document: Option<Vec<u8>>,
+        document: Option<DocumentBody>,
     ) -> Result<Response, IppFailure> {
         let request_id = req.header().request_id;
         let head = req.to_bytes();
-        let timeout = self.timeout + upload_allowance(document.as_ref().map_or(0, Vec::len));
+        let doc_len = document.as_ref().map_or(0, DocumentBody::len);
+        let timeout =
+            self.timeout + upload_allowance(usize::try_from(doc_len).unwrap_or(usize::MAX));
+        // Every body goes out with Content-Length, which every printer accepts; some
+        // reject chunked requests.
+        let length = head.len() as u64 + doc_len;
         let body = match document {
-            Some(doc) => {
+            None => reqwest::Body::from(head.to_vec()),
+            Some(DocumentBody::Bytes(doc)) => {
                 let mut body = Vec::with_capacity(head.len() + doc.len());
                 body.extend_from_slice(&head);
                 body.extend_from_slice(&doc);
-                body
+                reqwest::Body::from(body)
             }
-            None => head.to_vec(),
+            Some(DocumentBody::File { path, len }) => {
+                let file =
+                    tokio::fs::File::open(&path)
+                        .await
+                        .map_err(|e| IppFailure::Retryable {
+                            reason: format!("opening the document {}: {e}", path.display()),
+                        })?;
+                reqwest::Body::wrap_stream(file_stream(head.to_vec(), file, len))
+            }
         };
-        // A Vec body goes out with Content-Length, which every printer accepts; some
-        // reject chunked requests.
         let rsp = self
             .client
             .post(self.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/ipp")
+            .header(reqwest::header::CONTENT_LENGTH, length)
             .timeout(timeout)
             .body(body)
             .send()
@@ -465,6 +479,63 @@ async fn read_bounded(mut rsp: reqwest::Response) -> Result<Vec<u8>, IppFailure>
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// The document of a Print-Job: in memory, or a file streamed from disk so that a large
+/// raster document (many films, copies laid out) is never held in memory whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentBody {
+    Bytes(Vec<u8>),
+    /// `len` bytes from the start of the file at `path` (its size when rendered).
+    File {
+        path: std::path::PathBuf,
+        len: u64,
+    },
+}
+
+impl DocumentBody {
+    pub fn len(&self) -> u64 {
+        match self {
+            DocumentBody::Bytes(b) => b.len() as u64,
+            DocumentBody::File { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<Vec<u8>> for DocumentBody {
+    fn from(bytes: Vec<u8>) -> Self {
+        DocumentBody::Bytes(bytes)
+    }
+}
+
+/// Bytes read from the document file per chunk of the request body.
+const UPLOAD_CHUNK: usize = 256 * 1024;
+
+/// The request head, then `len` bytes of `file` in chunks; an error if the file ends
+/// sooner (the Content-Length sent must be kept).
+fn file_stream(
+    head: Vec<u8>,
+    file: tokio::fs::File,
+    len: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
+    use tokio::io::AsyncReadExt;
+    let first = futures_util::stream::once(async move { Ok(head) });
+    let rest = futures_util::stream::try_unfold((file, len), |(mut file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let want = usize::try_from(left)
+            .unwrap_or(usize::MAX)
+            .min(UPLOAD_CHUNK);
+        let mut chunk = vec![0u8; want];
+        file.read_exact(&mut chunk).await?;
+        Ok(Some((chunk, (file, left - want as u64))))
+    });
+    futures_util::StreamExt::chain(first, rest)
 }
 
 /// The slowest upload rate a request is given time for: a raster printer on a busy

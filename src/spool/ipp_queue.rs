@@ -23,8 +23,8 @@ use super::{
     BoxFuture, Composed, DeliveryError, Document, PrintJob, QueueOutputs, RemoteState, Submission,
 };
 use crate::backend::ipp::{
-    ColorMode, DocumentFormat, IppFailure, IppPrinter, JobState, JobTicket, Orientation,
-    PrinterSnapshot, PwgType, Resolution, choose_format,
+    ColorMode, DocumentBody, DocumentFormat, IppFailure, IppPrinter, JobState, JobTicket,
+    Orientation, PrinterSnapshot, PwgType, Resolution, choose_format,
 };
 use crate::backend::media::{MediaChoice, MediaFit, choose_media, fit_page};
 use crate::backend::pwg::{ImageBox, PwgPage, PwgWriter};
@@ -62,7 +62,9 @@ pub struct IppQueue {
 
 /// A printer document ready to send.
 struct Rendered {
-    bytes: Vec<u8>,
+    /// The document: in memory (PDF, PNG, or any format without a scratch file), or the
+    /// PWG raster scratch file it was written to.
+    body: DocumentBody,
     /// The `copies` job attribute: the requested copies, or 1 when they are in the
     /// document because the printer cannot make copies itself.
     copies: u32,
@@ -188,10 +190,14 @@ fn fit_note(choice: &MediaChoice) -> String {
 /// `copies-supported` allows that many; otherwise (an IPP Everywhere printer taking only
 /// raster often supports 1 copy) the document holds the films that many times, collated,
 /// and `copies` is 1: either way each copy is printed once.
+///
+/// A PWG raster document, which grows with films × copies (several MB a page), is
+/// written to `scratch` when given and streamed from there, never held in memory whole.
 fn render(
     job: &PrintJob,
     snapshot: &PrinterSnapshot,
     copies: u32,
+    scratch: Option<&Path>,
 ) -> Result<Rendered, DeliveryError> {
     let copies = copies.max(1);
     let printer_copies = snapshot
@@ -229,8 +235,8 @@ fn render(
             ));
         }
     }
-    let bytes = match format {
-        DocumentFormat::Pdf => job_pdf_copies(job, false, in_document)?,
+    let body = match format {
+        DocumentFormat::Pdf => DocumentBody::Bytes(job_pdf_copies(job, false, in_document)?),
         DocumentFormat::PwgRaster { kind, resolution } => {
             let media = media.as_ref().ok_or_else(|| {
                 DeliveryError::Permanent(format!(
@@ -238,7 +244,30 @@ fn render(
                     snapshot.media_supported.join(", ")
                 ))
             })?;
-            pwg_document(job, kind, resolution, media, in_document)?
+            match scratch {
+                None => DocumentBody::Bytes(pwg_document(
+                    job,
+                    kind,
+                    resolution,
+                    media,
+                    in_document,
+                    Vec::new(),
+                )?),
+                Some(path) => {
+                    let io = |e: std::io::Error| {
+                        DeliveryError::Retryable(format!("writing {}: {e}", path.display()))
+                    };
+                    let file = std::fs::File::create(path).map_err(io)?;
+                    let out = std::io::BufWriter::with_capacity(1 << 20, file);
+                    let out = pwg_document(job, kind, resolution, media, in_document, out)?;
+                    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+                    let len = file.metadata().map_err(io)?.len();
+                    DocumentBody::File {
+                        path: path.to_path_buf(),
+                        len,
+                    }
+                }
+            }
         }
         DocumentFormat::Png => {
             if job.films.len() != 1 || in_document != 1 {
@@ -249,8 +278,10 @@ fn render(
                 )));
             }
             let page = compose(&job.films[0], &job.device);
-            crate::backend::png::encode_png(&page)
-                .map_err(|e| DeliveryError::Permanent(format!("PNG encoding: {e}")))?
+            DocumentBody::Bytes(
+                crate::backend::png::encode_png(&page)
+                    .map_err(|e| DeliveryError::Permanent(format!("PNG encoding: {e}")))?,
+            )
         }
         DocumentFormat::Jpeg => unreachable!("replaced above"),
     };
@@ -259,7 +290,7 @@ fn render(
         _ => None,
     };
     Ok(Rendered {
-        bytes,
+        body,
         copies,
         format,
         media,
@@ -288,22 +319,28 @@ fn pdf_scaling(media: Option<&MediaChoice>, snapshot: &PrinterSnapshot) -> Optio
 /// Every film composed at the printer's resolution, fitted onto its media and written as
 /// one PWG raster document (PWG 5102.4), `copies` times over, collated. One copy is
 /// streamed page by page; more are encoded once per film and the pages repeated.
-fn pwg_document(
+fn pwg_document<W: std::io::Write>(
     job: &PrintJob,
     kind: PwgType,
     resolution: Resolution,
     media: &MediaChoice,
     copies: u32,
-) -> Result<Vec<u8>, DeliveryError> {
-    let encoding =
-        |e: crate::backend::pwg::PwgError| DeliveryError::Permanent(format!("PWG encoding: {e}"));
+    out: W,
+) -> Result<W, DeliveryError> {
+    // Encoding errors are the film's; an I/O error is the scratch file's (a full disk).
+    let encoding = |e: crate::backend::pwg::PwgError| match e {
+        crate::backend::pwg::PwgError::Io(e) => {
+            DeliveryError::Retryable(format!("writing the PWG document: {e}"))
+        }
+        e => DeliveryError::Permanent(format!("PWG encoding: {e}")),
+    };
     let dpi = resolution.x.min(resolution.y);
     let device = Device {
         dpi,
         gray_only: kind == PwgType::Sgray8 || job.device.gray_only,
         ..job.device.clone()
     };
-    let mut writer = PwgWriter::new(Vec::new()).map_err(encoding)?;
+    let mut writer = PwgWriter::new(out).map_err(encoding)?;
     let mut encoded = Vec::new();
     for film in &job.films {
         let page = compose(film, &device);
@@ -470,14 +507,16 @@ impl QueueOutputs for IppQueue {
                 ));
             }
             let path = submission.document.path.clone();
+            let scratch = path.with_extension("print");
             let job_id = submission.job_id.clone();
             let copies = submission.copies;
+            let scratch_for_render = scratch.clone();
             let rendered = tokio::task::spawn_blocking(move || {
                 let bytes = std::fs::read(&path).map_err(|e| {
                     DeliveryError::Retryable(format!("reading {}: {e}", path.display()))
                 })?;
                 let job = decode_job(&bytes).map_err(DeliveryError::Permanent)?;
-                render(&job, &snapshot, copies)
+                render(&job, &snapshot, copies, Some(&scratch_for_render))
             })
             .await
             .map_err(|e| DeliveryError::Permanent(format!("rendering for the printer: {e}")))??;
@@ -502,12 +541,10 @@ impl QueueOutputs for IppQueue {
                 printer_resolution: None,
                 print_scaling: rendered.print_scaling.clone(),
             };
-            let id = self
-                .printer
-                .print_job(rendered.bytes, &ticket)
-                .await
-                .map_err(delivery_error)?;
-            Ok(id.to_string())
+            let sent = self.printer.print_job(rendered.body, &ticket).await;
+            // The scratch copy is only for this upload; a retry renders afresh.
+            let _ = tokio::fs::remove_file(&scratch).await;
+            Ok(sent.map_err(delivery_error)?.to_string())
         })
     }
 
@@ -680,6 +717,37 @@ mod tests {
         }
     }
 
+    /// The rendered document's bytes, wherever they are.
+    fn bytes_of(r: &Rendered) -> Vec<u8> {
+        match &r.body {
+            DocumentBody::Bytes(b) => b.clone(),
+            DocumentBody::File { path, len } => {
+                let b = std::fs::read(path).unwrap();
+                assert_eq!(b.len() as u64, *len);
+                b
+            }
+        }
+    }
+
+    #[test]
+    fn a_pwg_document_goes_to_the_scratch_file_with_the_same_bytes() {
+        let two = job(vec![film(0), film(255)]);
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = dir.path().join("job.print");
+        let in_memory = render(&two, &pwg_printer((1, 1)), 3, None).unwrap();
+        let on_disk = render(&two, &pwg_printer((1, 1)), 3, Some(&scratch)).unwrap();
+        assert!(matches!(in_memory.body, DocumentBody::Bytes(_)));
+        assert_eq!(
+            on_disk.body,
+            DocumentBody::File {
+                path: scratch.clone(),
+                len: std::fs::metadata(&scratch).unwrap().len()
+            }
+        );
+        assert_eq!(bytes_of(&on_disk), bytes_of(&in_memory));
+        assert_eq!(decode(&bytes_of(&on_disk)).len(), 6);
+    }
+
     fn decode(doc: &[u8]) -> Vec<Decoded> {
         let mut reader = pwgraster::PWGReader::new(std::io::Cursor::new(doc), true).unwrap();
         let mut pages = Vec::new();
@@ -715,7 +783,13 @@ mod tests {
 
     #[test]
     fn pwg_only_printer_gets_every_film_on_its_loaded_media() {
-        let rendered = render(&job(vec![film(0), film(255)]), &pwg_printer((1, 1)), 1).unwrap();
+        let rendered = render(
+            &job(vec![film(0), film(255)]),
+            &pwg_printer((1, 1)),
+            1,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             rendered.format,
             DocumentFormat::PwgRaster {
@@ -729,7 +803,7 @@ mod tests {
         assert_eq!(media.media.name, "na_letter_8.5x11in");
         assert_eq!(media.fit, MediaFit::Holds);
 
-        let pages = decode(&rendered.bytes);
+        let pages = decode(&bytes_of(&rendered));
         assert_eq!(pages.len(), 2);
         for (page, film_gray) in pages.iter().zip([0u8, 255]) {
             assert_eq!((page.width, page.height), LETTER_PX);
@@ -751,31 +825,31 @@ mod tests {
     #[test]
     fn copies_go_in_the_document_when_the_printer_makes_none() {
         let two = job(vec![film(0), film(255)]);
-        let rendered = render(&two, &pwg_printer((1, 1)), 3).unwrap();
+        let rendered = render(&two, &pwg_printer((1, 1)), 3, None).unwrap();
         assert_eq!(rendered.copies, 1, "copies are in the document");
-        let pages = decode(&rendered.bytes);
+        let pages = decode(&bytes_of(&rendered));
         assert_eq!(pages.len(), 6);
         // Collated: film 1, film 2, film 1, film 2, ...
         let grays: Vec<u8> = pages.iter().map(|p| p.at(1275, 1650)).collect();
         assert_eq!(grays, [0, 255, 0, 255, 0, 255]);
         assert!(pages.iter().all(|p| p.total_page_count == 6));
 
-        let rendered = render(&two, &pwg_printer((1, 99)), 3).unwrap();
+        let rendered = render(&two, &pwg_printer((1, 99)), 3, None).unwrap();
         assert_eq!(rendered.copies, 3, "the printer makes the copies");
-        assert_eq!(decode(&rendered.bytes).len(), 2);
+        assert_eq!(decode(&bytes_of(&rendered)).len(), 2);
 
         // A printer without copies-supported is asked for the copies.
         let mut unknown = pwg_printer((1, 1));
         unknown.copies_supported = None;
-        assert_eq!(render(&two, &unknown, 3).unwrap().copies, 3);
+        assert_eq!(render(&two, &unknown, 3, None).unwrap().copies, 3);
 
         // A PDF printer that makes no copies: the pages repeat, collated.
         let mut pdf_only_one = pwg_printer((1, 1));
         pdf_only_one.document_formats.push("application/pdf".into());
-        let rendered = render(&two, &pdf_only_one, 3).unwrap();
+        let rendered = render(&two, &pdf_only_one, 3, None).unwrap();
         assert_eq!(rendered.format, DocumentFormat::Pdf);
         assert_eq!(rendered.copies, 1);
-        let doc = lopdf::Document::load_mem(&rendered.bytes).unwrap();
+        let doc = lopdf::Document::load_mem(&bytes_of(&rendered)).unwrap();
         let pages: Vec<_> = doc.get_pages().values().copied().collect();
         assert_eq!(pages.len(), 6);
         let image = |n: usize| doc.get_page_images(pages[n]).unwrap()[0].id;
@@ -787,7 +861,7 @@ mod tests {
 
         // More copies than filmd lays out in one document: refused, not truncated.
         let one = job(vec![film(0)]);
-        let err = render(&one, &pwg_printer((1, 1)), MAX_DOCUMENT_COPIES + 1)
+        let err = render(&one, &pwg_printer((1, 1)), MAX_DOCUMENT_COPIES + 1, None)
             .err()
             .expect("too many copies");
         assert!(matches!(err, DeliveryError::Permanent(_)), "{err:?}");

@@ -451,3 +451,70 @@ async fn print_job_sends_the_ticket_as_job_attributes() {
     assert_eq!(text("print-color-mode").as_deref(), Some("monochrome"));
     assert_eq!(text("printer-resolution"), None);
 }
+
+/// A document streamed from a file arrives whole, with a Content-Length (no chunking)
+/// covering the request head and the file.
+#[tokio::test]
+async fn a_file_document_is_streamed_with_its_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pwg");
+    let document: Vec<u8> = (0..(3 * UPLOAD_CHUNK + 123))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    std::fs::write(&path, &document).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        // read_request takes the body by Content-Length: a chunked body would not parse.
+        let body = read_request(&mut sock).await.unwrap();
+        let id = i32::from_be_bytes(body[4..8].try_into().unwrap());
+        let mut job = vec![0x02];
+        job.extend(attr(0x21, "job-id", &5i32.to_be_bytes()));
+        let _ = sock
+            .write_all(&http("200 OK", &ipp_response(0, id, &[], &job)))
+            .await;
+        let _ = tx.send(body);
+        // Later connections: read whatever comes, answer nothing.
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut sink = Vec::new();
+                let _ = sock.read_to_end(&mut sink).await;
+            });
+        }
+    });
+    let p = IppPrinter::new(
+        &format!("ipp://127.0.0.1:{port}/ipp/print"),
+        None,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let body = DocumentBody::File {
+        path: path.clone(),
+        len: document.len() as u64,
+    };
+    assert_eq!(p.print_job(body, &ticket()).await, Ok(5));
+    let received = rx.await.unwrap();
+    assert!(
+        received.ends_with(&document),
+        "the whole file after the IPP head"
+    );
+    let head = received.len() - document.len();
+    assert_eq!(
+        received[head - 1],
+        0x03,
+        "end-of-attributes-tag before the document"
+    );
+
+    // A file shorter than announced fails the request rather than sending less.
+    let short = DocumentBody::File {
+        path,
+        len: document.len() as u64 + 10,
+    };
+    let e = p.print_job(short, &ticket()).await.unwrap_err();
+    assert!(
+        e.to_string().contains("eof") || e.to_string().contains("end of file"),
+        "{e}"
+    );
+}
