@@ -405,10 +405,9 @@ async fn a_slow_reader_gets_a_large_document_within_the_upload_allowance() {
     server.await.unwrap();
 }
 
-/// The ticket as the printer receives it: each job template attribute in the job
-/// attributes group, print-scaling and media only when asked for.
-#[tokio::test]
-async fn print_job_sends_the_ticket_as_job_attributes() {
+/// A printer on loopback that answers its first request with job `job_id` and hands over
+/// that request's body; later connections are read and get no answer.
+async fn capturing_printer(job_id: i32) -> (IppPrinter, tokio::sync::oneshot::Receiver<Vec<u8>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -417,11 +416,17 @@ async fn print_job_sends_the_ticket_as_job_attributes() {
         let body = read_request(&mut sock).await.unwrap();
         let id = i32::from_be_bytes(body[4..8].try_into().unwrap());
         let mut job = vec![0x02];
-        job.extend(attr(0x21, "job-id", &9i32.to_be_bytes()));
+        job.extend(attr(0x21, "job-id", &job_id.to_be_bytes()));
         let _ = sock
             .write_all(&http("200 OK", &ipp_response(0, id, &[], &job)))
             .await;
         let _ = tx.send(body);
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut sink = Vec::new();
+                let _ = sock.read_to_end(&mut sink).await;
+            });
+        }
     });
     let p = IppPrinter::new(
         &format!("ipp://127.0.0.1:{port}/ipp/print"),
@@ -429,6 +434,14 @@ async fn print_job_sends_the_ticket_as_job_attributes() {
         Duration::from_secs(5),
     )
     .unwrap();
+    (p, rx)
+}
+
+/// The ticket as the printer receives it: each job template attribute in the job
+/// attributes group, print-scaling and media only when asked for.
+#[tokio::test]
+async fn print_job_sends_the_ticket_as_job_attributes() {
+    let (p, rx) = capturing_printer(9).await;
     let t = JobTicket {
         copies: 3,
         media: Some("na_letter_8.5x11in".into()),
@@ -462,34 +475,8 @@ async fn a_file_document_is_streamed_with_its_length() {
         .map(|i| (i % 251) as u8)
         .collect();
     std::fs::write(&path, &document).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let (mut sock, _) = listener.accept().await.unwrap();
-        // read_request takes the body by Content-Length: a chunked body would not parse.
-        let body = read_request(&mut sock).await.unwrap();
-        let id = i32::from_be_bytes(body[4..8].try_into().unwrap());
-        let mut job = vec![0x02];
-        job.extend(attr(0x21, "job-id", &5i32.to_be_bytes()));
-        let _ = sock
-            .write_all(&http("200 OK", &ipp_response(0, id, &[], &job)))
-            .await;
-        let _ = tx.send(body);
-        // Later connections: read whatever comes, answer nothing.
-        while let Ok((mut sock, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut sink = Vec::new();
-                let _ = sock.read_to_end(&mut sink).await;
-            });
-        }
-    });
-    let p = IppPrinter::new(
-        &format!("ipp://127.0.0.1:{port}/ipp/print"),
-        None,
-        Duration::from_secs(5),
-    )
-    .unwrap();
+    // read_request takes the body by Content-Length: a chunked body would not parse.
+    let (p, rx) = capturing_printer(5).await;
     let body = DocumentBody::File {
         path: path.clone(),
         len: document.len() as u64,
