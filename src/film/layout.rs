@@ -296,9 +296,17 @@ impl DisplayFormat {
 
     /// The boxes inside `area`, in Image Box Position order (index 0 is position 1).
     pub fn boxes(&self, area: &PrintableArea) -> Vec<Rect> {
-        // Split `len` into `n` equal cells separated by gaps.
+        // Split `len` into `n` equal cells separated by gaps. Gaps take at most half of
+        // `len`: a gap too wide for this many cells (many columns on a small film with
+        // wide margins) narrows rather than push cells off the printable area.
         fn cells(start: f64, len: f64, n: u32, gap: f64) -> impl Iterator<Item = (f64, f64)> {
             let n_f = f64::from(n);
+            let len = len.max(0.0);
+            let gap = if n > 1 {
+                gap.min(len / (2.0 * (n_f - 1.0)))
+            } else {
+                gap
+            };
             let cell = ((len - gap * (n_f - 1.0)) / n_f).max(0.0);
             (0..n).map(move |i| (start + f64::from(i) * (cell + gap), cell))
         }
@@ -786,6 +794,38 @@ mod tests {
             Just(DisplayFormat::Superslide),
             custom_layout().prop_map(|boxes| DisplayFormat::Custom { id: 1, boxes }),
         ]
+    }
+
+    /// Found by the property below: 8 columns on 8x10 in at 72 dpi with 47 mm margins and
+    /// 17.5 mm gaps. The gaps alone were wider than the printable area, and the last
+    /// boxes were pushed past its right edge.
+    #[test]
+    fn gaps_wider_than_the_area_narrow_and_boxes_stay_inside() {
+        let a = PrintableArea::new(
+            FILM_SIZES[0],
+            Orientation::Portrait,
+            72,
+            47.290_403_036_649_79,
+            17.536_136_724_721_462,
+        );
+        let boxes = DisplayFormat::Standard {
+            columns: 8,
+            rows: 1,
+        }
+        .box_bounds(&a);
+        assert_eq!(boxes.len(), 8);
+        let right = (a.rect.x + a.rect.width).round() as usize;
+        let mut last_end = 0;
+        for (i, b) in boxes.iter().enumerate() {
+            assert!(b.0 < b.2, "box {} has a width: {b:?}", i + 1);
+            assert!(
+                b.2 <= right + 1,
+                "box {} {b:?} inside the area (right {right})",
+                i + 1
+            );
+            assert!(b.0 >= last_end, "box {} {b:?} after the one before", i + 1);
+            last_end = b.2;
+        }
     }
 
     proptest! {
