@@ -8,9 +8,9 @@
 //! [`MAX_REQUEST`] bytes and must arrive within [`REQUEST_TIMEOUT`]; a bad request gets an
 //! error answer and a log line, never more.
 
+use crate::backend::pdfa::utc_fields;
 use crate::spool::Spool;
 use crate::spool::printers::PrinterBoard;
-use crate::spool::stamp::Stamp;
 use crate::spool::store::{JobFilter, JobRow, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -146,16 +146,8 @@ pub struct QueueView {
 }
 
 fn utc(ms: i64) -> String {
-    let (da, tm) = Stamp(u64::try_from(ms / 1000).unwrap_or(0)).da_tm();
-    format!(
-        "{}-{}-{} {}:{}:{}",
-        &da[0..4],
-        &da[4..6],
-        &da[6..8],
-        &tm[0..2],
-        &tm[2..4],
-        &tm[4..6]
-    )
+    let (y, m, d, h, mi, s) = utc_fields(u64::try_from(ms / 1000).unwrap_or(0));
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 
 /// What the server answers from: the spool, the printers' status and the queues.

@@ -62,7 +62,13 @@ pub fn xmp_date(time: SystemTime) -> String {
 }
 
 fn civil_time(time: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    utc_fields(time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+}
+
+/// (year, month, day, hour, minute, second) in UTC of `secs` since the Unix epoch: the
+/// one calendar filmd has (PDF and XMP dates here, DA/TM values and file names in
+/// spool::stamp, the operator's job list).
+pub fn utc_fields(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     (y, m, d, rem / 3600, rem / 60 % 60, rem % 60)

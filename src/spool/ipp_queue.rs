@@ -366,7 +366,7 @@ fn pwg_document<W: std::io::Write>(
             );
         }
     }
-    for _ in 0..copies.min(MAX_DOCUMENT_COPIES) {
+    for _ in 0..copies {
         for page in &encoded {
             writer.add_encoded_page(page).map_err(encoding)?;
         }

@@ -15,21 +15,10 @@ impl Stamp {
     }
     /// (YYYYMMDD, HHMMSS) in UTC.
     pub fn da_tm(self) -> (String, String) {
-        let days = (self.0 / 86_400) as i64;
-        let secs = self.0 % 86_400;
-        // Civil-from-days (Howard Hinnant's algorithm).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
+        let (y, m, d, h, mi, s) = crate::backend::pdfa::utc_fields(self.0);
         (
             format!("{y:04}{m:02}{d:02}"),
-            format!("{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+            format!("{h:02}{mi:02}{s:02}"),
         )
     }
 }
