@@ -2,32 +2,37 @@
 //! PS3.4 H.3.4 asks an SCP to state its printable pixel matrix per film size, its display
 //! formats with the position and size of every custom box, and its attribute values.
 
-use crate::config::{Config, QueueConfig};
+use crate::config::{QueueSettings, Settings};
 use crate::film::layout::{MAX_BOXES, MAX_BOXES_PER_LINE, SlideFrame};
-use crate::film::{DisplayFormat, FilmSize, Magnification, Orientation, PrintableArea, Smoothing};
+use crate::film::{
+    DisplayFormat, FilmSize, FormatKind, Magnification, Orientation, PrintableArea, Smoothing,
+};
 use std::fmt::Write;
 
-/// Describes every queue of `cfg`; `annotation_formats` are the Annotation Display Format
-/// IDs with their number of positions.
-pub fn describe(cfg: &Config, annotation_formats: &[(String, usize)]) -> String {
+/// Describes every queue of `settings`.
+pub fn describe(settings: &Settings) -> String {
+    let annotation_formats: Vec<(String, usize)> = settings
+        .annotation_formats
+        .iter()
+        .map(|f| (f.id.clone(), f.positions.len()))
+        .collect();
     let mut out = String::new();
-    for (i, q) in cfg.queues.iter().enumerate() {
+    for (i, q) in settings.queues.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        describe_queue(&mut out, cfg, i, q, annotation_formats);
+        describe_queue(&mut out, settings, q, &annotation_formats);
     }
     out
 }
 
 fn describe_queue(
     out: &mut String,
-    cfg: &Config,
-    i: usize,
-    q: &QueueConfig,
+    settings: &Settings,
+    q: &QueueSettings,
     annotation_formats: &[(String, usize)],
 ) {
-    let sizes = q.accepted_film_sizes();
+    let sizes = &q.film_sizes;
     let area = |size: FilmSize, orientation: Orientation, dpi: u32| {
         PrintableArea::new(size, orientation, dpi, q.margin_mm, q.gap_mm)
     };
@@ -36,7 +41,7 @@ fn describe_queue(
         out,
         "queue {:?}: called AE title(s) {}",
         q.name,
-        cfg.queue_ae_titles(i).join(", ")
+        q.ae_titles.join(", ")
     );
     let _ = writeln!(
         out,
@@ -50,9 +55,9 @@ fn describe_queue(
     let _ = writeln!(
         out,
         "  Film Size ID (default {}): printable pixels, portrait, STANDARD / HIGH",
-        q.default_film_size
+        q.default_film_size.id
     );
-    for size in &sizes {
+    for size in sizes {
         let matrix = |dpi| {
             let a = area(*size, Orientation::Portrait, dpi);
             format!("{} x {}", a.rect.width.round(), a.rect.height.round())
@@ -69,28 +74,27 @@ fn describe_queue(
     }
     let _ = writeln!(out, "  Image Display Format:");
     // Only the kinds the queue accepts (`display_formats`).
-    let shows =
-        |kind: &str| q.display_formats.is_empty() || q.display_formats.iter().any(|k| k == kind);
-    if shows("STANDARD") {
+    let shows = |kind: FormatKind| q.display_formats.contains(&kind);
+    if shows(FormatKind::Standard) {
         let _ = writeln!(
             out,
             "    STANDARD\\C,R    C columns by R rows, each 1..{MAX_BOXES_PER_LINE}"
         );
     }
-    if shows("ROW") {
+    if shows(FormatKind::Row) {
         let _ = writeln!(
             out,
             "    ROW\\a,b,...     up to {MAX_BOXES_PER_LINE} rows of 1..{MAX_BOXES_PER_LINE} boxes (at most {MAX_BOXES} boxes)"
         );
     }
-    if shows("COL") {
+    if shows(FormatKind::Col) {
         let _ = writeln!(
             out,
             "    COL\\a,b,...     up to {MAX_BOXES_PER_LINE} columns of 1..{MAX_BOXES_PER_LINE} boxes (at most {MAX_BOXES} boxes)"
         );
     }
     for format in [DisplayFormat::Slide, DisplayFormat::Superslide] {
-        if !shows(&format.to_string()) {
+        if !shows(format.kind()) {
             continue;
         }
         let Some(SlideFrame { image_mm, pitch_mm }) = format.slide_frame() else {
@@ -121,7 +125,11 @@ fn describe_queue(
             let _ = writeln!(out, "      {}", line.join(", "));
         }
     }
-    for layout in cfg.custom_layouts.iter().filter(|_| shows("CUSTOM")) {
+    for layout in settings
+        .custom_layouts
+        .iter()
+        .filter(|_| shows(FormatKind::Custom))
+    {
         let _ = writeln!(
             out,
             "    CUSTOM\\{:<8} {} boxes: {}",
@@ -152,7 +160,7 @@ fn describe_queue(
         out,
         "  Magnification Type: {} (default {})",
         terms.join(", "),
-        q.default_magnification
+        q.default_magnification.term()
     );
     let smoothing: Vec<&str> = Smoothing::ALL.iter().map(|s| s.term()).collect();
     let _ = writeln!(
@@ -165,12 +173,12 @@ fn describe_queue(
         out,
         "  Requested Decimate/Crop Behavior: DECIMATE, CROP, FAIL; Requested Image Size: mm, 0 < size <= 1000"
     );
-    let media: Vec<&str> = q.accepted_media().iter().map(|m| m.term()).collect();
+    let media: Vec<&str> = q.medium_types.iter().map(|m| m.term()).collect();
     let _ = writeln!(
         out,
         "  Medium Type: {} (default {})",
         media.join(", "),
-        q.default_medium_type
+        q.default_medium_type.term()
     );
     if annotation_formats.is_empty() {
         let _ = writeln!(out, "  Annotation Display Format ID: none");
@@ -190,10 +198,21 @@ fn describe_queue(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Overrides, load};
+    use crate::film::AnnotationFormats;
+    use std::sync::Arc;
+
+    fn embedded() -> Settings {
+        let mut settings = load(None, &Overrides::default())
+            .expect("embedded")
+            .settings;
+        settings.annotation_formats = AnnotationFormats::embedded().clone();
+        settings
+    }
 
     #[test]
     fn the_default_queue_lists_every_display_format_and_the_slide_counts() {
-        let text = describe(&Config::embedded(), &[("LABEL".into(), 1)]);
+        let text = describe(&embedded());
         for needle in [
             "queue \"default\"",
             "14INX17IN",
@@ -213,18 +232,14 @@ mod tests {
 
     #[test]
     fn a_queue_lists_only_the_display_formats_it_accepts() {
-        let mut cfg = Config::embedded();
-        cfg.queues[0].display_formats = vec!["STANDARD".into(), "SLIDE".into()];
-        let text = describe(&cfg, &[]);
+        let mut settings = embedded();
+        Arc::make_mut(&mut settings.queues[0]).display_formats =
+            vec![FormatKind::Standard, FormatKind::Slide];
+        let text = describe(&settings);
         assert!(text.contains("STANDARD\\C,R"), "{text}");
         assert!(text.contains("    SLIDE "), "{text}");
         for absent in ["ROW\\a", "COL\\a", "SUPERSLIDE", "CUSTOM\\1"] {
             assert!(!text.contains(absent), "{absent:?} listed:\n{text}");
         }
-        let q = &cfg.queues[0];
-        let parse = |s| DisplayFormat::parse(s, &cfg.custom_layouts).unwrap();
-        assert!(q.accepts_display_format(&parse("STANDARD\\2,2")));
-        assert!(!q.accepts_display_format(&parse("ROW\\1,2")));
-        assert!(!q.accepts_display_format(&parse("SUPERSLIDE")));
     }
 }

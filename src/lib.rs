@@ -3,17 +3,23 @@
 //! The modules follow a film from the socket to paper:
 //! [`net`] (associations, DIMSE) → [`print`] (Print Management service, PS3.4 Annex H)
 //! → [`film`] (film model and composition, pure) → [`spool`] (durable jobs)
-//! → [`backend`] (delivery: PDF). [`scu`] is the other side of the wire: filmd's own
-//! Print SCU, used by the load generator and the tests.
+//! → [`outputs`] (PDF archive, IPP printer) → [`backend`] (encoders and protocol clients).
+//! [`config`] parses the configuration once into settings, [`app`] wires a server from
+//! them, [`admin`] is the operator's side, [`data_dir`] and [`time`] are the one home of
+//! the data directory's layout and of the calendar. [`scu`] is the other side of the
+//! wire: filmd's own Print SCU, used by the load generator and the tests.
 
 pub mod admin;
-pub mod annotation_files;
+pub mod app;
 pub mod backend;
 pub mod config;
 pub mod conformance;
+pub mod data_dir;
 pub mod film;
 pub mod net;
+pub mod outputs;
 pub mod print;
 pub mod render;
 pub mod scu;
 pub mod spool;
+pub mod time;

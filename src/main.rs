@@ -1,19 +1,13 @@
-//! filmd's command line: parse, load the configuration, run.
+//! filmd's command line: parse the arguments, call one function per subcommand, and map
+//! the outcome to an exit status once (0 done, 1 refused or failed, 2 no server).
 
-use anyhow::{Context, Result};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use filmd::admin;
-use filmd::config::{Config, ConfigError};
-use filmd::net::association::Limits;
-use filmd::net::server::{ServerOptions, serve};
-use filmd::print::PrintService;
-use filmd::spool::ipp_queue::IppQueue;
-use filmd::spool::printers::PrinterBoard;
-use filmd::spool::{PdfArchive, QueueOutputs, RetryPolicy, Spool, SpoolConfig};
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use filmd::config::{self, Loaded, Overrides};
+use filmd::data_dir::DataDir;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "filmd", version, about = "DICOM Print SCP and film spooler")]
@@ -165,171 +159,200 @@ struct ServerDir {
 }
 
 impl ServerDir {
-    fn data_dir(&self) -> Result<PathBuf> {
+    fn data_dir(&self) -> Result<DataDir, Failure> {
         if let Some(dir) = &self.data_dir {
-            return Ok(dir.clone());
+            return Ok(DataDir::new(dir));
         }
-        let cfg = match &self.config {
-            Some(path) => Config::load(path)?,
-            None => Config::embedded(),
-        };
-        Ok(cfg.server.data_dir)
+        Ok(load(self.config.as_deref(), &Overrides::default())?
+            .settings
+            .server
+            .data_dir)
     }
 
-    /// Sends `request` to the server; exits 1 with its error if it refuses, 2 when no
-    /// server answers.
-    fn ask(&self, request: &admin::Request) -> Result<admin::Answer> {
-        let answer = match admin::ask(&self.data_dir()?, request) {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("filmd: {e}");
-                std::process::exit(2);
-            }
-        };
-        Ok(admin_answer(answer))
+    /// Sends `request` to the server: its answer if it did what was asked.
+    fn ask(&self, request: &admin::Request) -> Result<admin::Answer, Failure> {
+        let answer = admin::ask(&self.data_dir()?, request).map_err(Failure::no_server)?;
+        accepted(answer)
     }
 }
 
-/// The server's answer if it did what was asked; else its reason, and exit status 1.
-fn admin_answer(answer: admin::Answer) -> admin::Answer {
-    if !answer.ok {
-        eprintln!(
-            "filmd: {}",
+/// How a command failed, and so its exit status.
+enum Failure {
+    /// Refused, invalid, or failed: exit status 1.
+    Failed(anyhow::Error),
+    /// No server answers on the admin socket: exit status 2.
+    NoServer(String),
+}
+
+impl Failure {
+    fn no_server(e: impl std::fmt::Display) -> Failure {
+        Failure::NoServer(e.to_string())
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure::Failed(e.into())
+    }
+}
+
+/// The server's answer if it did what was asked; else its reason.
+fn accepted(answer: admin::Answer) -> Result<admin::Answer, Failure> {
+    if answer.ok {
+        Ok(answer)
+    } else {
+        Err(Failure::Failed(anyhow::anyhow!(
+            "{}",
             answer.error.as_deref().unwrap_or("the server refused")
-        );
-        std::process::exit(1);
+        )))
     }
-    answer
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
+fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::Serve {
+            config,
+            listen,
+            ae_title,
+            data_dir,
+            ipp,
+        } => serve(
+            config.as_deref(),
+            &Overrides {
+                listen,
+                ae_title,
+                data_dir,
+                ipp,
+            },
+        ),
+        command @ Command::Render { .. } => render(cli_render(command)),
+        Command::Layouts { config } => layouts(config.as_deref()),
+        Command::CheckConfig { file } => check_config(&file),
         Command::Jobs {
             server,
             queue,
             state,
             limit,
             json,
-        } => {
-            let data_dir = server.data_dir()?;
-            let request = admin::Request::Jobs {
-                queue: queue.clone(),
-                state: state.clone(),
-                limit: Some(limit),
-            };
-            let jobs = match admin::ask(&data_dir, &request) {
-                Err(admin::ClientError::NotRunning { .. }) => {
-                    // No server: read its spool database as it was left.
-                    match admin::jobs_offline(&data_dir, queue, state, limit) {
-                        Ok(jobs) => {
-                            eprintln!(
-                                "filmd: no server is running on {}: jobs as the spool \
-                                 database holds them",
-                                data_dir.display()
-                            );
-                            jobs
-                        }
-                        Err(e) => {
-                            eprintln!("filmd: no server is running, and {e}");
-                            std::process::exit(2);
-                        }
-                    }
-                }
-                Err(e) => {
-                    eprintln!("filmd: {e}");
-                    std::process::exit(2);
-                }
-                Ok(answer) => admin_answer(answer).jobs.unwrap_or_default(),
-            };
-            if json {
-                println!("{}", serde_json::to_string_pretty(&jobs)?);
-            } else {
-                print!("{}", admin::jobs_table(&jobs));
-            }
-            Ok(())
+        } => jobs(&server, queue, state, limit, json),
+        Command::Cancel { server, id } => cancel(&server, &id),
+        Command::Retry { server, id, force } => retry(&server, &id, force),
+        Command::Queues { server, json } => queues(&server, json),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Failed(e)) => {
+            eprintln!("filmd: {e:#}");
+            ExitCode::from(1)
         }
-        Command::Cancel { server, id } => {
-            server.ask(&admin::Request::Cancel { id: id.clone() })?;
-            println!("cancelled {id}");
-            Ok(())
+        Err(Failure::NoServer(e)) => {
+            eprintln!("filmd: {e}");
+            ExitCode::from(2)
         }
-        Command::Retry { server, id, force } => {
-            let answer = server.ask(&admin::Request::Retry {
-                id: id.clone(),
-                force,
-            })?;
-            println!(
-                "{id} printed again as {}",
-                answer.id.as_deref().unwrap_or("?")
-            );
-            Ok(())
-        }
-        Command::Queues { server, json } => {
-            let queues = server
-                .ask(&admin::Request::Queues)?
-                .queues
-                .unwrap_or_default();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&queues)?);
-            } else {
-                print!("{}", admin::queues_table(&queues));
-            }
-            Ok(())
-        }
-        Command::Layouts { config } => {
-            let mut cfg = match &config {
-                Some(path) => Config::load(path)?,
-                None => Config::embedded(),
-            };
-            cfg.load_custom_layouts()?;
-            let annotations = filmd::annotation_files::load(&cfg.server)?;
-            let formats: Vec<(String, usize)> = annotations
-                .formats
-                .iter()
-                .map(|f| (f.id.clone(), f.positions.len()))
-                .collect();
-            print!("{}", filmd::conformance::describe(&cfg, &formats));
-            Ok(())
-        }
-        Command::CheckConfig { file } => {
-            match Config::load(&file).and_then(|mut cfg| cfg.load_custom_layouts().map(|()| cfg)) {
-                Ok(cfg) => {
-                    let annotations = match filmd::annotation_files::load(&cfg.server) {
-                        Ok(setup) => setup,
-                        Err(e) => {
-                            eprintln!("{e}");
-                            std::process::exit(1);
-                        }
-                    };
-                    println!("{}: OK ({} queue(s))", file.display(), cfg.queues.len());
-                    for (i, q) in cfg.queues.iter().enumerate() {
-                        println!(
-                            "  queue {:?}: AE {:?}, {} dpi, PDFs in {}",
-                            q.name,
-                            cfg.queue_ae_titles(i),
-                            q.dpi,
-                            cfg.pdf_dir(q).display()
-                        );
-                    }
-                    println!("  {}", annotations.summary());
-                    Ok(())
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    std::process::exit(1);
-                }
-            }
-        }
-        Command::Render {
+    }
+}
+
+fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Loaded, Failure> {
+    Ok(config::load(path, overrides)?)
+}
+
+/// Makes the configured fonts the process's, before anything composes a film.
+fn install_fonts(loaded: &mut Loaded) {
+    if !filmd::film::text::install(std::mem::take(&mut loaded.fonts)) {
+        tracing::warn!("fonts were already in use: the configured fonts are not installed");
+    }
+}
+
+fn serve(config: Option<&Path>, overrides: &Overrides) -> Result<(), Failure> {
+    let mut loaded = load(config, overrides)?;
+    init_logging();
+    tracing::info!("{}", loaded.files_summary);
+    install_fonts(&mut loaded);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(filmd::app::run(
+        loaded.settings,
+        wait_for_signal(),
+        |addr| println!("listening on {addr}"),
+    ))?;
+    Ok(())
+}
+
+fn layouts(config: Option<&Path>) -> Result<(), Failure> {
+    let loaded = load(config, &Overrides::default())?;
+    print!("{}", filmd::conformance::describe(&loaded.settings));
+    Ok(())
+}
+
+fn check_config(file: &Path) -> Result<(), Failure> {
+    let loaded = load(Some(file), &Overrides::default())?;
+    let settings = &loaded.settings;
+    println!(
+        "{}: OK ({} queue(s))",
+        file.display(),
+        settings.queues.len()
+    );
+    for q in &settings.queues {
+        let archive = q.archive.as_ref().map_or_else(
+            || "no PDF archive".to_string(),
+            |a| format!("PDFs in {}", a.dir.display()),
+        );
+        let printer = q
+            .ipp
+            .as_ref()
+            .map(|i| format!(", printer {}", i.uri))
+            .unwrap_or_default();
+        println!(
+            "  queue {:?}: AE {:?}, {} dpi, {archive}{printer}",
+            q.name, q.ae_titles, q.dpi
+        );
+    }
+    println!("  {}", loaded.files_summary);
+    Ok(())
+}
+
+/// The render subcommand's arguments.
+struct RenderArgs {
+    request: filmd::render::RenderRequest,
+    output: PathBuf,
+    config: Option<PathBuf>,
+    queue: Option<String>,
+}
+
+fn cli_render(command: Command) -> RenderArgs {
+    let Command::Render {
+        images,
+        output,
+        format,
+        film_size,
+        orientation,
+        magnification,
+        border,
+        empty_image,
+        min_density,
+        max_density,
+        polarity,
+        medium,
+        trim,
+        dpi,
+        annotation_format,
+        annotations,
+        config,
+        queue,
+    } = command
+    else {
+        unreachable!("called for render only")
+    };
+    RenderArgs {
+        request: filmd::render::RenderRequest {
             images,
-            output,
-            format,
+            display_format: format,
             film_size,
             orientation,
             magnification,
-            border,
-            empty_image,
+            border_density: border,
+            empty_image_density: empty_image,
             min_density,
             max_density,
             polarity,
@@ -338,98 +361,106 @@ fn main() -> Result<()> {
             dpi,
             annotation_format,
             annotations,
-            config,
-            queue,
-        } => {
-            let mut cfg = match &config {
-                Some(path) => Config::load(path)?,
-                None => Config::embedded(),
-            };
-            cfg.load_custom_layouts()?;
-            let q = match &queue {
-                Some(name) => cfg
-                    .queues
-                    .iter()
-                    .find(|q| &q.name == name)
-                    .with_context(|| format!("no queue named {name:?}"))?,
-                None => &cfg.queues[0],
-            };
-            let request = filmd::render::RenderRequest {
-                images,
-                display_format: format,
-                film_size,
-                orientation,
-                magnification,
-                border_density: border,
-                empty_image_density: empty_image,
-                min_density,
-                max_density,
-                polarity,
-                medium,
-                trim,
-                dpi,
-                annotation_format,
-                annotations,
-            };
-            let setup = filmd::annotation_files::load(&cfg.server)?;
-            filmd::film::text::install(setup.fonts);
-            let page =
-                filmd::render::render(&request, q, &cfg.custom_layouts, &setup.formats, &output)?;
-            println!(
-                "{}: {} x {} px, {:.1} x {:.1} pt, {} dpi",
-                output.display(),
-                page.width_px,
-                page.height_px,
-                page.width_pt,
-                page.height_pt,
-                page.dpi
-            );
-            Ok(())
-        }
-        Command::Serve {
-            config,
-            listen,
-            ae_title,
-            data_dir,
-            ipp,
-        } => {
-            let mut cfg = match &config {
-                Some(path) => Config::load(path)?,
-                None => Config::embedded(),
-            };
-            if let Some(l) = listen {
-                cfg.server.listen = l;
-            }
-            if let Some(ae) = ae_title {
-                cfg.server.ae_title = ae.clone();
-                if let Some(q) = cfg.queues.first_mut() {
-                    q.ae_titles = vec![ae];
-                }
-            }
-            if let Some(d) = data_dir {
-                cfg.server.data_dir = d;
-            }
-            if let Some(uri) = ipp
-                && let Some(q) = cfg.queues.first_mut()
-            {
-                q.ipp = uri;
-            }
-            let issues = cfg.validate();
-            if !issues.is_empty() {
-                return Err(ConfigError::Invalid {
-                    path: config.unwrap_or_else(|| "<command line>".into()),
-                    issues,
-                }
-                .into());
-            }
-            cfg.load_custom_layouts()?;
-            let annotations = filmd::annotation_files::load(&cfg.server)?;
-            init_logging();
-            tracing::info!("{}", annotations.summary());
-            filmd::film::text::install(annotations.fonts);
-            run(cfg, annotations.formats)
-        }
+        },
+        output,
+        config,
+        queue,
     }
+}
+
+fn render(args: RenderArgs) -> Result<(), Failure> {
+    let mut loaded = load(args.config.as_deref(), &Overrides::default())?;
+    install_fonts(&mut loaded);
+    let settings = &loaded.settings;
+    let queue = match &args.queue {
+        Some(name) => settings
+            .queue(name)
+            .with_context(|| format!("no queue named {name:?}"))?,
+        None => &settings.queues[0],
+    };
+    let page = filmd::render::render(
+        &args.request,
+        queue,
+        &settings.custom_layouts,
+        &settings.annotation_formats,
+        &args.output,
+    )?;
+    println!(
+        "{}: {} x {} px, {:.1} x {:.1} pt, {} dpi",
+        args.output.display(),
+        page.width_px,
+        page.height_px,
+        page.width_pt,
+        page.height_pt,
+        page.dpi
+    );
+    Ok(())
+}
+
+fn jobs(
+    server: &ServerDir,
+    queue: Option<String>,
+    state: Option<String>,
+    limit: usize,
+    json: bool,
+) -> Result<(), Failure> {
+    let data_dir = server.data_dir()?;
+    let request = admin::Request::Jobs {
+        queue: queue.clone(),
+        state: state.clone(),
+        limit: Some(limit),
+    };
+    let jobs = match admin::ask(&data_dir, &request) {
+        Err(admin::ClientError::NotRunning { .. }) => {
+            // No server: read its spool database as it was left.
+            let jobs = admin::jobs_offline(&data_dir, queue, state, limit)
+                .map_err(|e| Failure::NoServer(format!("no server is running, and {e}")))?;
+            eprintln!(
+                "filmd: no server is running on {}: jobs as the spool database holds them",
+                data_dir.root().display()
+            );
+            jobs
+        }
+        Err(e) => return Err(Failure::no_server(e)),
+        Ok(answer) => accepted(answer)?.jobs.unwrap_or_default(),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&jobs)?);
+    } else {
+        print!("{}", admin::jobs_table(&jobs));
+    }
+    Ok(())
+}
+
+fn cancel(server: &ServerDir, id: &str) -> Result<(), Failure> {
+    server.ask(&admin::Request::Cancel { id: id.into() })?;
+    println!("cancelled {id}");
+    Ok(())
+}
+
+fn retry(server: &ServerDir, id: &str, force: bool) -> Result<(), Failure> {
+    let answer = server.ask(&admin::Request::Retry {
+        id: id.into(),
+        force,
+    })?;
+    println!(
+        "{id} printed again as {}",
+        answer.id.as_deref().unwrap_or("?")
+    );
+    Ok(())
+}
+
+fn queues(server: &ServerDir, json: bool) -> Result<(), Failure> {
+    let queues = server
+        .ask(&admin::Request::Queues)?
+        .queues
+        .unwrap_or_default();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&queues)?);
+    } else {
+        print!("{}", admin::queues_table(&queues));
+    }
+    Ok(())
 }
 
 fn init_logging() {
@@ -439,125 +470,6 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-}
-
-fn run(cfg: Config, annotation_formats: filmd::film::AnnotationFormats) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let cfg = Arc::new(cfg);
-        std::fs::create_dir_all(&cfg.server.data_dir)
-            .with_context(|| format!("creating {}", cfg.server.data_dir.display()))?;
-        let board = PrinterBoard::new(cfg.queues.iter().map(|q| q.name.as_str()));
-        let mut outputs: HashMap<String, Arc<dyn QueueOutputs>> = HashMap::new();
-        for q in &cfg.queues {
-            let archive = (!q.pdf_dir.as_os_str().is_empty()).then(|| PdfArchive {
-                name: q.pdf_name.clone(),
-            });
-            let output: Arc<dyn QueueOutputs> = if q.ipp.is_empty() {
-                Arc::new(archive.unwrap_or_default())
-            } else {
-                let ca = if q.ipp_ca_file.as_os_str().is_empty() {
-                    None
-                } else {
-                    Some(
-                        std::fs::read(&q.ipp_ca_file)
-                            .with_context(|| format!("reading {}", q.ipp_ca_file.display()))?,
-                    )
-                };
-                let printer = IppQueue::new(&q.name, &q.ipp, ca, archive, board.clone())
-                    .map_err(|e| anyhow::anyhow!("queue {}: printer {}: {e}", q.name, q.ipp))?;
-                printer.spawn_poller(Duration::from_secs(q.ipp_poll_secs));
-                tracing::info!(queue = %q.name, "delivering to IPP printer {}", q.ipp);
-                printer
-            };
-            outputs.insert(q.name.clone(), output);
-        }
-        let _data_dir_lock = admin::lock_data_dir(&cfg.server.data_dir)
-            .with_context(|| format!("locking {}", cfg.server.data_dir.display()))?;
-        let sp = &cfg.spool;
-        let spool_config = SpoolConfig {
-            workers: if sp.compose_workers == 0 {
-                SpoolConfig::default().workers
-            } else {
-                sp.compose_workers
-            },
-            min_free_mib: sp.min_free_mib,
-            retention: Duration::from_secs(sp.retention_hours.saturating_mul(3600)),
-            queue_limits: cfg
-                .queues
-                .iter()
-                .map(|q| (q.name.clone(), q.max_jobs))
-                .collect(),
-            // Backoff between tries at an unreachable printer; when the printer poller
-            // sees it back, waiting films go at once (Spool::follow_printers).
-            retry: RetryPolicy {
-                max_backoff: Duration::from_secs(60),
-                ..RetryPolicy::default()
-            },
-            ..SpoolConfig::default()
-        };
-        let spool = Spool::open(&cfg.server.data_dir, spool_config, outputs)
-            .context("opening the spool")?;
-        spool.follow_printers(&board);
-        admin::listen(
-            &cfg.server.data_dir,
-            Arc::new(admin::Admin {
-                spool: spool.clone(),
-                board: board.clone(),
-                queues: cfg
-                    .queues
-                    .iter()
-                    .map(|q| (q.name.clone(), (!q.ipp.is_empty()).then(|| q.ipp.clone())))
-                    .collect(),
-            }),
-        )
-        .await
-        .context("opening the admin socket")?;
-        let service = Arc::new(
-            PrintService::new(cfg.clone(), spool.clone())
-                .with_annotation_formats(annotation_formats)
-                .with_printers(board),
-        );
-        let listener = tokio::net::TcpListener::bind(&cfg.server.listen)
-            .await
-            .with_context(|| format!("binding {}", cfg.server.listen))?;
-        let addr = listener.local_addr()?;
-        tracing::info!(
-            "filmd {} listening on {addr}, data in {}",
-            env!("CARGO_PKG_VERSION"),
-            cfg.server.data_dir.display()
-        );
-        println!("listening on {addr}");
-        let s = &cfg.server;
-        let options = ServerOptions {
-            max_associations: s.max_associations,
-            limits: Limits {
-                max_pdu: s.max_pdu,
-                pdu_cap: s.pdu_cap,
-                max_message: s.max_message_mib as usize * (1 << 20),
-                association_timeout: Duration::from_secs(s.association_timeout_secs),
-                idle_timeout: Duration::from_secs(s.idle_timeout_secs),
-            },
-            shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
-        };
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutdown requested");
-            let _ = tx.send(true);
-        });
-        serve(listener, service, options, rx).await;
-        let stopping = spool.clone();
-        let _ = tokio::task::spawn_blocking(move || stopping.shutdown()).await;
-        let _ = std::fs::remove_file(cfg.server.data_dir.join(admin::SOCKET_NAME));
-        tracing::info!(
-            "stopped; {} job(s) still queued resume at next start",
-            spool.backlog()
-        );
-        Ok(())
-    })
 }
 
 async fn wait_for_signal() {

@@ -2,7 +2,7 @@
 //! network, to PDF or PNG, so administrators can try layouts and calibration.
 //! The images go through the same validation and composition as printed ones.
 
-use crate::config::QueueConfig;
+use crate::config::QueueSettings;
 use crate::film::AnnotationFormats;
 use crate::film::custom::CustomLayouts;
 use crate::film::{
@@ -52,7 +52,7 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, RenderError> {
 /// `formats` the Annotation Display Formats.
 pub fn build_film(
     req: &RenderRequest,
-    queue: &QueueConfig,
+    queue: &QueueSettings,
     custom: &CustomLayouts,
     formats: &AnnotationFormats,
 ) -> Result<(Film, Device), RenderError> {
@@ -67,14 +67,13 @@ pub fn build_film(
             req.orientation
         ));
     };
-    let magnification_term = req
-        .magnification
-        .clone()
-        .unwrap_or_else(|| queue.default_magnification.clone());
-    let Some(magnification) = Magnification::from_term(&magnification_term) else {
-        return invalid(format!(
-            "magnification {magnification_term:?}: use REPLICATE, BILINEAR, CUBIC or NONE"
-        ));
+    let magnification = match &req.magnification {
+        None => queue.default_magnification,
+        Some(term) => Magnification::from_term(term).ok_or_else(|| {
+            RenderError::Invalid(format!(
+                "magnification {term:?}: use REPLICATE, BILINEAR, CUBIC or NONE"
+            ))
+        })?,
     };
     let area = |s: &str| {
         AreaDensity::parse(s).ok_or_else(|| {
@@ -88,12 +87,10 @@ pub fn build_film(
         "REVERSE" => Polarity::Reverse,
         p => return invalid(format!("polarity {p:?}: use NORMAL or REVERSE")),
     };
-    let medium_term = req
-        .medium
-        .clone()
-        .unwrap_or_else(|| queue.default_medium_type.clone());
-    let Some(medium) = Medium::from_term(&medium_term) else {
-        return invalid(format!("medium {medium_term:?}"));
+    let medium = match &req.medium {
+        None => queue.default_medium_type,
+        Some(term) => Medium::from_term(term)
+            .ok_or_else(|| RenderError::Invalid(format!("medium {term:?}")))?,
     };
     let dpi = req.dpi.unwrap_or(queue.dpi);
     if !(72..=1200).contains(&dpi) {
@@ -203,7 +200,7 @@ fn film_annotations(
 /// Composes the film and writes it to `output` (.pdf or .png).
 pub fn render(
     req: &RenderRequest,
-    queue: &QueueConfig,
+    queue: &QueueSettings,
     custom: &CustomLayouts,
     formats: &AnnotationFormats,
     output: &Path,
@@ -233,7 +230,7 @@ pub fn render(
                 creator: format!("filmd {}", env!("CARGO_PKG_VERSION")),
                 created: std::time::SystemTime::now(),
                 queue: queue.name.clone(),
-                films: vec![crate::spool::film_metadata(&film)],
+                films: vec![crate::outputs::archive::film_metadata(&film)],
                 ..Default::default()
             };
             crate::backend::pdf::encode_pdf(std::slice::from_ref(&page), &info)

@@ -146,7 +146,7 @@ fn jobs_and_queues_are_listed_and_impossible_actions_refused_with_reasons() {
     assert!(stderr(&bad_state).contains("no job state \"lost\""));
 
     // Garbage, and a line longer than the limit, get error answers; the server goes on.
-    let socket = dir.join(filmd::admin::SOCKET_NAME);
+    let socket = dir.join(filmd::data_dir::SOCKET_NAME);
     for request in [
         b"not json\n".to_vec(),
         b"{\"op\":\"drop_everything\"}\n".to_vec(),

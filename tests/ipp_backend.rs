@@ -7,7 +7,7 @@ mod common;
 use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, have_cupsd, have_ippeveprinter};
 use filmd::backend::ipp::{
     ColorMode, DocumentFormat, IppFailure, IppPrinter, JobSnapshot, JobState, JobTicket,
-    Orientation, PrinterState, PwgType, Resolution, backoff, choose_format,
+    Orientation, PrinterState, PwgType, Resolution, choose_format,
 };
 use filmd::backend::pdf::{DocumentInfo, encode_pdf};
 use filmd::film::Page;
@@ -76,7 +76,7 @@ async fn wait_terminal(p: &IppPrinter, id: i32) -> JobSnapshot {
     }
 }
 
-/// Print-Job, retried after [`backoff`] while the printer says it is busy; returns the
+/// Print-Job, retried after the spool's backoff while the printer says it is busy; returns the
 /// job id and how many attempts were refused as retryable.
 async fn print_with_retry(p: &IppPrinter, doc: &[u8], t: &JobTicket) -> (i32, u32) {
     let start = Instant::now();
@@ -86,7 +86,7 @@ async fn print_with_retry(p: &IppPrinter, doc: &[u8], t: &JobTicket) -> (i32, u3
             Ok(id) => return (id, attempt),
             Err(e @ IppFailure::Retryable { .. }) => {
                 assert!(start.elapsed() < JOB_WAIT, "still refused: {e}");
-                tokio::time::sleep(backoff(attempt)).await;
+                tokio::time::sleep(filmd::spool::RetryPolicy::default().backoff(attempt + 1)).await;
                 attempt += 1;
             }
             Err(e) => panic!("Print-Job failed permanently: {e}"),

@@ -17,7 +17,7 @@ mod wire;
 pub use attrs::{
     JobSnapshot, JobState, MAX_LIST, MAX_TEXT, PrinterSnapshot, PrinterState, Resolution,
 };
-pub use failure::{BACKOFF_BASE, BACKOFF_CAP, IppFailure, backoff, status_name};
+pub use failure::{IppFailure, status_name};
 pub use format::{DocumentFormat, PwgType, choose_format};
 
 use ::ipp::attribute::{IppAttribute, IppAttributes};

@@ -21,7 +21,7 @@ use super::pwg::ImageBox;
 use crate::film::Page;
 use crate::film::resample::{self, Filter, Region, ResampleError, Source, Target};
 
-const MM_PER_INCH: f64 = 25.4;
+use crate::film::size::MM_PER_INCH;
 const PT_PER_INCH: f64 = 72.0;
 
 /// Tolerance of an exact media match, per side.

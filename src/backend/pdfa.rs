@@ -11,7 +11,7 @@ use super::pdf::{DocumentInfo, FilmMetadata};
 use lopdf::{Object, StringFormat};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// XMP namespace of filmd's print job properties.
 pub const FILMD_NS: &str = "urn:filmd:xmp:print:1.0#";
@@ -62,30 +62,7 @@ pub fn xmp_date(time: SystemTime) -> String {
 }
 
 fn civil_time(time: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
-    utc_fields(time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
-}
-
-/// (year, month, day, hour, minute, second) in UTC of `secs` since the Unix epoch: the
-/// one calendar filmd has (PDF and XMP dates here, DA/TM values and file names in
-/// spool::stamp, the operator's job list).
-pub fn utc_fields(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    (y, m, d, rem / 3600, rem / 60 % 60, rem % 60)
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    crate::time::utc_fields(crate::time::Stamp::of(time).0)
 }
 
 /// The document's identifiers.
@@ -446,7 +423,7 @@ fn extension_schema() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn dates_are_utc_pdf_and_xmp_dates() {

@@ -20,7 +20,7 @@ pub const DEFAULT_ANNOTATIONS_TOML: &str = include_str!("../../layouts/annotatio
 /// The name of the embedded font (DejaVu Sans, from the `dejavu` crate).
 pub const DEFAULT_FONT: &str = "DejaVu Sans";
 
-const MM_PER_PT: f64 = 25.4 / 72.0;
+const MM_PER_PT: f64 = super::size::MM_PER_INCH / 72.0;
 /// Sizes accepted in the file, in points.
 const SIZE_RANGE_PT: (f64, f64) = (2.0, 72.0);
 const DEFAULT_SIZE_PT: f64 = 10.0;

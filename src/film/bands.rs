@@ -22,7 +22,7 @@ use super::model::{Device, Film};
 use super::text::{self, Bounds, Raster};
 use std::collections::BTreeSet;
 
-const MM_PER_INCH: f64 = 25.4;
+use super::size::MM_PER_INCH;
 
 /// Where the annotations of a film go and what is left for its image boxes.
 #[derive(Debug, Clone, PartialEq)]

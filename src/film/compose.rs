@@ -25,7 +25,7 @@ use super::placement::{self, Placement, Request};
 use super::resample::{Filter, Region, Source, Target, resample};
 use super::size::PageGeometry;
 
-const MM_PER_INCH: f64 = 25.4;
+use super::size::MM_PER_INCH;
 
 /// The printable area of `film` on `device`, and what the annotation bands leave of it
 /// for the image boxes.

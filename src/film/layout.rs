@@ -24,7 +24,45 @@ pub const MAX_BOXES_PER_LINE: u32 = 32;
 /// Largest number of image boxes on one film.
 pub const MAX_BOXES: u32 = 1024;
 
-const MM_PER_INCH: f64 = 25.4;
+use super::size::MM_PER_INCH;
+
+/// The kinds of Image Display Format (PS3.3 C.13.5.1), as a queue lists those it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatKind {
+    Standard,
+    Row,
+    Col,
+    Slide,
+    Superslide,
+    Custom,
+}
+
+impl FormatKind {
+    pub const ALL: [FormatKind; 6] = [
+        FormatKind::Standard,
+        FormatKind::Row,
+        FormatKind::Col,
+        FormatKind::Slide,
+        FormatKind::Superslide,
+        FormatKind::Custom,
+    ];
+
+    /// The value's first component: STANDARD, ROW, COL, SLIDE, SUPERSLIDE or CUSTOM.
+    pub fn term(self) -> &'static str {
+        match self {
+            FormatKind::Standard => "STANDARD",
+            FormatKind::Row => "ROW",
+            FormatKind::Col => "COL",
+            FormatKind::Slide => "SLIDE",
+            FormatKind::Superslide => "SUPERSLIDE",
+            FormatKind::Custom => "CUSTOM",
+        }
+    }
+
+    pub fn from_term(term: &str) -> Option<FormatKind> {
+        FormatKind::ALL.into_iter().find(|k| k.term() == term)
+    }
+}
 
 /// A parsed Image Display Format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,6 +236,17 @@ impl PrintableArea {
 }
 
 impl DisplayFormat {
+    pub fn kind(&self) -> FormatKind {
+        match self {
+            DisplayFormat::Standard { .. } => FormatKind::Standard,
+            DisplayFormat::Row(_) => FormatKind::Row,
+            DisplayFormat::Col(_) => FormatKind::Col,
+            DisplayFormat::Slide => FormatKind::Slide,
+            DisplayFormat::Superslide => FormatKind::Superslide,
+            DisplayFormat::Custom { .. } => FormatKind::Custom,
+        }
+    }
+
     /// Parses the value of (2010,0010). Leading/trailing spaces are not significant.
     /// `CUSTOM\i` must name a layout of `custom`.
     pub fn parse(value: &str, custom: &CustomLayouts) -> Result<Self, LayoutError> {

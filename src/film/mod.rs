@@ -14,6 +14,6 @@ pub mod size;
 pub mod text;
 
 pub use annotation::{Annotation, AnnotationFormats};
-pub use layout::{DisplayFormat, PrintableArea};
+pub use layout::{DisplayFormat, FormatKind, PrintableArea};
 pub use model::*;
 pub use size::{FilmSize, Orientation, PageGeometry};

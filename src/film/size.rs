@@ -13,13 +13,15 @@ pub struct FilmSize {
     pub height_mm: f64,
 }
 
-const INCH_MM: f64 = 25.4;
+/// Millimetres in an inch: the one conversion between film sizes (mm) and resolutions
+/// (dots per inch).
+pub const MM_PER_INCH: f64 = 25.4;
 
 const fn inches(id: &'static str, w: f64, h: f64) -> FilmSize {
     FilmSize {
         id,
-        width_mm: w * INCH_MM,
-        height_mm: h * INCH_MM,
+        width_mm: w * MM_PER_INCH,
+        height_mm: h * MM_PER_INCH,
     }
 }
 
@@ -106,10 +108,10 @@ impl PageGeometry {
     /// Landscape swaps the film's width and height; pixel sizes are rounded to the nearest pixel.
     pub fn new(size: FilmSize, orientation: Orientation, dpi: u32) -> Self {
         let (w_mm, h_mm) = size.dimensions_mm(orientation);
-        let px = |mm: f64| ((mm / INCH_MM) * f64::from(dpi)).round().max(1.0) as u32;
+        let px = |mm: f64| ((mm / MM_PER_INCH) * f64::from(dpi)).round().max(1.0) as u32;
         PageGeometry {
-            width_pt: w_mm / INCH_MM * 72.0,
-            height_pt: h_mm / INCH_MM * 72.0,
+            width_pt: w_mm / MM_PER_INCH * 72.0,
+            height_pt: h_mm / MM_PER_INCH * 72.0,
             width_px: px(w_mm),
             height_px: px(h_mm),
             dpi,

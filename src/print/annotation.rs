@@ -82,6 +82,6 @@ impl PrintHandler {
             .iter()
             .map(|a| (a.position, a.text.clone()))
             .collect();
-        self.annotation_formats.annotations(id, &texts)
+        self.config.annotation_formats.annotations(id, &texts)
     }
 }

@@ -322,28 +322,21 @@ impl PrintHandler {
         };
         let display_format = DisplayFormat::parse(&format_text, &self.config.custom_layouts)
             .map_err(|e| Refusal::invalid(tags::IMAGE_DISPLAY_FORMAT, e.to_string()))?;
-        let q = self.queue().clone();
+        let q = self.queue.clone();
         if !q.accepts_display_format(&display_format) {
+            let kinds: Vec<&str> = q.display_formats.iter().map(|k| k.term()).collect();
             return Err(Refusal::invalid(
                 tags::IMAGE_DISPLAY_FORMAT,
-                format!(
-                    "queue {} prints only {} layouts",
-                    q.name,
-                    q.display_formats.join(", ")
-                ),
+                format!("queue {} prints only {} layouts", q.name, kinds.join(", ")),
             ));
         }
-        let accepted_sizes = q.accepted_film_sizes();
         let size = attrs::term(
             data,
             tags::FILM_SIZE_ID,
-            |s| accepted_sizes.iter().copied().find(|f| f.id == s),
+            |s| q.film_sizes.iter().copied().find(|f| f.id == s),
             "a Film Size ID this printer loads",
         )?
-        .or_else(|| FilmSize::from_id(&q.default_film_size))
-        .ok_or_else(|| {
-            Refusal::new(status::PROCESSING_FAILURE, "queue has no default film size")
-        })?;
+        .unwrap_or(q.default_film_size);
         let orientation = attrs::term(
             data,
             tags::FILM_ORIENTATION,
@@ -365,7 +358,7 @@ impl PrintHandler {
         let annotation_format = attrs::string(data, tags::ANNOTATION_DISPLAY_FORMAT_ID)?;
         let annotation_count = match &annotation_format {
             None => 0,
-            Some(id) => self.annotation_formats.positions(id).ok_or_else(|| {
+            Some(id) => self.config.annotation_formats.positions(id).ok_or_else(|| {
                 Refusal::invalid(
                     tags::ANNOTATION_DISPLAY_FORMAT_ID,
                     format!(
@@ -380,8 +373,7 @@ impl PrintHandler {
             annotation_format,
             orientation,
             size,
-            magnification: Magnification::from_term(&q.default_magnification)
-                .unwrap_or(Magnification::Cubic),
+            magnification: q.default_magnification,
             smoothing_type: None,
             border_density: AreaDensity::Black,
             empty_image_density: AreaDensity::Black,

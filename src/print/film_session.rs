@@ -75,7 +75,7 @@ impl PrintHandler {
         )? {
             session.print_priority = p;
         }
-        let accepted = self.queue().accepted_media();
+        let accepted = &self.queue().medium_types;
         if let Some(m) = attrs::term(
             data,
             tags::MEDIUM_TYPE,
@@ -198,7 +198,7 @@ impl PrintHandler {
             color,
             number_of_copies: 1,
             print_priority: "MED".into(),
-            medium: Medium::from_term(&queue.default_medium_type).unwrap_or(Medium::BlueFilm),
+            medium: queue.default_medium_type,
             film_destination: "MAGAZINE".into(),
             label: String::new(),
             owner_id: String::new(),

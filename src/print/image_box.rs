@@ -376,7 +376,7 @@ impl PrintHandler {
         let device = self.device(self.film_boxes[f].high_resolution);
         let (fit, fit_comment) =
             film_fit_status(&film, &device, |p| p == state.image_box.position)?;
-        let limit = self.config.server.max_association_image_mib as usize * (1 << 20);
+        let limit = self.config.max_association_image_bytes;
         let total = self.image_bytes - state.bytes + new_bytes;
         if total > limit {
             return Err(Refusal::new(

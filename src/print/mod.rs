@@ -17,63 +17,73 @@ pub mod printer;
 pub mod status;
 pub mod uids;
 
-use crate::config::{Config, QueueConfig};
+use crate::config::{PrinterIdentity, QueueSettings, Settings};
 use crate::film::AnnotationFormats;
+use crate::film::custom::CustomLayouts;
 use crate::net::dimse::command_field as cf;
 use crate::net::{AssociationHandler, AssociationInfo, EventSender, Request, Response, Service};
+use crate::outputs::board::PrinterBoard;
 use crate::spool::Spool;
-use crate::spool::printers::PrinterBoard;
 use attrs::Refusal;
 use dicom_object::InMemDicomObject;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tracing::{info, warn};
 
+/// What the Print Management service is configured with: the queues it serves and what
+/// the films they accept may name.
+#[derive(Debug, Clone)]
+pub struct PrintSettings {
+    /// In configuration order; an unknown called AE title selects the first.
+    pub queues: Vec<Arc<QueueSettings>>,
+    /// What Printer N-GET reports of the device.
+    pub printer: PrinterIdentity,
+    /// `CUSTOM\i` Image Display Formats.
+    pub custom_layouts: CustomLayouts,
+    /// Annotation Display Formats a film box may name.
+    pub annotation_formats: AnnotationFormats,
+    /// Bytes of image pixel data one association may hold at once.
+    pub max_association_image_bytes: usize,
+}
+
+impl PrintSettings {
+    pub fn of(settings: &Settings) -> PrintSettings {
+        PrintSettings {
+            queues: settings.queues.clone(),
+            printer: settings.printer.clone(),
+            custom_layouts: settings.custom_layouts.clone(),
+            annotation_formats: settings.annotation_formats.clone(),
+            max_association_image_bytes: settings.server.max_association_image_bytes,
+        }
+    }
+}
+
 /// Shared by every association.
 pub struct PrintService {
-    pub config: Arc<Config>,
+    pub config: Arc<PrintSettings>,
     pub spool: Arc<Spool>,
     pub jobs: Arc<print_job::JobRegistry>,
-    /// Annotation Display Formats the film boxes may name.
-    pub annotation_formats: Arc<AnnotationFormats>,
     /// The live status of every queue's printer.
     pub printers: Arc<PrinterBoard>,
 }
 
 impl PrintService {
-    /// A service with the embedded annotation formats; see [`Self::with_annotation_formats`].
-    pub fn new(config: Arc<Config>, spool: Arc<Spool>) -> Self {
+    /// `printers` is the board the printer pollers post to.
+    pub fn new(config: PrintSettings, spool: Arc<Spool>, printers: Arc<PrinterBoard>) -> Self {
         PrintService {
+            config: Arc::new(config),
             spool,
             jobs: Arc::new(print_job::JobRegistry::default()),
-            annotation_formats: Arc::new(AnnotationFormats::embedded().clone()),
-            printers: PrinterBoard::new(config.queues.iter().map(|q| q.name.as_str())),
-            config,
+            printers,
         }
     }
 
-    /// Reports printer status from `board`, shared with what watches the printers.
-    pub fn with_printers(mut self, board: Arc<PrinterBoard>) -> Self {
-        self.printers = board;
-        self
-    }
-
-    /// Uses `formats` (read from the layouts directory at start) for Annotation Display
-    /// Format ID.
-    pub fn with_annotation_formats(mut self, formats: AnnotationFormats) -> Self {
-        self.annotation_formats = Arc::new(formats);
-        self
-    }
-
-    fn queue_for(&self, called_ae: &str) -> usize {
-        (0..self.config.queues.len())
-            .find(|&i| {
-                self.config
-                    .queue_ae_titles(i)
-                    .iter()
-                    .any(|ae| ae.trim() == called_ae)
-            })
-            .unwrap_or(0)
+    fn queue_for(&self, called_ae: &str) -> &Arc<QueueSettings> {
+        let queues = &self.config.queues;
+        queues
+            .iter()
+            .find(|q| q.ae_titles.iter().any(|ae| ae.trim() == called_ae))
+            .unwrap_or(&queues[0])
     }
 }
 
@@ -95,34 +105,29 @@ impl Service for PrintService {
         // Colour is accepted when the queue the called AE title selects prints colour or
         // converts colour films to gray; a queue that refuses them rejects the context at
         // negotiation (PS3.4 H.3: the Meta SOP class is the unit of negotiation).
-        if self.config.queues[self.queue_for(called_ae)].accepts_color() {
+        if self.queue_for(called_ae).accepts_color() {
             v.push(uids::BASIC_COLOR_PRINT_MANAGEMENT_META.to_string());
         }
         v
     }
 
     fn called_ae_titles(&self) -> Vec<String> {
-        (0..self.config.queues.len())
-            .flat_map(|i| self.config.queue_ae_titles(i))
+        self.config
+            .queues
+            .iter()
+            .flat_map(|q| q.ae_titles.iter().cloned())
             .collect()
     }
 
     fn open(&self, info: &AssociationInfo, events: EventSender) -> PrintHandler {
-        let queue = self.queue_for(&info.called_ae_title);
-        printer::watch_printer(
-            info,
-            &self.config.queues[queue].name,
-            &self.printers,
-            &self.config,
-            events.clone(),
-        );
+        let queue = self.queue_for(&info.called_ae_title).clone();
+        printer::watch_printer(info, &queue, &self.printers, events.clone());
         PrintHandler {
             info: info.clone(),
             config: self.config.clone(),
             queue,
             spool: self.spool.clone(),
             jobs: self.jobs.clone(),
-            annotation_formats: self.annotation_formats.clone(),
             printers: self.printers.clone(),
             events,
             session: None,
@@ -136,11 +141,11 @@ impl Service for PrintService {
 /// The state of one association.
 pub struct PrintHandler {
     pub(crate) info: AssociationInfo,
-    pub(crate) config: Arc<Config>,
-    pub(crate) queue: usize,
+    pub(crate) config: Arc<PrintSettings>,
+    /// The queue the called AE title selected.
+    pub(crate) queue: Arc<QueueSettings>,
     pub(crate) spool: Arc<Spool>,
     pub(crate) jobs: Arc<print_job::JobRegistry>,
-    pub(crate) annotation_formats: Arc<AnnotationFormats>,
     pub(crate) printers: Arc<PrinterBoard>,
     pub(crate) events: EventSender,
     pub(crate) session: Option<film_session::FilmSession>,
@@ -152,8 +157,8 @@ pub struct PrintHandler {
 }
 
 impl PrintHandler {
-    pub(crate) fn queue(&self) -> &QueueConfig {
-        &self.config.queues[self.queue]
+    pub(crate) fn queue(&self) -> &QueueSettings {
+        &self.queue
     }
 
     /// Which SOP classes may be addressed on a context (PS3.4 H.3: a Meta SOP class groups

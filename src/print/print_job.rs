@@ -45,7 +45,7 @@ pub struct JobRecord {
     pub originator: String,
     pub printer_name: String,
     pub film_session_label: String,
-    pub created: chrono_like::Stamp,
+    pub created: crate::time::Stamp,
     target: Option<EventTarget>,
 }
 
@@ -71,11 +71,11 @@ fn execution_status(state: &JobState) -> (&'static str, &'static str, u16) {
                 .split(':')
                 .map(str::trim)
                 .find_map(|part| {
-                    crate::spool::printer_state::info::ALL
+                    crate::outputs::board::info::ALL
                         .into_iter()
                         .find(|t| *t == part)
                 })
-                .unwrap_or(crate::spool::printer_state::info::PRINTER_DOWN);
+                .unwrap_or(crate::outputs::board::info::PRINTER_DOWN);
             ("FAILURE", info, 4)
         }
     }
@@ -169,9 +169,6 @@ impl JobRegistry {
     }
 }
 
-/// UTC stamps for DA/TM values (shared with the spool's archive file names).
-pub use crate::spool::stamp as chrono_like;
-
 impl PrintHandler {
     /// Copies film box `i` as it is now into a composable film (PS3.4 H.4.1.2.4: later
     /// N-SETs do not change a queued print).
@@ -261,7 +258,7 @@ impl PrintHandler {
             }
         }
         let uid = new_uid();
-        let printer_name = format!("{} {}", self.config.printer.name, queue.name);
+        let printer_name = queue.printer_name.clone();
         let job = PrintJob {
             id: String::new(),
             uid: uid.clone(),
@@ -271,10 +268,8 @@ impl PrintHandler {
             owner_id: session.owner_id.clone(),
             priority: session.print_priority.clone(),
             copies: session.number_of_copies,
-            created_unix: chrono_like::Stamp::now().0,
+            created_unix: crate::time::Stamp::now().0,
             device,
-            pdf_dir: self.config.pdf_dir(&queue),
-            preview_dir: self.config.server.data_dir.join("previews"),
             films,
         };
         let target = self.info.context_for(uids::PRINT_JOB).map(|c| EventTarget {
@@ -290,7 +285,7 @@ impl PrintHandler {
             originator: self.info.calling_ae_title.clone(),
             printer_name,
             film_session_label: session.label.clone(),
-            created: chrono_like::Stamp::now(),
+            created: crate::time::Stamp::now(),
             target,
         });
         let jobs = self.jobs.clone();

@@ -5,10 +5,10 @@ use super::PrintHandler;
 use super::attrs::Refusal;
 use super::status;
 use super::uids;
-use crate::config::Config;
+use crate::config::QueueSettings;
 use crate::film::Smoothing;
 use crate::net::{AssociationInfo, EventReport, EventSender, Response};
-use crate::spool::printers::{Level, PrinterBoard, PrinterStatus};
+use crate::outputs::board::{PrinterBoard, PrinterCondition, PrinterStatus};
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
@@ -55,10 +55,10 @@ fn printer_context(info: &AssociationInfo) -> Option<u8> {
 /// Printer Name.
 pub(crate) fn printer_event(
     context_id: u8,
-    status: &PrinterStatus,
+    status: &PrinterCondition,
     printer_name: &str,
 ) -> EventReport {
-    let data = (status.level != Level::Normal).then(|| {
+    let data = (status.status != PrinterStatus::Normal).then(|| {
         InMemDicomObject::from_element_iter([
             text(tags::PRINTER_STATUS_INFO, VR::CS, &status.info),
             text(tags::PRINTER_NAME, VR::LO, printer_name),
@@ -68,7 +68,7 @@ pub(crate) fn printer_event(
         context_id,
         sop_class_uid: uids::PRINTER.into(),
         sop_instance_uid: uids::PRINTER_INSTANCE.into(),
-        event_type_id: status.level.event_type_id(),
+        event_type_id: status.status.event_type_id(),
         data,
     }
 }
@@ -77,18 +77,18 @@ pub(crate) fn printer_event(
 /// when it negotiated a context that includes the Printer SOP class.
 pub(crate) fn watch_printer(
     info: &AssociationInfo,
-    queue: &str,
+    queue: &QueueSettings,
     board: &PrinterBoard,
-    config: &Config,
     events: EventSender,
 ) {
-    let (Some(context_id), Some(mut rx)) = (printer_context(info), board.subscribe(queue)) else {
+    let (Some(context_id), Some(mut rx)) = (printer_context(info), board.subscribe(&queue.name))
+    else {
         return;
     };
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let printer_name = format!("{} {queue}", config.printer.name);
+    let printer_name = queue.printer_name.clone();
     let association = info.id;
     rx.borrow_and_update();
     runtime.spawn(async move {
@@ -100,7 +100,7 @@ pub(crate) fn watch_printer(
                         break;
                     }
                     let status = rx.borrow_and_update().clone();
-                    tracing::debug!(assoc = association, "Printer N-EVENT-REPORT {}", status.level.term());
+                    tracing::debug!(assoc = association, "Printer N-EVENT-REPORT {}", status.status.term());
                     if events.send(printer_event(context_id, &status, &printer_name)).is_err() {
                         break;
                     }
@@ -113,16 +113,12 @@ pub(crate) fn watch_printer(
 impl PrintHandler {
     fn printer_attributes(&self) -> InMemDicomObject {
         let p = &self.config.printer;
-        // The live state of this association's queue (spool::printers).
+        // The live state of this association's queue (outputs::board).
         let live = self.printers.get(&self.queue().name);
         let mut obj = InMemDicomObject::from_element_iter([
-            text(tags::PRINTER_STATUS, VR::CS, live.level.term()),
+            text(tags::PRINTER_STATUS, VR::CS, live.status.term()),
             text(tags::PRINTER_STATUS_INFO, VR::CS, &live.info),
-            text(
-                tags::PRINTER_NAME,
-                VR::LO,
-                &format!("{} {}", p.name, self.queue().name),
-            ),
+            text(tags::PRINTER_NAME, VR::LO, &self.queue().printer_name),
             text(tags::MANUFACTURER, VR::LO, &p.manufacturer),
             text(tags::MANUFACTURER_MODEL_NAME, VR::LO, &p.model),
             text(tags::DEVICE_SERIAL_NUMBER, VR::LO, &p.serial_number),
@@ -205,9 +201,9 @@ impl PrintHandler {
             classes.push(uids::BASIC_COLOR_PRINT_MANAGEMENT_META);
         }
         let media: Vec<InMemDicomObject> = q
-            .accepted_media()
+            .medium_types
             .iter()
-            .flat_map(|m| q.accepted_film_sizes().into_iter().map(move |s| (*m, s)))
+            .flat_map(|m| q.film_sizes.iter().map(move |s| (*m, *s)))
             .enumerate()
             .map(|(i, (m, s))| {
                 InMemDicomObject::from_element_iter([
@@ -247,7 +243,7 @@ impl PrintHandler {
             text(
                 tags::DEFAULT_MAGNIFICATION_TYPE,
                 VR::CS,
-                &q.default_magnification,
+                q.default_magnification.term(),
             ),
             DataElement::new(
                 tags::OTHER_MAGNIFICATION_TYPES_AVAILABLE,
@@ -292,11 +288,7 @@ impl PrintHandler {
                 VR::LO,
                 &self.config.printer.model,
             ),
-            text(
-                tags::PRINTER_NAME,
-                VR::LO,
-                &format!("{} {}", self.config.printer.name, q.name),
-            ),
+            text(tags::PRINTER_NAME, VR::LO, &q.printer_name),
         ]);
         InMemDicomObject::from_element_iter([DataElement::new(
             tags::PRINTER_CONFIGURATION_SEQUENCE,
@@ -334,8 +326,8 @@ mod tests {
 
     #[test]
     fn printer_events_carry_info_and_name_except_for_normal() {
-        let warning = PrinterStatus {
-            level: Level::Warning,
+        let warning = PrinterCondition {
+            status: PrinterStatus::Warning,
             info: "SUPPLY LOW".into(),
             detail: "media-low-warning".into(),
         };
@@ -355,7 +347,7 @@ mod tests {
             data.element(tags::PRINTER_NAME).unwrap().to_str().unwrap(),
             "filmd ct"
         );
-        let normal = printer_event(3, &PrinterStatus::normal(), "filmd ct");
+        let normal = printer_event(3, &PrinterCondition::normal(), "filmd ct");
         assert_eq!(normal.event_type_id, 1);
         assert!(normal.data.is_none());
     }

@@ -13,16 +13,11 @@
 //! The Print Job SOP class (PS3.4 H.4.8) sees a job's progress through an [`Observer`]:
 //! PENDING when committed, PRINTING when composition starts, then DONE or FAILURE.
 
-pub mod archive;
 mod engine;
-pub mod ipp_queue;
 pub mod payload;
-pub mod printer_state;
-pub mod printers;
-pub mod stamp;
 pub mod store;
 
-pub use archive::{PREVIEW_SIDE, PdfArchive, document_info, film_metadata};
+pub use crate::time::now_ms;
 pub use payload::{sync_dir, write_durably};
 pub use store::{JobFilter, JobRow, JobStore, Priority, State, StoreError};
 
@@ -50,9 +45,6 @@ pub struct PrintJob {
     pub copies: u32,
     pub created_unix: u64,
     pub device: Device,
-    pub pdf_dir: PathBuf,
-    /// Where the small PNG previews of the job's films go.
-    pub preview_dir: PathBuf,
     pub films: Vec<Film>,
 }
 
@@ -332,21 +324,13 @@ pub struct Spool {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
-/// Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 impl Spool {
     /// Opens the spool under `data_dir/spool`, recovers what the last run left (see
     /// engine/recover.rs), starts `config.workers` compose threads and, on the current tokio
     /// runtime, one delivery task per queue with a printer and the retention sweep.
     /// `outputs` maps queue names to their outputs; a job of a queue not in it fails.
     pub fn open(
-        data_dir: &Path,
+        data_dir: &crate::data_dir::DataDir,
         config: SpoolConfig,
         outputs: HashMap<String, Arc<dyn QueueOutputs>>,
     ) -> std::io::Result<Arc<Spool>> {
@@ -380,29 +364,9 @@ impl Spool {
         self.inner.printer_back(queue);
     }
 
-    /// Follows the printers' status on `board`: whenever a queue's printer leaves
-    /// FAILURE (it answers again, or was resumed), [`Spool::printer_back`] for it, so a
-    /// film waiting out a backoff is not held up to a minute longer than the outage.
-    pub fn follow_printers(self: &Arc<Self>, board: &printers::PrinterBoard) {
-        for queue in self.inner.printer_queues() {
-            let Some(mut rx) = board.subscribe(&queue) else {
-                continue;
-            };
-            let spool = Arc::downgrade(self);
-            // Read before the task starts, so that a recovery in between is not missed.
-            let mut was_down = rx.borrow_and_update().level == printers::Level::Failure;
-            self.inner.spawn(async move {
-                while rx.changed().await.is_ok() {
-                    let down = rx.borrow_and_update().level == printers::Level::Failure;
-                    if was_down && !down {
-                        let Some(spool) = spool.upgrade() else { return };
-                        let q = queue.clone();
-                        let _ = tokio::task::spawn_blocking(move || spool.printer_back(&q)).await;
-                    }
-                    was_down = down;
-                }
-            });
-        }
+    /// Queues whose jobs go on to a printer.
+    pub fn printer_queues(&self) -> Vec<String> {
+        self.inner.printer_queues()
     }
 
     /// Prints a failed or cancelled job again, as a new job with its own ID (and so its

@@ -14,6 +14,7 @@
 //! never answered with success, and is removed at start.
 
 use super::PrintJob;
+use crate::data_dir::DataDir;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -89,21 +90,23 @@ pub fn decode_job(bytes: &[u8]) -> Result<PrintJob, String> {
     postcard::from_bytes(body).map_err(|e| e.to_string())
 }
 
-/// Paths of the spool directory.
+/// Paths of the spool directory, inside the data directory.
 #[derive(Debug, Clone)]
 pub struct Layout {
+    data: DataDir,
     pub root: PathBuf,
 }
 
 impl Layout {
-    pub fn new(data_dir: &Path) -> Layout {
+    pub fn new(data: &DataDir) -> Layout {
         Layout {
-            root: data_dir.join("spool"),
+            root: data.spool(),
+            data: data.clone(),
         }
     }
 
     pub fn database(&self) -> PathBuf {
-        self.root.join("jobs.sqlite")
+        self.data.database()
     }
 
     pub fn jobs_dir(&self) -> PathBuf {
@@ -146,6 +149,13 @@ impl Layout {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
+    }
+
+    /// Removes every file the job ever made: payload, documents and its films'
+    /// previews (at the end of its retention, or for a job never acknowledged).
+    pub fn remove_all(&self, id: &str) -> std::io::Result<()> {
+        self.remove(id)?;
+        self.data.remove_previews(id)
     }
 
     /// IDs of the payload files present, and removes leftover temp files (writes that were
@@ -203,8 +213,6 @@ mod tests {
                 gap_mm: 0.0,
                 ..Device::default()
             },
-            pdf_dir: "/tmp".into(),
-            preview_dir: "/tmp".into(),
             films: vec![],
         };
         let bytes = encode_job(&job).unwrap();

@@ -1,6 +1,7 @@
 //! Engine tests with an in-memory printer: ordering, retries, refusals, crashes, limits.
 
 use super::*;
+use crate::data_dir::DataDir;
 use crate::film::Device;
 use std::fs;
 use std::sync::Condvar;
@@ -203,7 +204,7 @@ impl Harness {
         let _guard = self.rt.enter();
         let outputs: HashMap<String, Arc<dyn QueueOutputs>> =
             [("q".to_string(), fake.clone() as Arc<dyn QueueOutputs>)].into();
-        Spool::open(self.dir.path(), config, outputs).unwrap()
+        Spool::open(&DataDir::new(self.dir.path()), config, outputs).unwrap()
     }
 
     fn job(&self, label: &str, priority: &str, copies: u32) -> PrintJob {
@@ -225,8 +226,6 @@ impl Harness {
                 gap_mm: 0.0,
                 ..Device::default()
             },
-            pdf_dir: self.dir.path().join("pdf"),
-            preview_dir: self.dir.path().join("previews"),
             films: vec![],
         }
     }
@@ -532,7 +531,7 @@ fn start_removes_unacknowledged_payloads_and_fails_jobs_without_one() {
     let h = Harness::new();
     let fake = Arc::new(Fake::default());
     drop(h.open(&fake, fast()));
-    let layout = payload::Layout::new(h.dir.path());
+    let layout = payload::Layout::new(&DataDir::new(h.dir.path()));
     // A payload whose row was never committed: its N-ACTION was not answered with success.
     write_durably(&layout.payload("stray"), b"FILMDJ03").unwrap();
     // A committed job whose payload is gone.
@@ -576,7 +575,8 @@ fn a_job_that_keeps_crashing_composition_fails_after_the_attempt_limit() {
     let (id, _) = submit(&spool, h.job("a", "MED", 1));
     wait_until("composing", || stuck.composing.load(Ordering::SeqCst) == 1);
     // Three more runs that died composing it: attempts are counted when they start.
-    let store = JobStore::open(&payload::Layout::new(h.dir.path()).database()).unwrap();
+    let store =
+        JobStore::open(&payload::Layout::new(&DataDir::new(h.dir.path())).database()).unwrap();
     for _ in 0..3 {
         store.begin_attempt(&id, State::Received, 1).unwrap();
     }
@@ -594,26 +594,6 @@ fn a_job_that_keeps_crashing_composition_fails_after_the_attempt_limit() {
     );
     assert!(fresh.log().is_empty(), "not composed again");
     stuck.set_gate(false);
-}
-
-#[test]
-fn job_files_of_the_file_only_spool_are_imported_and_delivered() {
-    let h = Harness::new();
-    let root = h.dir.path().join("spool");
-    fs::create_dir_all(&root).unwrap();
-    let mut job = h.job("legacy", "HIGH", 1);
-    job.id = "0000000000001-000000-abcd".into();
-    write_durably(
-        &root.join(format!("{}.job", job.id)),
-        &payload::encode_job(&job).unwrap(),
-    )
-    .unwrap();
-    let fake = Arc::new(Fake::default());
-    let spool = h.open(&fake, fast());
-    let row = wait_state(&spool, &job.id, State::Done);
-    assert_eq!(row.priority, Priority::High);
-    assert_eq!(fake.log(), ["compose legacy"]);
-    assert!(!root.join(format!("{}.job", job.id)).exists());
 }
 
 #[test]
@@ -650,6 +630,30 @@ fn finished_jobs_are_removed_after_the_retention() {
     wait_until("swept", || spool.job(&id).unwrap().is_none());
     assert_eq!(h.payloads(), 0, "a failed job's payload goes with its row");
     assert!(!h.dir.path().join("spool/out").join(&id).exists());
+}
+
+/// Previews are what an operator looks at after the film printed: a done job keeps them
+/// (while its payload goes at once), and they go with its row at the end of the retention.
+#[test]
+fn previews_stay_while_the_job_is_listed_and_go_with_its_row() {
+    let h = Harness::new();
+    let fake = Arc::new(Fake::default());
+    let spool = h.open(
+        &fake,
+        SpoolConfig {
+            retention: Duration::from_secs(2),
+            ..fast()
+        },
+    );
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    let data = DataDir::new(h.dir.path());
+    fs::create_dir_all(data.previews()).unwrap();
+    fs::write(data.preview(&id, 1), b"png").unwrap();
+    wait_state(&spool, &id, State::Done);
+    wait_until("a done job's payload goes at once", || h.payloads() == 0);
+    assert!(data.preview(&id, 1).exists(), "its previews stay");
+    wait_until("swept", || spool.job(&id).unwrap().is_none());
+    assert!(!data.preview(&id, 1).exists(), "previews go with the row");
 }
 
 #[test]
@@ -749,7 +753,7 @@ fn a_reused_printer_job_id_is_not_taken_for_ours() {
 /// can send it).
 #[test]
 fn a_printer_back_from_an_outage_gets_the_waiting_film_at_once() {
-    use super::printers::{Level, PrinterBoard, PrinterStatus};
+    use crate::outputs::board::{PrinterBoard, PrinterCondition, PrinterStatus, follow_recoveries};
     let h = Harness::new();
     let fake = Arc::new(Fake::printer());
     fake.busy.store(1, Ordering::SeqCst);
@@ -760,19 +764,29 @@ fn a_printer_back_from_an_outage_gets_the_waiting_film_at_once() {
     let board = PrinterBoard::new(["q"]);
     board.set(
         "q",
-        PrinterStatus {
-            level: Level::Failure,
+        PrinterCondition {
+            status: PrinterStatus::Failure,
             info: "PRINTER DOWN".into(),
             detail: "connection refused".into(),
         },
     );
-    spool.follow_printers(&board);
+    let back = Arc::downgrade(&spool);
+    let _runtime = h.rt.enter();
+    let _follow = follow_recoveries(
+        &board,
+        spool.printer_queues(),
+        Arc::new(move |q: &str| {
+            if let Some(spool) = back.upgrade() {
+                spool.printer_back(q);
+            }
+        }),
+    );
     let (id, _) = submit(&spool, h.job("a", "MED", 1));
     wait_until("first submission refused", || {
         spool.job(&id).unwrap().unwrap().last_error.as_deref() == Some("printer busy")
     });
     assert_eq!(spool.job(&id).unwrap().unwrap().state, State::Submitting);
-    board.set("q", PrinterStatus::normal());
+    board.set("q", PrinterCondition::normal());
     let row = wait_state(&spool, &id, State::Done);
     assert_eq!(fake.submits.load(Ordering::SeqCst), 2);
     assert_eq!(row.attempts, 2);

@@ -1,9 +1,8 @@
 //! How an IPP exchange failed, sorted by what the caller should do next: try again later
 //! (the printer is busy, paused or unreachable) or give up on this document (the printer
-//! refused it). Also the backoff between retries.
+//! refused it).
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 /// Why an IPP request did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,29 +127,6 @@ pub fn status_name(code: u16) -> Cow<'static, str> {
     Cow::Borrowed(name)
 }
 
-/// First retry delay (before jitter).
-pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
-/// Longest retry delay: a printer that was busy or off for a while is asked again at
-/// least this often.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
-
-/// How long to wait before retry number `attempt` (0 for the first retry): exponential
-/// from [`BACKOFF_BASE`], capped at [`BACKOFF_CAP`], with "equal jitter" (a random point
-/// in the upper half) so several spool workers that failed together do not come back in
-/// step, while every wait stays at least half the nominal one.
-pub fn backoff(attempt: u32) -> Duration {
-    let nominal = nominal_backoff(attempt);
-    let half = nominal / 2;
-    let jitter_ms = rand::random_range(0..=half.as_millis() as u64);
-    half + Duration::from_millis(jitter_ms)
-}
-
-/// The delay before jitter: `BACKOFF_BASE * 2^attempt`, at most `BACKOFF_CAP`.
-fn nominal_backoff(attempt: u32) -> Duration {
-    let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
-    BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_CAP)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,24 +177,5 @@ mod tests {
         assert!(is_success(0x0000));
         assert!(is_success(0x0001));
         assert!(!is_success(0x0400));
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_with_bounded_jitter() {
-        let expected = [1u64, 2, 4, 8, 16, 32, 60, 60];
-        for (attempt, secs) in expected.iter().enumerate() {
-            let nominal = Duration::from_secs(*secs);
-            assert_eq!(nominal_backoff(attempt as u32), nominal);
-            for _ in 0..50 {
-                let d = backoff(attempt as u32);
-                assert!(d >= nominal / 2 && d <= nominal, "{attempt}: {d:?}");
-            }
-        }
-        // Huge attempt numbers neither overflow nor exceed the cap.
-        assert_eq!(nominal_backoff(u32::MAX), BACKOFF_CAP);
-        assert!(backoff(1000) <= BACKOFF_CAP);
-        // Jitter actually varies the delay.
-        let samples: std::collections::BTreeSet<Duration> = (0..50).map(|_| backoff(5)).collect();
-        assert!(samples.len() > 1);
     }
 }

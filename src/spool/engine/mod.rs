@@ -120,7 +120,7 @@ pub(super) fn start(
 
 impl Inner {
     pub(super) fn open(
-        data_dir: &Path,
+        data_dir: &crate::data_dir::DataDir,
         config: SpoolConfig,
         outputs: HashMap<String, Arc<dyn QueueOutputs>>,
         runtime: tokio::runtime::Handle,
@@ -184,11 +184,6 @@ impl Inner {
     /// The queues with a printer.
     pub(super) fn printer_queues(&self) -> Vec<String> {
         self.wakers.keys().cloned().collect()
-    }
-
-    /// Runs a task on the spool's runtime.
-    pub(super) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
-        self.runtime.spawn(task);
     }
 
     /// Whether the queue's printer came back since the last call (and forgets it).

@@ -1,8 +1,10 @@
-//! Configuration: an embedded default that runs as is, a TOML file for everything else, and
-//! validation whose messages name the key and the problem.
+//! The configuration file's schema: what the TOML holds, the embedded default that runs as
+//! is, and the validation behind `filmd check-config`, whose messages name the key and the
+//! problem. The server never reads these types: it runs on their resolved
+//! [`Settings`](super::Settings).
 
-use crate::film::custom::{self, CustomLayouts};
-use crate::film::{FilmSize, Medium, size::FILM_SIZES};
+use crate::film::{FilmSize, FormatKind, Medium, size::FILM_SIZES};
+use crate::outputs::archive::PdfName;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,7 +23,7 @@ dpi = 300
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+pub struct ConfigFile {
     #[serde(default)]
     pub server: ServerConfig,
     #[serde(default)]
@@ -30,10 +32,6 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     #[serde(default)]
     pub spool: SpoolSettings,
-    /// The `CUSTOM\i` layouts: embedded ones until [`Config::load_custom_layouts`] reads
-    /// `server.layouts_dir`.
-    #[serde(skip)]
-    pub custom_layouts: CustomLayouts,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -240,36 +238,8 @@ impl Default for QueueConfig {
 }
 
 impl QueueConfig {
-    /// Whether this queue accepts films of `format` (its kind: STANDARD, ROW, COL, SLIDE,
-    /// SUPERSLIDE or CUSTOM).
-    pub fn accepts_display_format(&self, format: &crate::film::DisplayFormat) -> bool {
-        let text = format.to_string();
-        let kind = text.split('\\').next().unwrap_or("");
-        self.display_formats.is_empty() || self.display_formats.iter().any(|k| k == kind)
-    }
-
-    /// Whether this queue accepts colour film sessions (printing them in colour, or in
-    /// gray when configured to convert).
-    pub fn accepts_color(&self) -> bool {
-        self.color || self.color_films == ColorFilms::Convert
-    }
-
-    /// The output device of this queue at STANDARD or HIGH resolution (Requested
-    /// Resolution ID, PS3.3 C.13.3).
-    pub fn device(&self, high: bool) -> crate::film::Device {
-        crate::film::Device {
-            dpi: if high { self.high_dpi } else { self.dpi },
-            min_density: self.min_density,
-            max_density: self.max_density,
-            margin_mm: self.margin_mm,
-            gap_mm: self.gap_mm,
-            gray_only: !self.color,
-            curve: self.characteristic_curve.clone(),
-        }
-    }
-
     /// Film sizes this queue accepts.
-    pub fn accepted_film_sizes(&self) -> Vec<FilmSize> {
+    pub(super) fn accepted_film_sizes(&self) -> Vec<FilmSize> {
         if self.film_sizes.is_empty() {
             FILM_SIZES.to_vec()
         } else {
@@ -281,7 +251,7 @@ impl QueueConfig {
     }
 
     /// Medium types this queue accepts.
-    pub fn accepted_media(&self) -> Vec<Medium> {
+    pub(super) fn accepted_media(&self) -> Vec<Medium> {
         const ALL: [&str; 5] = [
             "PAPER",
             "CLEAR FILM",
@@ -326,113 +296,9 @@ pub enum ConfigError {
         path: PathBuf,
         issues: Vec<ConfigIssue>,
     },
-}
-
-/// The Image Display Format kinds of PS3.3 C.13.5.1 a queue may list.
-pub const DISPLAY_FORMAT_KINDS: [&str; 6] =
-    ["STANDARD", "ROW", "COL", "SLIDE", "SUPERSLIDE", "CUSTOM"];
-
-/// The placeholders a `pdf_name` template may use.
-pub const PDF_NAME_FIELDS: [&str; 7] =
-    ["job", "uid", "queue", "label", "calling_ae", "date", "time"];
-
-fn check_pdf_name(template: &str) -> Result<(), String> {
-    let mut rest = template;
-    let mut unique = false;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            return Err(format!("{template:?}: '{{' without '}}'"));
-        };
-        let field = &rest[open + 1..open + close];
-        if !PDF_NAME_FIELDS.contains(&field) {
-            return Err(format!(
-                "{template:?}: unknown placeholder {{{field}}} (use {})",
-                PDF_NAME_FIELDS.map(|f| format!("{{{f}}}")).join(", ")
-            ));
-        }
-        unique |= field == "job" || field == "uid";
-        rest = &rest[open + close + 1..];
-    }
-    if template.contains(['/', '\\']) || template.starts_with('.') {
-        return Err(format!("{template:?}: a file name, not a path"));
-    }
-    if !unique {
-        return Err(format!(
-            "{template:?} must contain {{job}} or {{uid}}, or two jobs would share a file"
-        ));
-    }
-    // Each placeholder fills at most 64 bytes: the file name must stay within 255.
-    let placeholders = template.matches('{').count();
-    let names: usize = PDF_NAME_FIELDS
-        .iter()
-        .map(|f| template.matches(&format!("{{{f}}}")).count() * (f.len() + 2))
-        .sum();
-    if template.len() - names + 64 * placeholders > 255 {
-        return Err(format!(
-            "{template:?} could make a file name over 255 bytes (each placeholder may fill 64)"
-        ));
-    }
-    if !template.ends_with(".pdf") {
-        return Err(format!("{template:?} must end in .pdf"));
-    }
-    Ok(())
-}
-
-/// The values a `pdf_name` template is filled with.
-#[derive(Debug, Clone, Default)]
-pub struct PdfNameFields<'a> {
-    pub job: &'a str,
-    pub uid: &'a str,
-    pub queue: &'a str,
-    pub label: &'a str,
-    pub calling_ae: &'a str,
-    /// YYYYMMDD, UTC.
-    pub date: &'a str,
-    /// HHMMSS, UTC.
-    pub time: &'a str,
-}
-
-/// Fills a checked `pdf_name` template. Values are reduced to letters, digits, `.`, `-`
-/// and `_` (anything else becomes `_`, at most 64 characters each) so that an SCU's
-/// Film Session Label can never make a path.
-pub fn render_pdf_name(template: &str, fields: &PdfNameFields) -> String {
-    let safe = |v: &str| -> String {
-        v.trim()
-            .chars()
-            .take(64)
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect::<String>()
-            .trim_start_matches('.')
-            .to_string()
-    };
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        let value = match &rest[open + 1..open + close] {
-            "job" => fields.job,
-            "uid" => fields.uid,
-            "queue" => fields.queue,
-            "label" => fields.label,
-            "calling_ae" => fields.calling_ae,
-            "date" => fields.date,
-            "time" => fields.time,
-            _ => "",
-        };
-        out.push_str(&safe(value));
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(rest);
-    out
+    /// The annotation formats or fonts beside the configuration.
+    #[error(transparent)]
+    Annotations(#[from] super::layouts::AnnotationSetupError),
 }
 
 /// An IPP printer URI (RFC 8010 §4.3 `ipp:`, RFC 7472 `ipps:`), as the IPP client takes
@@ -449,8 +315,7 @@ fn check_ipp_uri(uri: &str) -> Result<(), String> {
     if rest.split('/').next().unwrap_or("").contains('@') {
         return Err(format!("{uri:?}: no user name or password in the URI"));
     }
-    let authority = rest.split('/').next().unwrap_or("");
-    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host_port = rest.split('/').next().unwrap_or("");
     if host_port.is_empty() {
         return Err(format!("{uri:?} names no host"));
     }
@@ -520,34 +385,44 @@ fn is_ae_title(s: &str) -> bool {
     !t.is_empty() && t.len() <= 16 && t.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
 }
 
-impl Config {
+impl ConfigFile {
     /// The embedded default.
-    pub fn embedded() -> Config {
-        Config::parse(DEFAULT_CONFIG, Path::new("<embedded>"))
+    pub fn embedded() -> ConfigFile {
+        ConfigFile::parse(DEFAULT_CONFIG, Path::new("<embedded>"))
             .expect("the embedded configuration is valid")
     }
 
     /// Reads and validates a file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.into(),
             source,
         })?;
-        Config::parse(&text, path)
+        ConfigFile::parse(&text, path)
     }
 
     /// Parses and validates TOML text.
-    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+        ConfigFile::from_toml(text, path)?.checked(path)
+    }
+
+    /// Parses TOML text, without validating it; a file with no queue gets the default one.
+    pub fn from_toml(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+        let mut cfg: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.into(),
             message: e.to_string(),
         })?;
         if cfg.queues.is_empty() {
             cfg.queues.push(QueueConfig::default());
         }
-        let issues = cfg.validate();
+        Ok(cfg)
+    }
+
+    /// Itself if [`ConfigFile::validate`] finds nothing, else every problem found.
+    pub fn checked(self, path: &Path) -> Result<ConfigFile, ConfigError> {
+        let issues = self.validate();
         if issues.is_empty() {
-            Ok(cfg)
+            Ok(self)
         } else {
             Err(ConfigError::Invalid {
                 path: path.into(),
@@ -604,11 +479,16 @@ impl Config {
         if sp.compose_workers > 64 {
             bad("spool.compose_workers".into(), "must be at most 64".into());
         }
-        if s.idle_timeout_secs == 0 || s.association_timeout_secs == 0 {
-            bad(
-                "server.idle_timeout_secs".into(),
-                "timeouts must be at least 1 second".into(),
-            );
+        for (key, secs) in [
+            ("server.idle_timeout_secs", s.idle_timeout_secs),
+            (
+                "server.association_timeout_secs",
+                s.association_timeout_secs,
+            ),
+        ] {
+            if secs == 0 {
+                bad(key.into(), "must be at least 1 second".into());
+            }
         }
         let mut seen_ae = std::collections::HashSet::new();
         let mut seen_names = std::collections::HashSet::new();
@@ -674,10 +554,13 @@ impl Config {
                 );
             }
             for f in &q.display_formats {
-                if !DISPLAY_FORMAT_KINDS.contains(&f.as_str()) {
+                if FormatKind::from_term(f).is_none() {
                     bad(
                         k("display_formats"),
-                        format!("{f:?}: use {}", DISPLAY_FORMAT_KINDS.join(", ")),
+                        format!(
+                            "{f:?}: use {}",
+                            FormatKind::ALL.map(FormatKind::term).join(", ")
+                        ),
                     );
                 }
             }
@@ -728,7 +611,7 @@ impl Config {
                         .into(),
                 );
             }
-            if let Err(problem) = check_pdf_name(&q.pdf_name) {
+            if let Err(problem) = PdfName::parse(&q.pdf_name) {
                 bad(k("pdf_name"), problem);
             }
             if !q.ipp.is_empty()
@@ -761,47 +644,12 @@ impl Config {
         issues
     }
 
-    /// Reads `custom.toml` from `server.layouts_dir` when it is there (the embedded layouts
-    /// stay otherwise) and validates it: problems name the file, the key and the fault.
-    pub fn load_custom_layouts(&mut self) -> Result<(), ConfigError> {
-        let path = self.server.layouts_dir.join(custom::FILE_NAME);
-        if !path.is_file() {
-            self.custom_layouts = CustomLayouts::embedded();
-            return Ok(());
-        }
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        self.custom_layouts =
-            CustomLayouts::parse(&text).map_err(|issues| ConfigError::Invalid {
-                path,
-                issues: issues
-                    .into_iter()
-                    .map(|i| ConfigIssue {
-                        key: i.key,
-                        problem: i.problem,
-                    })
-                    .collect(),
-            })?;
-        Ok(())
-    }
-
     /// Called AE titles of queue `i`: its own, or the server's for the first queue.
     pub fn queue_ae_titles(&self, i: usize) -> Vec<String> {
         match self.queues.get(i) {
             Some(q) if !q.ae_titles.is_empty() => q.ae_titles.clone(),
             Some(_) if i == 0 => vec![self.server.ae_title.clone()],
             _ => Vec::new(),
-        }
-    }
-
-    /// A queue's PDF directory, resolved against the data directory.
-    pub fn pdf_dir(&self, queue: &QueueConfig) -> PathBuf {
-        if queue.pdf_dir.is_absolute() {
-            queue.pdf_dir.clone()
-        } else {
-            self.server.data_dir.join(&queue.pdf_dir)
         }
     }
 }
@@ -812,20 +660,20 @@ mod tests {
 
     #[test]
     fn embedded_default_runs_as_documented() {
-        let c = Config::embedded();
+        let c = ConfigFile::embedded();
         assert_eq!(c.server.ae_title, "FILMD");
         assert_eq!(c.server.listen, "0.0.0.0:11112");
         assert_eq!(c.server.data_dir, PathBuf::from("./filmd-data"));
         assert_eq!(c.queues.len(), 1);
         assert_eq!(c.queues[0].dpi, 300);
         assert_eq!(c.queue_ae_titles(0), vec!["FILMD".to_string()]);
-        assert_eq!(c.pdf_dir(&c.queues[0]), PathBuf::from("./filmd-data/pdf"));
+        assert_eq!(c.queues[0].pdf_dir, PathBuf::from("pdf"));
     }
 
     #[test]
     fn problems_name_their_key() {
         let text = "[server]\nlisten = \"nowhere\"\n[[queue]]\nname = \"a\"\ndpi = 5\nfilm_sizes = [\"14X17\"]\n";
-        let Err(ConfigError::Invalid { issues, .. }) = Config::parse(text, Path::new("t.toml"))
+        let Err(ConfigError::Invalid { issues, .. }) = ConfigFile::parse(text, Path::new("t.toml"))
         else {
             panic!()
         };
@@ -836,16 +684,7 @@ mod tests {
     }
 
     #[test]
-    fn characteristic_curves_and_color_conversion_reach_the_device() {
-        let text = "[[queue]]\nname = \"g\"\ncolor = false\ncolor_films = \"convert\"\n\
-                    characteristic_curve = [[0.0, 250], [1.5, 120.5], [3.0, 4]]\n";
-        let c = Config::parse(text, Path::new("t.toml")).expect("valid");
-        let q = &c.queues[0];
-        assert!(q.accepts_color());
-        let d = q.device(true);
-        assert!(d.gray_only);
-        assert_eq!(d.dpi, 600);
-        assert_eq!(d.curve, vec![[0.0, 250.0], [1.5, 120.5], [3.0, 4.0]]);
+    fn characteristic_curves_are_checked() {
         for (curve, problem) in [
             ("[[0.0, 250]]", "2 to 4096"),
             ("[[0.0, 250], [0.0, 200]]", "densities must increase"),
@@ -854,7 +693,7 @@ mod tests {
             ("[[-1.0, 255], [1.0, 0]]", "outside 0..=5 OD"),
         ] {
             let text = format!("[[queue]]\nname = \"g\"\ncharacteristic_curve = {curve}\n");
-            let Err(ConfigError::Invalid { issues, .. }) = Config::parse(&text, Path::new("t"))
+            let Err(ConfigError::Invalid { issues, .. }) = ConfigFile::parse(&text, Path::new("t"))
             else {
                 panic!("{curve} accepted")
             };
@@ -865,15 +704,12 @@ mod tests {
                 issues[0].problem
             );
         }
-        let refuse = Config::parse("[[queue]]\nname = \"g\"\ncolor = false\n", Path::new("t"))
-            .expect("valid");
-        assert!(!refuse.queues[0].accepts_color());
     }
 
     #[test]
     fn outputs_pdf_names_and_ipp_uris_are_checked() {
         let parse = |queue: &str| {
-            Config::parse(&format!("[[queue]]\nname = \"q\"\n{queue}"), Path::new("t"))
+            ConfigFile::parse(&format!("[[queue]]\nname = \"q\"\n{queue}"), Path::new("t"))
         };
         let problem = |queue: &str, key: &str| {
             let Err(ConfigError::Invalid { issues, .. }) = parse(queue) else {
@@ -910,66 +746,19 @@ mod tests {
         assert!(parse(&fits).is_ok());
         let too_long = format!("pdf_name = \"{}{{job}}.pdf\"\n", "{label}".repeat(3));
         assert!(problem(&too_long, "queue[0].pdf_name").contains("255"));
-        let mut c = Config::embedded();
+        let mut c = ConfigFile::embedded();
         c.printer.name = "p".repeat(60);
         assert!(
             c.validate()
                 .iter()
                 .any(|i| i.key == "queue[0].name" && i.problem.contains("64"))
         );
-        let name = render_pdf_name(
-            "{date}-{queue}-{label}-{job}.pdf",
-            &PdfNameFields {
-                job: "J1",
-                queue: "ct",
-                label: "../CT chest/Ärger",
-                date: "20261125",
-                ..Default::default()
-            },
-        );
-        assert_eq!(name, "20261125-ct-_CT_chest__rger-J1.pdf");
-        assert!(!name.contains('/'));
-    }
-
-    #[test]
-    fn custom_layouts_come_from_the_layouts_dir_or_the_embedded_copy() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut c = Config::embedded();
-        c.server.layouts_dir = dir.path().join("absent");
-        c.load_custom_layouts().expect("embedded");
-        assert_eq!(c.custom_layouts, CustomLayouts::embedded());
-        c.server.layouts_dir = dir.path().to_path_buf();
-        std::fs::write(
-            dir.path().join("custom.toml"),
-            "[[layout]]\nid = 5\nboxes = [ { x = 0.0, y = 0.0, width = 1.0, height = 1.0 } ]\n",
-        )
-        .unwrap();
-        c.load_custom_layouts().expect("valid file");
-        assert_eq!(
-            c.custom_layouts.iter().map(|l| l.id).collect::<Vec<_>>(),
-            vec![5]
-        );
-        std::fs::write(
-            dir.path().join("custom.toml"),
-            "[[layout]]\nid = 5\nboxes = [ { x = 0.5, y = 0.0, width = 1.0, height = 1.0 } ]\n",
-        )
-        .unwrap();
-        let Err(ConfigError::Invalid { path, issues }) = c.load_custom_layouts() else {
-            panic!("accepted")
-        };
-        assert!(path.ends_with("custom.toml"));
-        assert_eq!(issues[0].key, "layout[0].boxes[0]");
-        let shown = ConfigError::Invalid { path, issues }.to_string();
-        assert!(
-            shown.contains("custom.toml") && shown.contains("beyond the printable area"),
-            "{shown}"
-        );
     }
 
     #[test]
     fn unknown_keys_are_refused_by_name() {
         let Err(ConfigError::Parse { message, .. }) =
-            Config::parse("[server]\nae_tittle = \"X\"\n", Path::new("t.toml"))
+            ConfigFile::parse("[server]\nae_tittle = \"X\"\n", Path::new("t.toml"))
         else {
             panic!()
         };

@@ -92,24 +92,7 @@
 //! | 5 processing | any other | PRINTING | NORMAL |
 //! | 4 pending-held | any other | PENDING | QUEUED |
 //! | 3 pending | any other | PENDING | QUEUED |
-/// Printer Status (2110,0010), ordered by severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PrinterStatus {
-    Normal,
-    Warning,
-    Failure,
-}
-
-impl PrinterStatus {
-    /// The defined term (PS3.3 C.13.9).
-    pub fn term(self) -> &'static str {
-        match self {
-            PrinterStatus::Normal => "NORMAL",
-            PrinterStatus::Warning => "WARNING",
-            PrinterStatus::Failure => "FAILURE",
-        }
-    }
-}
+use crate::outputs::board::{PrinterStatus, info};
 
 /// Execution Status (2100,0020) of a Print Job (PS3.3 C.13.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,34 +112,6 @@ impl ExecutionStatus {
             ExecutionStatus::Failure => "FAILURE",
         }
     }
-}
-
-/// The Printer Status Info / Execution Status Info defined terms filmd uses
-/// (PS3.3 C.13.9.1).
-pub mod info {
-    pub const NORMAL: &str = "NORMAL";
-    pub const SUPPLY_LOW: &str = "SUPPLY LOW";
-    pub const SUPPLY_EMPTY: &str = "SUPPLY EMPTY";
-    pub const FILM_JAM: &str = "FILM JAM";
-    pub const COVER_OPEN: &str = "COVER OPEN";
-    pub const PRINTER_DOWN: &str = "PRINTER DOWN";
-    pub const PRINTER_OFFLINE: &str = "PRINTER OFFLINE";
-    pub const PRINTER_INIT: &str = "PRINTER INIT";
-    pub const QUEUED: &str = "QUEUED";
-    pub const UNKNOWN: &str = "UNKNOWN";
-    /// All of them.
-    pub const ALL: [&str; 10] = [
-        NORMAL,
-        SUPPLY_LOW,
-        SUPPLY_EMPTY,
-        FILM_JAM,
-        COVER_OPEN,
-        PRINTER_DOWN,
-        PRINTER_OFFLINE,
-        PRINTER_INIT,
-        QUEUED,
-        UNKNOWN,
-    ];
 }
 
 /// One `printer-state-reasons` keyword (without severity suffix) and what it means for
@@ -569,7 +524,7 @@ mod tests {
 
     #[test]
     fn the_module_doc_shows_the_tables_as_they_are() {
-        let source = include_str!("printer_state.rs");
+        let source = include_str!("status.rs");
         for row in PRINTER_STATE_REASONS {
             let line = format!(
                 "//! | `{}` | {} | {} | {} |",

@@ -1,10 +1,12 @@
-//! Reads what annotation text needs from disk, once at start: the Annotation Display
-//! Formats of `server.layouts_dir`/annotations.toml (else the embedded copy of the shipped
-//! file) and the fonts of `server.fonts_dir` (*.ttf, *.otf, named by file stem). Problems
-//! are reported with the file, the key and what is wrong, before filmd accepts anything.
+//! The files beside the configuration, read once at start: the `CUSTOM\i` Image Display
+//! Formats of `server.layouts_dir`/custom.toml and the Annotation Display Formats of
+//! `server.layouts_dir`/annotations.toml (else the embedded copies of the shipped files),
+//! and the fonts of `server.fonts_dir` (*.ttf, *.otf, named by file stem). Problems are
+//! reported with the file, the key and what is wrong, before filmd accepts anything.
 
-use crate::config::ServerConfig;
+use super::file::{ConfigError, ConfigIssue, ServerConfig};
 use crate::film::annotation::{AnnotationFileError, AnnotationFormats, DEFAULT_FONT};
+use crate::film::custom::{self, CustomLayouts};
 use crate::film::text::FontBook;
 use std::path::{Path, PathBuf};
 
@@ -54,6 +56,29 @@ pub enum AnnotationSetupError {
     File { path: PathBuf, problem: String },
     #[error(transparent)]
     Formats(#[from] AnnotationFileError),
+}
+
+/// Reads `custom.toml` from `layouts_dir` when it is there (the embedded layouts
+/// otherwise) and validates it: problems name the file, the key and the fault.
+pub fn load_custom_layouts(layouts_dir: &Path) -> Result<CustomLayouts, ConfigError> {
+    let path = layouts_dir.join(custom::FILE_NAME);
+    if !path.is_file() {
+        return Ok(CustomLayouts::embedded());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    CustomLayouts::parse(&text).map_err(|issues| ConfigError::Invalid {
+        path,
+        issues: issues
+            .into_iter()
+            .map(|i| ConfigIssue {
+                key: i.key,
+                problem: i.problem,
+            })
+            .collect(),
+    })
 }
 
 /// Reads the fonts, then the annotation file (whose fonts must exist).
@@ -233,6 +258,37 @@ mod tests {
         assert!(
             e.contains(ANNOTATIONS_FILE) && e.contains("format[0] (\"A\").font"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn custom_layouts_come_from_the_layouts_dir_or_the_embedded_copy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            load_custom_layouts(&dir.path().join("absent")).expect("embedded"),
+            CustomLayouts::embedded()
+        );
+        std::fs::write(
+            dir.path().join("custom.toml"),
+            "[[layout]]\nid = 5\nboxes = [ { x = 0.0, y = 0.0, width = 1.0, height = 1.0 } ]\n",
+        )
+        .unwrap();
+        let layouts = load_custom_layouts(dir.path()).expect("valid file");
+        assert_eq!(layouts.iter().map(|l| l.id).collect::<Vec<_>>(), vec![5]);
+        std::fs::write(
+            dir.path().join("custom.toml"),
+            "[[layout]]\nid = 5\nboxes = [ { x = 0.5, y = 0.0, width = 1.0, height = 1.0 } ]\n",
+        )
+        .unwrap();
+        let Err(ConfigError::Invalid { path, issues }) = load_custom_layouts(dir.path()) else {
+            panic!("accepted")
+        };
+        assert!(path.ends_with("custom.toml"));
+        assert_eq!(issues[0].key, "layout[0].boxes[0]");
+        let shown = ConfigError::Invalid { path, issues }.to_string();
+        assert!(
+            shown.contains("custom.toml") && shown.contains("beyond the printable area"),
+            "{shown}"
         );
     }
 }

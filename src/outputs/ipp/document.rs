@@ -1,169 +1,47 @@
-//! A queue that delivers to an IPP printer (and, when configured, keeps its PDF archive).
-//!
-//! Composition writes the archive PDF and hands the printer a *deferred* document: a copy
-//! of the job's films. The printer document itself is rendered when the job is submitted,
-//! for the printer as it is then: the format it takes (PDF when offered, else PWG raster
-//! at one of its resolutions, else PNG for a one-film job; `document-format-supported`),
-//! the media it has loaded (`media-ready`, else `media-supported`) and whether it prints
-//! colour. So a printer that is unreachable when a film is composed only delays it, and a
-//! film is never rendered for media the printer no longer has.
+//! Document building for an IPP printer: a job's films rendered for the printer as it is
+//! at submission, in the format it takes (PDF when offered, else PWG raster at one of its
+//! resolutions, else PNG for a one-film job; `document-format-supported`), on the media it
+//! has loaded (`media-ready`, else `media-supported`) and in colour only if it prints
+//! colour.
 //!
 //! A film larger than the paper is scaled down to fit, never cropped; the scale is
 //! logged and recorded in the job's note. Number of Copies goes to the printer as the
 //! `copies` job attribute, or, for a printer whose `copies-supported` is smaller, as that
 //! many collated copies in the document (see [`render`]).
-//!
-//! A poller asks the printer for its state every `ipp_poll_secs` and posts it, as DICOM
-//! Printer Status and Printer Status Info, on the [`PrinterBoard`].
 
-use super::archive::{PdfArchive, job_pdf_copies, write_archive_pdf};
-use super::payload::{decode_job, encode_job, write_durably};
-use super::printers::{Level, PrinterBoard, PrinterStatus};
-use super::{
-    BoxFuture, Composed, DeliveryError, Document, PrintJob, QueueOutputs, RemoteState, Submission,
-};
 use crate::backend::ipp::{
-    ColorMode, DocumentBody, DocumentFormat, IppFailure, IppPrinter, JobState, JobTicket,
-    Orientation, PrinterSnapshot, PwgType, Resolution, choose_format,
+    DocumentBody, DocumentFormat, PrinterSnapshot, PwgType, Resolution, choose_format,
 };
 use crate::backend::media::{MediaChoice, MediaFit, choose_media, fit_page};
 use crate::backend::pwg::{ImageBox, PwgPage, PwgWriter};
 use crate::film::compose::compose;
 use crate::film::{Device, Page};
-use crate::spool::printer_state;
-use std::collections::HashMap;
+use crate::outputs::archive::job_pdf_copies;
+use crate::spool::{DeliveryError, PrintJob};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tracing::{info, warn};
-
-/// MIME type of a deferred document: the job's films, rendered for the printer at
-/// submission.
-pub const DEFERRED_FORMAT: &str = "application/x-filmd-films";
 
 /// Most copies of a job laid out in one document for a printer that makes no copies.
-const MAX_DOCUMENT_COPIES: u32 = 99;
-
-/// How long one IPP request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// An IPP printer queue's outputs.
-pub struct IppQueue {
-    queue: String,
-    printer: IppPrinter,
-    archive: Option<PdfArchive>,
-    board: Arc<PrinterBoard>,
-    /// The printer's attributes as last read; used for the fit note at composition.
-    last: Mutex<Option<PrinterSnapshot>>,
-    /// The `job-name` the printer gave each job we follow, at our first poll of it
-    /// ([`job_is_ours`]); dropped when the job ends.
-    names_seen: Mutex<HashMap<String, String>>,
-}
+pub(super) const MAX_DOCUMENT_COPIES: u32 = 99;
 
 /// A printer document ready to send.
-struct Rendered {
+pub(super) struct Rendered {
     /// The document: in memory (PDF, PNG, or any format without a scratch file), or the
     /// PWG raster scratch file it was written to.
-    body: DocumentBody,
+    pub(super) body: DocumentBody,
     /// The `copies` job attribute: the requested copies, or 1 when they are in the
     /// document because the printer cannot make copies itself.
-    copies: u32,
-    format: DocumentFormat,
-    media: Option<MediaChoice>,
-    color: bool,
+    pub(super) copies: u32,
+    pub(super) format: DocumentFormat,
+    pub(super) media: Option<MediaChoice>,
+    pub(super) color: bool,
     /// `print-scaling` for a PDF the printer scales itself ([`pdf_scaling`]).
-    print_scaling: Option<String>,
-}
-
-impl IppQueue {
-    /// `archive`: the queue's PDF archive, if it keeps one.
-    pub fn new(
-        queue: &str,
-        uri: &str,
-        ca_pem: Option<Vec<u8>>,
-        archive: Option<PdfArchive>,
-        board: Arc<PrinterBoard>,
-    ) -> Result<Arc<Self>, IppFailure> {
-        Ok(Arc::new(IppQueue {
-            queue: queue.to_string(),
-            printer: IppPrinter::new(uri, ca_pem, REQUEST_TIMEOUT)?,
-            archive,
-            board,
-            last: Mutex::new(None),
-            names_seen: Mutex::new(HashMap::new()),
-        }))
-    }
-
-    /// Reads the printer's attributes, posts its status and remembers them.
-    pub async fn refresh(&self) -> Result<PrinterSnapshot, IppFailure> {
-        match self.printer.get_attributes().await {
-            Ok(snapshot) => {
-                self.board.set(&self.queue, dicom_status(&snapshot));
-                *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
-                Ok(snapshot)
-            }
-            Err(e) => {
-                // Unreachable, or answering with an error (a wrong queue path, a refused
-                // login): either way no film can be printed there.
-                self.board.set(
-                    &self.queue,
-                    PrinterStatus {
-                        level: Level::Failure,
-                        info: printer_state::UNREACHABLE.info.into(),
-                        detail: format!("{}: {e}", self.printer.uri()),
-                    },
-                );
-                Err(e)
-            }
-        }
-    }
-
-    /// Polls the printer every `every` until the runtime stops.
-    pub fn spawn_poller(self: &Arc<Self>, every: Duration) {
-        let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = me.refresh().await {
-                    warn!(queue = %me.queue, "printer {}: {e}", me.printer.uri());
-                }
-                tokio::time::sleep(every).await;
-            }
-        });
-    }
-
-    fn last(&self) -> Option<PrinterSnapshot> {
-        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-/// Printer Status and Printer Status Info of a printer's state (the table of
-/// [`printer_state`]).
-fn dicom_status(s: &PrinterSnapshot) -> PrinterStatus {
-    let state = match s.state {
-        crate::backend::ipp::PrinterState::Idle => printer_state::PRINTER_IDLE,
-        crate::backend::ipp::PrinterState::Processing => printer_state::PRINTER_PROCESSING,
-        crate::backend::ipp::PrinterState::Stopped => printer_state::PRINTER_STOPPED,
-        crate::backend::ipp::PrinterState::Other(v) => v,
-    };
-    let mapped = printer_state::printer_status(state, &s.state_reasons);
-    PrinterStatus {
-        level: match mapped.status {
-            printer_state::PrinterStatus::Normal => Level::Normal,
-            printer_state::PrinterStatus::Warning => Level::Warning,
-            printer_state::PrinterStatus::Failure => Level::Failure,
-        },
-        info: mapped.info.into(),
-        detail: format!(
-            "printer-state {state}, reasons {}",
-            s.state_reasons.join(",")
-        ),
-    }
+    pub(super) print_scaling: Option<String>,
 }
 
 /// The media a job's films go on, and how: chosen for its largest film, among the
 /// printer's loaded media first, then among all it supports (when none of the loaded
 /// ones is a size filmd can read, e.g. only vendor or roll names).
-fn media_for(job: &PrintJob, snapshot: &PrinterSnapshot) -> Option<MediaChoice> {
+pub(super) fn media_for(job: &PrintJob, snapshot: &PrinterSnapshot) -> Option<MediaChoice> {
     let film = job.films.iter().max_by(|a, b| {
         (a.size.width_mm * a.size.height_mm).total_cmp(&(b.size.width_mm * b.size.height_mm))
     })?;
@@ -172,7 +50,7 @@ fn media_for(job: &PrintJob, snapshot: &PrinterSnapshot) -> Option<MediaChoice> 
         .or_else(|| choose_media(w, h, &snapshot.media_supported))
 }
 
-fn fit_note(choice: &MediaChoice) -> String {
+pub(super) fn fit_note(choice: &MediaChoice) -> String {
     match choice.fit {
         MediaFit::Exact => format!("printer media {}", choice.media.name),
         MediaFit::Holds => format!("printer media {} (film at true size)", choice.media.name),
@@ -193,7 +71,7 @@ fn fit_note(choice: &MediaChoice) -> String {
 ///
 /// A PWG raster document, which grows with films × copies (several MB a page), is
 /// written to `scratch` when given and streamed from there, never held in memory whole.
-fn render(
+pub(super) fn render(
     job: &PrintJob,
     snapshot: &PrinterSnapshot,
     copies: u32,
@@ -236,7 +114,7 @@ fn render(
         }
     }
     let body = match format {
-        DocumentFormat::Pdf => DocumentBody::Bytes(job_pdf_copies(job, false, in_document)?),
+        DocumentFormat::Pdf => DocumentBody::Bytes(job_pdf_copies(job, in_document, None)?),
         DocumentFormat::PwgRaster { kind, resolution } => {
             let media = media.as_ref().ok_or_else(|| {
                 DeliveryError::Permanent(format!(
@@ -305,7 +183,10 @@ fn render(
 /// larger, so that it prints at its true size
 /// (a measured film must not be enlarged to fill the sheet); nothing when the printer
 /// does not list the value. PWG raster pages are fitted by filmd and need none.
-fn pdf_scaling(media: Option<&MediaChoice>, snapshot: &PrinterSnapshot) -> Option<String> {
+pub(super) fn pdf_scaling(
+    media: Option<&MediaChoice>,
+    snapshot: &PrinterSnapshot,
+) -> Option<String> {
     let supported = |v: &&str| snapshot.print_scaling_supported.iter().any(|s| s == v);
     let want = match media?.fit {
         // Exact covers films up to a few mm larger than the sheet, and a sheet of the
@@ -319,7 +200,7 @@ fn pdf_scaling(media: Option<&MediaChoice>, snapshot: &PrinterSnapshot) -> Optio
 /// Every film composed at the printer's resolution, fitted onto its media and written as
 /// one PWG raster document (PWG 5102.4), `copies` times over, collated. One copy is
 /// streamed page by page; more are encoded once per film and the pages repeated.
-fn pwg_document<W: std::io::Write>(
+pub(super) fn pwg_document<W: std::io::Write>(
     job: &PrintJob,
     kind: PwgType,
     resolution: Resolution,
@@ -375,7 +256,7 @@ fn pwg_document<W: std::io::Write>(
 }
 
 /// A gray page as sRGB (R = G = B), for a printer that takes only `srgb_8`.
-fn to_rgb(page: Page) -> Page {
+pub(super) fn to_rgb(page: Page) -> Page {
     let pixels = page.pixels.iter().flat_map(|&g| [g, g, g]).collect();
     Page {
         channels: 3,
@@ -384,235 +265,10 @@ fn to_rgb(page: Page) -> Page {
     }
 }
 
-fn remote_state(job: &crate::backend::ipp::JobSnapshot) -> RemoteState {
-    match job.state {
-        JobState::Pending | JobState::PendingHeld => RemoteState::Pending,
-        JobState::Processing | JobState::ProcessingStopped | JobState::Other(_) => {
-            RemoteState::Processing
-        }
-        JobState::Completed => RemoteState::Done,
-        JobState::Canceled => RemoteState::Canceled,
-        JobState::Aborted => {
-            let mut info = printer_state::execution_status(8, &job.state_reasons)
-                .map(|s| s.info)
-                .unwrap_or(printer_state::info::PRINTER_DOWN);
-            if info == printer_state::info::PRINTER_DOWN {
-                // A job aborted for a printer condition may carry the printer's reason
-                // (e.g. `media-empty-error`, PWG 5100.9 lets job-state-reasons repeat
-                // printer-state-reasons): name that condition as Printer Status Info
-                // would (PS3.3 C.13.9.1), rather than the generic PRINTER DOWN.
-                let printer = printer_state::printer_status(
-                    printer_state::PRINTER_STOPPED,
-                    &job.state_reasons,
-                );
-                if printer.status == printer_state::PrinterStatus::Failure {
-                    info = printer.info;
-                }
-            }
-            // "INFO: detail": the Print Job SOP class takes the defined term before ':'
-            // as Execution Status Info.
-            RemoteState::Failed(format!(
-                "{info}: printer aborted the job ({}){}",
-                job.state_reasons.join(","),
-                job.state_message
-                    .as_deref()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            ))
-        }
-    }
-}
-
-/// The IPP `job-name`: the spool's name for the job (`filmd-<id>`), which is how the job is
-/// found again after a crash, then the Film Session Label for the operator reading the
-/// printer's job list. The name comes first so that a printer shortening long job names
-/// keeps it; the label is cut to 120 bytes (at a character boundary), within IPP's 255.
-fn ipp_job_name(label: &str, spool_name: &str) -> String {
-    let mut cut = String::new();
-    for c in label.trim().chars().filter(|c| !c.is_control()) {
-        if cut.len() + c.len_utf8() > 120 {
-            break;
-        }
-        cut.push(c);
-    }
-    if cut.is_empty() {
-        spool_name.to_string()
-    } else {
-        format!("{spool_name} {cut}")
-    }
-}
-
-/// Whether the job a printer reports under our job ID is still ours, from its
-/// `job-name`. filmd names jobs `filmd-<id> <label>`; a printer may shorten that, or
-/// replace it with a name of its own (a document name, "Untitled"), which must not fail a
-/// film that is printing. So the ID counts as reused by another job only when the name is
-/// plainly another filmd job's, or differs from the name the printer gave this job at our
-/// first poll of it (`first`).
-fn job_is_ours(name: Option<&str>, first: &str, job_name: &str) -> bool {
-    let name = name.unwrap_or_default();
-    let ours = |n: &str| {
-        n == job_name
-            || n.starts_with(&format!("{job_name} "))
-            || (!n.is_empty() && job_name.starts_with(n))
-    };
-    if name.starts_with("filmd-") && !ours(name) {
-        return false;
-    }
-    name == first || ours(name)
-}
-
-fn delivery_error(e: IppFailure) -> DeliveryError {
-    if e.is_retryable() {
-        DeliveryError::Retryable(e.to_string())
-    } else {
-        DeliveryError::Permanent(e.to_string())
-    }
-}
-
-impl QueueOutputs for IppQueue {
-    fn compose(&self, job: &PrintJob, out_dir: &Path) -> Result<Composed, DeliveryError> {
-        let mut notes = Vec::new();
-        if let Some(archive) = &self.archive {
-            let path = write_archive_pdf(job, &archive.file_name(job))?;
-            notes.push(format!("archived as {}", path.display()));
-        }
-        let path = out_dir.join(format!("{}.films", job.id));
-        let bytes = encode_job(job).map_err(DeliveryError::Permanent)?;
-        std::fs::create_dir_all(out_dir)
-            .and_then(|()| write_durably(&path, &bytes))
-            .map_err(|e| DeliveryError::Retryable(format!("writing {}: {e}", path.display())))?;
-        match self.last().as_ref().and_then(|s| media_for(job, s)) {
-            Some(choice) => notes.push(fit_note(&choice)),
-            None => notes.push("printer media chosen at submission".into()),
-        }
-        Ok(Composed {
-            document: Some(Document {
-                path,
-                format: DEFERRED_FORMAT.into(),
-            }),
-            note: notes.join("; "),
-        })
-    }
-
-    fn has_printer(&self) -> bool {
-        true
-    }
-
-    fn submit(&self, submission: Submission) -> BoxFuture<'_, Result<String, DeliveryError>> {
-        Box::pin(async move {
-            let snapshot = self.refresh().await.map_err(delivery_error)?;
-            if !snapshot.accepting_jobs {
-                return Err(DeliveryError::Retryable(
-                    "the printer is not accepting jobs".into(),
-                ));
-            }
-            let path = submission.document.path.clone();
-            let scratch = path.with_extension("print");
-            let job_id = submission.job_id.clone();
-            let copies = submission.copies;
-            let scratch_for_render = scratch.clone();
-            let rendered = tokio::task::spawn_blocking(move || {
-                let bytes = std::fs::read(&path).map_err(|e| {
-                    DeliveryError::Retryable(format!("reading {}: {e}", path.display()))
-                })?;
-                let job = decode_job(&bytes).map_err(DeliveryError::Permanent)?;
-                render(&job, &snapshot, copies, Some(&scratch_for_render))
-            })
-            .await
-            .map_err(|e| DeliveryError::Permanent(format!("rendering for the printer: {e}")))??;
-            if let Some(choice) = &rendered.media {
-                info!(job = %job_id, queue = %self.queue, format = rendered.format.mime(), "{}", fit_note(choice));
-            }
-            let ticket = JobTicket {
-                format: rendered.format.mime().into(),
-                job_name: ipp_job_name(&submission.label, &submission.job_name),
-                copies: rendered.copies,
-                media: rendered.media.as_ref().map(|m| m.media.name.clone()),
-                print_color_mode: if rendered.color {
-                    ColorMode::Color
-                } else {
-                    ColorMode::Monochrome
-                },
-                // The document is already laid out portrait on the sheet.
-                orientation_requested: Orientation::Portrait,
-                // A PWG raster page states its own resolution (HWResolution); the
-                // printer-resolution attribute is left out, as printers that list fewer
-                // printer-resolution-supported values than raster resolutions refuse it.
-                printer_resolution: None,
-                print_scaling: rendered.print_scaling.clone(),
-            };
-            let sent = self.printer.print_job(rendered.body, &ticket).await;
-            // The scratch copy is only for this upload; a retry renders afresh.
-            let _ = tokio::fs::remove_file(&scratch).await;
-            Ok(sent.map_err(delivery_error)?.to_string())
-        })
-    }
-
-    fn poll<'a>(
-        &'a self,
-        remote_id: &'a str,
-        job_name: &'a str,
-    ) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
-        Box::pin(async move {
-            let id: i32 = remote_id.parse().map_err(|_| {
-                DeliveryError::Permanent(format!("printer job id {remote_id:?} is not a number"))
-            })?;
-            let state = match self.printer.job_status(id).await {
-                // RFC 8011 §4.3.3: a job the printer no longer keeps is not-found.
-                Err(IppFailure::Permanent { status, .. }) if status == "client-error-not-found" => {
-                    RemoteState::Gone
-                }
-                Err(e) => return Err(delivery_error(e)),
-                Ok(job) => {
-                    let mut seen = self.names_seen.lock().unwrap_or_else(|p| p.into_inner());
-                    let first = seen
-                        .entry(remote_id.to_string())
-                        .or_insert_with(|| job.name.clone().unwrap_or_default());
-                    if job_is_ours(job.name.as_deref(), first, job_name) {
-                        remote_state(&job)
-                    } else {
-                        RemoteState::Gone
-                    }
-                }
-            };
-            if !matches!(state, RemoteState::Pending | RemoteState::Processing) {
-                self.names_seen
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(remote_id);
-            }
-            Ok(state)
-        })
-    }
-
-    fn find<'a>(
-        &'a self,
-        job_name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<(String, RemoteState)>, DeliveryError>> {
-        Box::pin(async move {
-            let found = self
-                .printer
-                .find_job_by_name(job_name)
-                .await
-                .map_err(delivery_error)?;
-            Ok(found.map(|job| (job.id.to_string(), remote_state(&job))))
-        })
-    }
-
-    fn cancel<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), DeliveryError>> {
-        Box::pin(async move {
-            let Ok(id) = remote_id.parse::<i32>() else {
-                return Ok(());
-            };
-            self.printer.cancel_job(id).await.map_err(delivery_error)
-        })
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use crate::backend::ipp::{JobSnapshot, PrinterState};
+    use crate::backend::ipp::PrinterState;
     use crate::film::model::{AreaDensity, Medium, Photometric, Pixels, PresentationLut};
     use crate::film::{
         DisplayFormat, Film, FilmSize, Image, ImageBox, Magnification, Orientation as FilmOrient,
@@ -620,7 +276,7 @@ mod tests {
 
     /// What a default `ippeveprinter` says: PWG raster only (sgray_8), 300 and 600 dpi,
     /// letter and a #10 envelope loaded, one copy at most.
-    fn pwg_printer(copies: (i32, i32)) -> PrinterSnapshot {
+    pub(crate) fn pwg_printer(copies: (i32, i32)) -> PrinterSnapshot {
         let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         PrinterSnapshot {
             state: PrinterState::Idle,
@@ -693,8 +349,6 @@ mod tests {
             copies: 1,
             created_unix: 0,
             device: Device::default(),
-            pdf_dir: "/nonexistent".into(),
-            preview_dir: "/nonexistent".into(),
             films,
         }
     }
@@ -867,18 +521,6 @@ mod tests {
         assert!(matches!(err, DeliveryError::Permanent(_)), "{err:?}");
     }
 
-    fn job_snapshot(state: JobState, reasons: &[&str]) -> JobSnapshot {
-        JobSnapshot {
-            id: 7,
-            name: Some("filmd-1".into()),
-            state,
-            state_reasons: reasons.iter().map(|s| s.to_string()).collect(),
-            state_message: Some("out of paper".into()),
-            impressions_completed: None,
-            pages_completed: None,
-        }
-    }
-
     #[test]
     fn a_pdf_asks_the_printer_to_fit_a_large_film_and_keep_a_small_one_true_size() {
         let mut p = pwg_printer((1, 1));
@@ -905,103 +547,5 @@ mod tests {
         p.print_scaling_supported.clear();
         assert_eq!(pdf_scaling(Some(&big), &p), None);
         assert_eq!(pdf_scaling(None, &p), None);
-    }
-
-    #[test]
-    fn only_another_filmd_name_or_a_changed_name_means_the_id_was_reused() {
-        let ours = "filmd-1795623376296-000000-ad71";
-        let label = format!("{ours} CHEST PA");
-        // As first seen, and seen again.
-        assert!(job_is_ours(Some(&label), &label, ours));
-        assert!(job_is_ours(Some(ours), ours, ours));
-        assert!(
-            job_is_ours(Some("filmd-1795623"), "filmd-1795623", ours),
-            "shortened"
-        );
-        assert!(job_is_ours(None, "", ours), "no name: the ID decides");
-        // A printer that names jobs its own way: ours while the name stays.
-        assert!(job_is_ours(Some("Untitled"), "Untitled", ours));
-        assert!(job_is_ours(Some("doc.pdf"), "doc.pdf", ours));
-        // Reused: another filmd job's name, or a name that changed since the first poll.
-        let other = "filmd-1795623376299-000001-beef KNEE";
-        assert!(!job_is_ours(Some(other), other, ours));
-        assert!(!job_is_ours(Some(&format!("{ours}7")), &label, ours));
-        assert!(!job_is_ours(Some("scan.pdf"), &label, ours));
-        assert!(!job_is_ours(Some("scan.pdf"), "Untitled", ours));
-    }
-
-    #[test]
-    fn remote_state_maps_job_states() {
-        assert_eq!(
-            remote_state(&job_snapshot(JobState::Pending, &["none"])),
-            RemoteState::Pending
-        );
-        assert_eq!(
-            remote_state(&job_snapshot(JobState::ProcessingStopped, &[])),
-            RemoteState::Processing
-        );
-        assert_eq!(
-            remote_state(&job_snapshot(
-                JobState::Completed,
-                &["job-completed-successfully"]
-            )),
-            RemoteState::Done
-        );
-        assert_eq!(
-            remote_state(&job_snapshot(JobState::Canceled, &[])),
-            RemoteState::Canceled
-        );
-        let RemoteState::Failed(why) =
-            remote_state(&job_snapshot(JobState::Aborted, &["media-empty-error"]))
-        else {
-            panic!("aborted is a failure");
-        };
-        assert!(why.starts_with("SUPPLY EMPTY:"), "{why}");
-        assert!(why.contains("media-empty-error"), "{why}");
-        assert!(why.ends_with(": out of paper"), "{why}");
-        // Reasons that name no condition: the printer is down.
-        let RemoteState::Failed(why) =
-            remote_state(&job_snapshot(JobState::Aborted, &["aborted-by-system"]))
-        else {
-            panic!("aborted is a failure");
-        };
-        assert!(why.starts_with("PRINTER DOWN:"), "{why}");
-        let RemoteState::Failed(why) =
-            remote_state(&job_snapshot(JobState::Aborted, &["service-off-line"]))
-        else {
-            panic!("aborted is a failure");
-        };
-        assert!(why.starts_with("PRINTER OFFLINE:"), "{why}");
-    }
-
-    #[test]
-    fn job_names_carry_the_label_and_the_spool_name() {
-        assert_eq!(ipp_job_name("", "filmd-1"), "filmd-1");
-        assert_eq!(ipp_job_name(" CT chest ", "filmd-1"), "filmd-1 CT chest");
-        let long = "é".repeat(300);
-        let name = ipp_job_name(&format!("{long}\n"), "filmd-2");
-        assert_eq!(name, format!("filmd-2 {}", "é".repeat(60)));
-        assert!(name.len() <= 255);
-    }
-
-    #[test]
-    fn dicom_status_of_printer_states() {
-        let mut s = pwg_printer((1, 1));
-        s.state = PrinterState::Stopped;
-        s.state_reasons = vec!["media-jam".into()];
-        let st = dicom_status(&s);
-        assert_eq!(st.level, Level::Failure);
-        assert_eq!(st.info, "FILM JAM");
-        assert!(st.detail.contains("media-jam"), "{}", st.detail);
-
-        s.state = PrinterState::Idle;
-        s.state_reasons = vec!["none".into()];
-        let st = dicom_status(&s);
-        assert_eq!((st.level, st.info.as_str()), (Level::Normal, "NORMAL"));
-
-        s.state = PrinterState::Processing;
-        s.state_reasons = vec!["toner-low-warning".into()];
-        let st = dicom_status(&s);
-        assert_eq!((st.level, st.info.as_str()), (Level::Warning, "SUPPLY LOW"));
     }
 }

@@ -1,0 +1,226 @@
+//! The client side of the admin socket: `filmd jobs`, `queues`, `cancel` and `retry` ask
+//! the running server, and print its answers as tables for a terminal. With no server,
+//! `filmd jobs` reads the spool database it left, read-only.
+
+use super::JobView;
+use super::QueueView;
+use super::protocol::{Answer, MAX_ANSWER, MAX_LIMIT, Request};
+use crate::data_dir::DataDir;
+use crate::spool::store::{JobFilter, JobStore, State};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why a client request did not get an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "no filmd server answers on {path}: is it running with this data directory? ({source})"
+    )]
+    NotRunning {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("talking to {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("answer from {path}: {message}")]
+    BadAnswer { path: PathBuf, message: String },
+}
+
+/// Asks the server that owns `data_dir`.
+pub fn ask(data_dir: &DataDir, request: &Request) -> Result<Answer, ClientError> {
+    let path = data_dir.admin_socket();
+    let io = |source| ClientError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).map_err(|source| {
+        ClientError::NotRunning {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .map_err(io)?;
+    stream
+        .set_write_timeout(Some(Duration::from_secs(30)))
+        .map_err(io)?;
+    let mut line = serde_json::to_vec(request).map_err(|e| ClientError::BadAnswer {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    line.push(b'\n');
+    stream.write_all(&line).map_err(io)?;
+    let mut answer = Vec::new();
+    BufReader::new(stream)
+        .take(MAX_ANSWER as u64)
+        .read_until(b'\n', &mut answer)
+        .map_err(io)?;
+    serde_json::from_slice(&answer).map_err(|e| ClientError::BadAnswer {
+        path: path.clone(),
+        message: e.to_string(),
+    })
+}
+
+/// The jobs of a server that is not running, read from its spool database without
+/// changing it (`filmd jobs` when no server answers on the socket).
+pub fn jobs_offline(
+    data_dir: &DataDir,
+    queue: Option<String>,
+    state: Option<String>,
+    limit: usize,
+) -> Result<Vec<JobView>, String> {
+    let path = data_dir.database();
+    if !path.exists() {
+        return Err(format!("no spool database at {}", path.display()));
+    }
+    let state = match state.as_deref().map(|s| (s, State::parse(s))) {
+        None => None,
+        Some((_, Some(st))) => Some(st),
+        Some((s, None)) => return Err(format!("no job state {s:?}")),
+    };
+    let store = JobStore::open_read_only(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rows = store
+        .list(&JobFilter {
+            queue,
+            state,
+            limit: limit.clamp(1, MAX_LIMIT),
+        })
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(rows.iter().map(JobView::from).collect())
+}
+
+/// The job list as a table, for a terminal.
+pub fn jobs_table(jobs: &[JobView]) -> String {
+    let mut rows = vec![
+        [
+            "ID",
+            "QUEUE",
+            "STATE",
+            "PRI",
+            "FILMS",
+            "COPIES",
+            "UPDATED (UTC)",
+            "LABEL",
+            "DETAIL",
+        ]
+        .map(String::from),
+    ];
+    for j in jobs {
+        let detail = [j.last_error.as_deref(), j.note.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ");
+        rows.push([
+            j.id.clone(),
+            j.queue.clone(),
+            j.state.clone(),
+            j.priority.clone(),
+            j.films.to_string(),
+            j.copies.to_string(),
+            j.updated.clone(),
+            j.label.clone(),
+            detail,
+        ]);
+    }
+    table(&rows)
+}
+
+/// The queues as a table, for a terminal.
+pub fn queues_table(queues: &[QueueView]) -> String {
+    let mut rows = vec![["QUEUE", "PRINTER", "STATUS", "INFO", "JOBS"].map(String::from)];
+    for q in queues {
+        let jobs = q
+            .jobs
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        rows.push([
+            q.name.clone(),
+            q.printer
+                .clone()
+                .unwrap_or_else(|| "(PDF archive only)".into()),
+            q.status.clone(),
+            q.status_info.clone(),
+            if jobs.is_empty() { "none".into() } else { jobs },
+        ]);
+    }
+    table(&rows)
+}
+
+/// A value fit for a terminal: labels and errors come from modalities and printers, and
+/// a control character (an escape sequence in a Film Session Label) must not reach the
+/// operator's terminal as such. Each is shown as `\u{..}`.
+fn printable(cell: &str) -> String {
+    cell.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Left-aligned columns, two spaces apart; the last column is not padded. Cells are
+/// made [`printable`].
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|row| row.clone().map(|cell| printable(&cell)))
+        .collect();
+    let rows = rows.as_slice();
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_their_columns() {
+        let t = table(&[
+            ["A".to_string(), "BB".into(), "C".into()],
+            [
+                "long".into(),
+                "x".into(),
+                "last column is not padded".into(),
+            ],
+        ]);
+        assert_eq!(t, "A     BB  C\nlong  x   last column is not padded\n");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let t = table(&[["\u{1b}[2Jgone".to_string(), "a\nb".into()]]);
+        assert_eq!(t, "\\u{1b}[2Jgone  a\\u{a}b\n");
+        assert!(!t.trim_end_matches('\n').chars().any(char::is_control));
+    }
+}

@@ -1,0 +1,340 @@
+//! The wiring of a running server: [`start`] opens the data directory, the spool, each
+//! queue's outputs and printer poller, the admin socket and the DICOM listener;
+//! [`Running::run_until`] serves until its shutdown future completes and then stops every
+//! one of them. Each background task has an owner here, so a test can run a whole server
+//! inside its own process on a free port and stop it again.
+
+use crate::admin;
+use crate::config::{QueueSettings, Settings};
+use crate::net::server::serve;
+use crate::outputs::archive::PdfArchive;
+use crate::outputs::board::{PrinterBoard, follow_recoveries};
+use crate::outputs::ipp::IppQueue;
+use crate::print::{PrintService, PrintSettings};
+use crate::spool::{QueueOutputs, Spool};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("creating the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("locking the data directory: {0}")]
+    Lock(#[source] std::io::Error),
+    #[error("queue {queue}: reading the printer's CA file {path}: {source}")]
+    CaFile {
+        queue: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("queue {queue}: printer {uri}: {message}")]
+    Printer {
+        queue: String,
+        uri: String,
+        message: String,
+    },
+    #[error("opening the spool: {0}")]
+    Spool(#[source] std::io::Error),
+    #[error("opening the admin socket: {0}")]
+    Admin(#[source] std::io::Error),
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A started server. Dropping it without [`Running::run_until`] stops its tasks too, but
+/// without the grace period for running associations.
+pub struct Running {
+    addr: SocketAddr,
+    spool: Arc<Spool>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    listener: JoinHandle<()>,
+    /// Printer pollers and the printer-recovery followers.
+    tasks: Vec<JoinHandle<()>>,
+    admin: Option<admin::Listening>,
+    /// Held while the server runs: the data directory is this process's.
+    _lock: std::fs::File,
+}
+
+/// Starts everything `settings` describe; the listener accepts associations when this
+/// returns. Must run on a multi-threaded tokio runtime.
+pub async fn start(settings: Settings) -> Result<Running, StartError> {
+    let data_dir = settings.server.data_dir.clone();
+    data_dir.create().map_err(|source| StartError::DataDir {
+        path: data_dir.root().to_path_buf(),
+        source,
+    })?;
+    let lock = data_dir.lock().map_err(StartError::Lock)?;
+    let board = PrinterBoard::new(settings.queues.iter().map(|q| q.name.as_str()));
+    let mut tasks = Vec::new();
+    let mut outputs: HashMap<String, Arc<dyn QueueOutputs>> = HashMap::new();
+    for queue in &settings.queues {
+        let (output, poller) = queue_outputs(queue, &settings, &board)?;
+        tasks.extend(poller);
+        outputs.insert(queue.name.clone(), output);
+    }
+    let spool =
+        Spool::open(&data_dir, settings.spool.clone(), outputs).map_err(StartError::Spool)?;
+    let back = Arc::downgrade(&spool);
+    tasks.extend(follow_recoveries(
+        &board,
+        spool.printer_queues(),
+        Arc::new(move |queue: &str| {
+            if let Some(spool) = back.upgrade() {
+                spool.printer_back(queue);
+            }
+        }),
+    ));
+    let admin = admin::listen(
+        &data_dir,
+        Arc::new(admin::Admin {
+            spool: spool.clone(),
+            board: board.clone(),
+            queues: settings
+                .queues
+                .iter()
+                .map(|q| (q.name.clone(), q.ipp.as_ref().map(|i| i.uri.clone())))
+                .collect(),
+        }),
+    )
+    .map_err(StartError::Admin)?;
+    let service = Arc::new(PrintService::new(
+        PrintSettings::of(&settings),
+        spool.clone(),
+        board,
+    ));
+    let listen = settings.server.listen;
+    let tcp = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let addr = tcp.local_addr().map_err(|source| StartError::Bind {
+        addr: listen,
+        source,
+    })?;
+    info!(
+        "filmd {} listening on {addr}, data in {}",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.root().display()
+    );
+    let (shutdown, stop) = tokio::sync::watch::channel(false);
+    let options = settings.server.options.clone();
+    let listener = tokio::spawn(serve(tcp, service, options, stop));
+    Ok(Running {
+        addr,
+        spool,
+        shutdown,
+        listener,
+        tasks,
+        admin: Some(admin),
+        _lock: lock,
+    })
+}
+
+/// A queue's outputs, and the poller of its printer if it has one.
+type Outputs = (Arc<dyn QueueOutputs>, Option<JoinHandle<()>>);
+
+fn queue_outputs(
+    queue: &QueueSettings,
+    settings: &Settings,
+    board: &Arc<PrinterBoard>,
+) -> Result<Outputs, StartError> {
+    let archive = queue.archive.as_ref().map(|a| PdfArchive {
+        dir: a.dir.clone(),
+        name: a.name.clone(),
+        previews: Some(settings.server.data_dir.clone()),
+    });
+    let Some(ipp) = &queue.ipp else {
+        // Validated: a queue without a printer has an archive.
+        let archive = archive.ok_or_else(|| StartError::Printer {
+            queue: queue.name.clone(),
+            uri: String::new(),
+            message: "the queue has no output".into(),
+        })?;
+        return Ok((Arc::new(archive), None));
+    };
+    let ca = match &ipp.ca_file {
+        None => None,
+        Some(path) => Some(std::fs::read(path).map_err(|source| StartError::CaFile {
+            queue: queue.name.clone(),
+            path: path.clone(),
+            source,
+        })?),
+    };
+    let printer =
+        IppQueue::new(&queue.name, &ipp.uri, ca, archive, board.clone()).map_err(|e| {
+            StartError::Printer {
+                queue: queue.name.clone(),
+                uri: ipp.uri.clone(),
+                message: e.to_string(),
+            }
+        })?;
+    let poller = printer.spawn_poller(ipp.poll_interval);
+    info!(queue = %queue.name, "delivering to IPP printer {}", ipp.uri);
+    Ok((printer, Some(poller)))
+}
+
+impl Running {
+    /// Where the DICOM listener accepts associations.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then stops: new associations are refused,
+    /// running ones get the configured grace period, the spool's workers finish the film
+    /// they are composing, pollers and the admin socket stop. Jobs still queued resume at
+    /// the next start.
+    pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) {
+        let mut listener = std::mem::replace(&mut self.listener, tokio::spawn(async {}));
+        tokio::select! {
+            () = shutdown => {
+                info!("shutdown requested");
+                let _ = self.shutdown.send(true);
+                let _ = (&mut listener).await;
+            }
+            _ = &mut listener => {}
+        }
+        self.stop().await;
+    }
+
+    async fn stop(mut self) {
+        self.admin.take();
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        let spool = self.spool.clone();
+        let _ = tokio::task::spawn_blocking(move || spool.shutdown()).await;
+        info!(
+            "stopped; {} job(s) still queued resume at next start",
+            self.spool.backlog()
+        );
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        self.listener.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// [`start`], then [`Running::run_until`] `shutdown`; `listening` hears the bound address
+/// once associations are accepted.
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+    listening: impl FnOnce(SocketAddr),
+) -> Result<(), StartError> {
+    let running = start(settings).await?;
+    listening(running.local_addr());
+    running.run_until(shutdown).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Overrides, load};
+    use crate::scu::{FilmSpec, GRAY_META, Scu, ScuOptions, gray_image, print_film};
+    use std::time::{Duration, Instant};
+
+    fn settings(data_dir: &std::path::Path) -> Settings {
+        load(
+            None,
+            &Overrides {
+                listen: Some("127.0.0.1:0".into()),
+                data_dir: Some(data_dir.into()),
+                ..Overrides::default()
+            },
+        )
+        .expect("embedded configuration")
+        .settings
+    }
+
+    fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < Duration::from_secs(60), "{what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A whole server in this process: a film printed to it lands in its archive, and
+    /// once its shutdown future completes every part has stopped: the port refuses, the
+    /// admin socket is gone and the data directory can be taken again.
+    #[test]
+    fn a_server_runs_in_process_and_stops_everything_on_shutdown() {
+        let tmp = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let running = runtime
+            .block_on(start(settings(tmp.path())))
+            .expect("started");
+        let addr = running.local_addr();
+        assert_eq!(addr.ip(), std::net::Ipv4Addr::LOCALHOST);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = runtime.spawn(running.run_until(async {
+            let _ = stopped.await;
+        }));
+        let data = crate::data_dir::DataDir::new(tmp.path());
+        assert!(data.admin_socket().exists());
+
+        let mut scu = Scu::connect(addr, &ScuOptions::default()).expect("associated");
+        let pixels: Vec<u16> = (0..16 * 16).map(|p| (p % 16 * 16) as u16).collect();
+        let spec = FilmSpec::gray(
+            "STANDARD\\1,1",
+            vec![Some(gray_image(16, 16, 8, "MONOCHROME2", &pixels))],
+        );
+        assert_eq!(spec.meta, GRAY_META);
+        let printed = print_film(&mut scu, &spec).expect("printed");
+        assert_eq!(printed.action.status(), 0);
+        scu.release().expect("released");
+        let pdf_dir = tmp.path().join("pdf");
+        wait_for("the job's PDF", || pdf(&pdf_dir).is_some());
+        let job_id = pdf(&pdf_dir).unwrap();
+        assert!(data.preview(&job_id, 1).exists(), "its preview");
+
+        stop.send(()).unwrap();
+        runtime.block_on(served).unwrap();
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "the port is closed"
+        );
+        assert!(!data.admin_socket().exists(), "the admin socket is gone");
+        let again = runtime
+            .block_on(start(settings(tmp.path())))
+            .expect("the data directory is free again");
+        drop(again);
+    }
+
+    /// The job ID of a PDF in `dir` (the default template names it `{job}.pdf`).
+    fn pdf(dir: &std::path::Path) -> Option<String> {
+        std::fs::read_dir(dir).ok()?.find_map(|e| {
+            let path = e.ok()?.path();
+            let name = path.file_name()?.to_str()?;
+            (!name.starts_with('.'))
+                .then(|| name.strip_suffix(".pdf").map(str::to_string))
+                .flatten()
+        })
+    }
+}
