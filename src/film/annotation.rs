@@ -5,7 +5,7 @@
 //! its text goes in (top or bottom), its alignment there, its font and its size. The
 //! formats come from `layouts/annotations.toml` (format in layouts/README.md); a copy of the
 //! shipped file is embedded so that filmd runs with no files at all. Parsing reads text and
-//! never the disk: `crate::annotation_files` finds the files.
+//! never the disk: `crate::config` finds the files.
 //!
 //! A film carries its annotations already resolved ([`Annotation`]: position, text and
 //! placement), so a queued job prints as it was accepted even if the file changes later.

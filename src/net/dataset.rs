@@ -1,8 +1,8 @@
 //! Data sets of DIMSE messages: a bounds walk before decoding, then dicom-object.
 //!
-//! dicom-object allocates the length an element *declares* before reading it, so an 8-byte
-//! message declaring 2 GiB would allocate 2 GiB (see docs/crates.md). Every data set from
-//! the network first goes through [`check_lengths`], which walks the element headers
+//! dicom-object (0.10) allocates the length an element *declares* before reading it, so an
+//! 8-byte message declaring 2 GiB would allocate 2 GiB. Every data set from the network
+//! first goes through [`check_lengths`], which walks the element headers
 //! (sequences and items included, explicit and implicit VR) and refuses any declared length
 //! beyond the bytes actually received.
 

@@ -10,8 +10,32 @@
 //! printer is looked up there by its job name before being sent again, so every
 //! acknowledged film is delivered exactly once.
 //!
-//! The Print Job SOP class (PS3.4 H.4.8) sees a job's progress through an [`Observer`]:
-//! PENDING when committed, PRINTING when composition starts, then DONE or FAILURE.
+//! The Print Job SOP class (PS3.4 H.4.8) sees a job's progress through an [`Observer`].
+//!
+//! # A job's states, and how they map
+//!
+//! Four vocabularies meet here: the spool's own [`State`] (a row of the job table), what a
+//! printer says of the job it accepted ([`RemoteState`], from IPP `job-state` by the IPP
+//! output), the [`JobState`] an observer is told, and the Print Job's Execution Status
+//! (2100,0020) with its Execution Status Info (2100,0030) that `print::print_job` reports
+//! (PS3.3 C.13.9.1; N-EVENT-REPORT Event Type IDs 1 to 4, PS3.4 H.4.8.1.1).
+//!
+//! | [`State`] | [`RemoteState`] | [`JobState`] | Execution Status / Info |
+//! |---|---|---|---|
+//! | `received` | — | `Pending` | PENDING / QUEUED |
+//! | `received`, archive-only queue, PDF being written | — | `Printing` | PRINTING / NORMAL |
+//! | `composed`, waiting for the printer | — | `Pending` | PENDING / QUEUED |
+//! | `submitting` (in doubt: looked up by job name) | — | `Pending` | PENDING / QUEUED |
+//! | `submitted` | `Pending`, `Processing` | `Printing` | PRINTING / NORMAL |
+//! | `done` | `Done` (or no printer) | `Done` | DONE / NORMAL |
+//! | `failed` | `Failed(reason)` | `Failed("printer: INFO: …")` | FAILURE / the defined term in the reason |
+//! | `failed` | `Gone` (not found by name either) | `Failed(…)` | FAILURE / PRINTER DOWN |
+//! | `failed` | — (composition failed, queue gone, payload lost) | `Failed(reason)` | FAILURE / PRINTER DOWN |
+//! | `cancelled` | `Canceled` | `Failed("cancelled at the printer")` | FAILURE / PRINTER DOWN |
+//! | `cancelled` | — (an operator's `filmd cancel`) | `Failed(reason)` | FAILURE / PRINTER DOWN |
+//!
+//! `RemoteState::Failed` carries the Execution Status Info the IPP output chose from
+//! `job-state-reasons` (the table in `outputs::ipp::status`).
 
 mod engine;
 pub mod payload;
@@ -178,8 +202,9 @@ pub struct Submission {
     pub job_id: String,
     /// [`job_name`] of the job: what [`QueueOutputs::find`] looks for after a crash.
     pub job_name: String,
-    /// Number of Copies (2000,0010), sent once as a job attribute (RFC 8011 5.2.5 copies):
-    /// the document holds each film once, never `copies` times.
+    /// Number of Copies (2000,0010). The composed document holds each film once; the
+    /// output sends the copies as the `copies` job attribute (RFC 8011 5.2.5) when the
+    /// printer makes that many itself, else lays them out in the document it builds.
     pub copies: u32,
     pub priority: Priority,
     /// Calling AE title (IPP requesting-user-name).

@@ -21,216 +21,18 @@
 //! Every statement is parameterised; the only SQL built at run time is a list of numbered
 //! `?N` placeholders.
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+mod job;
+mod schema;
+
+pub use job::{JobFilter, JobRow, NewJob, Priority, RetryClaim, State};
+pub use schema::SCHEMA_VERSION;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use schema::{COLUMNS, migrate, placeholders, row_to_job};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-/// What [`JobStore::claim_retry`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RetryClaim {
-    Claimed(Box<JobRow>),
-    Unknown,
-    NotOver(State),
-    AlreadyRetried(String),
-    ReachedPrinter(String),
-    InProgress,
-}
-
-/// Schema version written to `PRAGMA user_version` (a field of the database header, set in
-/// the same transaction as the migration that produces it).
-pub const SCHEMA_VERSION: i64 = 2;
-
-/// Migrations from an empty database: entry `n` takes version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[
-    "
-    CREATE TABLE jobs (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        uid TEXT NOT NULL,
-        queue TEXT NOT NULL,
-        priority INTEGER NOT NULL CHECK (priority IN (0, 1, 2)),
-        state TEXT NOT NULL CHECK (state IN ('received', 'composed', 'submitting',
-            'submitted', 'done', 'failed', 'cancelled')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        created_ms INTEGER NOT NULL,
-        updated_ms INTEGER NOT NULL,
-        finished_ms INTEGER,
-        next_attempt_ms INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        remote_id TEXT,
-        document TEXT,
-        document_format TEXT,
-        note TEXT,
-        copies INTEGER NOT NULL,
-        films INTEGER NOT NULL,
-        label TEXT NOT NULL,
-        owner TEXT NOT NULL,
-        calling_ae TEXT NOT NULL,
-        payload_bytes INTEGER NOT NULL
-    );
-    CREATE INDEX jobs_ready ON jobs (state, queue, priority, seq);
-    CREATE INDEX jobs_finished ON jobs (finished_ms) WHERE finished_ms IS NOT NULL;
-",
-    "
-    ALTER TABLE jobs ADD COLUMN retried_as TEXT;
-",
-];
-
-/// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum State {
-    /// Acknowledged to the SCU, not yet composed.
-    Received,
-    /// Its documents are written; waiting for the printer (or done, without one).
-    Composed,
-    /// A submission to the printer started and its outcome is not recorded: in doubt.
-    Submitting,
-    /// The printer accepted it (`remote_id` set); polled until it ends.
-    Submitted,
-    Done,
-    Failed,
-    Cancelled,
-}
-
-impl State {
-    pub const ALL: [State; 7] = [
-        State::Received,
-        State::Composed,
-        State::Submitting,
-        State::Submitted,
-        State::Done,
-        State::Failed,
-        State::Cancelled,
-    ];
-    /// States of a job the spool still has to work on.
-    pub const UNFINISHED: [State; 4] = [
-        State::Received,
-        State::Composed,
-        State::Submitting,
-        State::Submitted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Received => "received",
-            State::Composed => "composed",
-            State::Submitting => "submitting",
-            State::Submitted => "submitted",
-            State::Done => "done",
-            State::Failed => "failed",
-            State::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<State> {
-        State::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
-    /// done, failed or cancelled: nothing more happens to the job.
-    pub fn is_final(self) -> bool {
-        matches!(self, State::Done | State::Failed | State::Cancelled)
-    }
-}
-
-/// Print Priority (PS3.3 C.13.1, (2000,0020)); the order is the delivery order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
-    High = 0,
-    Med = 1,
-    Low = 2,
-}
-
-impl Priority {
-    /// HIGH, MED or LOW; anything else (the attribute is optional) is MED, the SCP default
-    /// of PS3.4 H.4.1.1.
-    pub fn from_term(term: &str) -> Priority {
-        match term.trim() {
-            "HIGH" => Priority::High,
-            "LOW" => Priority::Low,
-            _ => Priority::Med,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::High => "HIGH",
-            Priority::Med => "MED",
-            Priority::Low => "LOW",
-        }
-    }
-
-    fn from_db(v: i64) -> Priority {
-        match v {
-            0 => Priority::High,
-            2 => Priority::Low,
-            _ => Priority::Med,
-        }
-    }
-}
-
-/// What is known of a job when it is accepted.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub id: String,
-    pub uid: String,
-    pub queue: String,
-    pub priority: Priority,
-    pub copies: u32,
-    pub films: u32,
-    pub label: String,
-    pub owner: String,
-    pub calling_ae: String,
-    pub payload_bytes: u64,
-}
-
-/// One row of the job table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRow {
-    /// Arrival order.
-    pub seq: i64,
-    pub id: String,
-    pub uid: String,
-    pub queue: String,
-    pub priority: Priority,
-    pub state: State,
-    /// Attempts of the job's current step: compositions while received (and for a job done
-    /// without a printer), submissions from composed on. Counted when an attempt starts, so
-    /// one that crashed filmd counts too.
-    pub attempts: u32,
-    /// Unix time, milliseconds.
-    pub created_ms: i64,
-    pub updated_ms: i64,
-    pub finished_ms: Option<i64>,
-    /// Not retried before this time (unix ms).
-    pub next_attempt_ms: i64,
-    pub last_error: Option<String>,
-    /// The printer's job ID once it accepted the job.
-    pub remote_id: Option<String>,
-    /// The composed document for the printer and its MIME type.
-    pub document: Option<String>,
-    pub document_format: Option<String>,
-    /// What composition produced (fit warnings, archive path).
-    pub note: Option<String>,
-    pub copies: u32,
-    pub films: u32,
-    pub label: String,
-    pub owner: String,
-    pub calling_ae: String,
-    pub payload_bytes: u64,
-    /// The job it was printed again as (`filmd retry`); `""` while that is under way.
-    pub retried_as: Option<String>,
-}
-
-/// Which rows [`JobStore::list`] returns; newest first.
-#[derive(Debug, Clone, Default)]
-pub struct JobFilter {
-    pub queue: Option<String>,
-    pub state: Option<State>,
-    /// At most this many rows; 0 means 100.
-    pub limit: usize,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -255,48 +57,6 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// The job table on one SQLite connection, shared by the spool's threads.
 pub struct JobStore {
     conn: Mutex<Connection>,
-}
-
-const COLUMNS: &str = "seq, id, uid, queue, priority, state, attempts, created_ms, updated_ms, \
-    finished_ms, next_attempt_ms, last_error, remote_id, document, document_format, note, \
-    copies, films, label, owner, calling_ae, payload_bytes, retried_as";
-
-fn row_to_job(r: &Row<'_>) -> rusqlite::Result<JobRow> {
-    let state: String = r.get(5)?;
-    Ok(JobRow {
-        seq: r.get(0)?,
-        id: r.get(1)?,
-        uid: r.get(2)?,
-        queue: r.get(3)?,
-        priority: Priority::from_db(r.get(4)?),
-        // The CHECK constraint admits only known states.
-        state: State::parse(&state).unwrap_or(State::Failed),
-        attempts: r.get(6)?,
-        created_ms: r.get(7)?,
-        updated_ms: r.get(8)?,
-        finished_ms: r.get(9)?,
-        next_attempt_ms: r.get(10)?,
-        last_error: r.get(11)?,
-        remote_id: r.get(12)?,
-        document: r.get(13)?,
-        document_format: r.get(14)?,
-        note: r.get(15)?,
-        copies: r.get(16)?,
-        films: r.get(17)?,
-        label: r.get(18)?,
-        owner: r.get(19)?,
-        calling_ae: r.get(20)?,
-        payload_bytes: r.get::<_, i64>(21)?.max(0) as u64,
-        retried_as: r.get(22)?,
-    })
-}
-
-/// `?first, ?first+1, ...` for `n` values (numbered, so they may follow numbered ones).
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl JobStore {
@@ -789,24 +549,6 @@ fn count_unfinished(conn: &Connection, queue: &str) -> Result<usize> {
         |r| r.get(0),
     )?;
     Ok(n.max(0) as usize)
-}
-
-/// Brings the schema to [`SCHEMA_VERSION`], one transaction per step; refuses a database
-/// written by a newer filmd rather than guess at its meaning.
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(StoreError::Schema(format!(
-            "schema version {version} is newer than this filmd's {SCHEMA_VERSION}"
-        )));
-    }
-    for (n, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", n as i64 + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,106 @@
+//! The job table's schema: its migrations, applied in order and numbered in
+//! `PRAGMA user_version`, and how a row is read.
+
+use super::job::{JobRow, Priority, State};
+use super::{Result, StoreError};
+use rusqlite::{Connection, Row, TransactionBehavior};
+
+/// Schema version written to `PRAGMA user_version` (a field of the database header, set in
+/// the same transaction as the migration that produces it).
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Migrations from an empty database: entry `n` takes version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[
+    "
+    CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        uid TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        priority INTEGER NOT NULL CHECK (priority IN (0, 1, 2)),
+        state TEXT NOT NULL CHECK (state IN ('received', 'composed', 'submitting',
+            'submitted', 'done', 'failed', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        finished_ms INTEGER,
+        next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        remote_id TEXT,
+        document TEXT,
+        document_format TEXT,
+        note TEXT,
+        copies INTEGER NOT NULL,
+        films INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        calling_ae TEXT NOT NULL,
+        payload_bytes INTEGER NOT NULL
+    );
+    CREATE INDEX jobs_ready ON jobs (state, queue, priority, seq);
+    CREATE INDEX jobs_finished ON jobs (finished_ms) WHERE finished_ms IS NOT NULL;
+",
+    "
+    ALTER TABLE jobs ADD COLUMN retried_as TEXT;
+",
+];
+
+pub(super) const COLUMNS: &str = "seq, id, uid, queue, priority, state, attempts, created_ms, updated_ms, \
+    finished_ms, next_attempt_ms, last_error, remote_id, document, document_format, note, \
+    copies, films, label, owner, calling_ae, payload_bytes, retried_as";
+
+pub(super) fn row_to_job(r: &Row<'_>) -> rusqlite::Result<JobRow> {
+    let state: String = r.get(5)?;
+    Ok(JobRow {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        uid: r.get(2)?,
+        queue: r.get(3)?,
+        priority: Priority::from_db(r.get(4)?),
+        // The CHECK constraint admits only known states.
+        state: State::parse(&state).unwrap_or(State::Failed),
+        attempts: r.get(6)?,
+        created_ms: r.get(7)?,
+        updated_ms: r.get(8)?,
+        finished_ms: r.get(9)?,
+        next_attempt_ms: r.get(10)?,
+        last_error: r.get(11)?,
+        remote_id: r.get(12)?,
+        document: r.get(13)?,
+        document_format: r.get(14)?,
+        note: r.get(15)?,
+        copies: r.get(16)?,
+        films: r.get(17)?,
+        label: r.get(18)?,
+        owner: r.get(19)?,
+        calling_ae: r.get(20)?,
+        payload_bytes: r.get::<_, i64>(21)?.max(0) as u64,
+        retried_as: r.get(22)?,
+    })
+}
+
+/// `?first, ?first+1, ...` for `n` values (numbered, so they may follow numbered ones).
+pub(super) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], one transaction per step; refuses a database
+/// written by a newer filmd rather than guess at its meaning.
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Schema(format!(
+            "schema version {version} is newer than this filmd's {SCHEMA_VERSION}"
+        )));
+    }
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", n as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
