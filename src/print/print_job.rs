@@ -10,7 +10,7 @@ use super::uids;
 use super::{PrintHandler, new_uid};
 use crate::film::{Device, Film, ImageBox, PresentationLut, Smoothing};
 use crate::net::{EventReport, EventSender, Response};
-use crate::spool::{JobState, PrintJob, SpoolError};
+use crate::spool::{PrintJob, Progress, SpoolError};
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
@@ -40,7 +40,7 @@ struct EventTarget {
 #[derive(Debug, Clone)]
 pub struct JobRecord {
     pub uid: String,
-    pub state: JobState,
+    pub state: Progress,
     pub priority: String,
     pub originator: String,
     pub printer_name: String,
@@ -59,12 +59,12 @@ pub struct JobRegistry {
 /// N-EVENT-REPORT Event Type ID (PS3.4 H.4.8.1.1) of a state.
 /// A failure's info is the defined term in its reason (`"printer: SUPPLY EMPTY: ..."`, as
 /// the IPP output reports an aborted job), else PRINTER DOWN.
-fn execution_status(state: &JobState) -> (&'static str, &'static str, u16) {
+fn execution_status(state: &Progress) -> (&'static str, &'static str, u16) {
     match state {
-        JobState::Pending => ("PENDING", "QUEUED", 1),
-        JobState::Printing => ("PRINTING", "NORMAL", 2),
-        JobState::Done => ("DONE", "NORMAL", 3),
-        JobState::Failed(reason) => {
+        Progress::Pending => ("PENDING", "QUEUED", 1),
+        Progress::Printing => ("PRINTING", "NORMAL", 2),
+        Progress::Done => ("DONE", "NORMAL", 3),
+        Progress::Failed(reason) => {
             // The first ':'-separated part that is a defined term ("printer: SUPPLY
             // EMPTY: ..." as the spool records an aborted IPP job).
             let info = reason
@@ -129,7 +129,7 @@ impl JobRegistry {
 
     /// Records a state change and reports it (PS3.4 H.4.8.1.1, Table H.4-12). After DONE or
     /// FAILURE the instance is deleted (H.4.8.2: once the SCU was told).
-    pub fn update(&self, uid: &str, state: JobState) {
+    pub fn update(&self, uid: &str, state: Progress) {
         let mut jobs = self.lock();
         let Some(job) = jobs.get_mut(uid) else { return };
         job.state = state.clone();
@@ -280,7 +280,7 @@ impl PrintHandler {
         let print_job_negotiated = target.is_some();
         self.jobs.insert(JobRecord {
             uid: uid.clone(),
-            state: JobState::Pending,
+            state: Progress::Pending,
             priority: session.print_priority.clone(),
             originator: self.info.calling_ae_title.clone(),
             printer_name,
@@ -290,7 +290,7 @@ impl PrintHandler {
         });
         let jobs = self.jobs.clone();
         let observed_uid = uid.clone();
-        let observer = Box::new(move |state: JobState| jobs.update(&observed_uid, state));
+        let observer = Box::new(move |state: Progress| jobs.update(&observed_uid, state));
         match self.spool.submit(job, observer) {
             Ok(id) => {
                 tracing::info!(assoc = self.info.id, job = %id, "queued {} film(s) for queue {}", indices.len(), queue.name);
@@ -379,7 +379,7 @@ mod tests {
 
     #[test]
     fn a_failure_reports_the_defined_term_in_its_reason() {
-        let failed = |r: &str| execution_status(&JobState::Failed(r.into()));
+        let failed = |r: &str| execution_status(&Progress::Failed(r.into()));
         assert_eq!(
             failed("printer: SUPPLY EMPTY: printer aborted the job (media-empty-error)"),
             ("FAILURE", "SUPPLY EMPTY", 4)
@@ -390,9 +390,9 @@ mod tests {
             ("FAILURE", "PRINTER DOWN", 4)
         );
         assert_eq!(
-            execution_status(&JobState::Pending),
+            execution_status(&Progress::Pending),
             ("PENDING", "QUEUED", 1)
         );
-        assert_eq!(execution_status(&JobState::Done), ("DONE", "NORMAL", 3));
+        assert_eq!(execution_status(&Progress::Done), ("DONE", "NORMAL", 3));
     }
 }

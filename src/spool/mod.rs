@@ -16,11 +16,11 @@
 //!
 //! Four vocabularies meet here: the spool's own [`State`] (a row of the job table), what a
 //! printer says of the job it accepted ([`RemoteState`], from IPP `job-state` by the IPP
-//! output), the [`JobState`] an observer is told, and the Print Job's Execution Status
+//! output), the [`Progress`] an observer is told, and the Print Job's Execution Status
 //! (2100,0020) with its Execution Status Info (2100,0030) that `print::print_job` reports
 //! (PS3.3 C.13.9.1; N-EVENT-REPORT Event Type IDs 1 to 4, PS3.4 H.4.8.1.1).
 //!
-//! | [`State`] | [`RemoteState`] | [`JobState`] | Execution Status / Info |
+//! | [`State`] | [`RemoteState`] | [`Progress`] | Execution Status / Info |
 //! |---|---|---|---|
 //! | `received` | — | `Pending` | PENDING / QUEUED |
 //! | `received`, archive-only queue, PDF being written | — | `Printing` | PRINTING / NORMAL |
@@ -74,22 +74,22 @@ pub struct PrintJob {
 
 /// A job's progress (PS3.3 C.13.9 Execution Status).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobState {
+pub enum Progress {
     Pending,
     Printing,
     Done,
     Failed(String),
 }
 
-impl JobState {
+impl Progress {
     /// DONE or FAILURE.
     pub fn is_final(&self) -> bool {
-        matches!(self, JobState::Done | JobState::Failed(_))
+        matches!(self, Progress::Done | Progress::Failed(_))
     }
 }
 
 /// Told of every state change of one job.
-pub type Observer = Box<dyn Fn(JobState) + Send + Sync>;
+pub type Observer = Box<dyn Fn(Progress) + Send + Sync>;
 
 /// Why a job was refused for lack of room. Both answer the N-ACTION with "print queue full"
 /// (PS3.4 Annex H): C601 on a Film Session N-ACTION, C602 on a Film Box N-ACTION.

@@ -251,7 +251,7 @@ fn fast() -> SpoolConfig {
     }
 }
 
-type Seen = Arc<Mutex<Vec<JobState>>>;
+type Seen = Arc<Mutex<Vec<Progress>>>;
 
 fn recorder() -> (Seen, Observer) {
     let seen: Seen = Arc::default();
@@ -309,7 +309,7 @@ fn archive_queue_job_is_composed_once_reported_in_order_and_cleaned_up() {
     wait_until("DONE reported", || lock(&seen).len() == 3);
     assert_eq!(
         *lock(&seen),
-        [JobState::Pending, JobState::Printing, JobState::Done]
+        [Progress::Pending, Progress::Printing, Progress::Done]
     );
     assert_eq!(fake.log(), ["compose a"]);
     assert_eq!(h.payloads(), 0, "a done job's payload is removed");
@@ -401,12 +401,12 @@ fn busy_printer_is_retried_until_it_accepts_and_copies_go_once() {
     assert_eq!(jobs[0].document.format, "application/pdf");
     assert_eq!(fake.log(), ["compose a", "submit a"], "composed once");
     wait_until("DONE reported", || {
-        lock(&seen).last() == Some(&JobState::Done)
+        lock(&seen).last() == Some(&Progress::Done)
     });
     // PRINTING once the printer took it, not while it was busy.
     assert_eq!(
         *lock(&seen),
-        [JobState::Pending, JobState::Printing, JobState::Done]
+        [Progress::Pending, Progress::Printing, Progress::Done]
     );
 }
 
@@ -425,7 +425,7 @@ fn permanent_refusal_fails_the_job_with_the_printers_reason() {
     wait_until("FAILURE reported", || lock(&seen).len() == 2);
     assert_eq!(
         *lock(&seen),
-        [JobState::Pending, JobState::Failed(reason.into())]
+        [Progress::Pending, Progress::Failed(reason.into())]
     );
     assert_eq!(
         h.payloads(),
@@ -610,7 +610,7 @@ fn cancelling_a_job_at_the_printer_cancels_it_there() {
     wait_until("printer told", || fake.log().contains(&"cancel r1".into()));
     assert_eq!(
         lock(&seen).last(),
-        Some(&JobState::Failed("cancelled by the operator".into()))
+        Some(&Progress::Failed("cancelled by the operator".into()))
     );
 }
 
@@ -711,7 +711,7 @@ fn a_job_the_printer_forgot_fails_as_unknown_keeps_its_files_and_is_not_sent_aga
     );
     assert_eq!(h.payloads(), 1, "its files stay for the retention");
     wait_until("FAILURE reported", || {
-        lock(&seen).last() == Some(&JobState::Failed(reason.into()))
+        lock(&seen).last() == Some(&Progress::Failed(reason.into()))
     });
 }
 

@@ -81,7 +81,7 @@ impl Inner {
         // writing its PDF, now; a printer queue's job is PRINTING once the printer has
         // taken it (engine/deliver.rs), and stays PENDING (QUEUED) while it waits for one.
         if !outputs.has_printer() {
-            self.notify(id, JobState::Printing);
+            self.notify(id, Progress::Printing);
         }
         let job = match self.layout.read(id) {
             Ok(job) => job,

@@ -138,7 +138,7 @@ impl Inner {
                         .blocking(move |s| s.store.set_submitted(&i, &r, now_ms()))
                         .await;
                     if let Some(Ok(true)) = adopted {
-                        self.notify(&id, JobState::Printing);
+                        self.notify(&id, Progress::Printing);
                         self.settle(d, &id, state).await;
                     }
                     return;
@@ -203,7 +203,7 @@ impl Inner {
                     .await;
                 if let Some(Ok(true)) = recorded {
                     info!(job = %id, remote = %remote, "submitted to the printer");
-                    self.notify(&id, JobState::Printing);
+                    self.notify(&id, Progress::Printing);
                     d.polls.insert(id, now_ms() + ms(self.config.poll_interval));
                 } else if !matches!(recorded, Some(Ok(false))) {
                     // The printer has the job but the database did not take its id: leave

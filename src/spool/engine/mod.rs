@@ -10,7 +10,7 @@
 use super::payload::{self, Layout};
 use super::store::{JobRow, JobStore, NewJob, Priority, RetryClaim, State, StoreError};
 use super::{
-    DeliveryError, Document, Full, JobState, Observer, PrintJob, QueueOutputs, RemoteState,
+    DeliveryError, Document, Full, Observer, PrintJob, Progress, QueueOutputs, RemoteState,
     SpoolConfig, SpoolError, Submission, job_name, now_ms,
 };
 use std::collections::{HashMap, HashSet};
@@ -31,7 +31,7 @@ const MIB: u64 = 1 << 20;
 /// The observer of a job and what it was told last (each state is reported once).
 struct Watch {
     observer: Observer,
-    last: Option<JobState>,
+    last: Option<Progress>,
 }
 
 pub(super) struct Inner {
@@ -198,7 +198,7 @@ impl Inner {
     }
 
     /// Tells a job's observer, once per state; forgets it after a final state.
-    fn notify(&self, id: &str, state: JobState) {
+    fn notify(&self, id: &str, state: Progress) {
         let mut watches = lock(&self.observers);
         let Some(w) = watches.get_mut(id) else {
             return;
@@ -230,11 +230,11 @@ impl Inner {
                 warn!(job = %id, "files of a done job not removed: {e}");
             }
             info!(job = %id, "done");
-            self.notify(id, JobState::Done);
+            self.notify(id, Progress::Done);
         } else {
             let reason = error.unwrap_or(to.as_str()).to_string();
             warn!(job = %id, "{}: {reason}", to.as_str());
-            self.notify(id, JobState::Failed(reason));
+            self.notify(id, Progress::Failed(reason));
         }
         true
     }
@@ -299,7 +299,7 @@ impl Inner {
                     last: None,
                 },
             );
-            self.notify(&id, JobState::Pending);
+            self.notify(&id, Progress::Pending);
         }
         lock(&self.claimed).remove(&id);
         committed?;
@@ -398,7 +398,7 @@ impl Inner {
             return Ok(false);
         };
         info!(job = %id, "cancelled ({})", before.state.as_str());
-        self.notify(id, JobState::Failed(reason.to_string()));
+        self.notify(id, Progress::Failed(reason.to_string()));
         if matches!(before.state, State::Submitting | State::Submitted)
             && let Some(outputs) = self.outputs.get(&before.queue).cloned()
         {
