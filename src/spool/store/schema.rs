@@ -10,7 +10,7 @@ use rusqlite::{Connection, Row, TransactionBehavior};
 pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations from an empty database: entry `n` takes version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE jobs (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,

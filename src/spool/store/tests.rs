@@ -1,5 +1,6 @@
 //! Job table tests: state machine, ordering, limits, sweep, persistence.
 
+use super::schema::MIGRATIONS;
 use super::*;
 
 fn job(id: &str, queue: &str, priority: Priority) -> NewJob {
