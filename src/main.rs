@@ -163,10 +163,13 @@ impl ServerDir {
         if let Some(dir) = &self.data_dir {
             return Ok(DataDir::new(dir));
         }
-        Ok(load(self.config.as_deref(), &Overrides::default())?
-            .settings
-            .server
-            .data_dir)
+        // Only the file's own data directory: the layouts and fonts it names are the
+        // server's business, and may be relative to another working directory.
+        let file = match &self.config {
+            Some(path) => config::ConfigFile::load(path)?,
+            None => config::ConfigFile::embedded(),
+        };
+        Ok(DataDir::new(file.server.data_dir))
     }
 
     /// Sends `request` to the server: its answer if it did what was asked.
