@@ -1,6 +1,6 @@
-//! Delivery: each backend module knows one output and nothing of DICOM or the spool.
-//! A backend takes composed [`Page`](crate::film::Page)s and turns them into what its
-//! printer or file speaks.
+//! Encoders and protocol clients the outputs use. A backend module knows composed
+//! [`Page`](crate::film::Page)s and one format or protocol, and nothing of DICOM or the
+//! spool: the PDF metadata it writes is plain text the caller fills in.
 //!
 //! - [`pdf`]: one PDF/A-2b page per film, the composed raster as a Flate-compressed image.
 //! - [`pdfa`]: the PDF/A-2b metadata: XMP packet, Info values, identifiers, dates.

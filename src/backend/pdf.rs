@@ -12,11 +12,11 @@
 //! The image is deflated here, not by lopdf, in parallel strips ([`super::zlib`]).
 
 use super::icc;
+pub use super::pdfa::{DocumentInfo, FilmMetadata};
 use super::pdfa::{DocumentText, Identifiers, text_string, xmp_packet};
 pub use super::zlib::zlib_compress;
 use crate::film::Page;
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// zlib level for page images. On a 4200 x 5100 gray film page (benches/page.rs, two
 /// cores) level 3 took ~37 ms in strips for 2.98 MB; level 1 ~23 ms but 4.07 MB (zlib-rs
@@ -27,71 +27,6 @@ const IMAGE_NAME: &str = "Im0";
 
 /// The output condition the PDF/A output intent names: the sRGB profile's registry name.
 pub const OUTPUT_CONDITION: &str = "sRGB IEC61966-2.1";
-
-/// Metadata written to the Info dictionary and the XMP packet. Plain text: the backend
-/// knows nothing of DICOM, the caller fills in what the job has. Empty strings are left
-/// out of the Info dictionary and its XMP twins.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocumentInfo {
-    /// Info `/Title`, XMP dc:title.
-    pub title: String,
-    /// Info `/Author`, XMP dc:creator.
-    pub author: String,
-    /// Info `/Subject`, XMP dc:description.
-    pub subject: String,
-    /// Info `/Creator`, XMP xmp:CreatorTool.
-    pub creator: String,
-    /// Info `/CreationDate` and `/ModDate`, XMP xmp:CreateDate, ModifyDate, MetadataDate.
-    pub created: SystemTime,
-    /// The spool's job ID.
-    pub job_id: String,
-    /// The Print Job SOP Instance UID; it gives the XMP DocumentID.
-    pub print_job_uid: String,
-    pub film_session_label: String,
-    pub owner_id: String,
-    pub calling_ae_title: String,
-    pub queue: String,
-    /// One entry per page, in page order.
-    pub films: Vec<FilmMetadata>,
-}
-
-impl Default for DocumentInfo {
-    fn default() -> Self {
-        DocumentInfo {
-            title: String::new(),
-            author: String::new(),
-            subject: String::new(),
-            creator: String::new(),
-            created: UNIX_EPOCH,
-            job_id: String::new(),
-            print_job_uid: String::new(),
-            film_session_label: String::new(),
-            owner_id: String::new(),
-            calling_ae_title: String::new(),
-            queue: String::new(),
-            films: Vec::new(),
-        }
-    }
-}
-
-/// A film's parameters as written to the XMP metadata: the defined terms as text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FilmMetadata {
-    /// e.g. `14INX17IN`.
-    pub film_size: String,
-    /// `PORTRAIT` or `LANDSCAPE`.
-    pub orientation: String,
-    /// e.g. `STANDARD\2,2`.
-    pub display_format: String,
-    /// e.g. `CUBIC`.
-    pub magnification: String,
-    /// Hundredths of optical density.
-    pub min_density: u16,
-    /// Hundredths of optical density.
-    pub max_density: u16,
-    /// e.g. `BLUE FILM`.
-    pub medium: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {
@@ -346,7 +281,7 @@ fn pdf_number(x: f64) -> String {
 mod tests {
     use super::*;
     use std::io::Read;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn info() -> DocumentInfo {
         DocumentInfo {

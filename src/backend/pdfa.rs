@@ -7,11 +7,75 @@
 //! Print Job UID, per-film parameters) goes into a filmd XMP schema, which PDF/A requires
 //! to be described in the packet itself with the PDF/A extension schema (6.6.2.3.1).
 
-use super::pdf::{DocumentInfo, FilmMetadata};
 use lopdf::{Object, StringFormat};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Metadata written to the Info dictionary and the XMP packet. Plain text: the backend
+/// knows nothing of DICOM, the caller fills in what the job has. Empty strings are left
+/// out of the Info dictionary and its XMP twins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentInfo {
+    /// Info `/Title`, XMP dc:title.
+    pub title: String,
+    /// Info `/Author`, XMP dc:creator.
+    pub author: String,
+    /// Info `/Subject`, XMP dc:description.
+    pub subject: String,
+    /// Info `/Creator`, XMP xmp:CreatorTool.
+    pub creator: String,
+    /// Info `/CreationDate` and `/ModDate`, XMP xmp:CreateDate, ModifyDate, MetadataDate.
+    pub created: SystemTime,
+    /// The spool's job ID.
+    pub job_id: String,
+    /// The Print Job SOP Instance UID; it gives the XMP DocumentID.
+    pub print_job_uid: String,
+    pub film_session_label: String,
+    pub owner_id: String,
+    pub calling_ae_title: String,
+    pub queue: String,
+    /// One entry per page, in page order.
+    pub films: Vec<FilmMetadata>,
+}
+
+impl Default for DocumentInfo {
+    fn default() -> Self {
+        DocumentInfo {
+            title: String::new(),
+            author: String::new(),
+            subject: String::new(),
+            creator: String::new(),
+            created: UNIX_EPOCH,
+            job_id: String::new(),
+            print_job_uid: String::new(),
+            film_session_label: String::new(),
+            owner_id: String::new(),
+            calling_ae_title: String::new(),
+            queue: String::new(),
+            films: Vec::new(),
+        }
+    }
+}
+
+/// A film's parameters as written to the XMP metadata: the defined terms as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilmMetadata {
+    /// e.g. `14INX17IN`.
+    pub film_size: String,
+    /// `PORTRAIT` or `LANDSCAPE`.
+    pub orientation: String,
+    /// e.g. `STANDARD\2,2`.
+    pub display_format: String,
+    /// e.g. `CUBIC`.
+    pub magnification: String,
+    /// Hundredths of optical density.
+    pub min_density: u16,
+    /// Hundredths of optical density.
+    pub max_density: u16,
+    /// e.g. `BLUE FILM`.
+    pub medium: String,
+}
 
 /// XMP namespace of filmd's print job properties.
 pub const FILMD_NS: &str = "urn:filmd:xmp:print:1.0#";

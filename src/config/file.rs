@@ -3,6 +3,7 @@
 //! problem. The server never reads these types: it runs on their resolved
 //! [`Settings`](super::Settings).
 
+use super::error::{ConfigError, ConfigIssue};
 use crate::film::{FilmSize, FormatKind, Medium, size::FILM_SIZES};
 use crate::outputs::archive::PdfName;
 use serde::{Deserialize, Serialize};
@@ -266,39 +267,6 @@ impl QueueConfig {
         };
         names.into_iter().filter_map(Medium::from_term).collect()
     }
-}
-
-/// A configuration problem: the key and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigIssue {
-    pub key: String,
-    pub problem: String,
-}
-
-impl std::fmt::Display for ConfigIssue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.key, self.problem)
-    }
-}
-
-/// Reading or validating the configuration failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{path}: {} problem(s):\n{}", .issues.len(), .issues.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
-    Invalid {
-        path: PathBuf,
-        issues: Vec<ConfigIssue>,
-    },
-    /// The annotation formats or fonts beside the configuration.
-    #[error(transparent)]
-    Annotations(#[from] super::layouts::AnnotationSetupError),
 }
 
 /// An IPP printer URI (RFC 8010 §4.3 `ipp:`, RFC 7472 `ipps:`), as the IPP client takes

@@ -4,8 +4,9 @@
 //! and the fonts of `server.fonts_dir` (*.ttf, *.otf, named by file stem). Problems are
 //! reported with the file, the key and what is wrong, before filmd accepts anything.
 
-use super::file::{ConfigError, ConfigIssue, ServerConfig};
-use crate::film::annotation::{AnnotationFileError, AnnotationFormats, DEFAULT_FONT};
+use super::error::{AnnotationSetupError, ConfigError, ConfigIssue};
+use super::file::ServerConfig;
+use crate::film::annotation::{AnnotationFormats, DEFAULT_FONT};
 use crate::film::custom::{self, CustomLayouts};
 use crate::film::text::FontBook;
 use std::path::{Path, PathBuf};
@@ -42,20 +43,6 @@ impl AnnotationSetup {
             fonts.join(", ")
         )
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AnnotationSetupError {
-    #[error("{key} = {path:?}: {problem}")]
-    Directory {
-        key: &'static str,
-        path: PathBuf,
-        problem: String,
-    },
-    #[error("{path}: {problem}")]
-    File { path: PathBuf, problem: String },
-    #[error(transparent)]
-    Formats(#[from] AnnotationFileError),
 }
 
 /// Reads `custom.toml` from `layouts_dir` when it is there (the embedded layouts

@@ -3,17 +3,18 @@
 //! fonts), and the [`Settings`] the server runs with, resolved from both. [`load`] does
 //! all of it; nothing else reads the configuration.
 
+mod error;
 mod file;
 mod layouts;
 mod settings;
 
+pub use error::{AnnotationSetupError, ConfigError, ConfigIssue};
 pub use file::{
-    ColorFilms, ConfigError, ConfigFile, ConfigIssue, DEFAULT_CONFIG, PrinterIdentity, QueueConfig,
-    ServerConfig, SpoolSettings,
+    ColorFilms, ConfigFile, DEFAULT_CONFIG, PrinterIdentity, QueueConfig, ServerConfig,
+    SpoolSettings,
 };
 pub use layouts::{
-    ANNOTATIONS_FILE, AnnotationSetup, AnnotationSetupError, DEFAULT_FONTS_DIR,
-    DEFAULT_LAYOUTS_DIR, load_custom_layouts,
+    ANNOTATIONS_FILE, AnnotationSetup, DEFAULT_FONTS_DIR, DEFAULT_LAYOUTS_DIR, load_custom_layouts,
 };
 pub use settings::{ArchiveSettings, IppSettings, QueueSettings, ServerSettings, Settings};
 
