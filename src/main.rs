@@ -40,47 +40,11 @@ enum Command {
     },
     /// Compose a film from DICOM image files, without a network, to a PDF or PNG file.
     Render {
-        /// Print-ready images (8 bits, or 12 in 16; MONOCHROME1/2 or RGB), in box order.
-        #[arg(required = true)]
-        images: Vec<PathBuf>,
+        #[command(flatten)]
+        request: filmd::render::RenderRequest,
         /// Output file: .pdf or .png.
         #[arg(long, short)]
         output: PathBuf,
-        /// Image Display Format, e.g. 'STANDARD\2,2', 'ROW\1,2', 'COL\2,1', SLIDE, 'CUSTOM\1'.
-        #[arg(long, default_value = r"STANDARD\1,1")]
-        format: String,
-        #[arg(long, default_value = "14INX17IN")]
-        film_size: String,
-        #[arg(long, default_value = "PORTRAIT")]
-        orientation: String,
-        /// REPLICATE, BILINEAR, CUBIC or NONE (default: the queue's).
-        #[arg(long)]
-        magnification: Option<String>,
-        #[arg(long, default_value = "BLACK")]
-        border: String,
-        #[arg(long, default_value = "BLACK")]
-        empty_image: String,
-        /// Hundredths of OD.
-        #[arg(long)]
-        min_density: Option<u16>,
-        /// Hundredths of OD.
-        #[arg(long)]
-        max_density: Option<u16>,
-        #[arg(long, default_value = "NORMAL")]
-        polarity: String,
-        #[arg(long)]
-        medium: Option<String>,
-        #[arg(long)]
-        trim: bool,
-        /// Resolution (default: the queue's).
-        #[arg(long)]
-        dpi: Option<u32>,
-        /// Annotation Display Format ID, e.g. TOP_BOTTOM (see layouts/annotations.toml).
-        #[arg(long)]
-        annotation_format: Option<String>,
-        /// Text of the next annotation position (repeat: position 1, 2, …).
-        #[arg(long = "annotation")]
-        annotations: Vec<String>,
         /// Configuration whose queue supplies the device (density range, margins, dpi).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -228,7 +192,12 @@ fn main() -> ExitCode {
                 ipp,
             },
         ),
-        command @ Command::Render { .. } => render(cli_render(command)),
+        Command::Render {
+            request,
+            output,
+            config,
+            queue,
+        } => render(&request, &output, config.as_deref(), queue.as_deref()),
         Command::Layouts { config } => layouts(config.as_deref()),
         Command::CheckConfig { file } => check_config(&file),
         Command::Jobs {
@@ -315,82 +284,31 @@ fn check_config(file: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The render subcommand's arguments.
-struct RenderArgs {
-    request: filmd::render::RenderRequest,
-    output: PathBuf,
-    config: Option<PathBuf>,
-    queue: Option<String>,
-}
-
-fn cli_render(command: Command) -> RenderArgs {
-    let Command::Render {
-        images,
-        output,
-        format,
-        film_size,
-        orientation,
-        magnification,
-        border,
-        empty_image,
-        min_density,
-        max_density,
-        polarity,
-        medium,
-        trim,
-        dpi,
-        annotation_format,
-        annotations,
-        config,
-        queue,
-    } = command
-    else {
-        unreachable!("called for render only")
-    };
-    RenderArgs {
-        request: filmd::render::RenderRequest {
-            images,
-            display_format: format,
-            film_size,
-            orientation,
-            magnification,
-            border_density: border,
-            empty_image_density: empty_image,
-            min_density,
-            max_density,
-            polarity,
-            medium,
-            trim,
-            dpi,
-            annotation_format,
-            annotations,
-        },
-        output,
-        config,
-        queue,
-    }
-}
-
-fn render(args: RenderArgs) -> Result<(), Failure> {
-    let mut loaded = load(args.config.as_deref(), &Overrides::default())?;
+fn render(
+    request: &filmd::render::RenderRequest,
+    output: &Path,
+    config: Option<&Path>,
+    queue: Option<&str>,
+) -> Result<(), Failure> {
+    let mut loaded = load(config, &Overrides::default())?;
     install_fonts(&mut loaded);
     let settings = &loaded.settings;
-    let queue = match &args.queue {
+    let queue = match queue {
         Some(name) => settings
             .queue(name)
             .with_context(|| format!("no queue named {name:?}"))?,
         None => &settings.queues[0],
     };
     let page = filmd::render::render(
-        &args.request,
+        request,
         queue,
         &settings.custom_layouts,
         &settings.annotation_formats,
-        &args.output,
+        output,
     )?;
     println!(
         "{}: {} x {} px, {:.1} x {:.1} pt, {} dpi",
-        args.output.display(),
+        output.display(),
         page.width_px,
         page.height_px,
         page.width_pt,

@@ -12,25 +12,46 @@ use crate::film::{
 use crate::print::image_box::parse_image;
 use std::path::{Path, PathBuf};
 
-/// What `filmd render` composes.
-#[derive(Debug, Clone)]
+/// What `filmd render` composes: its command-line arguments as they are.
+#[derive(Debug, Clone, clap::Args)]
 pub struct RenderRequest {
+    /// Print-ready images (8 bits, or 12 in 16; MONOCHROME1/2 or RGB), in box order.
+    #[arg(required = true)]
     pub images: Vec<PathBuf>,
+    /// Image Display Format, e.g. 'STANDARD\2,2', 'ROW\1,2', 'COL\2,1', SLIDE, 'CUSTOM\1'.
+    #[arg(long = "format", default_value = r"STANDARD\1,1")]
     pub display_format: String,
+    #[arg(long, default_value = "14INX17IN")]
     pub film_size: String,
+    #[arg(long, default_value = "PORTRAIT")]
     pub orientation: String,
+    /// REPLICATE, BILINEAR, CUBIC or NONE (default: the queue's).
+    #[arg(long)]
     pub magnification: Option<String>,
+    #[arg(long = "border", default_value = "BLACK")]
     pub border_density: String,
+    #[arg(long = "empty-image", default_value = "BLACK")]
     pub empty_image_density: String,
+    /// Hundredths of OD.
+    #[arg(long)]
     pub min_density: Option<u16>,
+    /// Hundredths of OD.
+    #[arg(long)]
     pub max_density: Option<u16>,
+    #[arg(long, default_value = "NORMAL")]
     pub polarity: String,
+    #[arg(long)]
     pub medium: Option<String>,
+    #[arg(long)]
     pub trim: bool,
-    /// Resolution; the queue's `dpi` when absent.
+    /// Resolution (default: the queue's).
+    #[arg(long)]
     pub dpi: Option<u32>,
-    /// Annotation Display Format ID, and the texts of its positions in order.
+    /// Annotation Display Format ID, e.g. TOP_BOTTOM (see layouts/annotations.toml).
+    #[arg(long)]
     pub annotation_format: Option<String>,
+    /// Text of the next annotation position (repeat: position 1, 2, …).
+    #[arg(long = "annotation")]
     pub annotations: Vec<String>,
 }
 
