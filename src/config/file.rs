@@ -724,6 +724,19 @@ mod tests {
     }
 
     #[test]
+    fn each_zero_timeout_is_reported_under_its_own_key() {
+        for key in ["idle_timeout_secs", "association_timeout_secs"] {
+            let text = format!("[server]\n{key} = 0\n");
+            let Err(ConfigError::Invalid { issues, .. }) = ConfigFile::parse(&text, Path::new("t"))
+            else {
+                panic!("{key} = 0 accepted")
+            };
+            let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+            assert_eq!(keys, [format!("server.{key}")], "{issues:?}");
+        }
+    }
+
+    #[test]
     fn unknown_keys_are_refused_by_name() {
         let Err(ConfigError::Parse { message, .. }) =
             ConfigFile::parse("[server]\nae_tittle = \"X\"\n", Path::new("t.toml"))
