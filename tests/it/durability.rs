@@ -1,7 +1,7 @@
 //! Nothing is lost: once filmd answers success to a print N-ACTION, the film is on disk and
 //! survives a crash; after a restart it is delivered once, not twice.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::scu::*;

@@ -8,7 +8,7 @@
 //! Every peer runs on 127.0.0.1 on a free port and is stopped by PID when dropped. In CI a
 //! missing peer fails the test (`require`).
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, have_cupsd, have_ippeveprinter};

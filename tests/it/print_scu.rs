@@ -1,7 +1,7 @@
 //! End-to-end Print SCP tests with a Rust SCU (dicom-ul client): every film lands as a PDF
 //! page per the interface contract (README, "Interface contract").
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::pdf::pages;

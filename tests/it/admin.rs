@@ -2,7 +2,7 @@
 //! and `retry` over the admin socket, the one-server-per-data-directory lock, and a
 //! film cancelled while its printer is away, then printed again at ippeveprinter.
 
-mod common;
+use crate::common;
 
 use common::ipp_peers::{IppEve, IppEveOptions, have_ippeveprinter};
 use common::scu::*;

@@ -5,7 +5,7 @@
 //! What DCMTK 3.6.7's client can express, and so what is covered here:
 //! * Grayscale only. dcmpsprt refuses RGB input ("not MONOCHROME1/2") and dcmprscu proposes
 //!   only Basic Grayscale Print Management Meta: DCMTK cannot print colour films, so colour
-//!   is covered by tests/pynetdicom.rs alone.
+//!   is covered by tests/it/pynetdicom.rs alone.
 //! * 8-bit or 12-bit: dcmpsprt renders every input to a 16/12 "hardcopy grayscale" image
 //!   when the target has Supports12Bit = true, to 8/8 (sent with VR OW) otherwise.
 //! * Layouts: dcmpsprt writes only `STANDARD\C,R` (its `-l COLS ROWS`; the config's
@@ -17,7 +17,7 @@
 //!   film box per Stored Print object, so a session print is one page.
 //! * dcmprscu exits 0 even when printing failed: dcmtk_print.py judges its --debug log.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::pdf::{PageImage, pages};

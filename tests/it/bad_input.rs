@@ -1,7 +1,7 @@
 //! Bad input: each case gets the standard's status (or an A-ABORT for a broken PDU), filmd
 //! stays up, answers C-ECHO afterwards, and other associations do not notice.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::scu::*;

@@ -5,7 +5,7 @@
 //! Each test starts its own filmd and runs the script with python3 against
 //! 127.0.0.1:port (called AE title FILMD); the script reports every DIMSE response as JSON.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::pdf::{PageImage, pages};
@@ -837,7 +837,7 @@ fn annotation_display_formats_create_their_annotation_boxes_and_print() {
         assert_eq!(p.len(), 1);
         assert_page(&p[0], "14INX17IN", false, 1);
         // The image keeps its tone at the centre of the film; the annotation bands take
-        // their room from the edges (the text itself is checked in tests/annotation.rs).
+        // their room from the edges (the text itself is checked in tests/it/annotation.rs).
         assert_eq!(
             p[0].gray_at(0.5, 0.5),
             plain_page.gray_at(0.5, 0.5),

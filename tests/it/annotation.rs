@@ -2,7 +2,7 @@
 //! reach filmd as Unicode, are burned into the annotation bands of the printed page, and the
 //! images keep their place and tone. Annotation formats come from layouts/ as data.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::pdf::{PageImage, pages};

@@ -2,7 +2,7 @@
 //! Everywhere printer that keeps what it receives) and cupsd with a raw queue in front of
 //! it. Each test starts its own peers on free ports and stops them by PID.
 
-mod common;
+use crate::common;
 
 use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, have_cupsd, have_ippeveprinter};
 use filmd::backend::ipp::{

@@ -6,7 +6,7 @@
 //! the job attributes (read back with `ipptool`), and that each job arrives exactly once,
 //! also when the printer only appears after the films were accepted.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, free_port, have_cupsd, have_ippeveprinter};

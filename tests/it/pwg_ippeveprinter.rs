@@ -10,7 +10,7 @@
 //! ippeveprinter needs a D-Bus system bus even with `-r off`: a private `dbus-daemon` on a
 //! socket in the test's directory serves. Both processes are killed by PID on drop.
 
-mod common;
+use crate::common;
 
 use filmd::backend::media::{self, MediaFit, MediaSize};
 use filmd::backend::pwg::{self, PwgPage, PwgWriter};

@@ -11,7 +11,7 @@
 //! extension schema), 6.6.3 (Info entries equal to their XMP twins), 6.6.4 (pdfaid part
 //! and conformance). qpdf --check covers the file structure (xref, stream lengths).
 
-mod common;
+use crate::common;
 
 use filmd::backend::icc;
 use filmd::backend::pdf::{DocumentInfo, FilmMetadata, encode_pdf};

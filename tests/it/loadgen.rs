@@ -1,7 +1,7 @@
 //! filmd-loadgen, the built binary, against a filmd on loopback: its JSON report counts
 //! what it sent and the films reach the disk as PDFs.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! millimetres on the page, and the Annex H statuses of Requested Decimate/Crop Behavior
 //! at image box N-SET and at N-ACTION (README, conformance statement).
 
-mod common;
+use crate::common;
 
 use common::Server;
 use common::pdf::{PageImage, pages};

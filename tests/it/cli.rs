@@ -1,7 +1,7 @@
 //! The command line: `filmd check-config` names the key and the problem; `filmd serve`
 //! flags override the file.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
