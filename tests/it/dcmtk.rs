@@ -18,6 +18,7 @@
 //! * dcmprscu exits 0 even when printing failed: dcmtk_print.py judges its --debug log.
 
 use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
 use common::pdf::{PageImage, pages};
@@ -26,14 +27,15 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn have_dcmtk() -> bool {
-    common::require_peer(
-        "dcmtk (dcmpsprt, dcmprscu, dcmodify) with pydicom, numpy",
-        common::have_command("dcmprscu")
-            && common::have_command("dcmpsprt")
-            && common::have_command("dcmodify")
-            && common::have_python_modules("pydicom, numpy"),
-    )
+pub fn tests() -> Vec<Test> {
+    trials![
+        #[needs(Dcmtk)]
+        dcmprscu_prints_12_bit_films_by_film_box_in_standard_row_and_col_portrait_and_landscape,
+        #[needs(Dcmtk)]
+        dcmprscu_prints_8_bit_films_by_film_box_in_standard_row_and_col_portrait_and_landscape,
+        #[needs(Dcmtk)]
+        dcmprscu_session_print_of_8_and_12_bit_films_portrait_and_landscape,
+    ]
 }
 
 fn peers_dir() -> PathBuf {
@@ -305,11 +307,7 @@ fn print_with_dcmtk(bits: u32, session_print: bool, films: &[Film]) {
     }
 }
 
-#[test]
 fn dcmprscu_prints_12_bit_films_by_film_box_in_standard_row_and_col_portrait_and_landscape() {
-    if !have_dcmtk() {
-        return;
-    }
     print_with_dcmtk(
         12,
         false,
@@ -334,11 +332,7 @@ fn dcmprscu_prints_12_bit_films_by_film_box_in_standard_row_and_col_portrait_and
     );
 }
 
-#[test]
 fn dcmprscu_prints_8_bit_films_by_film_box_in_standard_row_and_col_portrait_and_landscape() {
-    if !have_dcmtk() {
-        return;
-    }
     print_with_dcmtk(
         8,
         false,
@@ -363,11 +357,7 @@ fn dcmprscu_prints_8_bit_films_by_film_box_in_standard_row_and_col_portrait_and_
     );
 }
 
-#[test]
 fn dcmprscu_session_print_of_8_and_12_bit_films_portrait_and_landscape() {
-    if !have_dcmtk() {
-        return;
-    }
     print_with_dcmtk(
         12,
         true,

@@ -20,3 +20,30 @@ mod pdfa;
 mod print_scu;
 mod pwg_ippeveprinter;
 mod pynetdicom;
+
+fn main() -> std::process::ExitCode {
+    common::harness::run(
+        [
+            admin::tests(),
+            annotation::tests(),
+            bad_input::tests(),
+            cli::tests(),
+            dcmtk::tests(),
+            durability::tests(),
+            golden::tests(),
+            gsdf_table::tests(),
+            ipp_backend::tests(),
+            ipp_delivery::tests(),
+            ipp_recovery::tests(),
+            layouts::tests(),
+            loadgen::tests(),
+            pdfa::tests(),
+            print_scu::tests(),
+            pwg_ippeveprinter::tests(),
+            pynetdicom::tests(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
+}
