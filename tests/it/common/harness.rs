@@ -76,7 +76,7 @@ impl Peer {
 
     fn check(self) -> Result<(), String> {
         // Found on PATH (the DCMTK and poppler tools live in /usr/bin).
-        let on_path = |commands: &[&str]| missing(commands, |c| have_command(c));
+        let on_path = |commands: &[&str]| missing(commands, have_command);
         // Found on PATH or in the sbin directories (ippeveprinter, cupsd, lpadmin).
         let anywhere = |commands: &[&str]| missing(commands, |c| find_command(c).is_some());
         let python = |modules: &str| {
@@ -230,8 +230,8 @@ pub(crate) use trials;
 /// `--nocapture`, as cargo test and nextest pass them).
 ///
 /// A test with a missing peer is ignored, and one stderr line per missing peer says
-/// which and how to install it; with `--ignored`, or in CI where it is not ignored, it
-/// runs and fails naming the peer. Peers are looked for only for tests the filter keeps
+/// which and how to install it; in CI, where it is not ignored, or when ignored tests
+/// are asked for (`--ignored`, `--include-ignored`), it runs and fails naming the peer. Peers are looked for only for tests the filter keeps
 /// (nextest runs each test in a process of its own with `--exact NAME`).
 pub fn run(tests: Vec<Test>) -> ExitCode {
     let args = Arguments::from_args();
@@ -256,7 +256,7 @@ pub fn run(tests: Vec<Test>) -> ExitCode {
             } else {
                 Vec::new()
             };
-            if !ci {
+            if !ci && !args.ignored && !args.include_ignored {
                 for &peer in &missing {
                     *skipped.entry(peer).or_default() += 1;
                 }
