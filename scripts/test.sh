@@ -6,7 +6,8 @@
 # CI (CI=true in the environment, as .ci/run sets it) is passed through to the
 # tests unchanged: there a missing peer is a test failure, never a skip. In CI a
 # failing scripts/install-peers.sh stops here; outside CI it only warns, so the
-# tests that need no peer still run (and the peer tests skip, saying why).
+# tests that need no peer still run, and those whose peer is missing are counted
+# as skipped in nextest's summary, never as passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,14 +1,18 @@
 //! Nothing is lost: once filmd answers success to a print N-ACTION, the film is on disk and
 //! survives a crash; after a restart it is delivered once, not twice.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
 use common::scu::*;
 use filmd::spool::{JobFilter, JobStore, State};
 use std::time::Duration;
 
-#[test]
+pub fn tests() -> Vec<Test> {
+    trials![a_film_acknowledged_before_sigkill_is_delivered_once_after_restart,]
+}
+
 fn a_film_acknowledged_before_sigkill_is_delivered_once_after_restart() {
     let mut first = Server::start();
     let data_dir = first.data_dir.clone();

@@ -1,7 +1,8 @@
 //! Bad input: each case gets the standard's status (or an A-ABORT for a broken PDU), filmd
 //! stays up, answers C-ECHO afterwards, and other associations do not notice.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
 use common::scu::*;
@@ -13,6 +14,18 @@ use filmd::print::uids;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        broken_pdus_are_aborted_and_the_server_stays_up,
+        unknown_called_ae_title_is_rejected,
+        oversized_pdus_are_tolerated_up_to_the_cap_then_aborted,
+        silent_peers_are_disconnected,
+        bad_images_get_0106_and_nothing_is_kept,
+        malformed_film_boxes_and_unknown_instances_get_the_standard_status,
+        associations_beyond_the_limit_are_rejected_transiently,
+    ]
+}
 
 /// What the server did with a raw byte sequence: the first byte it answered with (0x07 for
 /// A-ABORT) or None if it just closed.
@@ -44,7 +57,6 @@ fn echo_ok(port: u16) {
 
 const A_ABORT: u8 = 0x07;
 
-#[test]
 fn broken_pdus_are_aborted_and_the_server_stays_up() {
     let server = Server::start();
     let port = server.port;
@@ -131,7 +143,6 @@ fn broken_pdus_are_aborted_and_the_server_stays_up() {
     assert!(log.contains("unrecognized PDU type"), "garbage is logged");
 }
 
-#[test]
 fn unknown_called_ae_title_is_rejected() {
     let server = Server::start();
     let err = Scu::try_connect(server.port, "NOBODY", &[GRAY_META])
@@ -141,7 +152,6 @@ fn unknown_called_ae_title_is_rejected() {
     echo_ok(server.port);
 }
 
-#[test]
 fn oversized_pdus_are_tolerated_up_to_the_cap_then_aborted() {
     let config = "[server]\nmax_pdu = 16384\npdu_cap = 65536\n";
     let server = Server::start_with(&[], Some(config));
@@ -202,7 +212,6 @@ fn oversized_pdus_are_tolerated_up_to_the_cap_then_aborted() {
     echo_ok(server.port);
 }
 
-#[test]
 fn silent_peers_are_disconnected() {
     let config = "[server]\nassociation_timeout_secs = 1\nidle_timeout_secs = 2\n";
     let server = Server::start_with(&[], Some(config));
@@ -264,7 +273,6 @@ fn film_box_ready(port: u16, format: &str) -> (Scu, String, String, Vec<String>)
     )
 }
 
-#[test]
 fn bad_images_get_0106_and_nothing_is_kept() {
     let server = Server::start();
     let (mut scu, _, fb_uid, boxes) = film_box_ready(server.port, "STANDARD\\1,1");
@@ -319,7 +327,6 @@ fn bad_images_get_0106_and_nothing_is_kept() {
     );
 }
 
-#[test]
 fn malformed_film_boxes_and_unknown_instances_get_the_standard_status() {
     let server = Server::start();
     let port = server.port;
@@ -484,7 +491,6 @@ fn malformed_film_boxes_and_unknown_instances_get_the_standard_status() {
     echo_ok(port);
 }
 
-#[test]
 fn associations_beyond_the_limit_are_rejected_transiently() {
     let server = Server::start_with(&[], Some("[server]\nmax_associations = 2\n"));
     let a = Scu::connect(server.port, &[GRAY_META]);

@@ -1,12 +1,19 @@
 //! filmd-loadgen, the built binary, against a filmd on loopback: its JSON report counts
 //! what it sent and the films reach the disk as PDFs.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
 use std::process::Command;
 
-#[test]
+pub fn tests() -> Vec<Test> {
+    trials![
+        two_associations_of_two_films_are_reported_and_printed,
+        failures_are_counted_by_status_and_fail_the_exit_code,
+    ]
+}
+
 fn two_associations_of_two_films_are_reported_and_printed() {
     let server = Server::start();
     let out = common::output_within(
@@ -59,7 +66,6 @@ fn two_associations_of_two_films_are_reported_and_printed() {
     }
 }
 
-#[test]
 fn failures_are_counted_by_status_and_fail_the_exit_code() {
     let server = Server::start();
     // 15INX15IN is no Film Size ID (PS3.3 C.13.8): every film box N-CREATE fails.

@@ -1,7 +1,9 @@
-//! Shared test harness: start filmd on a free loopback port, a Rust Print SCU built on
-//! dicom-ul's client association, and readers for the PDFs filmd writes.
+//! Shared test helpers: the harness that runs the tests and knows their peers, filmd
+//! started on a free loopback port, a Rust Print SCU built on dicom-ul's client
+//! association, and readers for the PDFs filmd writes.
 #![allow(dead_code)]
 
+pub mod harness;
 pub mod ipp_peers;
 pub mod pdf;
 pub mod scu;
@@ -191,24 +193,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// True when running in CI, where a missing peer is a failure rather than a skip.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Checks that an external peer program is available; in CI its absence fails the test,
-/// elsewhere the test is skipped with a loud message. Returns false to skip.
-pub fn require_peer(what: &str, available: bool) -> bool {
-    if available {
-        return true;
-    }
-    if in_ci() {
-        panic!("peer {what} is missing (CI=true): run scripts/install-peers.sh");
-    }
-    eprintln!("SKIPPED: peer {what} is not installed; run scripts/install-peers.sh");
-    false
 }
 
 /// Whether a command exists on PATH.

@@ -6,10 +6,11 @@
 //! the job attributes (read back with `ipptool`), and that each job arrives exactly once,
 //! also when the printer only appears after the films were accepted.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
-use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, free_port, have_cupsd, have_ippeveprinter};
+use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, free_port};
 use common::pdf;
 use common::scu::{
     COLOR_META, FilmSpec, GRAY_META, Scu, film_box, film_session, gray_image, image_box,
@@ -21,6 +22,21 @@ use filmd::print::uids;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        #[needs(Ippeveprinter)]
+        pwg_only_printer_gets_every_film_and_copy_on_its_loaded_letter,
+        #[needs(Ippeveprinter)]
+        pdf_printer_gets_the_film_as_pdf_at_its_size_with_copies_as_attribute,
+        #[needs(Ippeveprinter)]
+        color_printer_gets_srgb_for_color_films_and_sgray_for_gray_ones,
+        #[needs(Ippeveprinter, Cupsd)]
+        cupsd_in_front_of_the_printer_delivers_the_film_once,
+        #[needs(Ippeveprinter)]
+        full_queue_refuses_with_c602_and_accepted_jobs_arrive_once_the_printer_appears,
+    ]
+}
 
 /// Longest wait for a job to reach the printer and finish there (ippeveprinter
 /// "prints" a job in a few seconds; filmd retries an unreachable printer with backoff).
@@ -251,11 +267,7 @@ const FILM_ON_LETTER: (u32, u32) = (
 /// sRGB encoding of the reflectance 10^−0.2 ≈ 0.631 is ≈ 0.816, × 255 ≈ 208.
 const LIGHT_GRAY: u8 = 208;
 
-#[test]
 fn pwg_only_printer_gets_every_film_and_copy_on_its_loaded_letter() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::default());
     let printer = eve.ipptool_printer_attributes();
     let ready = ipptool_value(&printer, "media-ready").expect("media-ready");
@@ -362,11 +374,7 @@ fn pwg_only_printer_gets_every_film_and_copy_on_its_loaded_letter() {
     }
 }
 
-#[test]
 fn pdf_printer_gets_the_film_as_pdf_at_its_size_with_copies_as_attribute() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::pdf());
     let filmd = filmd_for(&eve.uri());
     print_session(
@@ -412,11 +420,7 @@ fn pdf_printer_gets_the_film_as_pdf_at_its_size_with_copies_as_attribute() {
     );
 }
 
-#[test]
 fn color_printer_gets_srgb_for_color_films_and_sgray_for_gray_ones() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions {
         color: true,
         ..IppEveOptions::default()
@@ -475,11 +479,7 @@ fn color_printer_gets_srgb_for_color_films_and_sgray_for_gray_ones() {
     assert!(page.at(fx + 1800, mid)[0].abs_diff(LIGHT_GRAY) <= 2);
 }
 
-#[test]
 fn cupsd_in_front_of_the_printer_delivers_the_film_once() {
-    if !have_cupsd() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::pdf());
     let cupsd = Cupsd::start(&eve.uri());
     let filmd = filmd_for(&cupsd.queue_uri());
@@ -538,11 +538,7 @@ fn cupsd_in_front_of_the_printer_delivers_the_film_once() {
     );
 }
 
-#[test]
 fn full_queue_refuses_with_c602_and_accepted_jobs_arrive_once_the_printer_appears() {
-    if !have_ippeveprinter() {
-        return;
-    }
     // Nothing listens on this port until the printer is started on it below.
     let port = free_port();
     let uri = format!("ipp://127.0.0.1:{port}/ipp/print");

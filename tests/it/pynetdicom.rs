@@ -5,7 +5,8 @@
 //! Each test starts its own filmd and runs the script with python3 against
 //! 127.0.0.1:port (called AE title FILMD); the script reports every DIMSE response as JSON.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
 use common::pdf::{PageImage, pages};
@@ -14,11 +15,33 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
-fn have_pynetdicom() -> bool {
-    common::require_peer(
-        "pynetdicom",
-        common::have_python_modules("pynetdicom, pydicom, numpy"),
-    )
+pub fn tests() -> Vec<Test> {
+    trials![
+        #[needs(Pynetdicom)]
+        eight_bit_gray_films_print_in_standard_row_and_col_layouts_portrait_and_landscape,
+        #[needs(Pynetdicom)]
+        twelve_bit_gray_films_print_in_standard_row_and_col_layouts_portrait_and_landscape,
+        #[needs(Pynetdicom)]
+        color_films_print_as_rgb_pages_in_standard_row_and_col_layouts,
+        #[needs(Pynetdicom)]
+        session_print_puts_every_film_box_of_the_session_on_its_own_page,
+        #[needs(Pynetdicom)]
+        film_box_print_of_several_film_boxes_in_one_session_makes_one_pdf_per_n_action,
+        #[needs(Pynetdicom)]
+        presentation_luts_identity_lin_od_and_table_shape_the_tone,
+        #[needs(Pynetdicom)]
+        print_job_events_arrive_pending_printing_done_and_the_job_answers_n_get,
+        #[needs(Pynetdicom)]
+        print_job_is_kept_until_the_scu_confirms_its_done_event,
+        #[needs(Pynetdicom)]
+        printer_and_printer_configuration_retrieval_answer_n_get,
+        #[needs(Pynetdicom)]
+        annotation_display_formats_create_their_annotation_boxes_and_print,
+        #[needs(Pynetdicom)]
+        bad_requests_get_the_standard_status_and_a_c_echo_still_succeeds,
+        #[needs(Pynetdicom)]
+        error_comments_are_single_ascii_lo_values,
+    ]
 }
 
 /// Runs pynet_print.py against the server; returns its JSON report.
@@ -228,11 +251,7 @@ fn print_gray_films(bits: u32, films: &[GrayFilm]) {
     }
 }
 
-#[test]
 fn eight_bit_gray_films_print_in_standard_row_and_col_layouts_portrait_and_landscape() {
-    if !have_pynetdicom() {
-        return;
-    }
     print_gray_films(
         8,
         &[
@@ -276,11 +295,7 @@ fn eight_bit_gray_films_print_in_standard_row_and_col_layouts_portrait_and_lands
     );
 }
 
-#[test]
 fn twelve_bit_gray_films_print_in_standard_row_and_col_layouts_portrait_and_landscape() {
-    if !have_pynetdicom() {
-        return;
-    }
     print_gray_films(
         12,
         &[
@@ -324,11 +339,7 @@ fn twelve_bit_gray_films_print_in_standard_row_and_col_layouts_portrait_and_land
     );
 }
 
-#[test]
 fn color_films_print_as_rgb_pages_in_standard_row_and_col_layouts() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     let mut seen = BTreeSet::new();
     let red = [255u8, 0, 0];
@@ -384,11 +395,7 @@ fn color_films_print_as_rgb_pages_in_standard_row_and_col_layouts() {
     }
 }
 
-#[test]
 fn session_print_puts_every_film_box_of_the_session_on_its_own_page() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     let mut seen = BTreeSet::new();
     // 8-bit, 12-bit and colour sessions of three, two and two film boxes, one N-ACTION each.
@@ -495,11 +502,7 @@ fn session_print_puts_every_film_box_of_the_session_on_its_own_page() {
     }
 }
 
-#[test]
 fn film_box_print_of_several_film_boxes_in_one_session_makes_one_pdf_per_n_action() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     let mut seen = BTreeSet::new();
     let r = pynet_ok(
@@ -531,11 +534,7 @@ fn film_box_print_of_several_film_boxes_in_one_session_makes_one_pdf_per_n_actio
     }
 }
 
-#[test]
 fn presentation_luts_identity_lin_od_and_table_shape_the_tone() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     let mut seen = BTreeSet::new();
     let values = [0u32, 1024, 2048, 3072, 4095];
@@ -626,11 +625,7 @@ fn presentation_luts_identity_lin_od_and_table_shape_the_tone() {
     );
 }
 
-#[test]
 fn print_job_events_arrive_pending_printing_done_and_the_job_answers_n_get() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     let mut seen = BTreeSet::new();
     for extra in [
@@ -703,11 +698,7 @@ fn print_job_events_arrive_pending_printing_done_and_the_job_answers_n_get() {
 /// PS3.4 H.4.5.2.1.2: after DONE or FAILURE "the SCP shall delete the Print Job SOP Instance
 /// after receiving a confirmation from the SCU". The script holds its confirmation of DONE
 /// for a second and meanwhile N-GETs the job: it must still be there, DONE.
-#[test]
 fn print_job_is_kept_until_the_scu_confirms_its_done_event() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     let r = pynet_ok(
         &server,
@@ -738,11 +729,7 @@ fn print_job_is_kept_until_the_scu_confirms_its_done_event() {
     server.wait_pdfs(1);
 }
 
-#[test]
 fn printer_and_printer_configuration_retrieval_answer_n_get() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     for extra in [&[][..], &["--color"][..]] {
         let mut args = vec!["--scenario", "printer"];
@@ -768,11 +755,7 @@ fn printer_and_printer_configuration_retrieval_answer_n_get() {
     }
 }
 
-#[test]
 fn annotation_display_formats_create_their_annotation_boxes_and_print() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     let mut seen = BTreeSet::new();
     let plain = pynet_ok(
@@ -837,7 +820,7 @@ fn annotation_display_formats_create_their_annotation_boxes_and_print() {
         assert_eq!(p.len(), 1);
         assert_page(&p[0], "14INX17IN", false, 1);
         // The image keeps its tone at the centre of the film; the annotation bands take
-        // their room from the edges (the text itself is checked in tests/annotation.rs).
+        // their room from the edges (the text itself is checked in tests/it/annotation.rs).
         assert_eq!(
             p[0].gray_at(0.5, 0.5),
             plain_page.gray_at(0.5, 0.5),
@@ -873,11 +856,7 @@ fn run_bad(server: &Server, case: &str, format: Option<&str>, expect: &str) -> V
     pynet(server, &args)
 }
 
-#[test]
 fn bad_requests_get_the_standard_status_and_a_c_echo_still_succeeds() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     for (case, format, expect) in BAD {
         let r = run_bad(&server, case, format, expect);
@@ -910,11 +889,7 @@ fn bad_requests_get_the_standard_status_and_a_c_echo_still_succeeds() {
 /// (PS3.7 6.3.1 / PS3.5 6.2): at most 64 characters, no backslash (it would split the value),
 /// nothing beyond ASCII. A comment quoting `STANDARD\0,5` reaches pynetdicom cut at the
 /// backslash, and `×` arrives as the two bytes of its UTF-8 encoding.
-#[test]
 fn error_comments_are_single_ascii_lo_values() {
-    if !have_pynetdicom() {
-        return;
-    }
     let server = Server::start();
     for (case, format, expect) in [BAD[0], BAD[2], BAD[4], BAD[8]] {
         let r = run_bad(&server, case, format, expect);

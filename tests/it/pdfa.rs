@@ -11,7 +11,8 @@
 //! extension schema), 6.6.3 (Info entries equal to their XMP twins), 6.6.4 (pdfaid part
 //! and conformance). qpdf --check covers the file structure (xref, stream lengths).
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use filmd::backend::icc;
 use filmd::backend::pdf::{DocumentInfo, FilmMetadata, encode_pdf};
@@ -20,6 +21,23 @@ use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        xmp_packet_parses_and_names_pdfa_2b_and_the_job,
+        every_filmd_property_is_described_by_the_extension_schema,
+        info_dictionary_equals_the_xmp,
+        output_intent_images_header_and_trailer_id,
+        #[needs(Poppler)]
+        poppler_reads_metadata_page_sizes_and_icc_images,
+        #[needs(Qpdf)]
+        qpdf_check_passes,
+        #[needs(Poppler)]
+        pdftoppm_gives_back_the_written_gray_and_rgb_values,
+        #[needs(Transicc)]
+        littlecms_converts_through_both_profiles_as_expected,
+    ]
+}
 
 const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 const XML: &str = "http://www.w3.org/XML/1998/namespace";
@@ -195,7 +213,6 @@ fn xmp_li<'a>(xmp: &'a roxmltree::Document, name: &str) -> roxmltree::Node<'a, '
     items[0]
 }
 
-#[test]
 fn xmp_packet_parses_and_names_pdfa_2b_and_the_job() {
     let w = write_pdf();
     let doc = Document::load_mem(&w.bytes).expect("lopdf loads it");
@@ -261,7 +278,6 @@ fn xmp_packet_parses_and_names_pdfa_2b_and_the_job() {
 
 /// 6.6.2.3: every property outside the predefined schemas, and every field of a custom
 /// structure, is described in the packet's extension schemas, with its prefix.
-#[test]
 fn every_filmd_property_is_described_by_the_extension_schema() {
     let w = write_pdf();
     let doc = Document::load_mem(&w.bytes).expect("load");
@@ -343,7 +359,6 @@ fn xmp_date(s: &str) -> [u32; 6] {
 }
 
 /// 6.6.3: each Info entry equals its XMP twin.
-#[test]
 fn info_dictionary_equals_the_xmp() {
     let w = write_pdf();
     let doc = Document::load_mem(&w.bytes).expect("load");
@@ -424,7 +439,6 @@ fn check_icc(profile: &[u8], n: i64) {
     assert!([&b"mntr"[..], b"prtr", b"scnr", b"spac"].contains(&&profile[12..16]));
 }
 
-#[test]
 fn output_intent_images_header_and_trailer_id() {
     let w = write_pdf();
     // 6.1.2: %PDF-1.n, then a comment line of at least four bytes above 127.
@@ -504,10 +518,6 @@ fn output_intent_images_header_and_trailer_id() {
     }
 }
 
-fn peer(tool: &str) -> bool {
-    common::require_peer(tool, common::have_command(tool))
-}
-
 fn run(program: &str, args: &[&str]) -> String {
     let out = common::output_within(Command::new(program).args(args), common::PEER_DEADLINE);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -523,11 +533,7 @@ fn arg(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
 }
 
-#[test]
 fn poppler_reads_metadata_page_sizes_and_icc_images() {
-    if !peer("pdfinfo") || !peer("pdfimages") {
-        return;
-    }
     let w = write_pdf();
     let meta = run("pdfinfo", &["-meta", arg(&w.path)]);
     assert!(meta.contains("<pdfaid:part>2</pdfaid:part>"), "{meta}");
@@ -571,11 +577,7 @@ fn poppler_reads_metadata_page_sizes_and_icc_images() {
     assert_eq!(rows[0][9], "no", "no interpolation");
 }
 
-#[test]
 fn qpdf_check_passes() {
-    if !peer("qpdf") {
-        return;
-    }
     let w = write_pdf();
     let out = run("qpdf", &["--check", arg(&w.path)]);
     assert!(
@@ -610,11 +612,7 @@ fn read_pnm(path: &Path) -> (usize, usize, Vec<u8>) {
 /// is the identity only if the gray profile's curve and white match sRGB's (a gray
 /// profile with a gamma 2 curve renders 128 as 137). The curve itself is checked against
 /// the published sRGB formula with littlecms below.
-#[test]
 fn pdftoppm_gives_back_the_written_gray_and_rgb_values() {
-    if !peer("pdftoppm") {
-        return;
-    }
     let w = write_pdf();
     let dir = tempfile::tempdir().expect("tempdir");
     let gray = dir.path().join("gray");
@@ -727,11 +725,7 @@ fn transicc_lab(profile: &Path, lines: &[&str]) -> Vec<[f64; 3]> {
 /// littlecms loads both profiles and converts colours to the values the published
 /// formulas give: white to L* 100, 0.5 gray to L* 53.39, sRGB red to the D50 Lab that
 /// Bradford-adapted sRGB is published with.
-#[test]
 fn littlecms_converts_through_both_profiles_as_expected() {
-    if !peer("transicc") {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
     let srgb = dir.path().join("srgb.icc");
     let gray = dir.path().join("gray.icc");

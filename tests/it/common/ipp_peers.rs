@@ -3,6 +3,8 @@
 //! raw queue forwarding to it. Each runs in its own temporary directory on a free port
 //! and is stopped by PID when dropped.
 
+#[cfg(doc)]
+use super::harness::Peer;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -22,13 +24,8 @@ pub fn find_command(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Whether peer command `name` is installed. In CI (CI=true) a missing peer fails the
-/// test; elsewhere this prints why the test is skipped and returns false.
-pub fn require(name: &str) -> bool {
-    super::require_peer(name, find_command(name).is_some())
-}
-
-fn command(name: &str) -> Command {
+/// A command for peer program `name`, found as [`find_command`] finds it.
+pub fn command(name: &str) -> Command {
     Command::new(find_command(name).unwrap_or_else(|| PathBuf::from(name)))
 }
 
@@ -147,7 +144,7 @@ pub struct IppEve {
 }
 
 impl IppEve {
-    /// Starts the printer (call [`require`]`("ippeveprinter")` and `"dbus-daemon"` first).
+    /// Starts the printer (a test that does needs [`Peer::Ippeveprinter`]).
     pub fn start(opts: IppEveOptions) -> IppEve {
         let dir = tempfile::tempdir().expect("tempdir");
         let spool_dir = dir.path().join("spool");
@@ -440,8 +437,7 @@ pub struct Cupsd {
 }
 
 impl Cupsd {
-    /// Starts cupsd and creates the queue (call [`require`] for `cupsd`, `lpadmin`,
-    /// `cupsenable`, `cupsdisable`, and `setpriv` when root).
+    /// Starts cupsd and creates the queue (a test that does needs [`Peer::Cupsd`]).
     pub fn start(forward_to_uri: &str) -> Cupsd {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = is_root();
@@ -632,19 +628,4 @@ fn write_config(dir: &Path, port: u16, user: &str, group: &str) {
     f.write_all(cupsd_conf.as_bytes()).unwrap();
     std::fs::write(dir.join("root/cupsd.conf"), &cupsd_conf).unwrap();
     std::fs::write(dir.join("cups-files.conf"), files_conf).unwrap();
-}
-
-/// ippeveprinter and what starting and querying it needs (a private D-Bus, ipptool).
-pub fn have_ippeveprinter() -> bool {
-    require("ippeveprinter") && require("dbus-daemon") && require("ipptool")
-}
-
-/// cupsd with the CUPS tools the tests drive it with, in front of ippeveprinter.
-pub fn have_cupsd() -> bool {
-    have_ippeveprinter()
-        && require("cupsd")
-        && require("lpadmin")
-        && require("cupsenable")
-        && require("cupsdisable")
-        && (!is_root() || require("setpriv"))
 }

@@ -1,7 +1,8 @@
 //! End-to-end Print SCP tests with a Rust SCU (dicom-ul client): every film lands as a PDF
 //! page per the interface contract (README, "Interface contract").
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
 use common::pdf::pages;
@@ -9,6 +10,26 @@ use common::scu::*;
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
 use filmd::print::uids;
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        standard_layout_prints_one_page_per_contract,
+        row_layout_landscape_places_boxes_per_row,
+        col_layout_numbers_boxes_down_each_column,
+        twelve_bit_monochrome1_and_reverse_invert_the_tone,
+        border_and_empty_image_density_and_max_density,
+        color_film_is_an_rgb_page,
+        session_print_puts_every_film_box_on_its_own_page,
+        print_job_events_arrive_in_order_and_n_get_answers,
+        printer_and_printer_configuration_n_get,
+        eight_associations_printing_at_once_all_succeed,
+        presentation_luts_shape_the_tone,
+        annotation_boxes_are_created_and_set,
+        retired_print_classes_are_refused_one_by_one_and_the_rest_works,
+        gray_only_queues_refuse_or_convert_color_films_as_configured,
+        a_queue_refuses_display_formats_it_does_not_list,
+    ]
+}
 
 fn uniform8(v: u16) -> Option<dicom_object::InMemDicomObject> {
     Some(gray_image(64, 64, 8, "MONOCHROME2", &vec![v; 64 * 64]))
@@ -18,7 +39,6 @@ fn uniform12(v: u16, photometric: &str) -> Option<dicom_object::InMemDicomObject
     Some(gray_image(32, 32, 12, photometric, &vec![v; 32 * 32]))
 }
 
-#[test]
 fn standard_layout_prints_one_page_per_contract() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -91,7 +111,6 @@ fn standard_layout_prints_one_page_per_contract() {
     );
 }
 
-#[test]
 fn row_layout_landscape_places_boxes_per_row() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -112,7 +131,6 @@ fn row_layout_landscape_places_boxes_per_row() {
     );
 }
 
-#[test]
 fn col_layout_numbers_boxes_down_each_column() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -130,7 +148,6 @@ fn col_layout_numbers_boxes_down_each_column() {
     );
 }
 
-#[test]
 fn twelve_bit_monochrome1_and_reverse_invert_the_tone() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -166,7 +183,6 @@ fn twelve_bit_monochrome1_and_reverse_invert_the_tone() {
     assert_eq!((lr[1].0, lr[1].1), (lr[0].1, lr[0].0));
 }
 
-#[test]
 fn border_and_empty_image_density_and_max_density() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -196,7 +212,6 @@ fn border_and_empty_image_density_and_max_density() {
     );
 }
 
-#[test]
 fn color_film_is_an_rgb_page() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[COLOR_META]);
@@ -215,7 +230,6 @@ fn color_film_is_an_rgb_page() {
     assert_eq!(page.at(3 * x, y), &[0, 0, 255]);
 }
 
-#[test]
 fn session_print_puts_every_film_box_on_its_own_page() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -264,7 +278,6 @@ fn session_print_puts_every_film_box_on_its_own_page() {
     assert!(p[0].gray_at(0.5, 0.5) < p[1].gray_at(0.5, 0.5));
 }
 
-#[test]
 fn print_job_events_arrive_in_order_and_n_get_answers() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META, uids::PRINT_JOB]);
@@ -336,7 +349,6 @@ fn print_job_events_arrive_in_order_and_n_get_answers() {
     assert_eq!(server.wait_pdfs(1).len(), 1);
 }
 
-#[test]
 fn printer_and_printer_configuration_n_get() {
     let server = Server::start();
     let mut scu = Scu::connect(
@@ -418,7 +430,6 @@ fn printer_and_printer_configuration_n_get() {
     );
 }
 
-#[test]
 fn eight_associations_printing_at_once_all_succeed() {
     let server = Server::start();
     let port = server.port;
@@ -458,7 +469,6 @@ fn eight_associations_printing_at_once_all_succeed() {
     }
 }
 
-#[test]
 fn presentation_luts_shape_the_tone() {
     use dicom_core::{DataElement, PrimitiveValue};
     let server = Server::start();
@@ -561,7 +571,6 @@ fn presentation_luts_shape_the_tone() {
     );
 }
 
-#[test]
 fn annotation_boxes_are_created_and_set() {
     use dicom_core::{DataElement, PrimitiveValue};
     let server = Server::start();
@@ -652,7 +661,6 @@ fn annotation_boxes_are_created_and_set() {
     );
 }
 
-#[test]
 fn retired_print_classes_are_refused_one_by_one_and_the_rest_works() {
     let server = Server::start();
     let retired = [
@@ -679,7 +687,6 @@ fn retired_print_classes_are_refused_one_by_one_and_the_rest_works() {
     assert_eq!(server.wait_pdfs(1).len(), 1);
 }
 
-#[test]
 fn gray_only_queues_refuse_or_convert_color_films_as_configured() {
     let config = r#"
 [[queue]]
@@ -726,7 +733,6 @@ color_films = "convert"
     assert_eq!(page.at(3 * x, y), &[76]);
 }
 
-#[test]
 fn a_queue_refuses_display_formats_it_does_not_list() {
     let server = Server::start_with(
         &[],

@@ -10,7 +10,9 @@
 //! ippeveprinter needs a D-Bus system bus even with `-r off`: a private `dbus-daemon` on a
 //! socket in the test's directory serves. Both processes are killed by PID on drop.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
+use common::ipp_peers;
 
 use filmd::backend::media::{self, MediaFit, MediaSize};
 use filmd::backend::pwg::{self, PwgPage, PwgWriter};
@@ -21,8 +23,15 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        #[needs(Ippeveprinter)]
+        ippeveprinter_prints_a_two_page_pwg_raster_job_from_our_encoder,
+    ]
+}
 
 /// ippeveprinter and its private bus, on 127.0.0.1.
 struct Printer {
@@ -36,7 +45,7 @@ impl Printer {
     fn start() -> Printer {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("dbus.sock");
-        let mut dbus = Command::new("dbus-daemon")
+        let mut dbus = ipp_peers::command("dbus-daemon")
             .arg("--session")
             .arg(format!("--address=unix:path={}", socket.display()))
             .args(["--nofork", "--print-address=1"])
@@ -56,7 +65,7 @@ impl Printer {
         for _ in 0..3 {
             let port = free_port();
             let log = std::fs::File::create(dir.path().join("ippeveprinter.log")).expect("log");
-            let mut printer = Command::new("ippeveprinter")
+            let mut printer = ipp_peers::command("ippeveprinter")
                 .env(
                     "DBUS_SYSTEM_BUS_ADDRESS",
                     format!("unix:path={}", socket.display()),
@@ -105,7 +114,7 @@ impl Printer {
     fn ipptool(&self, test: &str, args: &[&str]) -> HashMap<String, String> {
         let file = common::repo_root().join("tests/data").join(test);
         let out = common::output_within(
-            Command::new("ipptool")
+            ipp_peers::command("ipptool")
                 .args(["-t", "-T", "30"])
                 .args(args)
                 .arg(self.uri())
@@ -145,15 +154,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
-}
-
-fn have_peers() -> bool {
-    common::require_peer(
-        "ippeveprinter, ipptool, dbus-daemon (cups-ipp-utils, dbus)",
-        common::have_command("ippeveprinter")
-            && common::have_command("ipptool")
-            && common::have_command("dbus-daemon"),
-    )
 }
 
 /// `job-state` and `printer-state` keywords as ipptool shows them (RFC 8011 §5.3.7,
@@ -200,11 +200,7 @@ fn split(list: &str) -> Vec<&str> {
     list.split(',').map(str::trim).collect()
 }
 
-#[test]
 fn ippeveprinter_prints_a_two_page_pwg_raster_job_from_our_encoder() {
-    if !have_peers() {
-        return;
-    }
     let printer = Printer::start();
 
     // What the printer offers decides media, resolution and colour.

@@ -2,7 +2,8 @@
 //! reach filmd as Unicode, are burned into the annotation bands of the printed page, and the
 //! images keep their place and tone. Annotation formats come from layouts/ as data.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
 use common::pdf::{PageImage, pages};
@@ -14,6 +15,14 @@ use filmd::net::dataset;
 use filmd::net::dimse::{Command, command_field as cf};
 use filmd::print::uids;
 use std::process::Command as Process;
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        latin1_and_utf8_annotations_arrive_as_unicode_and_are_burned_into_their_bands,
+        an_annotation_file_in_the_layouts_directory_replaces_the_embedded_formats,
+        a_bad_annotation_file_is_refused_at_start_naming_file_and_key,
+    ]
+}
 
 const SESSION_ROOT: &str = "1.2.826.0.1.3680043.10.1.90";
 
@@ -137,7 +146,6 @@ fn differing(
     (differ, lighter)
 }
 
-#[test]
 fn latin1_and_utf8_annotations_arrive_as_unicode_and_are_burned_into_their_bands() {
     // What goes on the wire: Latin-1 bytes for ISO_IR 100, UTF-8 for ISO_IR 192 ...
     let latin1 = annotation_bytes(1, "ISO_IR 100", "Müller^Jürgen", dataset::EXPLICIT_VR_LE);
@@ -219,7 +227,6 @@ fn latin1_and_utf8_annotations_arrive_as_unicode_and_are_burned_into_their_bands
     assert_ne!(plain.gray_at(0.25, 0.5), plain.gray_at(0.75, 0.5));
 }
 
-#[test]
 fn an_annotation_file_in_the_layouts_directory_replaces_the_embedded_formats() {
     let dir = tempfile::tempdir().unwrap();
     let layouts = dir.path().join("layouts");
@@ -279,7 +286,6 @@ fn an_annotation_file_in_the_layouts_directory_replaces_the_embedded_formats() {
     scu.release();
 }
 
-#[test]
 fn a_bad_annotation_file_is_refused_at_start_naming_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -3,7 +3,8 @@
 //! millimetres on the page, and the Annex H statuses of Requested Decimate/Crop Behavior
 //! at image box N-SET and at N-ACTION (README, conformance statement).
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
 use common::pdf::{PageImage, pages};
@@ -12,6 +13,19 @@ use dicom_core::VR;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use filmd::print::uids;
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        slide_film_has_45_frames_of_36_by_24_mm_on_8x10,
+        superslide_film_has_30_frames_of_38_mm_on_8x10_landscape,
+        custom_layout_1_places_a_large_box_above_two,
+        custom_layouts_file_in_layouts_dir_is_used_and_checked,
+        replicate_prints_600_px_blocks_on_8x10,
+        requested_image_size_prints_the_image_that_many_mm_wide,
+        decimate_crop_statuses_at_image_box_n_set,
+        n_action_checks_images_against_the_film_box_as_it_is_then,
+    ]
+}
 
 const DPI: f64 = 300.0;
 
@@ -58,7 +72,6 @@ fn assert_near(got: u32, want_px: f64, what: &str) {
     );
 }
 
-#[test]
 fn slide_film_has_45_frames_of_36_by_24_mm_on_8x10() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -113,7 +126,6 @@ fn slide_film_has_45_frames_of_36_by_24_mm_on_8x10() {
     assert_eq!(page.at(px(7.6 + 36.0 + 1.0) as u32, y)[0], 255);
 }
 
-#[test]
 fn superslide_film_has_30_frames_of_38_mm_on_8x10_landscape() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -158,7 +170,6 @@ fn superslide_film_has_30_frames_of_38_mm_on_8x10_landscape() {
     assert_eq!(page.at(centre(1.0, 0.0).0, centre(1.0, 0.0).1)[0], 0);
 }
 
-#[test]
 fn custom_layout_1_places_a_large_box_above_two() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -200,7 +211,6 @@ fn custom_layout_1_places_a_large_box_above_two() {
     );
 }
 
-#[test]
 fn custom_layouts_file_in_layouts_dir_is_used_and_checked() {
     let tmp = tempfile::tempdir().unwrap();
     let layouts = tmp.path().join("layouts");
@@ -296,7 +306,6 @@ fn custom_layouts_file_in_layouts_dir_is_used_and_checked() {
     );
 }
 
-#[test]
 fn replicate_prints_600_px_blocks_on_8x10() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -332,7 +341,6 @@ fn replicate_prints_600_px_blocks_on_8x10() {
     assert_eq!(page.at(1200, 2400)[0], 255);
 }
 
-#[test]
 fn requested_image_size_prints_the_image_that_many_mm_wide() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -376,7 +384,6 @@ fn film_box_of(scu: &mut Scu, session: &str, format: &str) -> (String, Vec<Strin
     (fb.command.affected_sop_instance_uid.unwrap(), boxes)
 }
 
-#[test]
 fn decimate_crop_statuses_at_image_box_n_set() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
@@ -477,7 +484,6 @@ fn decimate_crop_statuses_at_image_box_n_set() {
     scu.release();
 }
 
-#[test]
 fn n_action_checks_images_against_the_film_box_as_it_is_then() {
     let server = Server::start();
     let mut scu = Scu::connect(server.port, &[GRAY_META]);

@@ -8,10 +8,11 @@
 //! Every peer runs on 127.0.0.1 on a free port and is stopped by PID when dropped. In CI a
 //! missing peer fails the test (`require`).
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
-use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, have_cupsd, have_ippeveprinter};
+use common::ipp_peers::{Cupsd, IppEve, IppEveOptions};
 use common::scu::*;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
@@ -21,16 +22,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+pub fn tests() -> Vec<Test> {
+    trials![
+        #[needs(Ippeveprinter, Cupsd)]
+        paused_cups_queue_is_reported_and_the_held_film_prints_once_after_cupsenable,
+        #[needs(Ippeveprinter)]
+        unreachable_printer_reports_printer_down_and_prints_once_when_back,
+        #[needs(Ippeveprinter)]
+        jobs_acknowledged_before_sigkill_reach_the_printer_exactly_once,
+        #[needs(Ippeveprinter, Pynetdicom)]
+        print_job_events_follow_the_ipp_job_at_a_pynetdicom_scu,
+    ]
+}
+
 /// ippeveprinter "prints" a job in about 10 to 14 s; a few jobs in a row, plus filmd's
 /// poll interval and submission backoff, fit well within this.
 const JOB_WAIT: Duration = Duration::from_secs(120);
-
-fn have_pynetdicom() -> bool {
-    common::require_peer(
-        "pynetdicom",
-        common::have_python_modules("pynetdicom, pydicom, numpy"),
-    )
-}
 
 /// One queue delivering to `uri` (and keeping its PDF archive), polled every second.
 fn ipp_config(uri: &str) -> String {
@@ -217,11 +224,7 @@ fn tail(log: &str) -> String {
 /// into a Printer FAILURE event (type 3) with Printer Status Info PRINTER OFFLINE, and
 /// N-GET says the same. A film printed meanwhile is held by cupsd; `cupsenable` brings a
 /// NORMAL event (type 1) and the film prints, once.
-#[test]
 fn paused_cups_queue_is_reported_and_the_held_film_prints_once_after_cupsenable() {
-    if !have_cupsd() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::pdf());
     let cupsd = Cupsd::start(&eve.uri());
     let server = Server::start_with(&[], Some(&ipp_config(&cupsd.queue_uri())));
@@ -318,11 +321,7 @@ fn paused_cups_queue_is_reported_and_the_held_film_prints_once_after_cupsenable(
 /// succeeds (the film is spooled), Printer N-GET says FAILURE / PRINTER DOWN while the
 /// printer cannot be reached; once it is back on the same port the film prints once and
 /// the status is NORMAL again.
-#[test]
 fn unreachable_printer_reports_printer_down_and_prints_once_when_back() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let mut eve = IppEve::start(IppEveOptions::pdf());
     let server = Server::start_with(&[], Some(&ipp_config(&eve.uri())));
     let context = || {
@@ -399,11 +398,7 @@ fn unreachable_printer_reports_printer_down_and_prints_once_when_back() {
 /// data directory and configuration. Each acknowledged job reaches the printer exactly
 /// once (a job caught between Print-Job and the commit of its printer job ID is found by
 /// its job name, `filmd-<id>`, and adopted) and ends `done` in jobs.sqlite.
-#[test]
 fn jobs_acknowledged_before_sigkill_reach_the_printer_exactly_once() {
-    if !have_ippeveprinter() {
-        return;
-    }
     // Default formats: PWG raster (and URF) only, so filmd renders raster at submission.
     let eve = IppEve::start(IppEveOptions::default());
     let mut first = Server::start_with(&[], Some(&ipp_config(&eve.uri())));
@@ -597,11 +592,7 @@ fn job_events(r: &Value) -> Vec<(u64, String)> {
 /// printer has taken the film); and PENDING then FAILURE (4) with an Execution Status
 /// Info when the printer refuses the job (a queue pointed at a path the printer does not
 /// serve: client-error-not-found).
-#[test]
 fn print_job_events_follow_the_ipp_job_at_a_pynetdicom_scu() {
-    if !have_ippeveprinter() || !have_pynetdicom() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::pdf());
     let server = Server::start_with(&[], Some(&ipp_config(&eve.uri())));
     let r = pynet_events(&server, "1,2,3");

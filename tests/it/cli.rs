@@ -1,9 +1,19 @@
 //! The command line: `filmd check-config` names the key and the problem; `filmd serve`
 //! flags override the file.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use std::process::Command;
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        check_config_accepts_a_good_file_and_names_bad_keys,
+        serve_flags_override_the_file_and_select_the_ae_title,
+        render_composes_dicom_files_to_pdf_and_png,
+        sigterm_stops_accepting_lets_associations_finish_then_exits,
+    ]
+}
 
 fn filmd(args: &[&str]) -> (i32, String, String) {
     let out = common::output_within(
@@ -17,7 +27,6 @@ fn filmd(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-#[test]
 fn check_config_accepts_a_good_file_and_names_bad_keys() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.toml");
@@ -48,7 +57,6 @@ fn check_config_accepts_a_good_file_and_names_bad_keys() {
     assert!(err.contains("ae_tittle"), "{err}");
 }
 
-#[test]
 fn serve_flags_override_the_file_and_select_the_ae_title() {
     let server = common::Server::start_with(
         &["--ae-title", "XRAYPRINT"],
@@ -92,7 +100,6 @@ fn write_dicom(path: &std::path::Path, value: u16, bits: u16) {
     file.write_to_file(path).unwrap();
 }
 
-#[test]
 fn render_composes_dicom_files_to_pdf_and_png() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.dcm");
@@ -146,7 +153,6 @@ fn render_composes_dicom_files_to_pdf_and_png() {
     assert!(err.contains("bad.dcm") && err.contains("Bits"), "{err}");
 }
 
-#[test]
 fn sigterm_stops_accepting_lets_associations_finish_then_exits() {
     use std::io::Read;
     use std::time::{Duration, Instant};

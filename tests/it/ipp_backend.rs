@@ -2,9 +2,10 @@
 //! Everywhere printer that keeps what it receives) and cupsd with a raw queue in front of
 //! it. Each test starts its own peers on free ports and stops them by PID.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
-use common::ipp_peers::{Cupsd, IppEve, IppEveOptions, have_cupsd, have_ippeveprinter};
+use common::ipp_peers::{Cupsd, IppEve, IppEveOptions};
 use filmd::backend::ipp::{
     ColorMode, DocumentFormat, IppFailure, IppPrinter, JobSnapshot, JobState, JobTicket,
     Orientation, PrinterState, PwgType, Resolution, choose_format,
@@ -12,6 +13,25 @@ use filmd::backend::ipp::{
 use filmd::backend::pdf::{DocumentInfo, encode_pdf};
 use filmd::film::Page;
 use std::time::{Duration, Instant, SystemTime};
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        #[needs(Ippeveprinter)]
+        pwg_only_printer_gets_pwg_gray_and_refuses_pdf,
+        #[needs(Ippeveprinter)]
+        pdf_print_job_arrives_intact_with_its_ticket,
+        #[needs(Ippeveprinter)]
+        busy_printer_is_retryable_and_both_jobs_complete,
+        #[needs(Ippeveprinter)]
+        stopped_printer_is_retryable_until_it_comes_back,
+        #[needs(Ippeveprinter, Cupsd)]
+        cupsd_queue_forwards_and_reports_pause,
+        #[needs(Ippeveprinter, LocalhostIsLoopback)]
+        ipps_with_the_printers_self_signed_certificate,
+        #[needs(Ippeveprinter)]
+        cancel_job_cancels_a_printing_job,
+    ]
+}
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest wait for a job to finish (ippeveprinter "prints" a job in a few seconds).
@@ -103,11 +123,7 @@ fn ipptool_value(text: &str, name: &str) -> Option<String> {
     })
 }
 
-#[tokio::test]
 async fn pwg_only_printer_gets_pwg_gray_and_refuses_pdf() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::default());
     let p = printer(&eve.uri());
     let s = p.get_attributes().await.expect("Get-Printer-Attributes");
@@ -159,11 +175,7 @@ async fn pwg_only_printer_gets_pwg_gray_and_refuses_pdf() {
     );
 }
 
-#[tokio::test]
 async fn pdf_print_job_arrives_intact_with_its_ticket() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::pdf());
     let p = printer(&eve.uri());
     let s = p.get_attributes().await.expect("Get-Printer-Attributes");
@@ -236,11 +248,7 @@ async fn pdf_print_job_arrives_intact_with_its_ticket() {
     }
 }
 
-#[tokio::test]
 async fn busy_printer_is_retryable_and_both_jobs_complete() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::pdf());
     let p = printer(&eve.uri());
     let pdf = gray_pdf();
@@ -276,11 +284,7 @@ async fn busy_printer_is_retryable_and_both_jobs_complete() {
     assert_eq!(eve.kept_documents().len(), 2, "{:?}", eve.kept_documents());
 }
 
-#[tokio::test]
 async fn stopped_printer_is_retryable_until_it_comes_back() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let mut eve = IppEve::start(IppEveOptions::pdf());
     let p = printer(&eve.uri());
     p.get_attributes().await.expect("printer up");
@@ -297,11 +301,7 @@ async fn stopped_printer_is_retryable_until_it_comes_back() {
     assert_eq!(s.state, PrinterState::Idle);
 }
 
-#[tokio::test]
 async fn cupsd_queue_forwards_and_reports_pause() {
-    if !have_cupsd() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::pdf());
     let cupsd = Cupsd::start(&eve.uri());
     let q = printer(&cupsd.queue_uri());
@@ -372,24 +372,9 @@ async fn cupsd_queue_forwards_and_reports_pause() {
     assert_eq!(s.state, PrinterState::Idle, "{s:?}");
 }
 
-#[tokio::test]
 async fn ipps_with_the_printers_self_signed_certificate() {
-    if !have_ippeveprinter() {
-        return;
-    }
-    // The certificate names only "localhost", so the URI must too; make sure that name
-    // means 127.0.0.1 here and nothing else.
-    let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs("localhost:0")
-        .map(|a| a.collect())
-        .unwrap_or_default();
-    let only_v4_loopback = !addrs.is_empty()
-        && addrs
-            .iter()
-            .all(|a| a.ip() == std::net::IpAddr::from([127, 0, 0, 1]));
-    if !common::require_peer("localhost resolving to 127.0.0.1 only", only_v4_loopback) {
-        return;
-    }
-
+    // The certificate names only "localhost", so the URI must too: the test needs that
+    // name to mean 127.0.0.1 here and nothing else (Peer::LocalhostIsLoopback).
     let eve = IppEve::start(IppEveOptions {
         tls: true,
         ..IppEveOptions::pdf()
@@ -440,11 +425,7 @@ async fn ipps_with_the_printers_self_signed_certificate() {
     assert!(std::fs::read(kept).unwrap() == pdf);
 }
 
-#[tokio::test]
 async fn cancel_job_cancels_a_printing_job() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let eve = IppEve::start(IppEveOptions::pdf());
     let p = printer(&eve.uri());
     let (id, _) =

@@ -5,7 +5,7 @@
 //! What DCMTK 3.6.7's client can express, and so what is covered here:
 //! * Grayscale only. dcmpsprt refuses RGB input ("not MONOCHROME1/2") and dcmprscu proposes
 //!   only Basic Grayscale Print Management Meta: DCMTK cannot print colour films, so colour
-//!   is covered by tests/pynetdicom.rs alone.
+//!   is covered by tests/it/pynetdicom.rs alone.
 //! * 8-bit or 12-bit: dcmpsprt renders every input to a 16/12 "hardcopy grayscale" image
 //!   when the target has Supports12Bit = true, to 8/8 (sent with VR OW) otherwise.
 //! * Layouts: dcmpsprt writes only `STANDARD\C,R` (its `-l COLS ROWS`; the config's
@@ -17,7 +17,8 @@
 //!   film box per Stored Print object, so a session print is one page.
 //! * dcmprscu exits 0 even when printing failed: dcmtk_print.py judges its --debug log.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
 use common::Server;
 use common::pdf::{PageImage, pages};
@@ -26,14 +27,15 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn have_dcmtk() -> bool {
-    common::require_peer(
-        "dcmtk (dcmpsprt, dcmprscu, dcmodify) with pydicom, numpy",
-        common::have_command("dcmprscu")
-            && common::have_command("dcmpsprt")
-            && common::have_command("dcmodify")
-            && common::have_python_modules("pydicom, numpy"),
-    )
+pub fn tests() -> Vec<Test> {
+    trials![
+        #[needs(Dcmtk)]
+        dcmprscu_prints_12_bit_films_by_film_box_in_standard_row_and_col_portrait_and_landscape,
+        #[needs(Dcmtk)]
+        dcmprscu_prints_8_bit_films_by_film_box_in_standard_row_and_col_portrait_and_landscape,
+        #[needs(Dcmtk)]
+        dcmprscu_session_print_of_8_and_12_bit_films_portrait_and_landscape,
+    ]
 }
 
 fn peers_dir() -> PathBuf {
@@ -305,11 +307,7 @@ fn print_with_dcmtk(bits: u32, session_print: bool, films: &[Film]) {
     }
 }
 
-#[test]
 fn dcmprscu_prints_12_bit_films_by_film_box_in_standard_row_and_col_portrait_and_landscape() {
-    if !have_dcmtk() {
-        return;
-    }
     print_with_dcmtk(
         12,
         false,
@@ -334,11 +332,7 @@ fn dcmprscu_prints_12_bit_films_by_film_box_in_standard_row_and_col_portrait_and
     );
 }
 
-#[test]
 fn dcmprscu_prints_8_bit_films_by_film_box_in_standard_row_and_col_portrait_and_landscape() {
-    if !have_dcmtk() {
-        return;
-    }
     print_with_dcmtk(
         8,
         false,
@@ -363,11 +357,7 @@ fn dcmprscu_prints_8_bit_films_by_film_box_in_standard_row_and_col_portrait_and_
     );
 }
 
-#[test]
 fn dcmprscu_session_print_of_8_and_12_bit_films_portrait_and_landscape() {
-    if !have_dcmtk() {
-        return;
-    }
     print_with_dcmtk(
         12,
         true,

@@ -6,14 +6,25 @@
 //! reference can only be blessed when those hold. A composition change that moves any
 //! pixel fails here with the first differing pixel and the count of differing pixels;
 //! after reviewing the new page (written next to the reference as `*.new.png`), bless it
-//! with `FILMD_BLESS=1 cargo test --release --test golden`.
+//! with `FILMD_BLESS=1 cargo test --release --test it golden::`.
 
+use crate::common::harness::{Test, trials};
 use filmd::film::compose::compose;
 use filmd::film::{
     AreaDensity, Device, DisplayFormat, Film, FilmSize, Image, ImageBox, Magnification, Medium,
     Orientation, Page, Photometric, Pixels, Polarity, PresentationLut,
 };
 use std::path::PathBuf;
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        standard_2x2_replicate_checker_ramp_empty_and_monochrome1,
+        row_landscape_cubic_with_trim_and_black_border,
+        color_columns_with_reverse_polarity,
+        lin_od_between_requested_densities,
+        slide_film_fills_its_frames,
+    ]
+}
 
 /// 50 dpi keeps each reference small (8×10 in → 400 × 500 pixels).
 const DPI: u32 = 50;
@@ -186,7 +197,6 @@ fn assert_golden(name: &str, page: &Page) {
     }
 }
 
-#[test]
 fn standard_2x2_replicate_checker_ramp_empty_and_monochrome1() {
     let mut f = film("STANDARD\\2,2", "8INX10IN", Orientation::Portrait);
     f.image_boxes = vec![
@@ -248,7 +258,6 @@ fn standard_2x2_replicate_checker_ramp_empty_and_monochrome1() {
     assert_golden("standard_2x2_replicate", &page);
 }
 
-#[test]
 fn row_landscape_cubic_with_trim_and_black_border() {
     let mut f = film("ROW\\1,2", "10INX12IN", Orientation::Landscape);
     f.magnification = Magnification::Cubic;
@@ -292,7 +301,6 @@ fn row_landscape_cubic_with_trim_and_black_border() {
     assert_golden("row_landscape_cubic_trim", &page);
 }
 
-#[test]
 fn color_columns_with_reverse_polarity() {
     let mut f = film("COL\\1,2", "8INX10IN", Orientation::Portrait);
     f.color = true;
@@ -323,7 +331,6 @@ fn color_columns_with_reverse_polarity() {
     assert_golden("color_columns_reverse", &page);
 }
 
-#[test]
 fn lin_od_between_requested_densities() {
     let mut f = film("STANDARD\\1,1", "8INX10IN", Orientation::Portrait);
     f.presentation_lut = PresentationLut::LinOd;
@@ -350,7 +357,6 @@ fn lin_od_between_requested_densities() {
     assert_golden("lin_od_densities", &page);
 }
 
-#[test]
 fn slide_film_fills_its_frames() {
     let mut f = film("SLIDE", "8INX10IN", Orientation::Portrait);
     let count = f

@@ -2,9 +2,10 @@
 //! and `retry` over the admin socket, the one-server-per-data-directory lock, and a
 //! film cancelled while its printer is away, then printed again at ippeveprinter.
 
-mod common;
+use crate::common;
+use crate::common::harness::{Test, trials};
 
-use common::ipp_peers::{IppEve, IppEveOptions, have_ippeveprinter};
+use common::ipp_peers::{IppEve, IppEveOptions};
 use common::scu::*;
 use common::{PEER_DEADLINE, Server, output_within};
 use serde_json::Value;
@@ -12,6 +13,14 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+pub fn tests() -> Vec<Test> {
+    trials![
+        jobs_and_queues_are_listed_and_impossible_actions_refused_with_reasons,
+        #[needs(Ippeveprinter)]
+        a_cancelled_film_is_printed_again_once_the_printer_is_back,
+    ]
+}
 
 /// Runs `filmd ARGS --data-dir DIR`.
 fn filmd(data_dir: &Path, args: &[&str]) -> Output {
@@ -81,7 +90,6 @@ fn stderr(out: &Output) -> String {
 /// be done is refused with the reason and exit status 1; a second server on the same
 /// data directory is refused; a missing server is exit status 2; garbage on the socket
 /// gets an error answer and the server goes on.
-#[test]
 fn jobs_and_queues_are_listed_and_impossible_actions_refused_with_reasons() {
     let mut server = Server::start();
     let dir = server.data_dir.clone();
@@ -213,11 +221,7 @@ fn jobs_and_queues_are_listed_and_impossible_actions_refused_with_reasons() {
 /// A film waits for a printer that is away; the operator cancels it, the printer comes
 /// back, and the operator prints it again: it arrives once, as the new job, and the old
 /// row says where it went.
-#[test]
 fn a_cancelled_film_is_printed_again_once_the_printer_is_back() {
-    if !have_ippeveprinter() {
-        return;
-    }
     let mut eve = IppEve::start(IppEveOptions::pdf());
     let config = format!(
         "[server]\nae_title = \"FILMD\"\n\n\

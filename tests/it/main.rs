@@ -1,0 +1,49 @@
+//! filmd's end-to-end tests, one module per area, in one test binary (as ripgrep's
+//! `tests/tests.rs`): the crate is linked once, not once per file.
+
+mod common;
+
+mod admin;
+mod annotation;
+mod bad_input;
+mod cli;
+mod dcmtk;
+mod durability;
+mod golden;
+mod gsdf_table;
+mod ipp_backend;
+mod ipp_delivery;
+mod ipp_recovery;
+mod layouts;
+mod loadgen;
+mod pdfa;
+mod print_scu;
+mod pwg_ippeveprinter;
+mod pynetdicom;
+
+fn main() -> std::process::ExitCode {
+    common::harness::run(
+        [
+            admin::tests(),
+            annotation::tests(),
+            bad_input::tests(),
+            cli::tests(),
+            dcmtk::tests(),
+            durability::tests(),
+            golden::tests(),
+            gsdf_table::tests(),
+            ipp_backend::tests(),
+            ipp_delivery::tests(),
+            ipp_recovery::tests(),
+            layouts::tests(),
+            loadgen::tests(),
+            pdfa::tests(),
+            print_scu::tests(),
+            pwg_ippeveprinter::tests(),
+            pynetdicom::tests(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
+}
