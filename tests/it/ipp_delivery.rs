@@ -1,4 +1,4 @@
-//! Issue 4 end to end: a Print SCU prints to `filmd serve` whose queue delivers to a real
+//! IPP delivery end to end: a Print SCU prints to `filmd serve` whose queue delivers to a real
 //! IPP printer on loopback (CUPS's `ippeveprinter`, which keeps every document it gets,
 //! alone or behind an unprivileged `cupsd`), and what the printer received is checked:
 //! the document format chosen from the printer's attributes, the PWG raster pages
@@ -408,7 +408,7 @@ fn pdf_printer_gets_the_film_as_pdf_at_its_size_with_copies_as_attribute() {
     );
     // 14x17 in is larger than any sheet the printer has, but CUPS 2.4's ippeveprinter
     // lists no print-scaling-supported: filmd asks for no scaling it does not offer
-    // (the unit tests of spool::ipp_queue cover a printer that does).
+    // (the unit tests of outputs::ipp::document cover a printer that does).
     assert_eq!(ipptool_value(attrs, "print-scaling"), None, "{attrs}");
     let format = ipptool_value(attrs, "document-format")
         .or_else(|| ipptool_value(attrs, "document-format-supplied"));

@@ -1,4 +1,4 @@
-//! Recovery with real IPP printers (issue 4): filmd delivering to ippeveprinter, directly
+//! Recovery with real IPP printers: filmd delivering to ippeveprinter, directly
 //! or through a cupsd queue, while the printer stops, disappears and comes back, or filmd
 //! itself is killed. What a modality sees is checked at the DICOM side: Printer
 //! N-EVENT-REPORTs and N-GET (PS3.4 H.4.6), Print Job N-EVENT-REPORTs (PS3.4 H.4.8.1.1);
@@ -220,7 +220,7 @@ fn tail(log: &str) -> String {
 
 /// filmd → cupsd queue → ippeveprinter. The queue is paused (`cupsdisable`) with a
 /// modality's association open: the poller reads printer-state stopped, reason `paused`,
-/// which the mapping (spool::printer_state: `paused` FAILURE, PRINTER OFFLINE) turns
+/// which the mapping (outputs::ipp::status: `paused` FAILURE, PRINTER OFFLINE) turns
 /// into a Printer FAILURE event (type 3) with Printer Status Info PRINTER OFFLINE, and
 /// N-GET says the same. A film printed meanwhile is held by cupsd; `cupsenable` brings a
 /// NORMAL event (type 1) and the film prints, once.

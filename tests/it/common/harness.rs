@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 
 /// A program (or a property of this machine) that some tests need and that filmd does
-/// not bring along; docs/peers.md says what each is for.
+/// not bring along; scripts/install-peers.sh installs each of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Peer {
     /// DCMTK's print client, driven by tests/peers/dcmtk_print.py (pydicom, numpy).
