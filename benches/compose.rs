@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the film engine: composition alone, and composition plus PDF
-//! encoding (a whole film to PDF bytes), on the films of issue 3.
+//! encoding (a whole film to PDF bytes), on the W2 film and one large image.
 //!
 //!     cargo bench --bench compose
 //!

@@ -1,4 +1,4 @@
-//! The W2 film of issue 3, composed and encoded as a PDF N times, median printed:
+//! The W2 film, composed and encoded as a PDF N times, median printed:
 //! the filmd side of scripts/bench-compare.sh, which also runs ImageMagick on the same
 //! twenty images.
 //!

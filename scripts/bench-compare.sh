@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side run of issue 3: filmd against ImageMagick's `montage` on the W2 film
+# Side-by-side run: filmd against ImageMagick's `montage` on the W2 film
 # (14INX17IN portrait, STANDARD\4,5, twenty 512x512 12-bit images, Catmull-Rom/CUBIC,
 # 300 dpi = 4200 x 5100), plus filmd at 600 dpi and its peak memory there.
 #

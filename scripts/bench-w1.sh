@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# W1 of issue 4: filmd against DCMTK's dcmprscp, driven by filmd-loadgen.
+# W1, print intake: filmd against DCMTK's dcmprscp, driven by filmd-loadgen.
 #
 #   sudo scripts/bench-w1.sh            # ASSOCS="8 1" FILMS=10 by default
 #

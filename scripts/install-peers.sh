@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the real peers filmd's tests talk to (see docs/peers.md):
+# Install the real peers filmd's tests talk to (their scripts are in tests/peers/):
 #   Debian: dcmtk (dcmpsprt, dcmprscu, dcmprscp, dump2dcm), poppler-utils
 #           (pdfinfo, pdfimages, pdftoppm, pdftotext, pdffonts), qpdf,
 #           liblcms2-utils (transicc: checks filmd's ICC profiles),

@@ -11,7 +11,7 @@ use filmd::film::{
 };
 use std::time::SystemTime;
 
-/// The W2 film of issue 3: 14INX17IN portrait, `STANDARD\4,5`, twenty 512² 12-bit images.
+/// The W2 film: 14INX17IN portrait, `STANDARD\4,5`, twenty 512² 12-bit images.
 pub const W2_COLUMNS: u32 = 4;
 pub const W2_ROWS: u32 = 5;
 pub const W2_IMAGE_SIZE: u32 = 512;

@@ -483,6 +483,14 @@ impl ConfigFile {
             if !seen_names.insert(q.name.clone()) {
                 bad(k("name"), format!("{:?} is used by another queue", q.name));
             }
+            // Only the first queue answers to `server.ae_title`: another without AE titles
+            // of its own could never be called.
+            if i > 0 && q.ae_titles.is_empty() {
+                bad(
+                    k("ae_titles"),
+                    "a queue after the first needs called AE titles of its own".into(),
+                );
+            }
             for ae in self.queue_ae_titles(i) {
                 if !is_ae_title(&ae) {
                     bad(k("ae_titles"), format!("{ae:?} is not an AE title"));
@@ -721,6 +729,19 @@ mod tests {
                 .iter()
                 .any(|i| i.key == "queue[0].name" && i.problem.contains("64"))
         );
+    }
+
+    #[test]
+    fn a_later_queue_without_ae_titles_could_never_be_called() {
+        let text = "[[queue]]\nname = \"a\"\n[[queue]]\nname = \"b\"\n";
+        let Err(ConfigError::Invalid { issues, .. }) = ConfigFile::parse(text, Path::new("t"))
+        else {
+            panic!("accepted")
+        };
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].key, "queue[1].ae_titles");
+        let named = "[[queue]]\nname = \"a\"\n[[queue]]\nname = \"b\"\nae_titles = [\"B\"]\n";
+        assert!(ConfigFile::parse(named, Path::new("t")).is_ok());
     }
 
     #[test]

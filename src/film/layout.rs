@@ -680,7 +680,7 @@ mod tests {
     #[test]
     fn slide_counts_per_film_size_are_as_documented() {
         // (film size, SLIDE portrait, SLIDE landscape, SUPERSLIDE portrait, SUPERSLIDE
-        // landscape) with no margin: the table of the README's conformance statement.
+        // landscape) with no margin: the table of CONFORMANCE.md, 8.2 Image Display Formats.
         let expected = [
             ("8INX10IN", (5, 9), (6, 7), (5, 6), (6, 5)),
             ("8_5INX11IN", (5, 10), (7, 8), (5, 6), (6, 5)),

@@ -1,7 +1,7 @@
 //! Layouts, magnification and image size end to end: SLIDE, SUPERSLIDE and CUSTOM films
 //! with images at their documented places, REPLICATE blocks, Requested Image Size in
 //! millimetres on the page, and the Annex H statuses of Requested Decimate/Crop Behavior
-//! at image box N-SET and at N-ACTION (README, conformance statement).
+//! at image box N-SET and at N-ACTION (CONFORMANCE.md, 8.2 and 8.3).
 
 use crate::common;
 use crate::common::harness::{Test, trials};

@@ -1,5 +1,5 @@
 //! End-to-end Print SCP tests with a Rust SCU (dicom-ul client): every film lands as a PDF
-//! page per the interface contract (README, "Interface contract").
+//! page as CONFORMANCE.md states it.
 
 use crate::common;
 use crate::common::harness::{Test, trials};
