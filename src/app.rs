@@ -60,7 +60,8 @@ pub struct Running {
     addr: SocketAddr,
     spool: Arc<Spool>,
     shutdown: tokio::sync::watch::Sender<bool>,
-    listener: JoinHandle<()>,
+    /// The DICOM listener's accept loop; taken by [`Running::run_until`].
+    listener: Option<JoinHandle<()>>,
     /// Printer pollers and the printer-recovery followers.
     tasks: Vec<JoinHandle<()>>,
     admin: Option<admin::Listening>,
@@ -138,7 +139,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         addr,
         spool,
         shutdown,
-        listener,
+        listener: Some(listener),
         tasks,
         admin: Some(admin),
         _lock: lock,
@@ -199,14 +200,15 @@ impl Running {
     /// they are composing, pollers and the admin socket stop. Jobs still queued resume at
     /// the next start.
     pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) {
-        let mut listener = std::mem::replace(&mut self.listener, tokio::spawn(async {}));
-        tokio::select! {
-            () = shutdown => {
-                info!("shutdown requested");
-                let _ = self.shutdown.send(true);
-                let _ = (&mut listener).await;
+        if let Some(mut listener) = self.listener.take() {
+            tokio::select! {
+                () = shutdown => {
+                    info!("shutdown requested");
+                    let _ = self.shutdown.send(true);
+                    let _ = (&mut listener).await;
+                }
+                _ = &mut listener => {}
             }
-            _ = &mut listener => {}
         }
         self.stop().await;
     }
@@ -228,7 +230,9 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
-        self.listener.abort();
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
         for task in &self.tasks {
             task.abort();
         }

@@ -1,13 +1,23 @@
-//! The printer adapter: what an IPP printer says about itself and its jobs, in the
-//! spool's and DICOM's words. Printer Status from `printer-state` and its reasons (the
-//! table in [`super::status`]), a job's `job-state` as the spool's [`RemoteState`], the
-//! `job-name` a job is submitted under and found again by, and whether a job the printer
-//! reports under our ID is still ours.
+//! The printer adapter: the spool's [`QueueOutputs`] for an IPP printer (compose, submit,
+//! poll, find a job by name, cancel), and what the printer says about itself and its jobs
+//! in the spool's and DICOM's words: Printer Status from `printer-state` and its reasons
+//! (the table in [`super::status`]), a job's `job-state` as the spool's [`RemoteState`],
+//! the `job-name` a job is submitted under and found again by, and whether a job the
+//! printer reports under our ID is still ours.
 
-use super::status;
-use crate::backend::ipp::{IppFailure, JobSnapshot, JobState, PrinterSnapshot, PrinterState};
+use super::document::{fit_note, media_for, render};
+use super::{DEFERRED_FORMAT, IppQueue, status};
+use crate::backend::ipp::{
+    ColorMode, IppFailure, JobSnapshot, JobState, JobTicket, Orientation, PrinterSnapshot,
+    PrinterState,
+};
 use crate::outputs::board::{PrinterCondition, PrinterStatus, info};
-use crate::spool::{DeliveryError, RemoteState};
+use crate::spool::payload::{decode_job, encode_job, write_durably};
+use crate::spool::{
+    BoxFuture, Composed, DeliveryError, Document, PrintJob, QueueOutputs, RemoteState, Submission,
+};
+use std::path::Path;
+use tracing::info;
 
 /// Printer Status and Printer Status Info of a printer's state (the table of
 /// [`status`]).
@@ -108,6 +118,146 @@ pub(super) fn delivery_error(e: IppFailure) -> DeliveryError {
         DeliveryError::Retryable(e.to_string())
     } else {
         DeliveryError::Permanent(e.to_string())
+    }
+}
+
+impl QueueOutputs for IppQueue {
+    fn compose(&self, job: &PrintJob, out_dir: &Path) -> Result<Composed, DeliveryError> {
+        let mut notes = Vec::new();
+        if let Some(archive) = &self.archive {
+            let path = archive.write(job)?;
+            notes.push(format!("archived as {}", path.display()));
+        }
+        let path = out_dir.join(format!("{}.films", job.id));
+        let bytes = encode_job(job).map_err(DeliveryError::Permanent)?;
+        std::fs::create_dir_all(out_dir)
+            .and_then(|()| write_durably(&path, &bytes))
+            .map_err(|e| DeliveryError::Retryable(format!("writing {}: {e}", path.display())))?;
+        match self.last().as_ref().and_then(|s| media_for(job, s)) {
+            Some(choice) => notes.push(fit_note(&choice)),
+            None => notes.push("printer media chosen at submission".into()),
+        }
+        Ok(Composed {
+            document: Some(Document {
+                path,
+                format: DEFERRED_FORMAT.into(),
+            }),
+            note: notes.join("; "),
+        })
+    }
+
+    fn has_printer(&self) -> bool {
+        true
+    }
+
+    fn submit(&self, submission: Submission) -> BoxFuture<'_, Result<String, DeliveryError>> {
+        Box::pin(async move {
+            let snapshot = self.refresh().await.map_err(delivery_error)?;
+            if !snapshot.accepting_jobs {
+                return Err(DeliveryError::Retryable(
+                    "the printer is not accepting jobs".into(),
+                ));
+            }
+            let path = submission.document.path.clone();
+            let scratch = path.with_extension("print");
+            let job_id = submission.job_id.clone();
+            let copies = submission.copies;
+            let scratch_for_render = scratch.clone();
+            let rendered = tokio::task::spawn_blocking(move || {
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    DeliveryError::Retryable(format!("reading {}: {e}", path.display()))
+                })?;
+                let job = decode_job(&bytes).map_err(DeliveryError::Permanent)?;
+                render(&job, &snapshot, copies, Some(&scratch_for_render))
+            })
+            .await
+            .map_err(|e| DeliveryError::Permanent(format!("rendering for the printer: {e}")))??;
+            if let Some(choice) = &rendered.media {
+                info!(job = %job_id, queue = %self.queue, format = rendered.format.mime(), "{}", fit_note(choice));
+            }
+            let ticket = JobTicket {
+                format: rendered.format.mime().into(),
+                job_name: ipp_job_name(&submission.label, &submission.job_name),
+                copies: rendered.copies,
+                media: rendered.media.as_ref().map(|m| m.media.name.clone()),
+                print_color_mode: if rendered.color {
+                    ColorMode::Color
+                } else {
+                    ColorMode::Monochrome
+                },
+                // The document is already laid out portrait on the sheet.
+                orientation_requested: Orientation::Portrait,
+                // A PWG raster page states its own resolution (HWResolution); the
+                // printer-resolution attribute is left out, as printers that list fewer
+                // printer-resolution-supported values than raster resolutions refuse it.
+                printer_resolution: None,
+                print_scaling: rendered.print_scaling.clone(),
+            };
+            let sent = self.printer.print_job(rendered.body, &ticket).await;
+            // The scratch copy is only for this upload; a retry renders afresh.
+            let _ = tokio::fs::remove_file(&scratch).await;
+            Ok(sent.map_err(delivery_error)?.to_string())
+        })
+    }
+
+    fn poll<'a>(
+        &'a self,
+        remote_id: &'a str,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
+        Box::pin(async move {
+            let id: i32 = remote_id.parse().map_err(|_| {
+                DeliveryError::Permanent(format!("printer job id {remote_id:?} is not a number"))
+            })?;
+            let state = match self.printer.job_status(id).await {
+                // RFC 8011 §4.3.3: a job the printer no longer keeps is not-found.
+                Err(IppFailure::Permanent { status, .. }) if status == "client-error-not-found" => {
+                    RemoteState::Gone
+                }
+                Err(e) => return Err(delivery_error(e)),
+                Ok(job) => {
+                    let mut seen = self.names_seen.lock().unwrap_or_else(|p| p.into_inner());
+                    let first = seen
+                        .entry(remote_id.to_string())
+                        .or_insert_with(|| job.name.clone().unwrap_or_default());
+                    if job_is_ours(job.name.as_deref(), first, job_name) {
+                        remote_state(&job)
+                    } else {
+                        RemoteState::Gone
+                    }
+                }
+            };
+            if !matches!(state, RemoteState::Pending | RemoteState::Processing) {
+                self.names_seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(remote_id);
+            }
+            Ok(state)
+        })
+    }
+
+    fn find<'a>(
+        &'a self,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<(String, RemoteState)>, DeliveryError>> {
+        Box::pin(async move {
+            let found = self
+                .printer
+                .find_job_by_name(job_name)
+                .await
+                .map_err(delivery_error)?;
+            Ok(found.map(|job| (job.id.to_string(), remote_state(&job))))
+        })
+    }
+
+    fn cancel<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            let Ok(id) = remote_id.parse::<i32>() else {
+                return Ok(());
+            };
+            self.printer.cancel_job(id).await.map_err(delivery_error)
+        })
     }
 }
 
