@@ -37,6 +37,8 @@ pub enum StartError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("queue {queue} has neither a PDF archive nor a printer")]
+    NoOutput { queue: String },
     #[error("queue {queue}: printer {uri}: {message}")]
     Printer {
         queue: String,
@@ -54,8 +56,8 @@ pub enum StartError {
     },
 }
 
-/// A started server. Dropping it without [`Running::run_until`] stops its tasks too, but
-/// without the grace period for running associations.
+/// A started server. [`Running::run_until`] stops it in order; dropping it instead aborts
+/// its tasks at once, and its spool stops when the last association lets go of it.
 pub struct Running {
     addr: SocketAddr,
     spool: Arc<Spool>,
@@ -63,10 +65,29 @@ pub struct Running {
     /// The DICOM listener's accept loop; taken by [`Running::run_until`].
     listener: Option<JoinHandle<()>>,
     /// Printer pollers and the printer-recovery followers.
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Tasks,
     admin: Option<admin::Listening>,
     /// Held while the server runs: the data directory is this process's.
     _lock: std::fs::File,
+}
+
+/// Background tasks that are aborted when their owner drops them (a tokio handle only
+/// detaches its task), so that a start that fails half way leaves nothing running.
+#[derive(Default)]
+struct Tasks(Vec<JoinHandle<()>>);
+
+impl Tasks {
+    fn abort_all(&mut self) {
+        for task in self.0.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        self.abort_all();
+    }
 }
 
 /// Starts everything `settings` describe; the listener accepts associations when this
@@ -79,17 +100,54 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     })?;
     let lock = data_dir.lock().map_err(StartError::Lock)?;
     let board = PrinterBoard::new(settings.queues.iter().map(|q| q.name.as_str()));
-    let mut tasks = Vec::new();
+    let mut tasks = Tasks::default();
     let mut outputs: HashMap<String, Arc<dyn QueueOutputs>> = HashMap::new();
     for queue in &settings.queues {
         let (output, poller) = queue_outputs(queue, &settings, &board)?;
-        tasks.extend(poller);
+        tasks.0.extend(poller);
         outputs.insert(queue.name.clone(), output);
     }
     let spool =
         Spool::open(&data_dir, settings.spool.clone(), outputs).map_err(StartError::Spool)?;
+    match serve_spool(&settings, spool.clone(), board, &mut tasks).await {
+        Ok((addr, shutdown, listener, admin)) => Ok(Running {
+            addr,
+            spool,
+            shutdown,
+            listener: Some(listener),
+            tasks,
+            admin: Some(admin),
+            _lock: lock,
+        }),
+        Err(e) => {
+            // Recovery may have started composing: the spool stops (off the runtime's
+            // threads) before the data directory's lock is let go.
+            tasks.abort_all();
+            let _ = tokio::task::spawn_blocking(move || spool.shutdown()).await;
+            Err(e)
+        }
+    }
+}
+
+/// What [`serve_spool`] started.
+type Serving = (
+    SocketAddr,
+    tokio::sync::watch::Sender<bool>,
+    JoinHandle<()>,
+    admin::Listening,
+);
+
+/// The printer-recovery followers, the admin socket and the DICOM listener, over an open
+/// spool.
+async fn serve_spool(
+    settings: &Settings,
+    spool: Arc<Spool>,
+    board: Arc<PrinterBoard>,
+    tasks: &mut Tasks,
+) -> Result<Serving, StartError> {
+    let data_dir = &settings.server.data_dir;
     let back = Arc::downgrade(&spool);
-    tasks.extend(follow_recoveries(
+    tasks.0.extend(follow_recoveries(
         &board,
         spool.printer_queues(),
         Arc::new(move |queue: &str| {
@@ -99,7 +157,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         }),
     ));
     let admin = admin::listen(
-        &data_dir,
+        data_dir,
         Arc::new(admin::Admin {
             spool: spool.clone(),
             board: board.clone(),
@@ -111,11 +169,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         }),
     )
     .map_err(StartError::Admin)?;
-    let service = Arc::new(PrintService::new(
-        PrintSettings::of(&settings),
-        spool.clone(),
-        board,
-    ));
+    let service = Arc::new(PrintService::new(PrintSettings::of(settings), spool, board));
     let listen = settings.server.listen;
     let tcp = tokio::net::TcpListener::bind(listen)
         .await
@@ -135,15 +189,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let (shutdown, stop) = tokio::sync::watch::channel(false);
     let options = settings.server.options.clone();
     let listener = tokio::spawn(serve(tcp, service, options, stop));
-    Ok(Running {
-        addr,
-        spool,
-        shutdown,
-        listener: Some(listener),
-        tasks,
-        admin: Some(admin),
-        _lock: lock,
-    })
+    Ok((addr, shutdown, listener, admin))
 }
 
 /// A queue's outputs, and the poller of its printer if it has one.
@@ -157,14 +203,12 @@ fn queue_outputs(
     let archive = queue.archive.as_ref().map(|a| PdfArchive {
         dir: a.dir.clone(),
         name: a.name.clone(),
-        previews: Some(settings.server.data_dir.clone()),
+        previews: settings.server.data_dir.clone(),
     });
     let Some(ipp) = &queue.ipp else {
-        // Validated: a queue without a printer has an archive.
-        let archive = archive.ok_or_else(|| StartError::Printer {
+        // check-config refuses such a queue; a hand-made Settings may still have one.
+        let archive = archive.ok_or_else(|| StartError::NoOutput {
             queue: queue.name.clone(),
-            uri: String::new(),
-            message: "the queue has no output".into(),
         })?;
         return Ok((Arc::new(archive), None));
     };
@@ -214,12 +258,11 @@ impl Running {
     }
 
     async fn stop(mut self) {
-        self.admin.take();
-        for task in self.tasks.drain(..) {
-            task.abort();
-        }
+        self.tasks.abort_all();
         let spool = self.spool.clone();
         let _ = tokio::task::spawn_blocking(move || spool.shutdown()).await;
+        // Last, so that an operator can still cancel while the spool drains.
+        self.admin.take();
         info!(
             "stopped; {} job(s) still queued resume at next start",
             self.spool.backlog()
@@ -232,9 +275,6 @@ impl Drop for Running {
         let _ = self.shutdown.send(true);
         if let Some(listener) = &self.listener {
             listener.abort();
-        }
-        for task in &self.tasks {
-            task.abort();
         }
     }
 }
@@ -328,6 +368,31 @@ mod tests {
         let again = runtime
             .block_on(start(settings(tmp.path())))
             .expect("the data directory is free again");
+        drop(again);
+    }
+
+    /// A start that fails half way (its port is taken) stops what it had started and lets
+    /// go of the data directory.
+    #[test]
+    fn a_failed_start_leaves_nothing_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut busy = settings(tmp.path());
+        busy.server.listen = taken.local_addr().unwrap();
+        let Err(e) = runtime.block_on(start(busy)) else {
+            panic!("started on a port in use")
+        };
+        assert!(matches!(e, StartError::Bind { .. }), "{e}");
+        let data = crate::data_dir::DataDir::new(tmp.path());
+        assert!(!data.admin_socket().exists(), "no admin socket left");
+        let again = runtime
+            .block_on(start(settings(tmp.path())))
+            .expect("the data directory was let go");
         drop(again);
     }
 

@@ -62,29 +62,13 @@ impl DataDir {
         self.previews().join(format!("{job_id}-{film}.png"))
     }
 
-    /// Removes every preview of `job_id` (absent ones are fine): they go with the job's
-    /// row, at the end of its retention.
-    pub fn remove_previews(&self, job_id: &str) -> std::io::Result<()> {
-        let entries = match std::fs::read_dir(self.previews()) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let prefix = format!("{job_id}-");
-        for entry in entries {
-            let entry = entry?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            // `<id>-<n>.png` exactly: another job's ID may start with this one's.
-            let ours = name
-                .strip_prefix(&prefix)
-                .and_then(|rest| rest.strip_suffix(".png"))
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-            if ours {
-                match std::fs::remove_file(entry.path()) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
+    /// Removes the previews of films 1 to `films` of `job_id` (absent ones are fine):
+    /// they go with the job's row, at the end of its retention.
+    pub fn remove_previews(&self, job_id: &str, films: u32) -> std::io::Result<()> {
+        for film in 1..=films as usize {
+            match std::fs::remove_file(self.preview(job_id, film)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
             }
         }
         Ok(())
@@ -152,25 +136,19 @@ mod tests {
     fn previews_go_with_their_job_only() {
         let tmp = tempfile::tempdir().unwrap();
         let d = DataDir::new(tmp.path());
-        d.remove_previews("J1").expect("no previews directory yet");
+        d.remove_previews("J1", 2)
+            .expect("no previews directory yet");
         std::fs::create_dir_all(d.previews()).unwrap();
-        for name in [
-            "J1-1.png",
-            "J1-12.png",
-            "J1-2-1.png",
-            "J1-x.png",
-            "J10-1.png",
-            "J2-1.png",
-        ] {
+        for name in ["J1-1.png", "J1-2.png", "J10-1.png", "J2-1.png"] {
             std::fs::write(d.previews().join(name), b"png").unwrap();
         }
-        d.remove_previews("J1").unwrap();
+        d.remove_previews("J1", 3).unwrap();
         let mut left: Vec<String> = std::fs::read_dir(d.previews())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left, ["J1-2-1.png", "J1-x.png", "J10-1.png", "J2-1.png"]);
+        assert_eq!(left, ["J10-1.png", "J2-1.png"]);
     }
 
     #[test]

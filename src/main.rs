@@ -214,7 +214,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Failed(e)) => {
-            eprintln!("filmd: {e:#}");
+            // The library's errors name their cause in their own message.
+            eprintln!("filmd: {e}");
             ExitCode::from(1)
         }
         Err(Failure::NoServer(e)) => {
@@ -238,6 +239,7 @@ fn install_fonts(loaded: &mut Loaded) {
 fn serve(config: Option<&Path>, overrides: &Overrides) -> Result<(), Failure> {
     let mut loaded = load(config, overrides)?;
     init_logging();
+    tracing::info!("configuration {}", loaded.source.display());
     tracing::info!("{}", loaded.files_summary);
     install_fonts(&mut loaded);
     let runtime = tokio::runtime::Builder::new_multi_thread()

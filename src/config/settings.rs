@@ -1,7 +1,8 @@
 //! The settings the server runs with: the configuration file resolved once, after it was
-//! validated. Paths are resolved against the data directory, "" is `None`, defined terms
-//! are enums and seconds are `Duration`s, so no layer parses a setting again or falls
-//! back silently.
+//! validated. Archive directories are resolved against the data directory (other paths
+//! stay as written, relative to the working directory), "" is `None`, defined terms are
+//! enums and seconds are `Duration`s, so no layer parses a setting again or falls back
+//! silently.
 
 use super::file::{ColorFilms, ConfigFile, PrinterIdentity, QueueConfig};
 use crate::data_dir::DataDir;
@@ -131,7 +132,7 @@ impl Settings {
         annotation_formats: AnnotationFormats,
     ) -> Settings {
         let data_dir = DataDir::new(&file.server.data_dir);
-        let queues = file
+        let queues: Vec<Arc<QueueSettings>> = file
             .queues
             .iter()
             .enumerate()
@@ -140,8 +141,8 @@ impl Settings {
         Settings {
             server: resolve_server(file, data_dir),
             printer: file.printer.clone(),
+            spool: resolve_spool(file, &queues),
             queues,
-            spool: resolve_spool(file),
             custom_layouts,
             annotation_formats,
         }
@@ -177,7 +178,7 @@ fn resolve_server(file: &ConfigFile, data_dir: DataDir) -> ServerSettings {
     }
 }
 
-fn resolve_spool(file: &ConfigFile) -> SpoolConfig {
+fn resolve_spool(file: &ConfigFile, queues: &[Arc<QueueSettings>]) -> SpoolConfig {
     let sp = &file.spool;
     SpoolConfig {
         workers: if sp.compose_workers == 0 {
@@ -187,8 +188,7 @@ fn resolve_spool(file: &ConfigFile) -> SpoolConfig {
         },
         min_free_mib: sp.min_free_mib,
         retention: Duration::from_secs(sp.retention_hours.saturating_mul(3600)),
-        queue_limits: file
-            .queues
+        queue_limits: queues
             .iter()
             .map(|q| (q.name.clone(), q.max_jobs))
             .collect(),

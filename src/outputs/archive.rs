@@ -22,8 +22,8 @@ pub struct PdfArchive {
     /// The archive directory (a queue's `pdf_dir`, resolved).
     pub dir: PathBuf,
     pub name: PdfName,
-    /// Where previews go; none written without it.
-    pub previews: Option<DataDir>,
+    /// Whose `previews/` the films' previews go to.
+    pub previews: DataDir,
 }
 
 impl PdfArchive {
@@ -31,7 +31,7 @@ impl PdfArchive {
     /// crash it rewrites the same file under the same name, so the archive holds it once.
     /// Encoding errors are permanent; file system errors may pass (a full disk).
     pub fn write(&self, job: &PrintJob) -> Result<PathBuf, DeliveryError> {
-        let bytes = job_pdf_copies(job, 1, self.previews.as_ref())?;
+        let bytes = job_pdf_copies(job, 1, Some(&self.previews))?;
         fs::create_dir_all(&self.dir).map_err(|e| {
             DeliveryError::Retryable(format!("creating {}: {e}", self.dir.display()))
         })?;

@@ -19,9 +19,12 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// File magic and format version of a job file (unchanged from the file-only spool, whose
-/// job files are imported at start).
-const JOB_MAGIC: &[u8; 8] = b"FILMDJ04";
+/// File magic and format version of a job file. The encoding has no field names, so any
+/// change to [`PrintJob`] takes a new version: 05 dropped the archive and preview
+/// directories (the archive output knows its own).
+const JOB_MAGIC: &[u8; 8] = b"FILMDJ05";
+/// The prefix every version shares, to tell an older filmd's job file from garbage.
+const JOB_MAGIC_FAMILY: &[u8; 6] = b"FILMDJ";
 
 /// Writes `bytes` to `path` atomically and durably: temp file, fsync, rename, fsync dir.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -83,10 +86,19 @@ pub fn encode_job(job: &PrintJob) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Reads a job file; one written in another format version is refused by name, never
+/// misread.
 pub fn decode_job(bytes: &[u8]) -> Result<PrintJob, String> {
-    let body = bytes
-        .strip_prefix(JOB_MAGIC)
-        .ok_or("not a filmd job file")?;
+    let Some(body) = bytes.strip_prefix(JOB_MAGIC) else {
+        return Err(match bytes.get(..8) {
+            Some(magic) if magic.starts_with(JOB_MAGIC_FAMILY) => format!(
+                "job file format {} of another filmd version (this one reads {})",
+                String::from_utf8_lossy(magic),
+                String::from_utf8_lossy(JOB_MAGIC)
+            ),
+            _ => "not a filmd job file".into(),
+        });
+    };
     postcard::from_bytes(body).map_err(|e| e.to_string())
 }
 
@@ -151,11 +163,11 @@ impl Layout {
         }
     }
 
-    /// Removes every file the job ever made: payload, documents and its films'
-    /// previews (at the end of its retention, or for a job never acknowledged).
-    pub fn remove_all(&self, id: &str) -> std::io::Result<()> {
+    /// Removes every file a job of `films` films ever made: payload, documents and its
+    /// films' previews (at the end of its retention).
+    pub fn remove_all(&self, id: &str, films: u32) -> std::io::Result<()> {
         self.remove(id)?;
-        self.data.remove_previews(id)
+        self.data.remove_previews(id, films)
     }
 
     /// IDs of the payload files present, and removes leftover temp files (writes that were
@@ -218,6 +230,10 @@ mod tests {
         let bytes = encode_job(&job).unwrap();
         assert_eq!(decode_job(&bytes).unwrap().copies, 2);
         assert!(decode_job(b"garbage").is_err());
+        let mut older = encode_job(&job).unwrap();
+        older[..8].copy_from_slice(b"FILMDJ04");
+        let e = decode_job(&older).unwrap_err();
+        assert!(e.contains("FILMDJ04") && e.contains("FILMDJ05"), "{e}");
         assert!(decode_job(&bytes[..bytes.len() - 3]).is_err());
     }
 

@@ -645,15 +645,23 @@ fn previews_stay_while_the_job_is_listed_and_go_with_its_row() {
             ..fast()
         },
     );
-    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    // Two films (the fake composes none of them): their previews are the row's films.
+    let mut job = h.job("a", "MED", 1);
+    job.films = vec![
+        crate::film::fixtures::film(0),
+        crate::film::fixtures::film(255),
+    ];
+    let (id, _) = submit(&spool, job);
     let data = DataDir::new(h.dir.path());
     fs::create_dir_all(data.previews()).unwrap();
     fs::write(data.preview(&id, 1), b"png").unwrap();
+    fs::write(data.preview(&id, 2), b"png").unwrap();
     wait_state(&spool, &id, State::Done);
     wait_until("a done job's payload goes at once", || h.payloads() == 0);
     assert!(data.preview(&id, 1).exists(), "its previews stay");
     wait_until("swept", || spool.job(&id).unwrap().is_none());
     assert!(!data.preview(&id, 1).exists(), "previews go with the row");
+    assert!(!data.preview(&id, 2).exists(), "every film's");
 }
 
 #[test]

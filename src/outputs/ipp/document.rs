@@ -269,10 +269,7 @@ pub(super) fn to_rgb(page: Page) -> Page {
 pub(super) mod tests {
     use super::*;
     use crate::backend::ipp::PrinterState;
-    use crate::film::model::{AreaDensity, Medium, Photometric, Pixels, PresentationLut};
-    use crate::film::{
-        DisplayFormat, Film, FilmSize, Image, ImageBox, Magnification, Orientation as FilmOrient,
-    };
+    use crate::film::Film;
 
     /// What a default `ippeveprinter` says: PWG raster only (sgray_8), 300 and 600 dpi,
     /// letter and a #10 envelope loaded, one copy at most.
@@ -301,41 +298,7 @@ pub(super) mod tests {
         }
     }
 
-    /// An 8×10 in film, one image box holding a uniform 8-bit image of `value`
-    /// (MONOCHROME2), white border, densities 0–3.00 OD: 0 prints black (0), 255 white.
-    fn film(value: u8) -> Film {
-        Film {
-            display_format: DisplayFormat::Standard {
-                columns: 1,
-                rows: 1,
-            },
-            size: FilmSize::from_id("8INX10IN").unwrap(),
-            orientation: FilmOrient::Portrait,
-            magnification: Magnification::Replicate,
-            border_density: AreaDensity::White,
-            empty_image_density: AreaDensity::White,
-            min_density: 0,
-            max_density: 300,
-            trim: false,
-            medium: Medium::Paper,
-            illumination: 2000,
-            reflected_ambient_light: 10,
-            presentation_lut: PresentationLut::Identity,
-            color: false,
-            image_boxes: vec![ImageBox {
-                image: Some(Image {
-                    rows: 10,
-                    columns: 8,
-                    photometric: Photometric::Monochrome2,
-                    bits_stored: 8,
-                    pixel_aspect_ratio: (1, 1),
-                    pixels: Pixels::new(vec![value; 80]),
-                }),
-                ..ImageBox::empty(1)
-            }],
-            annotations: vec![],
-        }
-    }
+    use crate::film::fixtures::film;
 
     fn job(films: Vec<Film>) -> PrintJob {
         PrintJob {

@@ -10,7 +10,7 @@ impl Inner {
         for id in self.layout.scan_payloads()? {
             if !ids.contains(&id) {
                 warn!(job = %id, "payload of a job that was never acknowledged: removed");
-                self.layout.remove_all(&id)?;
+                self.layout.remove(&id)?;
             }
         }
         for row in self.store.unfinished().map_err(io_err)? {
@@ -76,7 +76,7 @@ impl Inner {
         let cutoff = now_ms().saturating_sub(ms(self.config.retention));
         match self
             .store
-            .sweep(cutoff, |row| self.layout.remove_all(&row.id))
+            .sweep(cutoff, |row| self.layout.remove_all(&row.id, row.films))
         {
             Ok(0) => {}
             Ok(n) => info!("removed {n} finished job(s) past their retention"),
