@@ -312,6 +312,15 @@ mod tests {
         .settings
     }
 
+    /// The multi-threaded runtime a server needs (as `filmd serve` builds one).
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
     fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
         let start = Instant::now();
         while !done() {
@@ -326,11 +335,7 @@ mod tests {
     #[test]
     fn a_server_runs_in_process_and_stops_everything_on_shutdown() {
         let tmp = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = runtime();
         let running = runtime
             .block_on(start(settings(tmp.path())))
             .expect("started");
@@ -376,11 +381,7 @@ mod tests {
     #[test]
     fn a_failed_start_leaves_nothing_behind() {
         let tmp = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = runtime();
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut busy = settings(tmp.path());
         busy.server.listen = taken.local_addr().unwrap();
