@@ -6,7 +6,8 @@
 
 use crate::admin;
 use crate::config::{QueueSettings, Settings};
-use crate::net::server::serve;
+use crate::net::server::{Endpoint, serve};
+use crate::net::tls::{self, Transport};
 use crate::outputs::archive::PdfArchive;
 use crate::outputs::board::{PrinterBoard, follow_recoveries};
 use crate::outputs::ipp::IppQueue;
@@ -54,12 +55,25 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("DICOM TLS: {0}")]
+    Tls(#[source] tls::TlsSetupError),
+    #[error("neither server.listen nor tls.listen is set")]
+    NoListener,
+}
+
+/// Where the DICOM listeners accept associations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addresses {
+    /// The plain TCP listener, if any.
+    pub plain: Option<SocketAddr>,
+    /// The DICOM TLS listener, if any.
+    pub tls: Option<SocketAddr>,
 }
 
 /// A started server. [`Running::run_until`] stops it in order; dropping it instead aborts
 /// its tasks at once, and its spool stops when the last association lets go of it.
 pub struct Running {
-    addr: SocketAddr,
+    addrs: Addresses,
     spool: Arc<Spool>,
     shutdown: tokio::sync::watch::Sender<bool>,
     /// The DICOM listener's accept loop; taken by [`Running::run_until`].
@@ -93,6 +107,9 @@ impl Drop for Tasks {
 /// Starts everything `settings` describe; the listener accepts associations when this
 /// returns. Must run on a multi-threaded tokio runtime.
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
+    if settings.server.listen.is_none() && settings.server.tls.is_none() {
+        return Err(StartError::NoListener);
+    }
     let data_dir = settings.server.data_dir.clone();
     data_dir.create().map_err(|source| StartError::DataDir {
         path: data_dir.root().to_path_buf(),
@@ -110,8 +127,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let spool =
         Spool::open(&data_dir, settings.spool.clone(), outputs).map_err(StartError::Spool)?;
     match serve_spool(&settings, spool.clone(), board, &mut tasks).await {
-        Ok((addr, shutdown, listener, admin)) => Ok(Running {
-            addr,
+        Ok((addrs, shutdown, listener, admin)) => Ok(Running {
+            addrs,
             spool,
             shutdown,
             listener: Some(listener),
@@ -131,7 +148,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
 
 /// What [`serve_spool`] started.
 type Serving = (
-    SocketAddr,
+    Addresses,
     tokio::sync::watch::Sender<bool>,
     JoinHandle<()>,
     admin::Listening,
@@ -170,26 +187,46 @@ async fn serve_spool(
     )
     .map_err(StartError::Admin)?;
     let service = Arc::new(PrintService::new(PrintSettings::of(settings), spool, board));
-    let listen = settings.server.listen;
-    let tcp = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: listen,
-            source,
-        })?;
-    let addr = tcp.local_addr().map_err(|source| StartError::Bind {
-        addr: listen,
-        source,
-    })?;
+    let mut endpoints = Vec::new();
+    let mut addrs = Addresses {
+        plain: None,
+        tls: None,
+    };
+    if let Some(listen) = settings.server.listen {
+        let (listener, addr) = bind(listen).await?;
+        endpoints.push(Endpoint {
+            listener,
+            transport: Transport::Plain,
+        });
+        addrs.plain = Some(addr);
+    }
+    if let Some(t) = &settings.server.tls {
+        let acceptor = tls::acceptor(&t.files).map_err(StartError::Tls)?;
+        let (listener, addr) = bind(t.listen).await?;
+        endpoints.push(Endpoint {
+            listener,
+            transport: Transport::Tls(acceptor),
+        });
+        addrs.tls = Some(addr);
+    }
     info!(
-        "filmd {} listening on {addr}, data in {}",
+        "filmd {} listening on {}{}, data in {}",
         env!("CARGO_PKG_VERSION"),
+        addrs.plain.map_or("no plain port".into(), |a| a.to_string()),
+        addrs.tls.map_or(String::new(), |a| format!(" and with TLS on {a}")),
         data_dir.root().display()
     );
     let (shutdown, stop) = tokio::sync::watch::channel(false);
     let options = settings.server.options.clone();
-    let listener = tokio::spawn(serve(tcp, service, options, stop));
-    Ok((addr, shutdown, listener, admin))
+    let listener = tokio::spawn(serve(endpoints, service, options, stop));
+    Ok((addrs, shutdown, listener, admin))
+}
+
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
+    let err = |source| StartError::Bind { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(err)?;
+    let local = listener.local_addr().map_err(err)?;
+    Ok((listener, local))
 }
 
 /// A queue's outputs, and the poller of its printer if it has one.
@@ -234,9 +271,17 @@ fn queue_outputs(
 }
 
 impl Running {
-    /// Where the DICOM listener accepts associations.
+    /// Where the DICOM listeners accept associations.
+    pub fn addresses(&self) -> Addresses {
+        self.addrs
+    }
+
+    /// The plain listener's address, else the TLS listener's.
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs
+            .plain
+            .or(self.addrs.tls)
+            .expect("start binds at least one listener")
     }
 
     /// Serves until `shutdown` completes, then stops: new associations are refused,
@@ -279,15 +324,15 @@ impl Drop for Running {
     }
 }
 
-/// [`start`], then [`Running::run_until`] `shutdown`; `listening` hears the bound address
+/// [`start`], then [`Running::run_until`] `shutdown`; `listening` hears the bound addresses
 /// once associations are accepted.
 pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()>,
-    listening: impl FnOnce(SocketAddr),
+    listening: impl FnOnce(Addresses),
 ) -> Result<(), StartError> {
     let running = start(settings).await?;
-    listening(running.local_addr());
+    listening(running.addresses());
     running.run_until(shutdown).await;
     Ok(())
 }
@@ -384,7 +429,7 @@ mod tests {
         let runtime = runtime();
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut busy = settings(tmp.path());
-        busy.server.listen = taken.local_addr().unwrap();
+        busy.server.listen = Some(taken.local_addr().unwrap());
         let Err(e) = runtime.block_on(start(busy)) else {
             panic!("started on a port in use")
         };

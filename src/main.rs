@@ -248,7 +248,14 @@ fn serve(config: Option<&Path>, overrides: &Overrides) -> Result<(), Failure> {
     runtime.block_on(filmd::app::run(
         loaded.settings,
         wait_for_signal(),
-        |addr| println!("listening on {addr}"),
+        |addrs| {
+            // The first line names the plain port (else the TLS one): scripts read it.
+            for (addr, tls) in [(addrs.plain, ""), (addrs.tls, " with TLS")] {
+                if let Some(addr) = addr {
+                    println!("listening{tls} on {addr}");
+                }
+            }
+        },
     ))?;
     Ok(())
 }

@@ -33,6 +33,8 @@ pub struct ConfigFile {
     pub queues: Vec<QueueConfig>,
     #[serde(default)]
     pub spool: SpoolSettings,
+    #[serde(default)]
+    pub tls: TlsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +46,13 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Associations served at once; more are rejected (transient, local limit exceeded).
     pub max_associations: usize,
+    /// Associations served at once from one source address; more are rejected the same
+    /// way, so that one device cannot take every slot.
+    pub max_associations_per_host: usize,
+    /// Connections at once that have not yet sent their A-ASSOCIATE-RQ (nor finished their
+    /// TLS handshake); counted apart from associations. When all are taken, the address
+    /// holding the most gives up its oldest.
+    pub max_pending: usize,
     /// Maximum PDU length announced to peers, bytes.
     pub max_pdu: u32,
     /// Largest PDU tolerated from a peer that ignores our maximum, bytes.
@@ -52,7 +61,7 @@ pub struct ServerConfig {
     pub max_message_mib: u32,
     /// Seconds a silent association is kept.
     pub idle_timeout_secs: u64,
-    /// Seconds allowed between connecting and the A-ASSOCIATE-RQ.
+    /// Seconds allowed between connecting and the A-ASSOCIATE-RQ (TLS handshake included).
     pub association_timeout_secs: u64,
     /// Seconds running associations get to finish when the server stops.
     pub shutdown_grace_secs: u64,
@@ -73,17 +82,36 @@ impl Default for ServerConfig {
             listen: "0.0.0.0:11112".into(),
             data_dir: PathBuf::from("./filmd-data"),
             max_associations: 32,
+            max_associations_per_host: 16,
+            max_pending: 64,
             max_pdu: 262_144,
             pdu_cap: 16 << 20,
             max_message_mib: 256,
             idle_timeout_secs: 120,
-            association_timeout_secs: 30,
+            association_timeout_secs: 10,
             shutdown_grace_secs: 10,
             max_association_image_mib: 2048,
             layouts_dir: PathBuf::from("layouts"),
             fonts_dir: PathBuf::from("fonts"),
         }
     }
+}
+
+/// DICOM over TLS (PS3.15 B.9, BCP 195): a second listener beside the plain one (or
+/// instead of it, with `server.listen = ""`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// ADDRESS:PORT of the TLS listener (2762 is DICOM's registered TLS port); "" is off.
+    pub listen: String,
+    /// PEM: the server's certificate (and its chain).
+    pub cert: PathBuf,
+    /// PEM: the server's private key.
+    pub key: PathBuf,
+    /// PEM: CAs client certificates are verified against; unset, none are asked for.
+    pub client_ca: PathBuf,
+    /// Refuse clients that present no certificate (needs `client_ca`).
+    pub require_client_cert: bool,
 }
 
 /// What Printer N-GET reports about the device (PS3.3 C.13.9).
@@ -348,6 +376,56 @@ fn check_curve(curve: &[[f64; 2]]) -> Result<(), String> {
     Ok(())
 }
 
+impl TlsConfig {
+    fn validate(&self, bad: &mut impl FnMut(String, String)) {
+        if self.listen.is_empty() {
+            return;
+        }
+        if self.listen.parse::<SocketAddr>().is_err() {
+            bad(
+                "tls.listen".into(),
+                format!("{:?} is not ADDRESS:PORT", self.listen),
+            );
+        }
+        for (key, path) in [("tls.cert", &self.cert), ("tls.key", &self.key)] {
+            if path.as_os_str().is_empty() {
+                bad(key.into(), "is required when tls.listen is set".into());
+            } else if !path.is_file() {
+                bad(key.into(), format!("{}: no such file", path.display()));
+            }
+        }
+        if !self.client_ca.as_os_str().is_empty() && !self.client_ca.is_file() {
+            bad(
+                "tls.client_ca".into(),
+                format!("{}: no such file", self.client_ca.display()),
+            );
+        }
+        if self.require_client_cert && self.client_ca.as_os_str().is_empty() {
+            bad(
+                "tls.require_client_cert".into(),
+                "needs tls.client_ca, the CAs to verify client certificates with".into(),
+            );
+            return;
+        }
+        if self.cert.is_file() && self.key.is_file() {
+            // The files exist: they must also parse and belong together.
+            if let Err(e) = crate::net::tls::server_config(&self.files()) {
+                bad("tls".into(), e.to_string());
+            }
+        }
+    }
+
+    /// The files, as the TLS layer takes them.
+    pub(super) fn files(&self) -> crate::net::tls::TlsFiles {
+        crate::net::tls::TlsFiles {
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            client_ca: (!self.client_ca.as_os_str().is_empty()).then(|| self.client_ca.clone()),
+            require_client_cert: self.require_client_cert,
+        }
+    }
+}
+
 fn is_ae_title(s: &str) -> bool {
     let t = s.trim();
     !t.is_empty() && t.len() <= 16 && t.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
@@ -413,15 +491,37 @@ impl ConfigFile {
                 ),
             );
         }
-        if s.listen.parse::<SocketAddr>().is_err() {
+        if !s.listen.is_empty() && s.listen.parse::<SocketAddr>().is_err() {
             bad(
                 "server.listen".into(),
-                format!("{:?} is not ADDRESS:PORT", s.listen),
+                format!("{:?} is not ADDRESS:PORT (or \"\" for no plain listener)", s.listen),
             );
         }
+        if s.listen.is_empty() && self.tls.listen.is_empty() {
+            bad(
+                "server.listen".into(),
+                "is \"\" and tls.listen is not set: filmd would not listen at all".into(),
+            );
+        }
+        self.tls.validate(&mut bad);
         if s.max_associations == 0 || s.max_associations > 4096 {
             bad(
                 "server.max_associations".into(),
+                "must be between 1 and 4096".into(),
+            );
+        }
+        if s.max_associations_per_host == 0 || s.max_associations_per_host > s.max_associations {
+            bad(
+                "server.max_associations_per_host".into(),
+                format!(
+                    "must be between 1 and server.max_associations ({})",
+                    s.max_associations
+                ),
+            );
+        }
+        if !(1..=4096).contains(&s.max_pending) {
+            bad(
+                "server.max_pending".into(),
                 "must be between 1 and 4096".into(),
             );
         }

@@ -125,7 +125,7 @@ mod tests {
         )
         .expect("valid");
         let s = &loaded.settings;
-        assert_eq!(s.server.listen.port(), 0);
+        assert_eq!(s.server.listen.map(|a| a.port()), Some(0));
         assert_eq!(s.queues[0].ae_titles, ["CT_FILM"]);
         assert_eq!(s.server.data_dir.root(), Path::new("/tmp/filmd-x"));
         assert_eq!(

@@ -12,6 +12,7 @@ use crate::film::{
 };
 use crate::net::association::Limits;
 use crate::net::server::ServerOptions;
+use crate::net::tls::TlsFiles;
 use crate::outputs::archive::PdfName;
 use crate::spool::{RetryPolicy, SpoolConfig};
 use std::net::SocketAddr;
@@ -36,11 +37,21 @@ pub struct Settings {
 /// The listener and the limits of every association.
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
-    pub listen: SocketAddr,
+    /// The plain TCP listener; `None` when only TLS is served.
+    pub listen: Option<SocketAddr>,
+    /// The DICOM TLS listener, if any.
+    pub tls: Option<TlsSettings>,
     pub data_dir: DataDir,
     pub options: ServerOptions,
     /// Bytes of image pixel data one association may hold at once.
     pub max_association_image_bytes: usize,
+}
+
+/// The TLS listener and its certificates.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    pub listen: SocketAddr,
+    pub files: TlsFiles,
 }
 
 /// A printer queue: what it accepts, the device it composes for, and its outputs.
@@ -157,14 +168,17 @@ impl Settings {
 fn resolve_server(file: &ConfigFile, data_dir: DataDir) -> ServerSettings {
     let s = &file.server;
     ServerSettings {
-        // Validated: an ADDRESS:PORT.
-        listen: s
-            .listen
-            .parse()
-            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 11112))),
+        // Validated: an ADDRESS:PORT or "".
+        listen: s.listen.parse().ok(),
+        tls: file.tls.listen.parse().ok().map(|listen| TlsSettings {
+            listen,
+            files: file.tls.files(),
+        }),
         data_dir,
         options: ServerOptions {
             max_associations: s.max_associations,
+            max_associations_per_host: s.max_associations_per_host,
+            max_pending: s.max_pending,
             limits: Limits {
                 max_pdu: s.max_pdu,
                 pdu_cap: s.pdu_cap,
@@ -283,7 +297,7 @@ mod tests {
     #[test]
     fn the_embedded_default_resolved() {
         let s = resolve(super::super::DEFAULT_CONFIG);
-        assert_eq!(s.server.listen, "0.0.0.0:11112".parse().unwrap());
+        assert_eq!(s.server.listen, Some("0.0.0.0:11112".parse().unwrap()));
         assert_eq!(s.server.data_dir.root(), Path::new("./filmd-data"));
         assert_eq!(
             s.server.options.limits.association_timeout,

@@ -13,12 +13,12 @@ use super::pdu::{self, Frame, PduError, provider_abort};
 use super::reassembly::{Message, Reassembler};
 use super::status;
 use super::{AssociationHandler, AssociationInfo, EventReport, Request, Response, Service};
-use dicom_ul::pdu::{AbortRQServiceProviderReason, Pdu};
+use super::server::{ReadHalf, WriteHalf};
+use super::tls::Channel;
+use dicom_ul::pdu::{AbortRQServiceProviderReason, AssociationRQ, Pdu};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
@@ -41,52 +41,31 @@ pub struct Limits {
     pub idle_timeout: Duration,
 }
 
-/// Runs one association to its end. Never panics on peer input.
+/// A connection that has sent its A-ASSOCIATE-RQ and holds an association slot.
+pub struct Opened {
+    pub id: u64,
+    pub peer: std::net::SocketAddr,
+    pub secure: Channel,
+    pub read: ReadHalf,
+    pub write: WriteHalf,
+    pub rq: AssociationRQ,
+}
+
+/// Runs one association from its A-ASSOCIATE-RQ to its end. Never panics on peer input.
 pub async fn run<S: Service>(
-    stream: TcpStream,
-    id: u64,
+    opened: Opened,
     service: Arc<S>,
     limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let peer = match stream.peer_addr() {
-        Ok(p) => p,
-        Err(_) => return,
-    };
-    let _ = stream.set_nodelay(true);
-    let (mut read_half, mut write) = stream.into_split();
-
-    // Association establishment: the first PDU must be an A-ASSOCIATE-RQ.
-    let first = tokio::time::timeout(
-        limits.association_timeout,
-        pdu::read_frame(&mut read_half, limits.pdu_cap),
-    )
-    .await;
-    let rq = match first {
-        Err(_) => {
-            warn!(assoc = id, %peer, "no A-ASSOCIATE-RQ within {:?}: closing", limits.association_timeout);
-            return;
-        }
-        Ok(Err(PduError::Closed)) => {
-            debug!(assoc = id, %peer, "connection closed before association");
-            return;
-        }
-        Ok(Err(e)) => {
-            warn!(assoc = id, %peer, "bad PDU before association: {e}: A-ABORT");
-            abort(&mut write, e.abort_reason()).await;
-            return;
-        }
-        Ok(Ok(Frame::Control(Pdu::AssociationRQ(rq)))) => rq,
-        Ok(Ok(other)) => {
-            warn!(assoc = id, %peer, "expected A-ASSOCIATE-RQ, got {}: A-ABORT", describe(&other));
-            abort(
-                &mut write,
-                Some(AbortRQServiceProviderReason::UnexpectedPdu),
-            )
-            .await;
-            return;
-        }
-    };
+    let Opened {
+        id,
+        peer,
+        secure,
+        read: mut read_half,
+        mut write,
+        rq,
+    } = opened;
     let mut abstract_syntaxes = service.abstract_syntaxes(rq.called_ae_title.trim());
     abstract_syntaxes.push(VERIFICATION_SOP_CLASS.to_string());
     let policy = AcceptorPolicy {
@@ -114,11 +93,12 @@ pub async fn run<S: Service>(
         called_ae_title: negotiated.called_ae_title.clone(),
         peer,
         contexts: negotiated.contexts.clone(),
+        channel: secure,
     };
     info!(
         assoc = id, %peer, calling = %info.calling_ae_title, called = %info.called_ae_title,
-        "association accepted: {} of {} contexts, peer max PDU {}",
-        info.contexts.len(), rq.presentation_contexts.len(), negotiated.peer_max_pdu
+        "association accepted over {}: {} of {} contexts, peer max PDU {}",
+        info.channel, info.contexts.len(), rq.presentation_contexts.len(), negotiated.peer_max_pdu
     );
 
     // Reader task: frames → channel. A capacity of 1 keeps at most one PDU buffered ahead.
@@ -222,14 +202,14 @@ pub async fn run<S: Service>(
     info!(assoc = id, "association ended: {outcome}");
 }
 
-fn describe(frame: &Frame) -> String {
+pub(super) fn describe(frame: &Frame) -> String {
     match frame {
         Frame::Data(_) => "P-DATA-TF".to_string(),
         Frame::Control(p) => p.short_description().to_string(),
     }
 }
 
-async fn abort(write: &mut OwnedWriteHalf, reason: Option<AbortRQServiceProviderReason>) {
+pub(super) async fn abort(write: &mut WriteHalf, reason: Option<AbortRQServiceProviderReason>) {
     if let Some(reason) = reason {
         let _ = pdu::write_control(write, &provider_abort(reason)).await;
     }
@@ -244,7 +224,7 @@ struct SentEvent {
 }
 
 struct Connection {
-    write: OwnedWriteHalf,
+    write: WriteHalf,
     contexts: Vec<super::AcceptedContext>,
     peer_max_pdu: u32,
     next_message_id: u16,

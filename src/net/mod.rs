@@ -8,7 +8,9 @@ pub mod negotiation;
 pub mod pdu;
 pub mod reassembly;
 pub mod server;
+pub mod slots;
 pub mod status;
+pub mod tls;
 
 use dicom_object::InMemDicomObject;
 use dimse::Command;
@@ -23,6 +25,8 @@ pub struct AssociationInfo {
     pub called_ae_title: String,
     pub peer: std::net::SocketAddr,
     pub contexts: Vec<AcceptedContext>,
+    /// Plain TCP or TLS, and how.
+    pub channel: tls::Channel,
 }
 
 impl AssociationInfo {
@@ -99,6 +103,9 @@ pub trait Service: Send + Sync + 'static {
     fn called_ae_titles(&self) -> Vec<String>;
     /// Opens the per-association state.
     fn open(&self, info: &AssociationInfo, events: EventSender) -> Self::Handler;
+    /// A TLS handshake failed (already logged): for the audit trail (a Security Alert,
+    /// PS3.15 A.5.3.11).
+    fn tls_failed(&self, _peer: std::net::SocketAddr, _detail: &str) {}
 }
 
 /// The per-association side of a service. `handle` runs on a blocking-capable thread.
