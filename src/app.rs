@@ -212,8 +212,12 @@ async fn serve_spool(
     info!(
         "filmd {} listening on {}{}, data in {}",
         env!("CARGO_PKG_VERSION"),
-        addrs.plain.map_or("no plain port".into(), |a| a.to_string()),
-        addrs.tls.map_or(String::new(), |a| format!(" and with TLS on {a}")),
+        addrs
+            .plain
+            .map_or("no plain port".into(), |a| a.to_string()),
+        addrs
+            .tls
+            .map_or(String::new(), |a| format!(" and with TLS on {a}")),
         data_dir.root().display()
     );
     let (shutdown, stop) = tokio::sync::watch::channel(false);

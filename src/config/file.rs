@@ -494,7 +494,10 @@ impl ConfigFile {
         if !s.listen.is_empty() && s.listen.parse::<SocketAddr>().is_err() {
             bad(
                 "server.listen".into(),
-                format!("{:?} is not ADDRESS:PORT (or \"\" for no plain listener)", s.listen),
+                format!(
+                    "{:?} is not ADDRESS:PORT (or \"\" for no plain listener)",
+                    s.listen
+                ),
             );
         }
         if s.listen.is_empty() && self.tls.listen.is_empty() {
@@ -510,13 +513,12 @@ impl ConfigFile {
                 "must be between 1 and 4096".into(),
             );
         }
-        if s.max_associations_per_host == 0 || s.max_associations_per_host > s.max_associations {
+        if !(1..=4096).contains(&s.max_associations_per_host) {
             bad(
                 "server.max_associations_per_host".into(),
-                format!(
-                    "must be between 1 and server.max_associations ({})",
-                    s.max_associations
-                ),
+                "must be between 1 and 4096 (more than server.max_associations means no \
+                 limit per address)"
+                    .into(),
             );
         }
         if !(1..=4096).contains(&s.max_pending) {
@@ -865,5 +867,60 @@ mod tests {
             panic!()
         };
         assert!(message.contains("ae_tittle"), "{message}");
+    }
+
+    fn issue_keys(text: &str) -> Vec<String> {
+        match ConfigFile::parse(text, Path::new("t")) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid { issues, .. }) => issues.into_iter().map(|i| i.key).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn flood_limits_are_checked() {
+        for (text, key) in [
+            ("[server]\nmax_pending = 0\n", "server.max_pending"),
+            (
+                "[server]\nmax_associations_per_host = 0\n",
+                "server.max_associations_per_host",
+            ),
+        ] {
+            assert_eq!(issue_keys(text), [key], "{text}");
+        }
+        // More per host than in total is allowed: the total limit applies first.
+        assert!(issue_keys("[server]\nmax_associations = 2\n").is_empty());
+    }
+
+    #[test]
+    fn tls_settings_are_checked() {
+        assert_eq!(
+            issue_keys("[server]\nlisten = \"\"\n"),
+            ["server.listen"],
+            "no listener at all"
+        );
+        assert_eq!(
+            issue_keys("[tls]\nlisten = \"127.0.0.1:2762\"\n"),
+            ["tls.cert", "tls.key"]
+        );
+        assert_eq!(
+            issue_keys(
+                "[tls]\nlisten = \"127.0.0.1:2762\"\ncert = \"/nonexistent/c.pem\"\n\
+                 key = \"/nonexistent/k.pem\"\nrequire_client_cert = true\n"
+            ),
+            ["tls.cert", "tls.key", "tls.require_client_cert"]
+        );
+        // Files that exist but are no certificate and key.
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not PEM").unwrap();
+        let text = format!(
+            "[tls]\nlisten = \"127.0.0.1:2762\"\ncert = {:?}\nkey = {:?}\n",
+            junk.display().to_string(),
+            junk.display().to_string()
+        );
+        assert_eq!(issue_keys(&text), ["tls"]);
+        // Off unless tls.listen is set: the other keys alone change nothing.
+        assert!(issue_keys("[tls]\nrequire_client_cert = true\n").is_empty());
     }
 }

@@ -301,7 +301,15 @@ mod tests {
         assert_eq!(s.server.data_dir.root(), Path::new("./filmd-data"));
         assert_eq!(
             s.server.options.limits.association_timeout,
-            Duration::from_secs(30)
+            Duration::from_secs(10)
+        );
+        assert!(s.server.tls.is_none());
+        assert_eq!(
+            (
+                s.server.options.max_pending,
+                s.server.options.max_associations_per_host
+            ),
+            (64, 16)
         );
         let q = &s.queues[0];
         assert_eq!(q.ae_titles, ["FILMD"]);

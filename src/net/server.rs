@@ -180,20 +180,24 @@ impl<S: Service> Pending<S> {
         let _ = stream.set_nodelay(true);
         let deadline = tokio::time::Instant::now() + self.limits.association_timeout;
         // TLS handshake, then the first PDU, both within the association timeout.
-        let (mut read, mut write, secure) =
-            match tokio::time::timeout_at(deadline, tls::open(stream, &self.transport)).await {
-                Err(_) => {
-                    warn!(assoc = id, %peer, "TLS handshake not finished within {:?}: closing", self.limits.association_timeout);
-                    self.service.tls_failed(peer, "handshake timed out");
-                    return;
-                }
-                Ok(Err(e)) => {
-                    warn!(assoc = id, %peer, "TLS handshake failed: {e}: closing");
-                    self.service.tls_failed(peer, &e.to_string());
-                    return;
-                }
-                Ok(Ok(opened)) => opened,
-            };
+        let (mut read, mut write, secure) = match tokio::time::timeout_at(
+            deadline,
+            tls::open(stream, &self.transport),
+        )
+        .await
+        {
+            Err(_) => {
+                warn!(assoc = id, %peer, "TLS handshake not finished within {:?}: closing", self.limits.association_timeout);
+                self.service.tls_failed(peer, "handshake timed out");
+                return;
+            }
+            Ok(Err(e)) => {
+                warn!(assoc = id, %peer, "TLS handshake failed: {e}: closing");
+                self.service.tls_failed(peer, &e.to_string());
+                return;
+            }
+            Ok(Ok(opened)) => opened,
+        };
         let first =
             tokio::time::timeout_at(deadline, pdu::read_frame(&mut read, self.limits.pdu_cap))
                 .await;

@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod dcmtk;
 mod durability;
+mod flood;
 mod golden;
 mod gsdf_table;
 mod ipp_backend;
@@ -30,6 +31,7 @@ fn main() -> std::process::ExitCode {
             cli::tests(),
             dcmtk::tests(),
             durability::tests(),
+            flood::tests(),
             golden::tests(),
             gsdf_table::tests(),
             ipp_backend::tests(),
