@@ -289,6 +289,38 @@ fn check_config(file: &Path) -> Result<(), Failure> {
             q.name, q.ae_titles, q.dpi
         );
     }
+    let server = &settings.server;
+    let tls = server.tls.as_ref().map(|t| {
+        format!(
+            "TLS on {} ({})",
+            t.listen,
+            match (&t.files.client_ca, t.files.require_client_cert) {
+                (None, _) => "no client certificates asked for",
+                (Some(_), false) => "client certificates verified when given",
+                (Some(_), true) => "client certificates required",
+            }
+        )
+    });
+    let listeners: Vec<String> = server
+        .listen
+        .map(|a| format!("plain DICOM on {a}"))
+        .into_iter()
+        .chain(tls)
+        .collect();
+    println!("  listening: {}", listeners.join(", "));
+    let o = &server.options;
+    println!(
+        "  limits: {} associations, {} per address, {} waiting for their A-ASSOCIATE-RQ \
+         (within {} s), idle {} s, PDU {} bytes (up to {}), message {} MiB",
+        o.max_associations,
+        o.max_associations_per_host.min(o.max_associations),
+        o.max_pending,
+        o.limits.association_timeout.as_secs(),
+        o.limits.idle_timeout.as_secs(),
+        o.limits.max_pdu,
+        o.limits.pdu_cap,
+        o.limits.max_message >> 20
+    );
     println!("  {}", loaded.files_summary);
     Ok(())
 }

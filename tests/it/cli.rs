@@ -37,6 +37,11 @@ fn check_config_accepts_a_good_file_and_names_bad_keys() {
         out.contains("OK") && out.contains("films") && out.contains("600 dpi"),
         "{out}"
     );
+    // Every limit a peer meets is stated.
+    assert!(
+        out.contains("limits: 32 associations, 16 per address, 64 waiting for their A-ASSOCIATE-RQ (within 10 s)"),
+        "{out}"
+    );
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[server]\nlisten = \"here\"\n[[queue]]\nname = \"q\"\ndpi = 10\ndefault_film_size = \"14X17\"\n").unwrap();
