@@ -292,16 +292,24 @@ class Session:
     def associate(self, contexts, events=False):
         ae = self.make_ae(contexts)
         handlers = [(evt.EVT_N_EVENT_REPORT, self.on_event)] if events else []
+        # The A-ASSOCIATE-RJ as it came off the wire (PS3.8 9.3.4). pynetdicom 3.0.4 may
+        # report a fast rejection as an abort: its ACSE thread finds the socket already
+        # closed by its DUL thread (which closed it on the RJ) and aborts without reading
+        # the rejection; the PDU event sees it either way.
+        rj = {}
+
+        def on_pdu(event):
+            if type(event.pdu).__name__ == "A_ASSOCIATE_RJ":
+                rj.update(result=event.pdu.result, source=event.pdu.source,
+                          reason=event.pdu.reason_diagnostic)
+        handlers.append((evt.EVT_PDU_RECV, on_pdu))
         self.t0 = time.monotonic()
         bind = (self.a.bind, 0) if self.a.bind else None
         assoc = ae.associate(self.a.host, self.a.port, ae_title=self.a.ae, evt_handlers=handlers,
                              bind_address=bind)
         info = {"established": assoc.is_established,
-                "rejected": assoc.is_rejected, "aborted": assoc.is_aborted}
-        if assoc.is_rejected:
-            # the A-ASSOCIATE-RJ's fields (PS3.8 9.3.4)
-            rj = assoc.acceptor.primitive
-            info.update(result=rj.result, source=rj.result_source, reason=rj.diagnostic)
+                "rejected": assoc.is_rejected or bool(rj), "aborted": assoc.is_aborted}
+        info.update(rj)
         if assoc.is_established:
             info["accepted_contexts"] = sorted(
                 CLASS_NAMES.get(str(cx.abstract_syntax), str(cx.abstract_syntax))
