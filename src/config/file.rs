@@ -5,6 +5,7 @@
 
 use super::error::{ConfigError, ConfigIssue};
 use crate::film::{FilmSize, FormatKind, Medium, size::FILM_SIZES};
+use crate::net::access::{AccessRules, AeGlob, IpNetwork};
 use crate::outputs::archive::PdfName;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -73,6 +74,10 @@ pub struct ServerConfig {
     pub layouts_dir: PathBuf,
     /// Where fonts for annotation text (*.ttf, *.otf) are read from.
     pub fonts_dir: PathBuf,
+    /// Admit any peer whose A-ASSOCIATE-RQ proposes only Verification (C-ECHO), whatever
+    /// the queues' `allow_calling` and `allow_from` say (as Orthanc's
+    /// DicomAlwaysAllowEcho).
+    pub echo_from_anyone: bool,
 }
 
 impl Default for ServerConfig {
@@ -93,6 +98,7 @@ impl Default for ServerConfig {
             max_association_image_mib: 2048,
             layouts_dir: PathBuf::from("layouts"),
             fonts_dir: PathBuf::from("fonts"),
+            echo_from_anyone: false,
         }
     }
 }
@@ -172,6 +178,12 @@ pub struct QueueConfig {
     pub name: String,
     /// Called AE titles that select this queue; empty means the server's `ae_title`.
     pub ae_titles: Vec<String>,
+    /// Calling AE titles allowed to associate with this queue, patterns with `*` and `?`
+    /// (see `filmd::net::access::AeGlob`); empty allows every calling AE title.
+    pub allow_calling: Vec<String>,
+    /// Source networks allowed, CIDR (`10.1.0.0/16`, `fd00::/8`, a bare address for one
+    /// host); empty allows every address.
+    pub allow_from: Vec<String>,
     /// Resolution for Requested Resolution ID STANDARD.
     pub dpi: u32,
     /// Resolution for Requested Resolution ID HIGH.
@@ -239,6 +251,8 @@ impl Default for QueueConfig {
         QueueConfig {
             name: "default".into(),
             ae_titles: Vec::new(),
+            allow_calling: Vec::new(),
+            allow_from: Vec::new(),
             dpi: 300,
             high_dpi: 600,
             color: true,
@@ -277,6 +291,41 @@ impl QueueConfig {
                 .filter_map(|s| FilmSize::from_id(s))
                 .collect()
         }
+    }
+
+    /// The queue's access rules, or the first problem of each rule that does not parse.
+    pub(super) fn access_rules(&self) -> Result<AccessRules, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        let allow_calling = self
+            .allow_calling
+            .iter()
+            .filter_map(|p| {
+                AeGlob::parse(p)
+                    .map_err(|e| problems.push(("allow_calling", e.to_string())))
+                    .ok()
+            })
+            .collect();
+        let allow_from = self
+            .allow_from
+            .iter()
+            .filter_map(|n| {
+                IpNetwork::parse(n)
+                    .map_err(|e| problems.push(("allow_from", e.to_string())))
+                    .ok()
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(AccessRules {
+                allow_calling,
+                allow_from,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn access_rule_problems(&self) -> Vec<(&'static str, String)> {
+        self.access_rules().err().unwrap_or_default()
     }
 
     /// Medium types this queue accepts.
@@ -604,6 +653,9 @@ impl ConfigFile {
                     );
                 }
             }
+            for (key, problem) in q.access_rule_problems() {
+                bad(k(key), problem);
+            }
             if !(72..=1200).contains(&q.dpi) {
                 bad(k("dpi"), format!("{} is outside 72..=1200", q.dpi));
             }
@@ -857,6 +909,44 @@ mod tests {
             let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
             assert_eq!(keys, [format!("server.{key}")], "{issues:?}");
         }
+    }
+
+    #[test]
+    fn access_rules_are_checked_rule_by_rule() {
+        let text = "[server]\necho_from_anyone = true\n[[queue]]\nname = \"q\"\n\
+                    allow_calling = [\"CT1\", \"MR*\", \"A\\\\B\", \"ABCDEFGHIJKLMNOPQ*\"]\n\
+                    allow_from = [\"10.1.0.0/16\", \"::1/128\", \"10.1.2.3/16\", \"10.0.0.0/40\", \"host\"]\n";
+        let Err(ConfigError::Invalid { issues, .. }) = ConfigFile::parse(text, Path::new("t"))
+        else {
+            panic!("bad rules accepted")
+        };
+        let problems: Vec<String> = issues.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        for (n, want) in [
+            "queue[0].allow_calling: \"A\\\\B\": character '\\\\' cannot occur",
+            "queue[0].allow_calling: \"ABCDEFGHIJKLMNOPQ*\" needs at least 17 characters",
+            "queue[0].allow_from: \"10.1.2.3/16\" has host bits set: write the network 10.1.0.0/16",
+            "queue[0].allow_from: \"10.0.0.0/40\": the prefix length must be a number from 0 to 32",
+            "queue[0].allow_from: \"host\" is not a network",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert!(problems[n].starts_with(want), "{n}: {}", problems[n]);
+        }
+        let good = "[server]\necho_from_anyone = true\n[[queue]]\nname = \"q\"\n\
+                    allow_calling = [\"CT1\", \"MR*\"]\nallow_from = [\"10.1.0.0/16\", \"::1\"]\n";
+        let c = ConfigFile::parse(good, Path::new("t")).expect("valid");
+        assert!(c.server.echo_from_anyone);
+        let rules = c.queues[0].access_rules().expect("parsed");
+        assert_eq!(rules.allow_calling.len(), 2);
+        assert_eq!(rules.allow_from[1].to_string(), "::1/128");
+        assert!(
+            ConfigFile::embedded().queues[0]
+                .access_rules()
+                .expect("none")
+                .allows_everyone()
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::film::custom::CustomLayouts;
 use crate::film::{
     AnnotationFormats, Device, DisplayFormat, FilmSize, FormatKind, Magnification, Medium,
 };
+use crate::net::access::AccessRules;
 use crate::net::association::Limits;
 use crate::net::server::ServerOptions;
 use crate::net::tls::TlsFiles;
@@ -45,6 +46,8 @@ pub struct ServerSettings {
     pub options: ServerOptions,
     /// Bytes of image pixel data one association may hold at once.
     pub max_association_image_bytes: usize,
+    /// Admit any peer proposing only Verification, whatever the access rules say.
+    pub echo_from_anyone: bool,
 }
 
 /// The TLS listener and its certificates.
@@ -61,6 +64,8 @@ pub struct QueueSettings {
     /// Called AE titles that select this queue (the server's for a first queue naming
     /// none).
     pub ae_titles: Vec<String>,
+    /// Who may associate with this queue (empty rules: everyone).
+    pub access: AccessRules,
     /// Printer Name (2110,0030): "<printer.name> <queue name>".
     pub printer_name: String,
     /// Resolution for Requested Resolution ID STANDARD and HIGH.
@@ -189,6 +194,7 @@ fn resolve_server(file: &ConfigFile, data_dir: DataDir) -> ServerSettings {
             shutdown_grace: Duration::from_secs(s.shutdown_grace_secs),
         },
         max_association_image_bytes: s.max_association_image_mib as usize * (1 << 20),
+        echo_from_anyone: s.echo_from_anyone,
     }
 }
 
@@ -255,6 +261,8 @@ fn resolve_queue(
     QueueSettings {
         name: q.name.clone(),
         ae_titles: file.queue_ae_titles(i),
+        // Validated: every rule parses.
+        access: q.access_rules().unwrap_or_default(),
         printer_name: format!("{} {}", file.printer.name, q.name),
         dpi: q.dpi,
         high_dpi: q.high_dpi,
@@ -348,6 +356,25 @@ mod tests {
         let parse = |s| DisplayFormat::parse(s, &CustomLayouts::embedded()).unwrap();
         assert!(q.accepts_display_format(&parse("STANDARD\\2,2")));
         assert!(!q.accepts_display_format(&parse("ROW\\1,2")));
+    }
+
+    #[test]
+    fn access_rules_resolve_per_queue_and_echo_from_anyone_per_server() {
+        let s = resolve(
+            "[server]\necho_from_anyone = true\n[[queue]]\nname = \"a\"\n\
+             allow_calling = [\"CT*\"]\nallow_from = [\"::ffff:10.0.0.0/104\"]\n\
+             [[queue]]\nname = \"b\"\nae_titles = [\"B\"]\n",
+        );
+        assert!(s.server.echo_from_anyone);
+        let a = &s.queues[0].access;
+        assert_eq!(a.allow_calling[0].to_string(), "CT*");
+        assert_eq!(a.allow_from[0].to_string(), "10.0.0.0/8");
+        assert!(s.queues[1].access.allows_everyone());
+        assert!(
+            !resolve(super::super::DEFAULT_CONFIG)
+                .server
+                .echo_from_anyone
+        );
     }
 
     #[test]

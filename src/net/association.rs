@@ -14,7 +14,10 @@ use super::reassembly::{Message, Reassembler};
 use super::server::{ReadHalf, WriteHalf};
 use super::status;
 use super::tls::Channel;
-use super::{AssociationHandler, AssociationInfo, EventReport, Request, Response, Service};
+use super::{
+    AssociationAttempt, AssociationHandler, AssociationInfo, EventReport, Request, Response,
+    Service,
+};
 use dicom_ul::pdu::{AbortRQServiceProviderReason, AssociationRQ, Pdu};
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +76,15 @@ pub async fn run<S: Service>(
         abstract_syntaxes,
         max_pdu: limits.max_pdu,
     };
+    if let Err(refusal) = service.admit(&AssociationAttempt::new(peer, &rq)) {
+        warn!(
+            assoc = id, %peer, calling = %rq.calling_ae_title.trim(), called = %rq.called_ae_title.trim(),
+            "association refused by the access rules: {refusal}: A-ASSOCIATE-RJ permanent, service user, {}",
+            refusal.reason()
+        );
+        let _ = pdu::write_control(&mut write, &Pdu::AssociationRJ(refusal.rejection())).await;
+        return;
+    }
     let negotiated = match negotiate(&rq, &policy) {
         Ok(n) => n,
         Err((rj, why)) => {

@@ -1,6 +1,7 @@
 //! The network layer: TCP accept loop, DICOM upper layer associations and the DIMSE message
 //! exchange. It knows nothing of films: requests go to a [`Service`] and responses come back.
 
+pub mod access;
 pub mod association;
 pub mod dataset;
 pub mod dimse;
@@ -12,6 +13,7 @@ pub mod slots;
 pub mod status;
 pub mod tls;
 
+pub use access::{AssociationAttempt, Refusal};
 use dicom_object::InMemDicomObject;
 use dimse::Command;
 pub use negotiation::AcceptedContext;
@@ -101,6 +103,11 @@ pub trait Service: Send + Sync + 'static {
     fn abstract_syntaxes(&self, called_ae: &str) -> Vec<String>;
     /// Called AE titles this service answers to.
     fn called_ae_titles(&self) -> Vec<String>;
+    /// Whether to admit an association attempt, asked once its A-ASSOCIATE-RQ has arrived
+    /// and before it is negotiated; a [`Refusal`] is answered with its A-ASSOCIATE-RJ
+    /// (permanent, service user). Should admit an attempt to a called AE title the
+    /// service does not answer to: negotiation rejects it with reason 7.
+    fn admit(&self, attempt: &AssociationAttempt) -> Result<(), Refusal>;
     /// Opens the per-association state.
     fn open(&self, info: &AssociationInfo, events: EventSender) -> Self::Handler;
     /// A TLS handshake failed (already logged): for the audit trail (a Security Alert,

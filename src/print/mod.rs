@@ -21,7 +21,10 @@ use crate::config::{PrinterIdentity, QueueSettings, Settings};
 use crate::film::AnnotationFormats;
 use crate::film::custom::CustomLayouts;
 use crate::net::dimse::command_field as cf;
-use crate::net::{AssociationHandler, AssociationInfo, EventSender, Request, Response, Service};
+use crate::net::{
+    AssociationAttempt, AssociationHandler, AssociationInfo, EventSender, Request, Response,
+    Service,
+};
 use crate::outputs::board::PrinterBoard;
 use crate::spool::Spool;
 use attrs::Refusal;
@@ -44,6 +47,8 @@ pub struct PrintSettings {
     pub annotation_formats: AnnotationFormats,
     /// Bytes of image pixel data one association may hold at once.
     pub max_association_image_bytes: usize,
+    /// Admit any peer proposing only Verification, whatever the queues' access rules say.
+    pub echo_from_anyone: bool,
 }
 
 impl PrintSettings {
@@ -54,6 +59,7 @@ impl PrintSettings {
             custom_layouts: settings.custom_layouts.clone(),
             annotation_formats: settings.annotation_formats.clone(),
             max_association_image_bytes: settings.server.max_association_image_bytes,
+            echo_from_anyone: settings.server.echo_from_anyone,
         }
     }
 }
@@ -78,12 +84,19 @@ impl PrintService {
         }
     }
 
+    /// The queue `called_ae` selects, or the first queue for an unknown one (which
+    /// negotiation rejects anyway).
     fn queue_for(&self, called_ae: &str) -> &Arc<QueueSettings> {
-        let queues = &self.config.queues;
-        queues
+        self.queue_answering(called_ae)
+            .unwrap_or(&self.config.queues[0])
+    }
+
+    /// The queue whose AE titles include `called_ae`, if any.
+    fn queue_answering(&self, called_ae: &str) -> Option<&Arc<QueueSettings>> {
+        self.config
+            .queues
             .iter()
             .find(|q| q.ae_titles.iter().any(|ae| ae.trim() == called_ae))
-            .unwrap_or(&queues[0])
     }
 }
 
@@ -117,6 +130,30 @@ impl Service for PrintService {
             .iter()
             .flat_map(|q| q.ae_titles.iter().cloned())
             .collect()
+    }
+
+    /// The rules of the queue the called AE title selects. An unknown called AE title
+    /// selects no queue, so no rules: it is admitted here and rejected by negotiation
+    /// with reason 7 "called AE title not recognized", the true reason (the first
+    /// queue's rules, which [`PrintService::queue_for`] would pick, are not its rules).
+    fn admit(&self, attempt: &AssociationAttempt) -> Result<(), crate::net::Refusal> {
+        let Some(queue) = self.queue_answering(&attempt.called_ae_title) else {
+            return Ok(());
+        };
+        match queue
+            .access
+            .check(attempt.peer.ip(), &attempt.calling_ae_title)
+        {
+            Err(refusal) if self.config.echo_from_anyone && attempt.verification_only => {
+                info!(
+                    peer = %attempt.peer, calling = %attempt.calling_ae_title,
+                    called = %attempt.called_ae_title,
+                    "{refusal}, admitted for Verification only (echo_from_anyone)"
+                );
+                Ok(())
+            }
+            verdict => verdict,
+        }
     }
 
     fn open(&self, info: &AssociationInfo, events: EventSender) -> PrintHandler {

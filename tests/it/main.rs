@@ -3,6 +3,7 @@
 
 mod common;
 
+mod access;
 mod admin;
 mod annotation;
 mod bad_input;
@@ -25,6 +26,7 @@ mod pynetdicom;
 fn main() -> std::process::ExitCode {
     common::harness::run(
         [
+            access::tests(),
             admin::tests(),
             annotation::tests(),
             bad_input::tests(),

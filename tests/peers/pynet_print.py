@@ -26,6 +26,8 @@ Scenarios
               then the script waits up to --wait s for Print Job events
               (stops at DONE/FAILURE).  Expected: --expect-events (default
               3 = DONE) seen in that order among the event type IDs.
+  echo        an association proposing Verification only, then C-ECHO.
+              Expected: accepted, status 0x0000.
   printer     N-GET Printer (1.2.840.10008.5.1.1.17 on the grayscale, or with
               --color the color, meta context) and N-GET Printer
               Configuration Retrieval (instance 1.2.840.10008.5.1.1.17.376,
@@ -290,10 +292,24 @@ class Session:
     def associate(self, contexts, events=False):
         ae = self.make_ae(contexts)
         handlers = [(evt.EVT_N_EVENT_REPORT, self.on_event)] if events else []
+        # The A-ASSOCIATE-RJ as it came off the wire (PS3.8 9.3.4). pynetdicom 3.0.4 may
+        # report a fast rejection as an abort: its ACSE thread finds the socket already
+        # closed by its DUL thread (which closed it on the RJ) and aborts without reading
+        # the rejection; the PDU event sees it either way.
+        rj = {}
+
+        def on_pdu(event):
+            if type(event.pdu).__name__ == "A_ASSOCIATE_RJ":
+                rj.update(result=event.pdu.result, source=event.pdu.source,
+                          reason=event.pdu.reason_diagnostic)
+        handlers.append((evt.EVT_PDU_RECV, on_pdu))
         self.t0 = time.monotonic()
-        assoc = ae.associate(self.a.host, self.a.port, ae_title=self.a.ae, evt_handlers=handlers)
+        bind = (self.a.bind, 0) if self.a.bind else None
+        assoc = ae.associate(self.a.host, self.a.port, ae_title=self.a.ae, evt_handlers=handlers,
+                             bind_address=bind)
         info = {"established": assoc.is_established,
-                "rejected": assoc.is_rejected, "aborted": assoc.is_aborted}
+                "rejected": assoc.is_rejected or bool(rj), "aborted": assoc.is_aborted}
+        info.update(rj)
         if assoc.is_established:
             info["accepted_contexts"] = sorted(
                 CLASS_NAMES.get(str(cx.abstract_syntax), str(cx.abstract_syntax))
@@ -733,6 +749,14 @@ class Session:
             ds.TextString = texts[i % len(texts)]
             self.n_set(ds, BasicAnnotationBox, ab["uid"])
 
+    def run_echo(self):
+        if not self.associate([Verification]):
+            self.mismatch("association not established")
+            return
+        rec, _ = self.c_echo()
+        self.result["echo_status"] = rec["status"]
+        self.check_all_ok()
+
     def run_printer(self):
         a = self.a
         contexts = [self.meta, Verification]
@@ -877,6 +901,8 @@ def parse_args(argv):
     g.add_argument("--port", type=int, required=True, help="SCP port")
     g.add_argument("--ae", default="FILMD", help="called AE title (default FILMD)")
     g.add_argument("--calling-ae", default="PYNETSCU", help="calling AE title (default PYNETSCU)")
+    g.add_argument("--bind", metavar="ADDR",
+                   help="source address of the connection, e.g. 127.0.0.2 (default: any)")
     g.add_argument("--timeout", type=float, default=30,
                    help="ACSE/DIMSE/network timeout in seconds (default 30)")
     g.add_argument("--max-pdu", type=int, default=16382,
@@ -885,7 +911,7 @@ def parse_args(argv):
                    help="transfer syntaxes proposed per context (default both: "
                         "Explicit then Implicit VR Little Endian)")
     ap.add_argument("--scenario", required=True,
-                    choices=("print", "events", "printer", "annotation", "bad"),
+                    choices=("print", "events", "printer", "annotation", "bad", "echo"),
                     help="what to do (see below)")
     ap.add_argument("--scu-uids", action="store_true",
                     help="send our own Affected SOP Instance UIDs in N-CREATE (default: "
@@ -1024,6 +1050,8 @@ def main(argv=None):
             s.run_printer()
         elif a.scenario == "bad":
             s.run_bad()
+        elif a.scenario == "echo":
+            s.run_echo()
     except (ValueError, RuntimeError, OSError) as e:
         s.mismatch(f"{type(e).__name__}: {e}")
     finally:

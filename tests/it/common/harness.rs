@@ -32,9 +32,11 @@ pub enum Peer {
     /// `localhost` naming 127.0.0.1 and nothing else (ippeveprinter's TLS certificate
     /// names only localhost).
     LocalhostIsLoopback,
+    /// IPv6 on the loopback interface: a socket can bind `[::1]`.
+    Ipv6Loopback,
 }
 
-const PEERS: usize = Peer::LocalhostIsLoopback as usize + 1;
+const PEERS: usize = Peer::Ipv6Loopback as usize + 1;
 
 impl Peer {
     pub fn name(self) -> &'static str {
@@ -47,6 +49,7 @@ impl Peer {
             Peer::Qpdf => "qpdf",
             Peer::Transicc => "transicc",
             Peer::LocalhostIsLoopback => "localhost-is-127.0.0.1",
+            Peer::Ipv6Loopback => "ipv6-loopback",
         }
     }
 
@@ -61,6 +64,7 @@ impl Peer {
             Peer::Qpdf => "scripts/install-peers.sh (Debian qpdf)",
             Peer::Transicc => "scripts/install-peers.sh (Debian liblcms2-utils)",
             Peer::LocalhostIsLoopback => "map localhost to 127.0.0.1 only in /etc/hosts",
+            Peer::Ipv6Loopback => "enable IPv6 on lo (sysctl net.ipv6.conf.lo.disable_ipv6=0)",
         }
     }
 
@@ -115,6 +119,9 @@ impl Peer {
                     Err(format!("localhost resolves to {addrs:?}"))
                 }
             }
+            Peer::Ipv6Loopback => std::net::TcpListener::bind("[::1]:0")
+                .map(drop)
+                .map_err(|e| format!("cannot bind [::1]: {e}")),
         }
     }
 }

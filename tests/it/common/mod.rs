@@ -30,13 +30,18 @@ impl Server {
 
     /// Starts filmd with extra arguments and optionally a configuration file's text.
     pub fn start_with(extra: &[&str], config: Option<&str>) -> Server {
+        Self::start_on("127.0.0.1:0", extra, config)
+    }
+
+    /// [`Server::start_with`] listening on `listen` (a loopback address, e.g. `[::1]:0`).
+    pub fn start_on(listen: &str, extra: &[&str], config: Option<&str>) -> Server {
         let tmp = tempfile::tempdir().expect("tempdir");
         let data_dir = tmp.path().join("data");
         let log = tmp.path().join("filmd.log");
         let mut args: Vec<String> = vec![
             "serve".into(),
             "--listen".into(),
-            "127.0.0.1:0".into(),
+            listen.into(),
             "--data-dir".into(),
             data_dir.display().to_string(),
         ];
