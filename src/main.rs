@@ -428,8 +428,11 @@ fn queues(server: &ServerDir, json: bool) -> Result<(), Failure> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FILMD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: a journal or log file gets plain text.
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }
