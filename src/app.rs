@@ -2,21 +2,28 @@
 //! queue's outputs and printer poller, the admin socket and the DICOM listener;
 //! [`Running::run_until`] serves until its shutdown future completes and then stops every
 //! one of them. Each background task has an owner here, so a test can run a whole server
-//! inside its own process on a free port and stop it again.
+//! inside its own process on a free port and stop it again. With an audit trail
+//! configured, its sender is one of those tasks: it hears the configuration loaded, the
+//! start once associations are accepted, each job exported, and the stop, which it is
+//! given [`AUDIT_DRAIN`] to deliver.
 
 use crate::admin;
+use crate::audit::{
+    self, AuditTask, Auditor, ExportDestination, ExportEvent, Local, Outcome, message::AuditSource,
+};
 use crate::config::{QueueSettings, Settings};
 use crate::net::server::serve;
 use crate::outputs::archive::PdfArchive;
 use crate::outputs::board::{PrinterBoard, follow_recoveries};
 use crate::outputs::ipp::IppQueue;
 use crate::print::{PrintService, PrintSettings};
-use crate::spool::{QueueOutputs, Spool};
+use crate::spool::{FinishedHook, JobRow, QueueOutputs, Spool, State};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tracing::info;
 
@@ -54,7 +61,13 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
 }
+
+/// How long the audit sender may take at stop to deliver what is queued (Application Stop
+/// last) before it is stopped and the rest counted as dropped.
+pub const AUDIT_DRAIN: Duration = Duration::from_secs(5);
 
 /// A started server. [`Running::run_until`] stops it in order; dropping it instead aborts
 /// its tasks at once, and its spool stops when the last association lets go of it.
@@ -67,6 +80,9 @@ pub struct Running {
     /// Printer pollers and the printer-recovery followers.
     tasks: Tasks,
     admin: Option<admin::Listening>,
+    auditor: Auditor,
+    /// The audit trail's sender, stopped last.
+    audit: Option<AuditTask>,
     /// Held while the server runs: the data directory is this process's.
     _lock: std::fs::File,
 }
@@ -99,6 +115,15 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         source,
     })?;
     let lock = data_dir.lock().map_err(StartError::Lock)?;
+    let (auditor, audit_task) = match &settings.audit {
+        None => (Auditor::off(), None),
+        Some(a) => {
+            let (auditor, task) = audit::start(a, audit_identity(&settings, a))?;
+            info!("audit trail to {:?}", a.destination);
+            (auditor, Some(task))
+        }
+    };
+    auditor.configuration_loaded(&settings.source);
     let board = PrinterBoard::new(settings.queues.iter().map(|q| q.name.as_str()));
     let mut tasks = Tasks::default();
     let mut outputs: HashMap<String, Arc<dyn QueueOutputs>> = HashMap::new();
@@ -107,18 +132,28 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         tasks.0.extend(poller);
         outputs.insert(queue.name.clone(), output);
     }
-    let spool =
-        Spool::open(&data_dir, settings.spool.clone(), outputs).map_err(StartError::Spool)?;
-    match serve_spool(&settings, spool.clone(), board, &mut tasks).await {
-        Ok((addr, shutdown, listener, admin)) => Ok(Running {
-            addr,
-            spool,
-            shutdown,
-            listener: Some(listener),
-            tasks,
-            admin: Some(admin),
-            _lock: lock,
-        }),
+    let spool = Spool::open_with(
+        &data_dir,
+        settings.spool.clone(),
+        outputs,
+        export_hook(&settings, &auditor),
+    )
+    .map_err(StartError::Spool)?;
+    match serve_spool(&settings, spool.clone(), board, &mut tasks, &auditor).await {
+        Ok((addr, shutdown, listener, admin)) => {
+            auditor.application_start();
+            Ok(Running {
+                addr,
+                spool,
+                shutdown,
+                listener: Some(listener),
+                tasks,
+                admin: Some(admin),
+                auditor,
+                audit: audit_task,
+                _lock: lock,
+            })
+        }
         Err(e) => {
             // Recovery may have started composing: the spool stops (off the runtime's
             // threads) before the data directory's lock is let go.
@@ -144,6 +179,7 @@ async fn serve_spool(
     spool: Arc<Spool>,
     board: Arc<PrinterBoard>,
     tasks: &mut Tasks,
+    auditor: &Auditor,
 ) -> Result<Serving, StartError> {
     let data_dir = &settings.server.data_dir;
     let back = Arc::downgrade(&spool);
@@ -166,6 +202,7 @@ async fn serve_spool(
                 .iter()
                 .map(|q| (q.name.clone(), q.ipp.as_ref().map(|i| i.uri.clone())))
                 .collect(),
+            auditor: auditor.clone(),
         }),
     )
     .map_err(StartError::Admin)?;
@@ -190,6 +227,98 @@ async fn serve_spool(
     let options = settings.server.options.clone();
     let listener = tokio::spawn(serve(tcp, service, options, stop));
     Ok((addr, shutdown, listener, admin))
+}
+
+/// Who filmd is in its audit messages: the configured source ID and site, every called
+/// AE title, this host and process, and the account it runs as.
+fn audit_identity(settings: &Settings, audit: &audit::AuditSettings) -> Local {
+    Local {
+        source: AuditSource {
+            id: audit.source_id.clone(),
+            enterprise_site_id: audit.enterprise_site_id.clone(),
+        },
+        ae_titles: settings
+            .queues
+            .iter()
+            .flat_map(|q| q.ae_titles.iter().cloned())
+            .collect(),
+        hostname: audit::hostname(),
+        pid: std::process::id(),
+        user: Some(audit::process_user()),
+    }
+}
+
+/// The spool's hook that reports each finished job's exports (Data Export), when
+/// auditing is on.
+fn export_hook(settings: &Settings, auditor: &Auditor) -> Option<FinishedHook> {
+    if !auditor.is_on() {
+        return None;
+    }
+    let outputs: HashMap<String, QueueDestinations> = settings
+        .queues
+        .iter()
+        .map(|q| {
+            let destinations = QueueDestinations {
+                archive: q.archive.as_ref().map(|a| a.dir.clone()),
+                printer: q.ipp.as_ref().map(|i| i.uri.clone()),
+            };
+            (q.name.clone(), destinations)
+        })
+        .collect();
+    let auditor = auditor.clone();
+    Some(Arc::new(move |row: &JobRow| {
+        let Some(queue) = outputs.get(&row.queue) else {
+            return;
+        };
+        for (destination, outcome, description) in queue.exports(row) {
+            auditor.data_export(&ExportEvent {
+                job_id: row.id.clone(),
+                print_job_uid: row.uid.clone(),
+                calling_ae: row.calling_ae.clone(),
+                // The spool does not keep the caller's address.
+                calling_address: None,
+                destination,
+                outcome,
+                description,
+            });
+        }
+    }))
+}
+
+/// Where a queue's jobs go.
+struct QueueDestinations {
+    archive: Option<PathBuf>,
+    printer: Option<String>,
+}
+
+impl QueueDestinations {
+    /// What a job that ended as `row` says exported: the archive got the PDF of a done job
+    /// (or, on a printer queue, of any job composed, since composition writes it); the
+    /// printer got a done job, or failed one it had accepted (which may have printed).
+    fn exports(&self, row: &JobRow) -> Vec<(ExportDestination, Outcome, Option<String>)> {
+        let done = row.state == State::Done;
+        let mut exports = Vec::new();
+        if let Some(dir) = &self.archive
+            && (done || (self.printer.is_some() && row.document.is_some()))
+        {
+            let dir = dir.clone();
+            exports.push((ExportDestination::Archive { dir }, Outcome::Success, None));
+        }
+        if let Some(uri) = &self.printer {
+            let uri = uri.clone();
+            if done {
+                exports.push((ExportDestination::Printer { uri }, Outcome::Success, None));
+            } else if row.remote_id.is_some() {
+                let why = row.last_error.clone();
+                exports.push((
+                    ExportDestination::Printer { uri },
+                    Outcome::SeriousFailure,
+                    why,
+                ));
+            }
+        }
+        exports
+    }
 }
 
 /// A queue's outputs, and the poller of its printer if it has one.
@@ -267,6 +396,10 @@ impl Running {
             "stopped; {} job(s) still queued resume at next start",
             self.spool.backlog()
         );
+        self.auditor.application_stop();
+        if let Some(audit) = self.audit.take() {
+            audit.stop(AUDIT_DRAIN).await;
+        }
     }
 }
 

@@ -33,6 +33,8 @@ pub struct ConfigFile {
     pub queues: Vec<QueueConfig>,
     #[serde(default)]
     pub spool: SpoolSettings,
+    #[serde(default)]
+    pub audit: super::audit::AuditConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -442,6 +444,9 @@ impl ConfigFile {
                 "server.max_message_mib".into(),
                 "must be between 1 and 4096".into(),
             );
+        }
+        for (key, problem) in self.audit.validate() {
+            bad(format!("audit.{key}"), problem);
         }
         let sp = &self.spool;
         if sp.compose_workers > 64 {

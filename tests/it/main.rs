@@ -5,6 +5,7 @@ mod common;
 
 mod admin;
 mod annotation;
+mod audit;
 mod bad_input;
 mod cli;
 mod dcmtk;
@@ -25,6 +26,7 @@ fn main() -> std::process::ExitCode {
     common::harness::run(
         [
             admin::tests(),
+            audit::tests(),
             annotation::tests(),
             bad_input::tests(),
             cli::tests(),
