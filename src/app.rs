@@ -530,6 +530,82 @@ mod tests {
         drop(again);
     }
 
+    /// What a finished job reports as exported, per queue kind and end.
+    #[test]
+    fn finished_jobs_report_the_exports_that_happened() {
+        use crate::spool::Priority;
+        let row = |state: State, document: bool, remote: bool| JobRow {
+            seq: 1,
+            id: "J".into(),
+            uid: "2.25.1".into(),
+            queue: "q".into(),
+            priority: Priority::Med,
+            state,
+            attempts: 1,
+            created_ms: 0,
+            updated_ms: 0,
+            finished_ms: None,
+            next_attempt_ms: 0,
+            last_error: Some("printer: media jam".into()),
+            remote_id: remote.then(|| "7".into()),
+            document: document.then(|| "/d.pdf".into()),
+            document_format: None,
+            note: None,
+            copies: 1,
+            films: 1,
+            label: String::new(),
+            owner: String::new(),
+            calling_ae: "CT".into(),
+            payload_bytes: 0,
+            retried_as: None,
+        };
+        let archive = Some(PathBuf::from("/pdf"));
+        let printer = Some("ipp://p:631/ipp/print".to_string());
+        let kinds = |q: &QueueDestinations, r: &JobRow| -> Vec<(&'static str, Outcome)> {
+            q.exports(r)
+                .into_iter()
+                .map(|(d, o, _)| match d {
+                    ExportDestination::Archive { .. } => ("archive", o),
+                    ExportDestination::Printer { .. } => ("printer", o),
+                })
+                .collect()
+        };
+        let archive_only = QueueDestinations {
+            archive: archive.clone(),
+            printer: None,
+        };
+        assert_eq!(
+            kinds(&archive_only, &row(State::Done, false, false)),
+            [("archive", Outcome::Success)]
+        );
+        assert!(kinds(&archive_only, &row(State::Failed, false, false)).is_empty());
+        let both = QueueDestinations {
+            archive,
+            printer: printer.clone(),
+        };
+        assert_eq!(
+            kinds(&both, &row(State::Done, true, true)),
+            [("archive", Outcome::Success), ("printer", Outcome::Success)]
+        );
+        let failed = row(State::Failed, true, true);
+        assert_eq!(
+            kinds(&both, &failed),
+            [
+                ("archive", Outcome::Success),
+                ("printer", Outcome::SeriousFailure)
+            ]
+        );
+        assert_eq!(
+            both.exports(&failed)[1].2.as_deref(),
+            Some("printer: media jam")
+        );
+        let printer_only = QueueDestinations {
+            archive: None,
+            printer,
+        };
+        assert!(kinds(&printer_only, &row(State::Failed, true, false)).is_empty());
+    }
+
     /// The job ID of a PDF in `dir` (the default template names it `{job}.pdf`).
     fn pdf(dir: &std::path::Path) -> Option<String> {
         std::fs::read_dir(dir).ok()?.find_map(|e| {

@@ -15,7 +15,9 @@
 //!   TLS 1.2 or later; the repository's certificate must chain to the configured CA file
 //!   and name the host; a client certificate is presented when configured (ATNA's mutual
 //!   node authentication). A broken connection is made again with a backoff of 1 s
-//!   doubling to 60 s, and the message that failed is sent again.
+//!   doubling to 60 s, and the message that failed is sent again. RFC 5425 has no
+//!   acknowledgement: a message written just as the repository drops the connection may
+//!   be lost without filmd knowing.
 //! - `file:///path`: one line per message (the XML holds no line break), appended; the
 //!   file is synced (fdatasync) after each batch of messages taken from the queue, so a
 //!   message is on disk before filmd takes the next ones.

@@ -26,6 +26,7 @@ pub fn tests() -> Vec<Test> {
         a_print_and_the_server_life_reach_a_udp_repository,
         a_print_and_the_server_life_reach_a_tls_repository_with_client_authentication,
         a_file_destination_gets_one_line_per_message,
+        operator_requests_are_audited_with_the_local_user,
         a_repository_that_never_answers_does_not_hold_up_printing,
         check_config_names_audit_problems,
     ]
@@ -58,6 +59,8 @@ fn print_one(server: &Server) -> (String, PathBuf) {
             .expect("Referenced Print Job Sequence"),
         filmd::print::print_job::REFERENCED_PRINT_JOB_SEQUENCE,
     );
+    // PENDING, PRINTING and DONE come as N-EVENT-REPORTs before the release.
+    scu.wait_events(3);
     scu.release();
     let pdf = server.wait_pdfs(1).remove(0);
     (jobs[0].clone(), pdf)
@@ -145,7 +148,7 @@ fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Node<'a, 'i> {
         .unwrap_or_else(|| panic!("no {name} in {}", node.tag_name().name()))
 }
 
-fn code(node: Node) -> &str {
+fn code<'a>(node: Node<'a, '_>) -> &'a str {
     node.attribute("csd-code").unwrap()
 }
 
@@ -438,19 +441,101 @@ fn a_file_destination_gets_one_line_per_message() {
     let mut server = Server::start_with(&[], Some(&config));
     let (uid, pdf) = print_one(&server);
     terminate(&mut server);
-    let text = std::fs::read(&log).unwrap();
-    assert_eq!(text.last(), Some(&b'\n'));
-    let lines: Vec<Vec<u8>> = text[..text.len() - 1]
-        .split(|&b| b == b'\n')
-        .map(<[u8]>::to_vec)
-        .collect();
     check_trail(
-        &lines,
+        &file_lines(&log),
         server.child.id(),
         &server.config_path().unwrap(),
         &server.pdf_dir(),
         &job_id(&pdf),
         &uid,
+    );
+}
+
+/// The lines of an audit file, as (HEADER+XML) messages.
+fn file_lines(log: &Path) -> Vec<Vec<u8>> {
+    let text = std::fs::read(log).unwrap();
+    assert_eq!(text.last(), Some(&b'\n'));
+    text[..text.len() - 1]
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// `filmd retry` and `filmd cancel` over the admin socket are Security Alerts (Use of
+/// Restricted Function) naming the local user the socket's peer credentials give, the
+/// job (by its Print Job UID when filmd knows it) and, for a refusal, outcome 4.
+fn operator_requests_are_audited_with_the_local_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let config = format!("[audit]\ndestination = \"file://{}\"\n", log.display());
+    let mut server = Server::start_with(&[], Some(&config));
+    let (uid, pdf) = print_one(&server);
+    let id = job_id(&pdf);
+    let admin = |args: &[&str]| {
+        common::output_within(
+            std::process::Command::new(env!("CARGO_BIN_EXE_filmd"))
+                .args(args)
+                .arg("--data-dir")
+                .arg(&server.data_dir),
+            common::PEER_DEADLINE,
+        )
+    };
+    // Done already: the retry is refused (exit status 1), and so is an unknown job's cancel.
+    let started = Instant::now();
+    loop {
+        let out = admin(&["retry", &id]);
+        assert_eq!(out.status.code(), Some(1));
+        if String::from_utf8_lossy(&out.stderr).contains("is done") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the job never finished"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(admin(&["cancel", "no-such-job"]).status.code(), Some(1));
+    terminate(&mut server);
+    let pid = server.child.id();
+    let xmls: Vec<String> = file_lines(&log).iter().map(|m| split(m, pid)).collect();
+    let alerts: Vec<Document> = xmls
+        .iter()
+        .map(|x| Document::parse(x).unwrap())
+        .filter(|d| kind(d).1.as_deref() == Some("110132"))
+        .collect();
+    let user = filmd::audit::process_user();
+    let seen: Vec<(String, String, String, String)> = alerts
+        .iter()
+        .map(|d| {
+            let root = d.root_element();
+            let event = child(root, "EventIdentification");
+            let operator = child(root, "ActiveParticipant");
+            let subject = child(root, "ParticipantObjectIdentification");
+            (
+                event
+                    .attribute("EventOutcomeIndicator")
+                    .unwrap()
+                    .to_string(),
+                operator.attribute("UserID").unwrap().to_string(),
+                subject
+                    .attribute("ParticipantObjectID")
+                    .unwrap()
+                    .to_string(),
+                code(child(subject, "ParticipantObjectIDTypeCode")).to_string(),
+            )
+        })
+        .collect();
+    let retries = seen.len() - 1;
+    assert!(retries >= 1, "{seen:?}");
+    for s in &seen[..retries] {
+        assert_eq!(
+            s,
+            &("4".into(), user.clone(), uid.clone(), "PRINT-JOB".into())
+        );
+    }
+    assert_eq!(
+        seen[retries],
+        ("4".into(), user, "no-such-job".into(), "JOB-ID".into())
     );
 }
 
