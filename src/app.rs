@@ -119,7 +119,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         None => (Auditor::off(), None),
         Some(a) => {
             let (auditor, task) = audit::start(a, audit_identity(&settings, a))?;
-            info!("audit trail to {:?}", a.destination);
+            info!("audit trail to {}", a.destination);
             (auditor, Some(task))
         }
     };

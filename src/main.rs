@@ -282,6 +282,9 @@ fn check_config(file: &Path) -> Result<(), Failure> {
             q.name, q.ae_titles, q.dpi
         );
     }
+    if let Some(audit) = &settings.audit {
+        println!("  audit trail to {}", audit.destination);
+    }
     println!("  {}", loaded.files_summary);
     Ok(())
 }

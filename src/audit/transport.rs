@@ -116,6 +116,23 @@ impl Destination {
     }
 }
 
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bracketed = |host: &str| {
+            if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.to_string()
+            }
+        };
+        match self {
+            Destination::Udp { host, port } => write!(f, "udp://{}:{port}", bracketed(host)),
+            Destination::Tls { host, port } => write!(f, "tls://{}:{port}", bracketed(host)),
+            Destination::File { path } => write!(f, "file://{}", path.display()),
+        }
+    }
+}
+
 /// `host`, `host:port`, `[v6]` or `[v6]:port`; None for a bad port.
 fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> {
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
