@@ -2,9 +2,15 @@
 //! queue's outputs and printer poller, the admin socket and the DICOM listener;
 //! [`Running::run_until`] serves until its shutdown future completes and then stops every
 //! one of them. Each background task has an owner here, so a test can run a whole server
-//! inside its own process on a free port and stop it again.
+//! inside its own process on a free port and stop it again. With an audit trail
+//! configured, its sender is one of those tasks: it hears the configuration loaded, the
+//! start once associations are accepted, each job exported, and the stop, which it is
+//! given [`AUDIT_DRAIN`] to deliver.
 
 use crate::admin;
+use crate::audit::{
+    self, AuditTask, Auditor, ExportDestination, ExportEvent, Local, Outcome, message::AuditSource,
+};
 use crate::config::{QueueSettings, Settings};
 use crate::net::server::{Endpoint, serve};
 use crate::net::tls::{self, Transport};
@@ -12,12 +18,13 @@ use crate::outputs::archive::PdfArchive;
 use crate::outputs::board::{PrinterBoard, follow_recoveries};
 use crate::outputs::ipp::IppQueue;
 use crate::print::{PrintService, PrintSettings};
-use crate::spool::{QueueOutputs, Spool};
+use crate::spool::{FinishedHook, JobRow, QueueOutputs, Spool, State};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tracing::info;
 
@@ -59,6 +66,8 @@ pub enum StartError {
     Tls(#[source] tls::TlsSetupError),
     #[error("neither server.listen nor tls.listen is set")]
     NoListener,
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
 }
 
 /// Where the DICOM listeners accept associations.
@@ -69,6 +78,10 @@ pub struct Addresses {
     /// The DICOM TLS listener, if any.
     pub tls: Option<SocketAddr>,
 }
+
+/// How long the audit sender may take at stop to deliver what is queued (Application Stop
+/// last) before it is stopped and the rest counted as dropped.
+pub const AUDIT_DRAIN: Duration = Duration::from_secs(5);
 
 /// A started server. [`Running::run_until`] stops it in order; dropping it instead aborts
 /// its tasks at once, and its spool stops when the last association lets go of it.
@@ -81,6 +94,9 @@ pub struct Running {
     /// Printer pollers and the printer-recovery followers.
     tasks: Tasks,
     admin: Option<admin::Listening>,
+    auditor: Auditor,
+    /// The audit trail's sender, stopped last.
+    audit: Option<AuditTask>,
     /// Held while the server runs: the data directory is this process's.
     _lock: std::fs::File,
 }
@@ -116,6 +132,15 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         source,
     })?;
     let lock = data_dir.lock().map_err(StartError::Lock)?;
+    let (auditor, audit_task) = match &settings.audit {
+        None => (Auditor::off(), None),
+        Some(a) => {
+            let (auditor, task) = audit::start(a, audit_identity(&settings, a))?;
+            info!("audit trail to {}", a.destination);
+            (auditor, Some(task))
+        }
+    };
+    auditor.configuration_loaded(&settings.source);
     let board = PrinterBoard::new(settings.queues.iter().map(|q| q.name.as_str()));
     let mut tasks = Tasks::default();
     let mut outputs: HashMap<String, Arc<dyn QueueOutputs>> = HashMap::new();
@@ -124,18 +149,28 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         tasks.0.extend(poller);
         outputs.insert(queue.name.clone(), output);
     }
-    let spool =
-        Spool::open(&data_dir, settings.spool.clone(), outputs).map_err(StartError::Spool)?;
-    match serve_spool(&settings, spool.clone(), board, &mut tasks).await {
-        Ok((addrs, shutdown, listener, admin)) => Ok(Running {
-            addrs,
-            spool,
-            shutdown,
-            listener: Some(listener),
-            tasks,
-            admin: Some(admin),
-            _lock: lock,
-        }),
+    let spool = Spool::open_with(
+        &data_dir,
+        settings.spool.clone(),
+        outputs,
+        export_hook(&settings, &auditor),
+    )
+    .map_err(StartError::Spool)?;
+    match serve_spool(&settings, spool.clone(), board, &mut tasks, &auditor).await {
+        Ok((addrs, shutdown, listener, admin)) => {
+            auditor.application_start();
+            Ok(Running {
+                addrs,
+                spool,
+                shutdown,
+                listener: Some(listener),
+                tasks,
+                admin: Some(admin),
+                auditor,
+                audit: audit_task,
+                _lock: lock,
+            })
+        }
         Err(e) => {
             // Recovery may have started composing: the spool stops (off the runtime's
             // threads) before the data directory's lock is let go.
@@ -161,6 +196,7 @@ async fn serve_spool(
     spool: Arc<Spool>,
     board: Arc<PrinterBoard>,
     tasks: &mut Tasks,
+    auditor: &Auditor,
 ) -> Result<Serving, StartError> {
     let data_dir = &settings.server.data_dir;
     let back = Arc::downgrade(&spool);
@@ -183,10 +219,13 @@ async fn serve_spool(
                 .iter()
                 .map(|q| (q.name.clone(), q.ipp.as_ref().map(|i| i.uri.clone())))
                 .collect(),
+            auditor: auditor.clone(),
         }),
     )
     .map_err(StartError::Admin)?;
-    let service = Arc::new(PrintService::new(PrintSettings::of(settings), spool, board));
+    let service = Arc::new(
+        PrintService::new(PrintSettings::of(settings), spool, board).with_auditor(auditor.clone()),
+    );
     let mut endpoints = Vec::new();
     let mut addrs = Addresses {
         plain: None,
@@ -231,6 +270,98 @@ async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr),
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(err)?;
     let local = listener.local_addr().map_err(err)?;
     Ok((listener, local))
+}
+
+/// Who filmd is in its audit messages: the configured source ID and site, every called
+/// AE title, this host and process, and the account it runs as.
+fn audit_identity(settings: &Settings, audit: &audit::AuditSettings) -> Local {
+    Local {
+        source: AuditSource {
+            id: audit.source_id.clone(),
+            enterprise_site_id: audit.enterprise_site_id.clone(),
+        },
+        ae_titles: settings
+            .queues
+            .iter()
+            .flat_map(|q| q.ae_titles.iter().cloned())
+            .collect(),
+        hostname: audit::hostname(),
+        pid: std::process::id(),
+        user: Some(audit::process_user()),
+    }
+}
+
+/// The spool's hook that reports each finished job's exports (Data Export), when
+/// auditing is on.
+fn export_hook(settings: &Settings, auditor: &Auditor) -> Option<FinishedHook> {
+    if !auditor.is_on() {
+        return None;
+    }
+    let outputs: HashMap<String, QueueDestinations> = settings
+        .queues
+        .iter()
+        .map(|q| {
+            let destinations = QueueDestinations {
+                archive: q.archive.as_ref().map(|a| a.dir.clone()),
+                printer: q.ipp.as_ref().map(|i| i.uri.clone()),
+            };
+            (q.name.clone(), destinations)
+        })
+        .collect();
+    let auditor = auditor.clone();
+    Some(Arc::new(move |row: &JobRow| {
+        let Some(queue) = outputs.get(&row.queue) else {
+            return;
+        };
+        for (destination, outcome, description) in queue.exports(row) {
+            auditor.data_export(&ExportEvent {
+                job_id: row.id.clone(),
+                print_job_uid: row.uid.clone(),
+                calling_ae: row.calling_ae.clone(),
+                // The spool does not keep the caller's address.
+                calling_address: None,
+                destination,
+                outcome,
+                description,
+            });
+        }
+    }))
+}
+
+/// Where a queue's jobs go.
+struct QueueDestinations {
+    archive: Option<PathBuf>,
+    printer: Option<String>,
+}
+
+impl QueueDestinations {
+    /// What a job that ended as `row` says exported: the archive got the PDF of a done job
+    /// (or, on a printer queue, of any job composed, since composition writes it); the
+    /// printer got a done job, or failed one it had accepted (which may have printed).
+    fn exports(&self, row: &JobRow) -> Vec<(ExportDestination, Outcome, Option<String>)> {
+        let done = row.state == State::Done;
+        let mut exports = Vec::new();
+        if let Some(dir) = &self.archive
+            && (done || (self.printer.is_some() && row.document.is_some()))
+        {
+            let dir = dir.clone();
+            exports.push((ExportDestination::Archive { dir }, Outcome::Success, None));
+        }
+        if let Some(uri) = &self.printer {
+            let uri = uri.clone();
+            if done {
+                exports.push((ExportDestination::Printer { uri }, Outcome::Success, None));
+            } else if row.remote_id.is_some() {
+                let why = row.last_error.clone();
+                exports.push((
+                    ExportDestination::Printer { uri },
+                    Outcome::SeriousFailure,
+                    why,
+                ));
+            }
+        }
+        exports
+    }
 }
 
 /// A queue's outputs, and the poller of its printer if it has one.
@@ -316,6 +447,10 @@ impl Running {
             "stopped; {} job(s) still queued resume at next start",
             self.spool.backlog()
         );
+        self.auditor.application_stop();
+        if let Some(audit) = self.audit.take() {
+            audit.stop(AUDIT_DRAIN).await;
+        }
     }
 }
 
@@ -444,6 +579,82 @@ mod tests {
             .block_on(start(settings(tmp.path())))
             .expect("the data directory was let go");
         drop(again);
+    }
+
+    /// What a finished job reports as exported, per queue kind and end.
+    #[test]
+    fn finished_jobs_report_the_exports_that_happened() {
+        use crate::spool::Priority;
+        let row = |state: State, document: bool, remote: bool| JobRow {
+            seq: 1,
+            id: "J".into(),
+            uid: "2.25.1".into(),
+            queue: "q".into(),
+            priority: Priority::Med,
+            state,
+            attempts: 1,
+            created_ms: 0,
+            updated_ms: 0,
+            finished_ms: None,
+            next_attempt_ms: 0,
+            last_error: Some("printer: media jam".into()),
+            remote_id: remote.then(|| "7".into()),
+            document: document.then(|| "/d.pdf".into()),
+            document_format: None,
+            note: None,
+            copies: 1,
+            films: 1,
+            label: String::new(),
+            owner: String::new(),
+            calling_ae: "CT".into(),
+            payload_bytes: 0,
+            retried_as: None,
+        };
+        let archive = Some(PathBuf::from("/pdf"));
+        let printer = Some("ipp://p:631/ipp/print".to_string());
+        let kinds = |q: &QueueDestinations, r: &JobRow| -> Vec<(&'static str, Outcome)> {
+            q.exports(r)
+                .into_iter()
+                .map(|(d, o, _)| match d {
+                    ExportDestination::Archive { .. } => ("archive", o),
+                    ExportDestination::Printer { .. } => ("printer", o),
+                })
+                .collect()
+        };
+        let archive_only = QueueDestinations {
+            archive: archive.clone(),
+            printer: None,
+        };
+        assert_eq!(
+            kinds(&archive_only, &row(State::Done, false, false)),
+            [("archive", Outcome::Success)]
+        );
+        assert!(kinds(&archive_only, &row(State::Failed, false, false)).is_empty());
+        let both = QueueDestinations {
+            archive,
+            printer: printer.clone(),
+        };
+        assert_eq!(
+            kinds(&both, &row(State::Done, true, true)),
+            [("archive", Outcome::Success), ("printer", Outcome::Success)]
+        );
+        let failed = row(State::Failed, true, true);
+        assert_eq!(
+            kinds(&both, &failed),
+            [
+                ("archive", Outcome::Success),
+                ("printer", Outcome::SeriousFailure)
+            ]
+        );
+        assert_eq!(
+            both.exports(&failed)[1].2.as_deref(),
+            Some("printer: media jam")
+        );
+        let printer_only = QueueDestinations {
+            archive: None,
+            printer,
+        };
+        assert!(kinds(&printer_only, &row(State::Failed, true, false)).is_empty());
     }
 
     /// The job ID of a PDF in `dir` (the default template names it `{job}.pdf`).

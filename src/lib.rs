@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod backend;
 pub mod config;
 pub mod conformance;

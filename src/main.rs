@@ -321,6 +321,9 @@ fn check_config(file: &Path) -> Result<(), Failure> {
         o.limits.pdu_cap,
         o.limits.max_message >> 20
     );
+    if let Some(audit) = &settings.audit {
+        println!("  audit trail to {}", audit.destination);
+    }
     println!("  {}", loaded.files_summary);
     Ok(())
 }

@@ -40,6 +40,18 @@ impl From<Stamp> for SystemTime {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`: an RFC 3339 timestamp in UTC with milliseconds, as RFC 5424
+/// (syslog TIMESTAMP) and XML Schema `xsd:dateTime` (the audit messages' EventDateTime,
+/// which PS3.15 A.5.2.5 wants with its time zone) both take it.
+pub fn rfc3339_utc(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (y, m, d, h, mi, s) = utc_fields(since.as_secs());
+    format!(
+        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z",
+        since.subsec_millis()
+    )
+}
+
 /// Unix time in milliseconds: the spool's clock for rows, backoffs and retention.
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -83,6 +95,13 @@ mod tests {
         assert_eq!(Stamp(951_782_400).da_tm().0, "20000229");
         assert_eq!(Stamp(951_782_400 + 86_399).display(), "2000-02-29 23:59:59");
         assert_eq!(utc_fields(4_107_542_400), (2100, 3, 1, 0, 0, 0));
+    }
+
+    #[test]
+    fn rfc3339_timestamps_carry_milliseconds_and_utc() {
+        let t = UNIX_EPOCH + std::time::Duration::from_millis(1_795_608_000_042);
+        assert_eq!(rfc3339_utc(t), "2026-11-25T12:00:00.042Z");
+        assert_eq!(rfc3339_utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]

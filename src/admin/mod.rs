@@ -12,6 +12,7 @@ pub use client::{ClientError, ask, jobs_offline, jobs_table, queues_table};
 pub use protocol::{Answer, MAX_LIMIT, MAX_REQUEST, Request};
 pub use server::{Listening, listen};
 
+use crate::audit::{Auditor, OperatorAction, OperatorEvent};
 use crate::outputs::board::PrinterBoard;
 use crate::spool::Spool;
 use crate::spool::store::{JobFilter, JobRow, State};
@@ -88,11 +89,39 @@ pub struct Admin {
     pub board: Arc<PrinterBoard>,
     /// Queue names in configuration order, with their printer URI if any.
     pub queues: Vec<(String, Option<String>)>,
+    /// Hears each cancel and retry (a Security Alert, Use of Restricted Function).
+    pub auditor: Auditor,
 }
 
+/// Who asks, when the socket's peer credentials do not say (PS3.15 A.5.2.1 wants some
+/// UserID).
+pub const UNKNOWN_OPERATOR: &str = "local admin";
+
 impl Admin {
-    /// Carries out one request (blocking: the spool database commits with fsync).
-    pub fn answer(&self, request: Request) -> Answer {
+    /// Reports an operator's cancel or retry of job `id` to the audit trail.
+    fn audit(
+        &self,
+        action: OperatorAction,
+        id: &str,
+        operator: &str,
+        result: Result<String, String>,
+    ) {
+        if !self.auditor.is_on() {
+            return;
+        }
+        let print_job_uid = self.spool.job(id).ok().flatten().map(|row| row.uid);
+        self.auditor.operator_action(&OperatorEvent {
+            action,
+            job_id: id.to_string(),
+            print_job_uid,
+            operator: operator.to_string(),
+            result,
+        });
+    }
+
+    /// Carries out one request from `operator` (blocking: the spool database commits with
+    /// fsync).
+    pub fn answer(&self, request: Request, operator: &str) -> Answer {
         match request {
             Request::Jobs {
                 queue,
@@ -118,29 +147,48 @@ impl Admin {
                     Err(e) => Answer::error(e.to_string()),
                 }
             }
-            Request::Cancel { id } => match self.spool.cancel(&id) {
-                Ok(true) => {
-                    info!(job = %id, "cancelled by the operator");
-                    Answer {
-                        ok: true,
-                        id: Some(id),
-                        ..Answer::default()
+            Request::Cancel { id } => {
+                let answer = match self.spool.cancel(&id) {
+                    Ok(true) => {
+                        info!(job = %id, operator, "cancelled by the operator");
+                        Answer {
+                            ok: true,
+                            id: Some(id.clone()),
+                            ..Answer::default()
+                        }
                     }
+                    Ok(false) => Answer::error(match self.spool.job(&id) {
+                        Ok(Some(row)) => format!("job {id} is already {}", row.state.as_str()),
+                        _ => format!("no job {id}"),
+                    }),
+                    Err(e) => Answer::error(e.to_string()),
+                };
+                let result = match &answer.error {
+                    None => Ok("cancelled".to_string()),
+                    Some(e) => Err(e.clone()),
+                };
+                self.audit(OperatorAction::Cancel, &id, operator, result);
+                answer
+            }
+            Request::Retry { id, force } => {
+                let result = self.spool.retry(&id, force);
+                let audited = match &result {
+                    Ok(new) => Ok(format!(
+                        "printed again as {new}{}",
+                        if force { " (forced)" } else { "" }
+                    )),
+                    Err(e) => Err(e.to_string()),
+                };
+                self.audit(OperatorAction::Retry, &id, operator, audited);
+                match result {
+                    Ok(new) => Answer {
+                        ok: true,
+                        id: Some(new),
+                        ..Answer::default()
+                    },
+                    Err(e) => Answer::error(e.to_string()),
                 }
-                Ok(false) => Answer::error(match self.spool.job(&id) {
-                    Ok(Some(row)) => format!("job {id} is already {}", row.state.as_str()),
-                    _ => format!("no job {id}"),
-                }),
-                Err(e) => Answer::error(e.to_string()),
-            },
-            Request::Retry { id, force } => match self.spool.retry(&id, force) {
-                Ok(new) => Answer {
-                    ok: true,
-                    id: Some(new),
-                    ..Answer::default()
-                },
-                Err(e) => Answer::error(e.to_string()),
-            },
+            }
             Request::Queues => {
                 let counts = match self.spool.counts() {
                     Ok(c) => c,

@@ -66,7 +66,21 @@ impl Drop for Listening {
     }
 }
 
+/// Who is on the other end of the socket: the login name of its peer's user
+/// (SO_PEERCRED), else [`UNKNOWN_OPERATOR`](super::UNKNOWN_OPERATOR).
+fn operator(stream: &tokio::net::UnixStream) -> String {
+    stream
+        .peer_cred()
+        .ok()
+        .map(|cred| {
+            let uid = cred.uid();
+            crate::audit::user_name(uid).unwrap_or_else(|| format!("uid {uid}"))
+        })
+        .unwrap_or_else(|| super::UNKNOWN_OPERATOR.to_string())
+}
+
 async fn handle(stream: tokio::net::UnixStream, admin: Arc<Admin>) {
+    let operator = operator(&stream);
     let (read, mut write) = stream.into_split();
     let mut line = Vec::new();
     let mut reader = tokio::io::BufReader::new(read).take(MAX_REQUEST as u64 + 1);
@@ -81,7 +95,7 @@ async fn handle(stream: tokio::net::UnixStream, admin: Arc<Admin>) {
             Err(e) => Answer::error(format!("bad request: {e}")),
             Ok(request) => {
                 let admin = admin.clone();
-                tokio::task::spawn_blocking(move || admin.answer(request))
+                tokio::task::spawn_blocking(move || admin.answer(request, &operator))
                     .await
                     .unwrap_or_else(|e| Answer::error(format!("request failed: {e}")))
             }

@@ -36,6 +36,8 @@ pub struct ConfigFile {
     pub spool: SpoolSettings,
     #[serde(default)]
     pub tls: TlsConfig,
+    #[serde(default)]
+    pub audit: super::audit::AuditConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -593,6 +595,9 @@ impl ConfigFile {
                 "server.max_message_mib".into(),
                 "must be between 1 and 4096".into(),
             );
+        }
+        for (key, problem) in self.audit.validate() {
+            bad(format!("audit.{key}"), problem);
         }
         let sp = &self.spool;
         if sp.compose_workers > 64 {

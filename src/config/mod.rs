@@ -3,11 +3,13 @@
 //! fonts), and the [`Settings`] the server runs with, resolved from both. [`load`] does
 //! all of it; nothing else reads the configuration.
 
+mod audit;
 mod error;
 mod file;
 mod layouts;
 mod settings;
 
+pub use audit::AuditConfig;
 pub use error::{AnnotationSetupError, ConfigError, ConfigIssue};
 pub use file::{
     ColorFilms, ConfigFile, DEFAULT_CONFIG, PrinterIdentity, QueueConfig, ServerConfig,
@@ -101,7 +103,7 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Loaded, Config
     let annotations = layouts::load(&file.server)?;
     let files_summary = annotations.summary();
     Ok(Loaded {
-        settings: Settings::resolve(&file, custom_layouts, annotations.formats),
+        settings: Settings::resolve(&file, &source, custom_layouts, annotations.formats),
         fonts: annotations.fonts,
         source,
         files_summary,

@@ -5,6 +5,7 @@
 //! silently.
 
 use super::file::{ColorFilms, ConfigFile, PrinterIdentity, QueueConfig};
+use crate::audit::AuditSettings;
 use crate::data_dir::DataDir;
 use crate::film::custom::CustomLayouts;
 use crate::film::{
@@ -17,7 +18,7 @@ use crate::net::tls::TlsFiles;
 use crate::outputs::archive::PdfName;
 use crate::spool::{RetryPolicy, SpoolConfig};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +34,10 @@ pub struct Settings {
     pub custom_layouts: CustomLayouts,
     /// The Annotation Display Formats (from `layouts_dir`, else embedded).
     pub annotation_formats: AnnotationFormats,
+    /// The audit trail, if `[audit] destination` is set.
+    pub audit: Option<AuditSettings>,
+    /// Where the configuration came from: its file, or `<embedded>`.
+    pub source: PathBuf,
 }
 
 /// The listener and the limits of every association.
@@ -144,6 +149,7 @@ impl Settings {
     /// Resolves a validated configuration file together with the files beside it.
     pub(super) fn resolve(
         file: &ConfigFile,
+        source: &Path,
         custom_layouts: CustomLayouts,
         annotation_formats: AnnotationFormats,
     ) -> Settings {
@@ -161,6 +167,8 @@ impl Settings {
             queues,
             custom_layouts,
             annotation_formats,
+            audit: file.audit.resolve(&file.server.ae_title),
+            source: source.to_path_buf(),
         }
     }
 
@@ -291,12 +299,12 @@ fn resolve_queue(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn resolve(text: &str) -> Settings {
         let file = ConfigFile::parse(text, Path::new("t.toml")).expect("valid");
         Settings::resolve(
             &file,
+            Path::new("t.toml"),
             CustomLayouts::embedded(),
             AnnotationFormats::embedded().clone(),
         )

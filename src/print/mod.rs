@@ -17,6 +17,7 @@ pub mod printer;
 pub mod status;
 pub mod uids;
 
+use crate::audit::Auditor;
 use crate::config::{PrinterIdentity, QueueSettings, Settings};
 use crate::film::AnnotationFormats;
 use crate::film::custom::CustomLayouts;
@@ -71,6 +72,8 @@ pub struct PrintService {
     pub jobs: Arc<print_job::JobRegistry>,
     /// The live status of every queue's printer.
     pub printers: Arc<PrinterBoard>,
+    /// Where refusals and TLS failures are reported (PS3.15 A.5.3.11 Security Alert).
+    pub auditor: Auditor,
 }
 
 impl PrintService {
@@ -81,7 +84,14 @@ impl PrintService {
             spool,
             jobs: Arc::new(print_job::JobRegistry::default()),
             printers,
+            auditor: Auditor::off(),
         }
+    }
+
+    /// Reports refused associations and failed TLS handshakes to `auditor`.
+    pub fn with_auditor(mut self, auditor: Auditor) -> Self {
+        self.auditor = auditor;
+        self
     }
 
     /// The queue `called_ae` selects, or the first queue for an unknown one (which
@@ -152,8 +162,21 @@ impl Service for PrintService {
                 );
                 Ok(())
             }
-            verdict => verdict,
+            Err(refusal) => {
+                self.auditor.association_refused(
+                    attempt.peer,
+                    &attempt.calling_ae_title,
+                    &attempt.called_ae_title,
+                    &refusal.to_string(),
+                );
+                Err(refusal)
+            }
+            Ok(()) => Ok(()),
         }
+    }
+
+    fn tls_failed(&self, peer: std::net::SocketAddr, detail: &str) {
+        self.auditor.tls_failure(peer, detail);
     }
 
     fn open(&self, info: &AssociationInfo, events: EventSender) -> PrintHandler {

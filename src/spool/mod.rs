@@ -91,6 +91,11 @@ impl Progress {
 /// Told of every state change of one job.
 pub type Observer = Box<dyn Fn(Progress) + Send + Sync>;
 
+/// Told of every job that ends done or failed (not cancelled: an operator did that), with
+/// its row as committed; called on a spool thread, so it must not block (the audit trail's
+/// Data Export listens here).
+pub type FinishedHook = Arc<dyn Fn(&JobRow) + Send + Sync>;
+
 /// Why a job was refused for lack of room. Both answer the N-ACTION with "print queue full"
 /// (PS3.4 Annex H): C601 on a Film Session N-ACTION, C602 on a Film Box N-ACTION.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -359,9 +364,22 @@ impl Spool {
         config: SpoolConfig,
         outputs: HashMap<String, Arc<dyn QueueOutputs>>,
     ) -> std::io::Result<Arc<Spool>> {
+        Spool::open_with(data_dir, config, outputs, None)
+    }
+
+    /// [`Spool::open`], with `finished` told of each job that ends done or failed, from
+    /// recovery on.
+    pub fn open_with(
+        data_dir: &crate::data_dir::DataDir,
+        config: SpoolConfig,
+        outputs: HashMap<String, Arc<dyn QueueOutputs>>,
+        finished: Option<FinishedHook>,
+    ) -> std::io::Result<Arc<Spool>> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| std::io::Error::other("the spool needs a tokio runtime"))?;
-        let inner = Arc::new(engine::Inner::open(data_dir, config, outputs, runtime)?);
+        let inner = Arc::new(engine::Inner::open(
+            data_dir, config, outputs, runtime, finished,
+        )?);
         inner.recover()?;
         let (threads, tasks) = engine::start(&inner)?;
         Ok(Arc::new(Spool {

@@ -6,6 +6,7 @@ mod common;
 mod access;
 mod admin;
 mod annotation;
+mod audit;
 mod bad_input;
 mod cli;
 mod dcmtk;
@@ -28,6 +29,7 @@ fn main() -> std::process::ExitCode {
         [
             access::tests(),
             admin::tests(),
+            audit::tests(),
             annotation::tests(),
             bad_input::tests(),
             cli::tests(),

@@ -10,8 +10,8 @@
 use super::payload::{self, Layout};
 use super::store::{JobRow, JobStore, NewJob, Priority, RetryClaim, State, StoreError};
 use super::{
-    DeliveryError, Document, Full, Observer, PrintJob, Progress, QueueOutputs, RemoteState,
-    SpoolConfig, SpoolError, Submission, job_name, now_ms,
+    DeliveryError, Document, FinishedHook, Full, Observer, PrintJob, Progress, QueueOutputs,
+    RemoteState, SpoolConfig, SpoolError, Submission, job_name, now_ms,
 };
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -53,6 +53,7 @@ pub(super) struct Inner {
     stopping: AtomicBool,
     seq: AtomicU64,
     runtime: tokio::runtime::Handle,
+    finished: Option<FinishedHook>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -124,6 +125,7 @@ impl Inner {
         config: SpoolConfig,
         outputs: HashMap<String, Arc<dyn QueueOutputs>>,
         runtime: tokio::runtime::Handle,
+        finished: Option<FinishedHook>,
     ) -> std::io::Result<Inner> {
         let layout = Layout::new(data_dir);
         layout.create()?;
@@ -147,6 +149,7 @@ impl Inner {
             stopping: AtomicBool::new(false),
             seq: AtomicU64::new(0),
             runtime,
+            finished,
         })
     }
 
@@ -235,6 +238,15 @@ impl Inner {
             let reason = error.unwrap_or(to.as_str()).to_string();
             warn!(job = %id, "{}: {reason}", to.as_str());
             self.notify(id, Progress::Failed(reason));
+        }
+        if let Some(hook) = &self.finished
+            && to != State::Cancelled
+        {
+            match self.store.get(id) {
+                Ok(Some(row)) => hook(&row),
+                Ok(None) => {}
+                Err(e) => warn!(job = %id, "spool database: {e}"),
+            }
         }
         true
     }
