@@ -81,6 +81,7 @@ import faulthandler
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -291,7 +292,16 @@ class Session:
         ae = self.make_ae(contexts)
         handlers = [(evt.EVT_N_EVENT_REPORT, self.on_event)] if events else []
         self.t0 = time.monotonic()
-        assoc = ae.associate(self.a.host, self.a.port, ae_title=self.a.ae, evt_handlers=handlers)
+        tls_args = None
+        if self.a.tls_ca:
+            # DICOM TLS (PS3.15 B.9): verify filmd against the CA, show a client
+            # certificate when one is given
+            ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.a.tls_ca)
+            if self.a.tls_cert:
+                ctx.load_cert_chain(self.a.tls_cert, self.a.tls_key)
+            tls_args = (ctx, self.a.host)
+        assoc = ae.associate(self.a.host, self.a.port, ae_title=self.a.ae, evt_handlers=handlers,
+                             tls_args=tls_args)
         info = {"established": assoc.is_established,
                 "rejected": assoc.is_rejected, "aborted": assoc.is_aborted}
         if assoc.is_established:
@@ -881,6 +891,9 @@ def parse_args(argv):
                    help="ACSE/DIMSE/network timeout in seconds (default 30)")
     g.add_argument("--max-pdu", type=int, default=16382,
                    help="our maximum PDU length (default 16382; 0 = unlimited)")
+    g.add_argument("--tls-ca", help="connect over TLS, verifying the SCP against this PEM CA file")
+    g.add_argument("--tls-cert", help="client certificate (PEM) for --tls-ca")
+    g.add_argument("--tls-key", help="its private key (PEM)")
     g.add_argument("--ts", choices=("both", "explicit", "implicit"), default="both",
                    help="transfer syntaxes proposed per context (default both: "
                         "Explicit then Implicit VR Little Endian)")
