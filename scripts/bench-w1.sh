@@ -2,6 +2,7 @@
 # W1, print intake: filmd against DCMTK's dcmprscp, driven by filmd-loadgen.
 #
 #   sudo scripts/bench-w1.sh            # ASSOCS="8 1" FILMS=10 by default
+#   sudo TLS=1 scripts/bench-w1.sh      # and filmd over DICOM TLS beside plain TCP
 #
 # W1 is `STANDARD\2,2` on 14INX17IN, four different 1024x1024 12-bit images per film
 # (8.39 MB of pixel data), film box N-ACTION, filmd writing PDFs (its default queue).
@@ -17,6 +18,11 @@
 #              generator's connect timeout is long and its "associate" latencies show the
 #              queueing. It stores each film as DICOM objects (no rendering); the
 #              Stored Print objects in its database are counted as its output.
+#   filmd TLS  (with TLS=1) the same filmd run over DICOM TLS (PS3.15 B.9): a CA and
+#              certificates for filmd and the client (RSA 2048, made here with openssl),
+#              `[tls] listen` only (server.listen = "") with require_client_cert, the
+#              load generator with --tls-ca and its certificate: every association pays
+#              a full TLS 1.3 handshake with mutual authentication.
 # Then a table: server, associations, films/s, MB/s, N-ACTION p50/p99, filmd/dcmprscp.
 # Needs root (unshare --net), dcmtk (scripts/install-peers.sh), python3 for the table.
 # The raw JSON reports stay in $KEEP if set.
@@ -32,7 +38,8 @@ BITS=12
 DCM_PORT=10400
 
 [ "$(id -u)" = 0 ] || { echo "bench-w1: needs root for unshare --net" >&2; exit 1; }
-for c in dcmprscp unshare ip ss python3; do
+TLS="${TLS:-0}"
+for c in dcmprscp unshare ip ss python3 $([ "$TLS" = 1 ] && echo openssl); do
   command -v "$c" >/dev/null 2>&1 || { echo "bench-w1: $c missing (scripts/install-peers.sh)" >&2; exit 1; }
 done
 if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
@@ -59,21 +66,46 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 echo "bench-w1: $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'), $(nproc) cores, load $(load)"
 
+# A CA, filmd's certificate for 127.0.0.1 and a client certificate, in $work/pki.
+make_pki() {
+  local p="$work/pki" who
+  mkdir -p "$p"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bench-w1 CA" \
+    -keyout "$p/ca.key" -out "$p/ca.pem" 2>/dev/null
+  for who in server client; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=bench-w1 $who" \
+      -keyout "$p/$who.key" -out "$p/$who.csr" 2>/dev/null
+    printf 'subjectAltName = IP:127.0.0.1\nextendedKeyUsage = %sAuth\n' "$who" >"$p/$who.ext"
+    openssl x509 -req -in "$p/$who.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" -CAcreateserial \
+      -days 2 -extfile "$p/$who.ext" -out "$p/$who.pem" 2>/dev/null
+  done
+  printf '[server]\nlisten = ""\n[tls]\nlisten = "127.0.0.1:0"\ncert = "%s"\nkey = "%s"\nclient_ca = "%s"\nrequire_client_cert = true\n' \
+    "$p/server.pem" "$p/server.key" "$p/ca.pem" >"$p/filmd.toml"
+}
+
+# run_filmd N [tls]
 run_filmd() {
-  local n=$1 d="$work/filmd-$1" port="" rc=0 t0 t1 pdfs=0 hwm
+  local n=$1 tls=${2:-} name="filmd-$1" port="" rc=0 t0 t1 pdfs=0 hwm
+  local serve=(--listen 127.0.0.1:0) client=()
+  if [ -n "$tls" ]; then
+    name="filmd-tls-$n"
+    serve=(--config "$work/pki/filmd.toml")
+    client=(--tls-ca "$work/pki/ca.pem" --tls-cert "$work/pki/client.pem" --tls-key "$work/pki/client.key")
+  fi
+  local d="$work/$name"
   mkdir -p "$d"
-  "$FILMD" serve --listen 127.0.0.1:0 --data-dir "$d/data" >"$d/stdout" 2>"$d/filmd.log" &
+  "$FILMD" serve "${serve[@]}" --data-dir "$d/data" >"$d/stdout" 2>"$d/filmd.log" &
   filmd_pid=$!
   for _ in $(seq 300); do
-    port="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$d/stdout")"
+    port="$(sed -n 's/^listening.* on .*:\([0-9]*\)$/\1/p' "$d/stdout" | head -1)"
     [ -n "$port" ] && break
     sleep 0.1
   done
   [ -n "$port" ] || { echo "bench-w1: filmd did not start" >&2; cat "$d/filmd.log" >&2; exit 1; }
-  echo "filmd, $n association(s) x $FILMS films: $LOADGEN --port $port --called-ae FILMD --associations $n ${LOADGEN_ARGS[*]} --timeout 300  (load $(load))"
+  echo "filmd${tls:+ over TLS}, $n association(s) x $FILMS films: $LOADGEN --port $port --called-ae FILMD --associations $n ${LOADGEN_ARGS[*]} ${client[*]} --timeout 300  (load $(load))"
   t0=$(now)
   "$LOADGEN" --port "$port" --called-ae FILMD --associations "$n" "${LOADGEN_ARGS[@]}" \
-    --timeout 300 >"$work/filmd-$n.json" || rc=$?
+    "${client[@]}" --timeout 300 >"$work/$name.json" || rc=$?
   local want=$((n * FILMS))
   for _ in $(seq 36000); do
     pdfs=$( (find "$d/data/pdf" -maxdepth 1 -name '*.pdf' 2>/dev/null || true) | wc -l)
@@ -87,7 +119,7 @@ run_filmd() {
   wait "$filmd_pid" || true
   filmd_pid=""
   echo "{\"loadgen_exit\": $rc, \"outputs\": $pdfs, \"e2e_s\": $(awk "BEGIN{print $t1 - $t0}"), \"peak_rss_kib\": $hwm, \"load_after\": \"$(load)\"}" \
-    >"$work/filmd-$n.extra.json"
+    >"$work/$name.extra.json"
 }
 
 # dcmprscp's configuration (dcmpstat.cfg format, see /etc/dcmtk/dcmpstat.cfg): one
@@ -162,14 +194,16 @@ run_dcmprscp() {
   fi
 }
 
+if [ "$TLS" = 1 ]; then make_pki; fi
 for n in $ASSOCS; do
   run_filmd "$n"
+  if [ "$TLS" = 1 ]; then run_filmd "$n" tls; fi
   run_dcmprscp "$n"
 done
 
-python3 - "$work" "$ASSOCS" <<'EOF'
+python3 - "$work" "$ASSOCS" "$TLS" <<'EOF'
 import json, sys
-work, assocs = sys.argv[1], sys.argv[2].split()
+work, assocs, tls = sys.argv[1], sys.argv[2].split(), sys.argv[3] == "1"
 def load(name):
     with open(f"{work}/{name}.json") as f:
         r = json.load(f)
@@ -182,15 +216,19 @@ print("| server | associations | films ok/failed | films/s | MB/s | N-ACTION p50
 print("|---|---|---|---|---|---|---|---|---|---|")
 for n in assocs:
     f, d = load(f"filmd-{n}"), load(f"dcmprscp-{n}")
-    for name, r, out in (("filmd", f, "PDFs"), ("dcmprscp", d, "Stored Prints")):
+    rows = [("filmd", f, "PDFs")]
+    if tls:
+        rows.append(("filmd TLS", load(f"filmd-tls-{n}"), "PDFs"))
+    rows.append(("dcmprscp", d, "Stored Prints"))
+    for name, r, out in rows:
         e2e = r["outputs"] / r["e2e_s"] if r["e2e_s"] > 0 else 0
-        ratio = f"{f['films_per_s'] / d['films_per_s']:.1f}x" if name == "filmd" and d["films_per_s"] else ""
+        ratio = f"{r['films_per_s'] / d['films_per_s']:.1f}x" if name != "dcmprscp" and d["films_per_s"] else ""
         print(f"| {name} | {n} | {r['films_ok']}/{r['films_failed']} | {r['films_per_s']:.2f} "
               f"| {r['mb_per_s']:.1f} | {r['n_action']['p50_ms']:.0f} / {r['n_action']['p99_ms']:.0f} "
               f"| {r['associate']['max_ms']:.0f} | {r['outputs']} {out} in {r['e2e_s']:.1f} s "
               f"({e2e:.2f}/s) | {r['peak_rss_kib'] / 1024:.0f} MiB | {ratio} |")
 for n in assocs:
-    for name in ("filmd", "dcmprscp"):
+    for name in ("filmd", "filmd-tls", "dcmprscp") if tls else ("filmd", "dcmprscp"):
         r = load(f"{name}-{n}")
         if r["failures"] or r["warnings"] or r["association_errors"] or r["loadgen_exit"]:
             print(f"{name} x{n}: exit {r['loadgen_exit']}, failures {r['failures']}, "

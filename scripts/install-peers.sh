@@ -6,6 +6,7 @@
 #           cups-ipp-utils (ippeveprinter, ipptool), cups-daemon (cupsd),
 #           cups-client (lpadmin, lpstat), dbus-daemon (a private bus for
 #           ippeveprinter), iproute2 + util-linux (ip, unshare, setpriv),
+#           openssl (names CA files by subject hash for DCMTK's TLS client),
 #           python3 + python3-pip when missing
 #   PyPI:   pynetdicom 3.x, pydicom 3.x, numpy (for tests/peers/*.py)
 #
@@ -33,6 +34,7 @@ declare -A CMD_PKG=(
   [ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
   [cupsd]=cups-daemon [lpadmin]=cups-client [lpstat]=cups-client
   [dbus-daemon]=dbus-daemon [ip]=iproute2 [unshare]=util-linux [setpriv]=util-linux
+  [openssl]=openssl
 )
 PIP_PKGS=("pynetdicom>=3,<4" "pydicom>=3,<4" "numpy")
 PY_CHECK='

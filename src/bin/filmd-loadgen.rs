@@ -6,16 +6,20 @@
 //! session per association at a time). The images are generated once and their image
 //! box N-SET data sets encoded once, so the client spends its CPU on sending, not on
 //! building data sets, and the figures are the SCP's. Every non-success status is
-//! counted and reported; the exit status is 1 if any film failed.
+//! counted and reported; the exit status is 1 if any film failed. With `--tls-ca` it
+//! connects over DICOM TLS (the BCP 195 profile filmd's listener has), so TLS's cost
+//! can be measured beside plain TCP.
 
 use clap::Parser;
+use filmd::net::tls::{ClientTlsFiles, client_config};
 use filmd::net::{dataset, status};
 use filmd::scu::load::{FilmResult, Report, RunParams, boxes_of_format, test_image};
 use filmd::scu::{
-    FilmSpec, GRAY_META, Scu, ScuError, ScuOptions, encode_image_boxes, gray_image,
+    FilmSpec, GRAY_META, Scu, ScuError, ScuOptions, ScuTls, encode_image_boxes, gray_image,
     print_film_encoded,
 };
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,6 +78,19 @@ struct Args {
     /// serving one association at a time keeps the others waiting for this long.
     #[arg(long)]
     connect_timeout: Option<f64>,
+    /// DICOM TLS (PS3.15 B.9, BCP 195): PEM file of the CAs the SCP's certificate is
+    /// verified against. Setting it connects over TLS.
+    #[arg(long)]
+    tls_ca: Option<PathBuf>,
+    /// PEM file of our client certificate (with --tls-key), for SCPs that ask for one.
+    #[arg(long, requires_all = ["tls_key", "tls_ca"])]
+    tls_cert: Option<PathBuf>,
+    /// PEM file of the client certificate's private key.
+    #[arg(long, requires_all = ["tls_cert", "tls_ca"])]
+    tls_key: Option<PathBuf>,
+    /// Name the SCP's certificate must carry (default: --host).
+    #[arg(long, requires = "tls_ca")]
+    tls_server_name: Option<String>,
     /// Maximum PDU length we receive.
     #[arg(long, default_value_t = 16384, value_parser = clap::value_parser!(u32).range(4096..=(16 << 20)))]
     max_pdu: u32,
@@ -186,6 +203,7 @@ fn run(args: &Args) -> Result<Report, String> {
         max_pdu: args.max_pdu,
         connect_timeout,
         dimse_timeout,
+        tls: tls(args)?,
     };
 
     let start = Instant::now();
@@ -227,6 +245,7 @@ fn run(args: &Args) -> Result<Report, String> {
     }
     let params = RunParams {
         server: format!("{}:{}", args.host, args.port),
+        transport: if args.tls_ca.is_some() { "TLS" } else { "TCP" },
         called_ae: args.called_ae.clone(),
         associations: args.associations,
         films_per_association: args.films,
@@ -241,6 +260,25 @@ fn run(args: &Args) -> Result<Report, String> {
     let mut report = Report::new(params, &results, &associate_times, wall);
     report.association_errors = errors;
     Ok(report)
+}
+
+/// The TLS client configuration the flags ask for, built once for every association.
+fn tls(args: &Args) -> Result<Option<ScuTls>, String> {
+    let Some(ca) = &args.tls_ca else {
+        return Ok(None);
+    };
+    let files = ClientTlsFiles {
+        ca: ca.clone(),
+        identity: args.tls_cert.clone().zip(args.tls_key.clone()),
+    };
+    let config = client_config(&files).map_err(|e| format!("TLS: {e}"))?;
+    Ok(Some(ScuTls {
+        config,
+        server_name: args
+            .tls_server_name
+            .clone()
+            .unwrap_or_else(|| args.host.clone()),
+    }))
 }
 
 /// One association: connect, print `args.films` films, release.

@@ -14,7 +14,7 @@ use rustls::crypto::aws_lc_rs::{self as provider, cipher_suite as suite};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -145,14 +145,8 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsSetupErro
         None if files.require_client_cert => return Err(TlsSetupError::RequireWithoutCa),
         None => builder.with_no_client_auth(),
         Some(path) => {
-            let mut roots = RootCertStore::empty();
-            for cert in certificates(path)? {
-                roots.add(cert).map_err(|e| TlsSetupError::File {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots(path)?), provider);
             let verifier = if files.require_client_cert {
                 verifier
             } else {
@@ -174,10 +168,61 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsSetupErro
     Ok(Arc::new(config))
 }
 
+/// What a TLS client (filmd's own SCU, later the PACS output) trusts and shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientTlsFiles {
+    /// PEM: the CAs the server's certificate is verified against.
+    pub ca: PathBuf,
+    /// PEM: the client's certificate (and chain) and its key, for servers that ask for
+    /// one (PS3.15 B.1: both nodes authenticate); `None` connects without one.
+    pub identity: Option<(PathBuf, PathBuf)>,
+}
+
+fn roots(path: &Path) -> Result<RootCertStore, TlsSetupError> {
+    let mut roots = RootCertStore::empty();
+    for cert in certificates(path)? {
+        roots.add(cert).map_err(|e| TlsSetupError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(roots)
+}
+
+/// Builds a client's TLS configuration: the same BCP 195 suites and versions as the
+/// server, the server verified against `ca` (chain, validity, and its name or IP address
+/// against the subject alternative names).
+pub fn client_config(files: &ClientTlsFiles) -> Result<Arc<ClientConfig>, TlsSetupError> {
+    let builder = ClientConfig::builder_with_provider(bcp195_provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsSetupError::Rustls(e.to_string()))?
+        .with_root_certificates(roots(&files.ca)?);
+    let config = match &files.identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let certs = certificates(cert)?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsSetupError::File {
+                path: key.clone(),
+                message: e.to_string(),
+            })?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| TlsSetupError::File {
+                    path: cert.clone(),
+                    message: format!("unusable with its key: {e}"),
+                })?
+        }
+    };
+    Ok(Arc::new(config))
+}
+
 /// The acceptor a TLS listener uses.
 pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsSetupError> {
     server_config(files).map(TlsAcceptor::from)
 }
+
+/// PDU type of A-ASSOCIATE-RQ (PS3.8 9.3.2).
+const A_ASSOCIATE_RQ: u8 = 0x01;
 
 /// Opens a connection: the TLS handshake on a TLS listener, nothing on a plain one.
 pub async fn open(
@@ -190,6 +235,15 @@ pub async fn open(
             Ok((Box::new(r), Box::new(w), Channel::Plain))
         }
         Transport::Tls(acceptor) => {
+            // A TLS record starts with 0x16 (handshake); an A-ASSOCIATE-RQ PDU with 0x01
+            // (PS3.8 9.3.2): name the usual mistake, a peer not configured for TLS.
+            let mut first = [0u8; 1];
+            if stream.peek(&mut first).await? == 1 && first[0] == A_ASSOCIATE_RQ {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "an A-ASSOCIATE-RQ in clear: plain DICOM sent to the TLS port",
+                ));
+            }
             let tls = acceptor.accept(stream).await?;
             let (_, session) = tls.get_ref();
             let channel = Channel::Tls {

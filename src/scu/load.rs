@@ -106,6 +106,8 @@ pub enum FilmResult {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunParams {
     pub server: String,
+    /// "TCP" or "TLS" (DICOM TLS, PS3.15 B.9).
+    pub transport: &'static str,
     pub called_ae: String,
     pub associations: u32,
     pub films_per_association: u32,
@@ -219,9 +221,10 @@ impl Report {
     pub fn text(&self) -> String {
         let p = &self.params;
         let mut s = format!(
-            "filmd-loadgen: {} (called AE {}), {} association(s) x {} film(s), {} {}, \
+            "filmd-loadgen: {} over {} (called AE {}), {} association(s) x {} film(s), {} {}, \
              {} x {}x{} {}-bit image(s) per film ({:.2} MB of pixel data), {}\n",
             p.server,
+            p.transport,
             p.called_ae,
             p.associations,
             p.films_per_association,
@@ -326,6 +329,7 @@ mod tests {
     fn report_counts_throughput_and_failures() {
         let params = RunParams {
             server: "127.0.0.1:1".into(),
+            transport: "TCP",
             called_ae: "X".into(),
             associations: 2,
             films_per_association: 2,

@@ -14,19 +14,19 @@
 
 pub mod dataset;
 pub mod film;
+pub mod link;
 pub mod load;
 
 pub use dataset::*;
 pub use film::{FilmSpec, PrintedFilm, Step, encode_image_boxes, print_film, print_film_encoded};
+pub use link::{Link, ScuTls};
 
 use crate::net::dataset as codec;
 use crate::net::dimse::{Command, command_field as cf};
 use crate::print::uids;
 use dicom_object::InMemDicomObject;
 use dicom_ul::ClientAssociationOptions;
-use dicom_ul::association::client::ClientAssociation;
 use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu, PresentationContextResultReason};
-use std::net::TcpStream;
 use std::time::Duration;
 
 /// Basic Grayscale Print Management Meta SOP Class (PS3.4 H.3.1).
@@ -45,8 +45,8 @@ pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
 /// [`Reply::status`]; only [`film`] turns statuses into [`ScuError::Status`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ScuError {
-    /// TCP connection or association negotiation failed (including A-ASSOCIATE-RJ; the
-    /// message is dicom-ul's, which says "rejected").
+    /// TCP connection, TLS handshake or association negotiation failed (including
+    /// A-ASSOCIATE-RJ; the message is dicom-ul's, which says "rejected").
     #[error("{0}")]
     Associate(String),
     /// The association is gone (released, aborted or never established).
@@ -117,6 +117,8 @@ pub struct ScuOptions {
     pub connect_timeout: Duration,
     /// Bound on the wait for each DIMSE response and on each write.
     pub dimse_timeout: Duration,
+    /// DICOM TLS (PS3.15 B.9); `None` is plain TCP.
+    pub tls: Option<ScuTls>,
 }
 
 impl Default for ScuOptions {
@@ -128,6 +130,7 @@ impl Default for ScuOptions {
             max_pdu: 16384,
             connect_timeout: Duration::from_secs(30),
             dimse_timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -136,7 +139,7 @@ impl Default for ScuOptions {
 pub struct Scu {
     /// The open association; `None` once released. Public so that tests can write raw
     /// bytes to its stream.
-    pub assoc: Option<ClientAssociation<TcpStream>>,
+    pub assoc: Option<Link>,
     next_id: u16,
     /// N-EVENT-REPORT requests received (each answered with success, PS3.4 H.4.3.2).
     pub events: Vec<Command>,
@@ -145,8 +148,9 @@ pub struct Scu {
 }
 
 impl Scu {
-    /// Connects to `addr` (anything `ToSocketAddrs` takes, e.g. `("127.0.0.1", 11112)`)
-    /// and negotiates the association.
+    /// Connects to `addr` (anything `ToSocketAddrs` takes, e.g. `("127.0.0.1", 11112)`),
+    /// completes the TLS handshake when `options.tls` asks for it (within
+    /// `connect_timeout`), and negotiates the association.
     pub fn connect<A: std::net::ToSocketAddrs>(
         addr: A,
         options: &ScuOptions,
@@ -164,13 +168,29 @@ impl Scu {
                 opts = opts.with_abstract_syntax(a.clone());
             }
         }
-        let mut assoc = opts
-            .establish(addr)
-            .map_err(|e| ScuError::Associate(e.to_string()))?;
+        let associate = |e: dicom_ul::association::Error| ScuError::Associate(error_chain(&e));
+        let mut assoc = match &options.tls {
+            None => Link::Tcp(opts.establish(addr).map_err(associate)?),
+            Some(tls) => Link::Tls(Box::new(
+                opts.tls_config(tls.config.clone())
+                    .server_name(&tls.server_name)
+                    .establish_tls(addr)
+                    .map_err(associate)?,
+            )),
+        };
         assoc
-            .inner_stream()
+            .socket()
             .set_read_timeout(Some(options.dimse_timeout))
             .map_err(|e| ScuError::Associate(format!("set read timeout: {e}")))?;
+        // A request is a command PDU and then its data set's PDUs, each its own write
+        // (over TLS, each a small record): with Nagle's algorithm the second waits for
+        // the peer's delayed ACK of the first, about 40 ms per request on Linux.
+        // dicom-ul leaves Nagle on and gives no hook before its connect, so the
+        // handshake and A-ASSOCIATE exchange still pay it; everything after does not.
+        assoc
+            .socket()
+            .set_nodelay(true)
+            .map_err(|e| ScuError::Associate(format!("set TCP_NODELAY: {e}")))?;
         Ok(Scu {
             assoc: Some(assoc),
             next_id: 1,
@@ -179,7 +199,7 @@ impl Scu {
         })
     }
 
-    fn assoc(&mut self) -> Result<&mut ClientAssociation<TcpStream>, ScuError> {
+    fn assoc(&mut self) -> Result<&mut Link, ScuError> {
         self.assoc.as_mut().ok_or(ScuError::Closed)
     }
 
@@ -519,6 +539,22 @@ impl Scu {
             let _ = a.abort();
         }
     }
+}
+
+/// An error and its sources, "a: b: c": dicom-ul's own message for a failed TLS
+/// handshake ("failed to handshake TLS connection") does not say why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s
 }
 
 fn n_create_rq(class: &str, instance: Option<&str>) -> Command {

@@ -226,7 +226,7 @@ fn silent_peers_are_disconnected() {
     // Associates, then goes silent: aborted after the idle timeout.
     let mut scu = Scu::connect(server.port, &[GRAY_META]);
     std::thread::sleep(Duration::from_secs(3));
-    let stream = scu.assoc.as_mut().unwrap().inner_stream();
+    let stream = scu.assoc.as_mut().unwrap().socket();
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();

@@ -176,7 +176,7 @@ fn sigterm_stops_accepting_lets_associations_finish_then_exits() {
     // The open association still works during the grace period…
     assert_eq!(scu.echo(), 0);
     // …and is aborted when it ends.
-    let stream = scu.assoc.as_mut().unwrap().inner_stream();
+    let stream = scu.assoc.as_mut().unwrap().socket();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();

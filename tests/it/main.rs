@@ -23,6 +23,7 @@ mod pdfa;
 mod print_scu;
 mod pwg_ippeveprinter;
 mod pynetdicom;
+mod tls;
 
 fn main() -> std::process::ExitCode {
     common::harness::run(
@@ -47,6 +48,7 @@ fn main() -> std::process::ExitCode {
             print_scu::tests(),
             pwg_ippeveprinter::tests(),
             pynetdicom::tests(),
+            tls::tests(),
         ]
         .into_iter()
         .flatten()

@@ -155,6 +155,16 @@ def write_config(path, a):
     ]
     if a.min_print_resolution:
         general.append(f"MinPrintResolution = {a.min_print_resolution}")
+    if a.tls_ca:
+        # DCMTK reads trusted CAs from a directory of files named by their subject
+        # hash (openssl x509 -hash), and the target's certificate and key by name
+        # from TLSDirectory
+        general += [
+            "[TLS]",
+            f"TLSDirectory = {tls_dir(a)}",
+            "CACertificateDirectory = " + os.path.join(a.workdir, "cacerts"),
+            "UsePEMFormat = true",
+        ]
     general += [
         "[DATABASE]",
         "Directory = db",
@@ -193,6 +203,13 @@ def write_config(path, a):
         "MaxDensity = 320",
         "MinDensity = 20",
     ]
+    if a.tls_ca:
+        target += ["UseTLS = true", "PeerAuthentication = REQUIRE"]
+        if a.tls_profile:
+            target.append(f"TLSProfile = {a.tls_profile}")
+        if a.tls_cert:
+            target += [f"Certificate = {os.path.basename(a.tls_cert)}",
+                       f"PrivateKey = {os.path.basename(a.tls_key)}"]
     if a.annotation is not None:
         target.append(f"Annotation = {a.annotation_position}\\{a.annotation_format}")
     for kv in a.extra:
@@ -202,6 +219,21 @@ def write_config(path, a):
         target.append(f"{k.strip()} = {v.strip()}")
     with open(path, "w") as f:
         f.write("\n".join(general + target) + "\n")
+
+
+def tls_dir(a):
+    """TLSDirectory: the client certificate's directory, else the work directory."""
+    return os.path.dirname(os.path.abspath(a.tls_cert)) if a.tls_cert else a.workdir
+
+
+def install_ca(a, workdir):
+    """Copy --tls-ca into workdir/cacerts as HASH.0, the name OpenSSL looks up."""
+    cacerts = os.path.join(workdir, "cacerts")
+    os.makedirs(cacerts, exist_ok=True)
+    h = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", a.tls_ca],
+                       stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    with open(a.tls_ca, "rb") as src, open(os.path.join(cacerts, f"{h}.0"), "wb") as dst:
+        dst.write(src.read())
 
 
 def generate_images(a, outdir):
@@ -316,6 +348,14 @@ def main(argv=None):
                    help="propose Implicit VR Little Endian only")
     g.add_argument("--timeout", type=int, default=60,
                    help="seconds for each DCMTK command and the network timeout (default 60)")
+    g = ap.add_argument_group("DICOM TLS (target UseTLS = true)")
+    g.add_argument("--tls-ca", metavar="CA.pem",
+                   help="print over TLS, verifying the SCP against this CA certificate")
+    g.add_argument("--tls-cert", metavar="CERT.pem",
+                   help="client certificate (TLSDirectory is its directory)")
+    g.add_argument("--tls-key", metavar="KEY.pem",
+                   help="client private key, in the certificate's directory")
+    g.add_argument("--tls-profile", help="TLSProfile, e.g. BCP195-ND (default: DCMTK's)")
     g = ap.add_argument_group("film box / session (dcmpsprt, dcmprscu)")
     g.add_argument("--layout", type=int, nargs=2, metavar=("COLS", "ROWS"),
                    help="STANDARD\\COLS,ROWS (dcmpsprt -l); default 1 1")
@@ -390,11 +430,18 @@ def main(argv=None):
 
     workdir = a.workdir or tempfile.mkdtemp(prefix="dcmtk_print.")
     workdir = os.path.abspath(workdir)
+    a.workdir = workdir
+    if bool(a.tls_cert) != bool(a.tls_key) or (a.tls_cert and not a.tls_ca):
+        ap.error("--tls-cert and --tls-key go together, with --tls-ca")
+    if a.tls_key and os.path.dirname(os.path.abspath(a.tls_key)) != tls_dir(a):
+        ap.error("--tls-key must be in the directory of --tls-cert")
     for d in ("db", "spool", "log", "lut", "images"):
         os.makedirs(os.path.join(workdir, d), exist_ok=True)
     for old in glob.glob(os.path.join(workdir, "db", "*")):
         os.remove(old)
     cfg = os.path.join(workdir, "client.cfg")
+    if a.tls_ca:
+        install_ca(a, workdir)
     write_config(cfg, a)
     log = os.path.join(workdir, "dcmprscu.log")
     open(log, "w").close()

@@ -83,6 +83,7 @@ import faulthandler
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -304,9 +305,17 @@ class Session:
                           reason=event.pdu.reason_diagnostic)
         handlers.append((evt.EVT_PDU_RECV, on_pdu))
         self.t0 = time.monotonic()
+        tls_args = None
+        if self.a.tls_ca:
+            # DICOM TLS (PS3.15 B.9): verify filmd against the CA, show a client
+            # certificate when one is given
+            ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.a.tls_ca)
+            if self.a.tls_cert:
+                ctx.load_cert_chain(self.a.tls_cert, self.a.tls_key)
+            tls_args = (ctx, self.a.host)
         bind = (self.a.bind, 0) if self.a.bind else None
         assoc = ae.associate(self.a.host, self.a.port, ae_title=self.a.ae, evt_handlers=handlers,
-                             bind_address=bind)
+                             bind_address=bind, tls_args=tls_args)
         info = {"established": assoc.is_established,
                 "rejected": assoc.is_rejected or bool(rj), "aborted": assoc.is_aborted}
         info.update(rj)
@@ -907,6 +916,9 @@ def parse_args(argv):
                    help="ACSE/DIMSE/network timeout in seconds (default 30)")
     g.add_argument("--max-pdu", type=int, default=16382,
                    help="our maximum PDU length (default 16382; 0 = unlimited)")
+    g.add_argument("--tls-ca", help="connect over TLS, verifying the SCP against this PEM CA file")
+    g.add_argument("--tls-cert", help="client certificate (PEM) for --tls-ca")
+    g.add_argument("--tls-key", help="its private key (PEM)")
     g.add_argument("--ts", choices=("both", "explicit", "implicit"), default="both",
                    help="transfer syntaxes proposed per context (default both: "
                         "Explicit then Implicit VR Little Endian)")

@@ -15,7 +15,8 @@ use std::sync::OnceLock;
 /// not bring along; scripts/install-peers.sh installs each of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Peer {
-    /// DCMTK's print client, driven by tests/peers/dcmtk_print.py (pydicom, numpy).
+    /// DCMTK's print client, driven by tests/peers/dcmtk_print.py (pydicom, numpy; the
+    /// openssl command names CA files for its TLS client), and its echoscu.
     Dcmtk,
     /// pynetdicom's Print SCU, tests/peers/pynet_print.py.
     Pynetdicom,
@@ -56,7 +57,7 @@ impl Peer {
     /// How to get the peer.
     fn install(self) -> &'static str {
         match self {
-            Peer::Dcmtk => "scripts/install-peers.sh (Debian dcmtk; PyPI pydicom, numpy)",
+            Peer::Dcmtk => "scripts/install-peers.sh (Debian dcmtk, openssl; PyPI pydicom, numpy)",
             Peer::Pynetdicom => "scripts/install-peers.sh (PyPI pynetdicom, pydicom, numpy)",
             Peer::Ippeveprinter => "scripts/install-peers.sh (Debian cups-ipp-utils, dbus-daemon)",
             Peer::Cupsd => "scripts/install-peers.sh (Debian cups-daemon, cups-client, util-linux)",
@@ -91,7 +92,7 @@ impl Peer {
             }
         };
         match self {
-            Peer::Dcmtk => on_path(&["dcmprscu", "dcmpsprt", "dcmodify"])
+            Peer::Dcmtk => on_path(&["dcmprscu", "dcmpsprt", "dcmodify", "openssl"])
                 .and_then(|()| python("pydicom, numpy")),
             Peer::Pynetdicom => python("pynetdicom, pydicom, numpy"),
             Peer::Ippeveprinter => anywhere(&["ippeveprinter", "dbus-daemon", "ipptool"]),

@@ -3,6 +3,7 @@
 //! association, and readers for the PDFs filmd writes.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod harness;
 pub mod ipp_peers;
 pub mod pdf;
@@ -10,16 +11,32 @@ pub mod scu;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A filmd process on 127.0.0.1; killed (by PID) when dropped.
 pub struct Server {
     pub child: Child,
+    /// The plain listener's port, else (TLS only) the TLS listener's.
     pub port: u16,
+    /// The DICOM TLS listener's port, when the configuration has `[tls] listen`.
+    pub tls_port: Option<u16>,
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     pub log: PathBuf,
+    /// filmd's stdout, kept open: a closed pipe would fail its later writes.
+    _stdout: BufReader<ChildStdout>,
+}
+
+/// Whether a configuration's text sets `[tls] listen`: filmd then prints a second
+/// "listening with TLS on" line (or only that one, with `server.listen = ""`).
+fn listens_with_tls(config: &str) -> bool {
+    toml::from_str::<toml::Table>(config).is_ok_and(|t| {
+        t.get("tls")
+            .and_then(|tls| tls.get("listen"))
+            .and_then(|l| l.as_str())
+            .is_some_and(|l| !l.is_empty())
+    })
 }
 
 impl Server {
@@ -28,7 +45,9 @@ impl Server {
         Self::start_with(&[], None)
     }
 
-    /// Starts filmd with extra arguments and optionally a configuration file's text.
+    /// Starts filmd with extra arguments and optionally a configuration file's text. A
+    /// `--listen` among `extra` replaces the default 127.0.0.1:0 (`--listen ""` leaves
+    /// only the TLS listener).
     pub fn start_with(extra: &[&str], config: Option<&str>) -> Server {
         Self::start_on("127.0.0.1:0", extra, config)
     }
@@ -38,13 +57,12 @@ impl Server {
         let tmp = tempfile::tempdir().expect("tempdir");
         let data_dir = tmp.path().join("data");
         let log = tmp.path().join("filmd.log");
-        let mut args: Vec<String> = vec![
-            "serve".into(),
-            "--listen".into(),
-            listen.into(),
-            "--data-dir".into(),
-            data_dir.display().to_string(),
-        ];
+        let mut args: Vec<String> = vec!["serve".into()];
+        if !extra.contains(&"--listen") {
+            args.extend(["--listen".into(), listen.into()]);
+        }
+        args.extend(["--data-dir".into(), data_dir.display().to_string()]);
+        let tls = config.is_some_and(listens_with_tls);
         if let Some(text) = config {
             let p = tmp.path().join("filmd.toml");
             std::fs::write(&p, text).unwrap();
@@ -52,7 +70,7 @@ impl Server {
             args.push(p.display().to_string());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        Self::spawn(args, data_dir, log, Some(tmp))
+        Self::spawn(args, data_dir, log, Some(tmp), tls)
     }
 
     /// Starts filmd on an existing data directory (restart after a crash).
@@ -64,7 +82,7 @@ impl Server {
             "--data-dir".into(),
             data_dir.display().to_string(),
         ];
-        Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None)
+        Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None, false)
     }
 
     /// Starts filmd on an existing data directory with extra arguments (e.g. the same
@@ -78,7 +96,13 @@ impl Server {
             data_dir.display().to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None)
+        let tls = extra
+            .iter()
+            .position(|a| *a == "--config")
+            .and_then(|i| extra.get(i + 1))
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .is_some_and(|text| listens_with_tls(&text));
+        Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None, tls)
     }
 
     /// The configuration file [`Server::start_with`] wrote, if it was given one.
@@ -92,6 +116,7 @@ impl Server {
         data_dir: PathBuf,
         log: PathBuf,
         tmp: Option<tempfile::TempDir>,
+        tls: bool,
     ) -> Server {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -105,26 +130,38 @@ impl Server {
             .stderr(log_file)
             .spawn()
             .expect("start filmd");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| {
-                panic!(
-                    "filmd did not report its port: {line:?}; log: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        // "listening on ADDR", then "listening with TLS on ADDR"; either may be alone.
+        let read_port = |stdout: &mut BufReader<ChildStdout>| {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            let port: u16 = line
+                .trim()
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "filmd did not report its port: {line:?}; log: {}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    )
+                });
+            (line.starts_with("listening with TLS"), port)
+        };
+        let (first_is_tls, port) = read_port(&mut stdout);
+        let tls_port = match (tls, first_is_tls) {
+            (_, true) => Some(port),
+            (true, false) => Some(read_port(&mut stdout).1),
+            (false, false) => None,
+        };
         Server {
             child,
             port,
+            tls_port,
             data_dir,
             _tmp: tmp,
             log,
+            _stdout: stdout,
         }
     }
 

@@ -47,6 +47,7 @@ impl Scu {
             max_pdu: 16384,
             connect_timeout: Duration::from_secs(30),
             dimse_timeout: Duration::from_secs(30),
+            tls: None,
         };
         filmd::scu::Scu::connect(("127.0.0.1", port), &options)
             .map(Scu)
