@@ -9,9 +9,9 @@
 use crate::common;
 use crate::common::harness::{Test, trials};
 use common::Server;
+use common::certs::Pki;
 use common::scu::*;
 use filmd::print::uids;
-use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
 use roxmltree::{Document, Node};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -29,6 +29,7 @@ pub fn tests() -> Vec<Test> {
         operator_requests_are_audited_with_the_local_user,
         a_repository_that_never_answers_does_not_hold_up_printing,
         check_config_names_audit_problems,
+        refused_associations_and_failed_tls_handshakes_are_security_alerts,
     ]
 }
 
@@ -258,32 +259,62 @@ fn job_id(pdf: &Path) -> String {
     pdf.file_stem().unwrap().to_str().unwrap().to_string()
 }
 
-fn a_print_and_the_server_life_reach_a_udp_repository() {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = socket.local_addr().unwrap().port();
-    let inbox: Inbox = Arc::default();
-    let collected = inbox.clone();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stopping = stop.clone();
-    let receiver = std::thread::spawn(move || {
-        let mut buf = vec![0u8; 65536];
-        while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
-            if let Ok(n) = socket.recv(&mut buf) {
-                collected.lock().unwrap().push(buf[..n].to_vec());
+/// A syslog receiver on a UDP port of 127.0.0.1: each datagram is one message (RFC 5426).
+struct UdpReceiver {
+    port: u16,
+    inbox: Inbox,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl UdpReceiver {
+    fn start() -> UdpReceiver {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let inbox: Inbox = Arc::default();
+        let collected = inbox.clone();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(n) = socket.recv(&mut buf) {
+                    collected.lock().unwrap().push(buf[..n].to_vec());
+                }
             }
+        });
+        UdpReceiver {
+            port,
+            inbox,
+            stop,
+            thread: Some(thread),
         }
-    });
-    let config = format!("[audit]\ndestination = \"udp://127.0.0.1:{port}\"\n");
+    }
+
+    /// Stops receiving and returns what arrived.
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        self.inbox.lock().unwrap().clone()
+    }
+}
+
+fn a_print_and_the_server_life_reach_a_udp_repository() {
+    let receiver = UdpReceiver::start();
+    let config = format!(
+        "[audit]\ndestination = \"udp://127.0.0.1:{}\"\n",
+        receiver.port
+    );
     let mut server = Server::start_with(&[], Some(&config));
     let (uid, pdf) = print_one(&server);
     terminate(&mut server);
-    wait_for_stop(&inbox);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    receiver.join().unwrap();
-    let messages = inbox.lock().unwrap().clone();
+    wait_for_stop(&receiver.inbox);
+    let messages = receiver.finish();
     check_trail(
         &messages,
         server.child.id(),
@@ -294,75 +325,43 @@ fn a_print_and_the_server_life_reach_a_udp_repository() {
     );
 }
 
-/// PEM files of a CA, a server certificate for 127.0.0.1 and a client certificate.
-struct Pki {
-    dir: tempfile::TempDir,
+/// A rustls server configuration for the test's repository, with the shared test PKI's
+/// server certificate, that requires a client certificate from its CA.
+fn repository_config(pki: &Pki) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(&pki.ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let chain = CertificateDer::pem_file_iter(&pki.server.cert)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(&pki.server.key).unwrap();
+    Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .unwrap(),
+    )
 }
 
-impl Pki {
-    fn new() -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = Issuer::new(ca_params, ca_key);
-        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-        for (name, san, usage) in [
-            ("server", "127.0.0.1", ExtendedKeyUsagePurpose::ServerAuth),
-            ("client", "filmd.test", ExtendedKeyUsagePurpose::ClientAuth),
-        ] {
-            let key = KeyPair::generate().unwrap();
-            let mut params = CertificateParams::new(vec![san.to_string()]).unwrap();
-            params.extended_key_usages = vec![usage];
-            let cert = params.signed_by(&key, &issuer).unwrap();
-            std::fs::write(dir.path().join(format!("{name}.pem")), cert.pem()).unwrap();
-            std::fs::write(dir.path().join(format!("{name}.key")), key.serialize_pem()).unwrap();
-        }
-        Pki { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// A server configuration that requires a client certificate from the CA.
-    fn server_config(&self) -> Arc<rustls::ServerConfig> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(self.path("ca.pem")).unwrap() {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-            Arc::new(roots),
-            provider.clone(),
-        )
-        .build()
-        .unwrap();
-        let chain = CertificateDer::pem_file_iter(self.path("server.pem"))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        let key = PrivateKeyDer::from_pem_file(self.path("server.key")).unwrap();
-        Arc::new(
-            rustls::ServerConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_client_cert_verifier(verifier)
-                .with_single_cert(chain, key)
-                .unwrap(),
-        )
-    }
-
-    fn audit_config(&self, port: u16) -> String {
-        format!(
-            "[audit]\ndestination = \"tls://127.0.0.1:{port}\"\nca_file = {:?}\n\
-             client_cert = {:?}\nclient_key = {:?}\n",
-            self.path("ca.pem"),
-            self.path("client.pem"),
-            self.path("client.key"),
-        )
-    }
+/// filmd's `[audit]` section for a TLS repository on `port`, with the PKI's client
+/// certificate as filmd's.
+fn tls_audit_config(pki: &Pki, port: u16) -> String {
+    format!(
+        "[audit]\ndestination = \"tls://127.0.0.1:{port}\"\nca_file = {:?}\n\
+         client_cert = {:?}\nclient_key = {:?}\n",
+        pki.ca, pki.client.cert, pki.client.key,
+    )
 }
 
 /// Accepts TLS connections on `listener` and collects their RFC 5425 frames until each
@@ -409,8 +408,13 @@ fn a_print_and_the_server_life_reach_a_tls_repository_with_client_authentication
     let port = listener.local_addr().unwrap().port();
     let inbox: Inbox = Arc::default();
     let certs: Arc<Mutex<Vec<usize>>> = Arc::default();
-    tls_receiver(listener, pki.server_config(), inbox.clone(), certs.clone());
-    let mut server = Server::start_with(&[], Some(&pki.audit_config(port)));
+    tls_receiver(
+        listener,
+        repository_config(&pki),
+        inbox.clone(),
+        certs.clone(),
+    );
+    let mut server = Server::start_with(&[], Some(&tls_audit_config(&pki, port)));
     let (uid, pdf) = print_one(&server);
     terminate(&mut server);
     wait_for_stop(&inbox);
@@ -553,7 +557,7 @@ fn a_repository_that_never_answers_does_not_hold_up_printing() {
             holding.lock().unwrap().push(tcp);
         }
     });
-    let config = format!("{}queue_size = 2\n", pki.audit_config(port));
+    let config = format!("{}queue_size = 2\n", tls_audit_config(&pki, port));
     let mut server = Server::start_with(&[], Some(&config));
     let started = Instant::now();
     for n in 1..=3 {
@@ -621,4 +625,90 @@ fn check_config_names_audit_problems() {
         err.contains("audit.ca_file: a tls:// destination needs"),
         "{err}"
     );
+}
+
+/// The Security Alerts (110113) with event type Node Authentication (110126) of the
+/// messages, as (EventOutcomeIndicator, the alert subject's description).
+fn node_alerts(messages: &[Vec<u8>], pid: u32) -> Vec<(String, String)> {
+    messages
+        .iter()
+        .map(|m| split(m, pid))
+        .filter_map(|xml| {
+            let doc = Document::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+            if kind(&doc) != ("110113".to_string(), Some("110126".to_string())) {
+                return None;
+            }
+            let event = child(doc.root_element(), "EventIdentification");
+            let subject = child(doc.root_element(), "ParticipantObjectIdentification");
+            assert_eq!(subject.attribute("ParticipantObjectID"), Some("127.0.0.1"));
+            // ParticipantObjectDetail values are xs:base64Binary.
+            let detail = subject
+                .descendants()
+                .filter(|n| n.has_tag_name("ParticipantObjectDetail"))
+                .filter_map(|n| n.attribute("value"))
+                .map(decode_base64)
+                .collect::<Vec<_>>()
+                .join(" ");
+            Some((
+                event
+                    .attribute("EventOutcomeIndicator")
+                    .unwrap()
+                    .to_string(),
+                detail,
+            ))
+        })
+        .collect()
+}
+
+fn refused_associations_and_failed_tls_handshakes_are_security_alerts() {
+    let receiver = UdpReceiver::start();
+    let pki = Pki::new();
+    let config = format!(
+        "[audit]\ndestination = \"udp://127.0.0.1:{}\"\n{}\
+         [[queue]]\nname = \"default\"\nallow_calling = [\"CT*\"]\n",
+        receiver.port,
+        pki.tls_section("127.0.0.1:0", true, true)
+    );
+    let mut server = Server::start_with(&[], Some(&config));
+    // TESTSCU is not CT*: refused by the rule.
+    let refused = Scu::try_connect(server.port, "FILMD", &[GRAY_META]);
+    assert!(refused.is_err(), "association refused");
+    // A TLS client without a certificate: the handshake fails.
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", server.tls_port.unwrap())).unwrap();
+    std::io::Write::write_all(&mut tcp, b"\x01\x00\x00\x00\x00\x10plain DICOM here").unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = tcp.read_to_end(&mut Vec::new());
+    terminate(&mut server);
+    wait_for_stop(&receiver.inbox);
+    let alerts = node_alerts(&receiver.finish(), server.child.id());
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    let refusal = alerts
+        .iter()
+        .find(|(_, d)| d.contains("refused"))
+        .unwrap_or_else(|| panic!("no refusal alert in {alerts:?}"));
+    assert_eq!(refusal.0, "4", "minor failure");
+    assert!(refusal.1.contains("TESTSCU"), "{refusal:?}");
+    assert!(
+        alerts.iter().any(|(o, d)| o == "4" && d.contains("TLS")),
+        "a TLS failure alert: {alerts:?}"
+    );
+}
+
+/// Decodes RFC 4648 base64 (with padding) as UTF-8 text.
+fn decode_base64(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|&c| c != b'=') {
+        let v = ALPHABET.iter().position(|&a| a == c).expect("base64") as u32;
+        bits = bits << 6 | v;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8(out).expect("UTF-8")
 }
