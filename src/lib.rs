@@ -24,3 +24,20 @@ pub mod render;
 pub mod scu;
 pub mod spool;
 pub mod time;
+
+/// An error and its sources, "a: b: c", each cause once: the outer messages of reqwest
+/// ("error sending request") and dicom-ul ("failed to handshake TLS connection") do not
+/// say why.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s
+}

@@ -561,20 +561,9 @@ fn transport(e: reqwest::Error) -> IppFailure {
     }
 }
 
-/// An error and its sources, "a: b: c": reqwest's own message ("error sending request")
-/// says nothing about the cause.
+/// [`crate::error_chain`], bounded for an Error Comment or a log line.
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = cause.source();
-    }
-    attrs::bounded(&s)
+    attrs::bounded(&crate::error_chain(e))
 }
 
 fn malformed(message: &str) -> IppFailure {

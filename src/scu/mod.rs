@@ -21,6 +21,7 @@ pub use dataset::*;
 pub use film::{FilmSpec, PrintedFilm, Step, encode_image_boxes, print_film, print_film_encoded};
 pub use link::{Link, ScuTls};
 
+use crate::error_chain;
 use crate::net::dataset as codec;
 use crate::net::dimse::{Command, command_field as cf};
 use crate::print::uids;
@@ -539,22 +540,6 @@ impl Scu {
             let _ = a.abort();
         }
     }
-}
-
-/// An error and its sources, "a: b: c": dicom-ul's own message for a failed TLS
-/// handshake ("failed to handshake TLS connection") does not say why.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = cause.source();
-    }
-    s
 }
 
 fn n_create_rq(class: &str, instance: Option<&str>) -> Command {

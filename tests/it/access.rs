@@ -113,7 +113,7 @@ fn assert_rejected(server: &Server, r: &Value, reason: u8, what: &str) {
 /// The log line of a refusal names the address, the calling and called AE titles and
 /// the rule.
 fn assert_refusal_logged(server: &Server, source: &str, calling: &str, rule: &str) {
-    let log = without_ansi(&server.log_text());
+    let log = server.log_text();
     let line = log
         .lines()
         .find(|l| {
@@ -125,25 +125,6 @@ fn assert_refusal_logged(server: &Server, source: &str, calling: &str, rule: &st
     assert!(line.contains("called=FILMD"), "{line}");
     assert!(line.contains(rule), "{line}");
     assert!(line.contains("WARN"), "{line}");
-}
-
-/// The log without its ANSI colours (filmd's log colours its fields even into a file).
-fn without_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ parameters, then a final letter.
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn calling_ae_titles_no_pattern_allows_are_rejected_with_reason_3() {

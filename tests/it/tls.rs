@@ -49,32 +49,14 @@ fn tls_port(server: &Server) -> String {
     server.tls_port.expect("a TLS listener").to_string()
 }
 
-/// Lines of filmd's log that contain `needle`, without their colours.
+/// Lines of filmd's log that contain `needle`.
 fn log_lines(server: &Server, needle: &str) -> Vec<String> {
     server
         .log_text()
         .lines()
-        .map(without_ansi)
         .filter(|l| l.contains(needle))
+        .map(str::to_string)
         .collect()
-}
-
-/// A log line without its ANSI escape sequences (ESC [ ... letter).
-fn without_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Waits (up to 10 s) until filmd's log has `n` lines containing `needle`: the server
