@@ -146,7 +146,7 @@ impl Walker<'_> {
                     Some(vr) => value_size(vr),
                     None => implicit_value_size(tag),
                 };
-                if len % size != 0 {
+                if !len.is_multiple_of(size) {
                     return err(format!(
                         "element ({group:04X},{element:04X}) of {len} bytes is not a whole \
                          number of {size}-byte values"
