@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 static ALLOCATOR: filmd_fuzz::CappedAlloc = filmd_fuzz::CappedAlloc;
 
 /// The server's default cap on one PDU (`server.pdu_cap`, 16 MiB): a header may make
-/// the reader allocate this much, which the smoke run's -malloc_limit_mb allows.
+/// the reader allocate this much, within `filmd_fuzz::MAX_ALLOCATION`.
 const PDU_CAP: u32 = 16 << 20;
 
 fuzz_target!(|data: &[u8]| {
