@@ -9,6 +9,8 @@
 #           openssl (names CA files by subject hash for DCMTK's TLS client),
 #           python3 + python3-pip when missing
 #   PyPI:   pynetdicom 3.x, pydicom 3.x, numpy (for tests/peers/*.py)
+#   cargo:  cargo-fuzz (pinned, `cargo install --locked`) for scripts/fuzz-smoke.sh;
+#           g++ (Debian) builds the libFuzzer it links
 #
 # Idempotent: checks first (command -v / python import) and installs only what
 # is missing, so a second run takes well under a second. Needs root (or
@@ -35,7 +37,10 @@ declare -A CMD_PKG=(
   [cupsd]=cups-daemon [lpadmin]=cups-client [lpstat]=cups-client
   [dbus-daemon]=dbus-daemon [ip]=iproute2 [unshare]=util-linux [setpriv]=util-linux
   [openssl]=openssl
+  [c++]=g++
 )
+# cargo-fuzz: 0.13 runs on the stable toolchain with --sanitizer none (fuzz/README.md).
+CARGO_FUZZ_VERSION=0.13.2
 PIP_PKGS=("pynetdicom>=3,<4" "pydicom>=3,<4" "numpy")
 PY_CHECK='
 import sys
@@ -136,9 +141,26 @@ if ! py_ok && command -v "$PYTHON" >/dev/null 2>&1; then
   fi
 fi
 
+# ---- cargo tools -----------------------------------------------------------
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+cargo_fuzz_ok() {
+  cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"
+}
+if command -v cargo >/dev/null 2>&1 && ! cargo_fuzz_ok; then
+  log "cargo install --locked cargo-fuzz --version $CARGO_FUZZ_VERSION"
+  cargo install --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" >&2 ||
+    log "cargo install cargo-fuzz failed"
+fi
+
 # ---- final check -----------------------------------------------------------
 still=()
 for c in $(missing_cmds); do still+=("$c (Debian: ${CMD_PKG[$c]})"); done
+if ! cargo_fuzz_ok; then
+  still+=("cargo-fuzz $CARGO_FUZZ_VERSION (cargo install --locked cargo-fuzz)")
+fi
 if ! py_ok; then
   still+=("Python modules for $PYTHON: pynetdicom>=3, pydicom>=3, numpy (PyPI)")
 fi

@@ -50,5 +50,11 @@ if [ $# -eq 0 ]; then
   if [ ${#benches[@]} -gt 0 ]; then
     cargo test --release "${benches[@]}" || status=$?
   fi
+  # Then a few seconds of every fuzz target (fuzz/README.md): a crash, a hang or an
+  # allocation beyond the caps fails the run. FILMD_SKIP_FUZZ_SMOKE=1 skips it
+  # outside CI (the instrumented build takes a few minutes the first time).
+  if [ "${CI:-}" = true ] || [ "${FILMD_SKIP_FUZZ_SMOKE:-}" != 1 ]; then
+    scripts/fuzz-smoke.sh || status=$?
+  fi
 fi
 exit "$status"

@@ -98,8 +98,9 @@ pub struct IppPrinter {
     request_id: AtomicI32,
 }
 
-/// A response's status code, status message and attribute groups.
-struct Response {
+/// A response's status code, status message and attribute groups (see
+/// [`decode_response`]).
+pub struct Response {
     status: u16,
     message: Option<String>,
     attributes: IppAttributes,
@@ -200,12 +201,7 @@ impl IppPrinter {
             keywords(&PrinterSnapshot::REQUESTED)?,
         );
         let rsp = self.send(req, None).await?;
-        let group = rsp
-            .attributes
-            .groups_of(DelimiterTag::PrinterAttributes)
-            .next()
-            .ok_or_else(|| malformed("no printer attributes in the response"))?;
-        Ok(PrinterSnapshot::from_group(group))
+        rsp.printer_snapshot()
     }
 
     /// Print-Job (RFC 8011 §4.2.1): sends `document` with the ticket and returns the
@@ -261,13 +257,7 @@ impl IppPrinter {
         if rsp.status != 0 {
             tracing::info!(printer = %self.uri, "Print-Job: {}", rsp.summary());
         }
-        rsp.attributes
-            .groups_of(DelimiterTag::JobAttributes)
-            .find_map(|g| match g.get("job-id").map(|a| a.value()) {
-                Some(IppValue::Integer(id)) => Some(*id),
-                _ => None,
-            })
-            .ok_or_else(|| malformed("Print-Job response without job-id"))
+        rsp.job_id()
     }
 
     /// Get-Job-Attributes (RFC 8011 §4.3.4) for [`JobSnapshot::REQUESTED`].
@@ -280,10 +270,7 @@ impl IppPrinter {
             keywords(&JobSnapshot::REQUESTED)?,
         );
         let rsp = self.send(req, None).await?;
-        rsp.attributes
-            .groups_of(DelimiterTag::JobAttributes)
-            .find_map(JobSnapshot::from_group)
-            .ok_or_else(|| malformed("Get-Job-Attributes response without job-id"))
+        rsp.job_snapshot()
     }
 
     /// The most recent job named `job_name`, or `<job_name> <label>`, among this
@@ -325,19 +312,7 @@ impl IppPrinter {
             keywords(&["job-id", "job-name", "job-state", "job-state-reasons"])?,
         );
         let rsp = self.send(req, None).await?;
-        let ignored = rsp
-            .attributes
-            .groups_of(DelimiterTag::UnsupportedAttributes)
-            .any(|g| g.get("which-jobs").is_some());
-        if ignored {
-            return Ok(None);
-        }
-        Ok(Some(
-            rsp.attributes
-                .groups_of(DelimiterTag::JobAttributes)
-                .filter_map(JobSnapshot::from_group)
-                .collect(),
-        ))
+        Ok(rsp.jobs())
     }
 
     /// Cancel-Job (RFC 8011 §4.3.3).
@@ -409,32 +384,40 @@ impl IppPrinter {
             return Err(IppFailure::from_http(rsp.status().as_u16()));
         }
         let bytes = read_bounded(rsp).await?;
-        wire::check_response(&bytes).map_err(|m| malformed(&m))?;
-        let (header, attributes, _) = IppParser::new(IppReader::new(std::io::Cursor::new(bytes)))
-            .parse_parts()
-            .map_err(|e| malformed(&e.to_string()))?;
-        if header.request_id != request_id {
-            return Err(malformed(&format!(
-                "request-id {} answered as {}",
-                request_id, header.request_id
-            )));
-        }
-        let status = header.operation_or_status as u16;
-        let message = attributes
-            .groups_of(DelimiterTag::OperationAttributes)
-            .find_map(|g| {
-                g.get("status-message")
-                    .and_then(|a| attrs::text_of(a.value()))
-            });
-        if !failure::is_success(status) {
-            return Err(IppFailure::from_status(status, message));
-        }
-        Ok(Response {
-            status,
-            message,
-            attributes,
-        })
+        decode_response(bytes, request_id)
     }
+}
+
+/// Decodes the body of an IPP response to the request numbered `request_id`: the
+/// structural check ([`wire::check_response`]), the ipp crate's parser, the request-id
+/// and the status (RFC 8010 §3.1, RFC 8011 §4.1.6). Everything a printer sends goes
+/// through here; it is public for the fuzz targets (fuzz/fuzz_targets/ipp_response.rs).
+pub fn decode_response(bytes: Vec<u8>, request_id: i32) -> Result<Response, IppFailure> {
+    wire::check_response(&bytes).map_err(|m| malformed(&m))?;
+    let (header, attributes, _) = IppParser::new(IppReader::new(std::io::Cursor::new(bytes)))
+        .parse_parts()
+        .map_err(|e| malformed(&e.to_string()))?;
+    if header.request_id != request_id {
+        return Err(malformed(&format!(
+            "request-id {} answered as {}",
+            request_id, header.request_id
+        )));
+    }
+    let status = header.operation_or_status as u16;
+    let message = attributes
+        .groups_of(DelimiterTag::OperationAttributes)
+        .find_map(|g| {
+            g.get("status-message")
+                .and_then(|a| attrs::text_of(a.value()))
+        });
+    if !failure::is_success(status) {
+        return Err(IppFailure::from_status(status, message));
+    }
+    Ok(Response {
+        status,
+        message,
+        attributes,
+    })
 }
 
 impl std::fmt::Debug for IppPrinter {
@@ -446,8 +429,54 @@ impl std::fmt::Debug for IppPrinter {
 }
 
 impl Response {
+    /// The printer of a Get-Printer-Attributes response.
+    pub fn printer_snapshot(&self) -> Result<PrinterSnapshot, IppFailure> {
+        let group = self
+            .attributes
+            .groups_of(DelimiterTag::PrinterAttributes)
+            .next()
+            .ok_or_else(|| malformed("no printer attributes in the response"))?;
+        Ok(PrinterSnapshot::from_group(group))
+    }
+
+    /// The `job-id` of a Print-Job response.
+    pub fn job_id(&self) -> Result<i32, IppFailure> {
+        self.attributes
+            .groups_of(DelimiterTag::JobAttributes)
+            .find_map(|g| match g.get("job-id").map(|a| a.value()) {
+                Some(IppValue::Integer(id)) => Some(*id),
+                _ => None,
+            })
+            .ok_or_else(|| malformed("Print-Job response without job-id"))
+    }
+
+    /// The job of a Get-Job-Attributes response.
+    pub fn job_snapshot(&self) -> Result<JobSnapshot, IppFailure> {
+        self.attributes
+            .groups_of(DelimiterTag::JobAttributes)
+            .find_map(JobSnapshot::from_group)
+            .ok_or_else(|| malformed("Get-Job-Attributes response without job-id"))
+    }
+
+    /// The jobs of a Get-Jobs response; `None` when the printer ignored `which-jobs`.
+    pub fn jobs(&self) -> Option<Vec<JobSnapshot>> {
+        let ignored = self
+            .attributes
+            .groups_of(DelimiterTag::UnsupportedAttributes)
+            .any(|g| g.get("which-jobs").is_some());
+        if ignored {
+            return None;
+        }
+        Some(
+            self.attributes
+                .groups_of(DelimiterTag::JobAttributes)
+                .filter_map(JobSnapshot::from_group)
+                .collect(),
+        )
+    }
+
     /// The status keyword and message, for logs (e.g. attributes the printer ignored).
-    fn summary(&self) -> String {
+    pub fn summary(&self) -> String {
         format!(
             "{}{}",
             status_name(self.status),

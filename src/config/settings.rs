@@ -147,7 +147,9 @@ impl QueueSettings {
 
 impl Settings {
     /// Resolves a validated configuration file together with the files beside it.
-    pub(super) fn resolve(
+    /// Public for the configuration fuzz target (fuzz/fuzz_targets/config.rs); the
+    /// server reaches it through [`crate::config::load`].
+    pub fn resolve(
         file: &ConfigFile,
         source: &Path,
         custom_layouts: CustomLayouts,

@@ -141,6 +141,17 @@ impl Walker<'_> {
             }
             if is_sequence {
                 self.items(at, at + len, Some(at + len), depth + 1)?;
+            } else {
+                let size = match vr {
+                    Some(vr) => value_size(vr),
+                    None => implicit_value_size(tag),
+                };
+                if !len.is_multiple_of(size) {
+                    return err(format!(
+                        "element ({group:04X},{element:04X}) of {len} bytes is not a whole \
+                         number of {size}-byte values"
+                    ));
+                }
             }
             at += len;
         }
@@ -197,6 +208,31 @@ impl Walker<'_> {
                 }
             }
         }
+    }
+}
+
+/// Bytes of one value of a binary VR (PS3.5 Table 6.2-1); 1 for the others.
+///
+/// dicom-object reads `length / size` values of such an element but moves past
+/// `length` bytes only in its bookkeeping: a US of 1 byte or a UL of 2 would leave the
+/// reader out of step with the data, reading the next "header" from inside a value (the
+/// fuzzer's way to a 4 GiB allocation from 46 bytes). Such lengths are refused here.
+fn value_size(vr: VR) -> usize {
+    match vr {
+        VR::US | VR::SS | VR::OW => 2,
+        VR::UL | VR::SL | VR::FL | VR::OF | VR::OL | VR::AT => 4,
+        VR::FD | VR::OD | VR::SV | VR::UV | VR::OV => 8,
+        _ => 1,
+    }
+}
+
+/// [`value_size`] for Implicit VR, where the dictionary gives the VR: US or SS (`xs`),
+/// US, SS or OW (`lt`), OB or OW (`ox`, `px`) count as 2-byte values.
+fn implicit_value_size(tag: Tag) -> usize {
+    match StandardDataDictionary.by_tag(tag).map(|e| e.vr()) {
+        Some(VirtualVr::Exact(vr)) => value_size(vr),
+        Some(VirtualVr::Xs | VirtualVr::Lt | VirtualVr::Ox | VirtualVr::Px) => 2,
+        _ => 1,
     }
 }
 
@@ -291,5 +327,38 @@ mod tests {
         assert!(decode(&bytes[..n - 3], EXPLICIT_VR_LE).is_err());
         let implicit = encode(&sample(), IMPLICIT_VR_LE).unwrap();
         assert!(decode(&implicit[..implicit.len() - 1], IMPLICIT_VR_LE).is_err());
+    }
+
+    /// Found by fuzz/fuzz_targets/dataset.rs (fuzz/corpus/dataset/crash-3e0546e1…): a US of
+    /// one byte inside a sequence item put dicom-object one byte out of step, and the
+    /// "length" it then read made it allocate 4 GiB.
+    #[test]
+    fn values_of_a_partial_binary_value_are_refused_before_dicom_object() {
+        let fuzzed: &[u8] = &[
+            0x00, 0x20, 0x1e, 0x00, b'S', b'Q', 0, 0, 0xff, 0xff, 0xff,
+            0xff, // (2000,001E) SQ
+            0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff, // item, undefined length
+            0x20, 0x00, 0xff, 0xff, b'U', b'S', 0x01, 0x00, 0x00, // (0020,FFFF) US, 1 byte
+            0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0, // item delimiter
+            0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0, // sequence delimiter
+        ];
+        let e = decode(fuzzed, EXPLICIT_VR_LE).unwrap_err();
+        assert!(e.0.contains("(0020,FFFF) of 1 bytes"), "{e}");
+        // A UL of 2 bytes, explicit and implicit (Rows is US, Pixel Data OB/OW).
+        let ul = [0x08, 0x00, 0x00, 0x00, b'U', b'L', 2, 0, 1, 0];
+        assert!(decode(&ul, EXPLICIT_VR_LE).is_err());
+        let rows = [0x28, 0x00, 0x10, 0x00, 3, 0, 0, 0, 1, 2, 3];
+        assert!(check_lengths(&rows, false).is_err());
+        let pixels = [0xe0, 0x7f, 0x10, 0x00, 3, 0, 0, 0, 1, 2, 3];
+        assert!(check_lengths(&pixels, false).is_err());
+        // Whole values still pass: Rows of one US, an odd-length string.
+        assert!(check_lengths(&[0x28, 0x00, 0x10, 0x00, 2, 0, 0, 0, 1, 0], false).is_ok());
+        assert!(
+            check_lengths(
+                &[0x10, 0x00, 0x10, 0x00, b'P', b'N', 3, 0, b'a', b'b', b'c'],
+                true
+            )
+            .is_ok()
+        );
     }
 }

@@ -14,6 +14,8 @@ pub const MAX_VALUES: usize = 50_000;
 pub const MAX_COLLECTION_DEPTH: usize = 8;
 
 const END_OF_ATTRIBUTES: u8 = 0x03;
+const TEXT_WITH_LANGUAGE: u8 = 0x35;
+const NAME_WITH_LANGUAGE: u8 = 0x36;
 const BEG_COLLECTION: u8 = 0x34;
 const END_COLLECTION: u8 = 0x37;
 
@@ -46,6 +48,9 @@ pub fn check_response(bytes: &[u8]) -> Result<(), String> {
                 if at > bytes.len() {
                     return Err("a value runs past the end".into());
                 }
+                if matches!(tag, TEXT_WITH_LANGUAGE | NAME_WITH_LANGUAGE) {
+                    with_language(&bytes[at - value_len..at])?;
+                }
                 values += 1;
                 if values > MAX_VALUES {
                     return Err(format!("more than {MAX_VALUES} values"));
@@ -72,6 +77,19 @@ pub fn check_response(bytes: &[u8]) -> Result<(), String> {
     }
     if depth != 0 {
         return Err("unterminated collection".into());
+    }
+    Ok(())
+}
+
+/// A textWithLanguage or nameWithLanguage value holds two strings, each after its
+/// 2-byte length (RFC 8010 §3.9). The ipp crate slices them by those lengths without
+/// looking (found by fuzz/fuzz_targets/ipp_response.rs: a panic), so they are checked
+/// here.
+fn with_language(value: &[u8]) -> Result<(), String> {
+    let language = read_u16(value, 0)?;
+    let text = read_u16(value, 2 + language)?;
+    if 2 + language + 2 + text > value.len() {
+        return Err("a text or name with language runs past its value".into());
     }
     Ok(())
 }
@@ -134,6 +152,27 @@ mod tests {
         let mut bad = HEADER.to_vec();
         bad.extend([0x01, 0x7F]);
         assert_eq!(check_response(&bad), Err("unknown tag 0x7f".into()));
+    }
+
+    /// fuzz/corpus/ipp_response/crash-f8834414…: a nameWithLanguage whose inner
+    /// length (300) ran past its 5-byte value made the ipp crate's parser panic.
+    #[test]
+    fn refuses_strings_with_language_longer_than_their_value() {
+        let mut inner = Vec::new();
+        inner.extend(2u16.to_be_bytes());
+        inner.extend(b"en");
+        inner.extend(5u16.to_be_bytes());
+        inner.extend(b"hello");
+        for tag in [TEXT_WITH_LANGUAGE, NAME_WITH_LANGUAGE] {
+            assert_eq!(check_response(&message(&[value(tag, "a", &inner)])), Ok(()));
+            for cut in 0..inner.len() {
+                let m = message(&[value(tag, "a", &inner[..cut])]);
+                assert!(check_response(&m).is_err(), "tag {tag:#x}, cut at {cut}");
+            }
+        }
+        let long = [0, 2, b'e', b'n', 0x01, 0x2C]; // a 300-byte name in 6 bytes
+        let m = message(&[value(NAME_WITH_LANGUAGE, "job-name", &long)]);
+        assert!(check_response(&m).is_err());
     }
 
     #[test]
