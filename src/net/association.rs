@@ -48,7 +48,8 @@ pub struct Limits {
 pub struct Opened {
     pub id: u64,
     pub peer: std::net::SocketAddr,
-    pub secure: Channel,
+    /// Plain TCP or TLS, and how.
+    pub channel: Channel,
     pub read: ReadHalf,
     pub write: WriteHalf,
     pub rq: AssociationRQ,
@@ -64,7 +65,7 @@ pub async fn run<S: Service>(
     let Opened {
         id,
         peer,
-        secure,
+        channel,
         read: mut read_half,
         mut write,
         rq,
@@ -83,6 +84,7 @@ pub async fn run<S: Service>(
             refusal.reason()
         );
         let _ = pdu::write_control(&mut write, &Pdu::AssociationRJ(refusal.rejection())).await;
+        let _ = write.shutdown().await;
         return;
     }
     let negotiated = match negotiate(&rq, &policy) {
@@ -90,6 +92,7 @@ pub async fn run<S: Service>(
         Err((rj, why)) => {
             warn!(assoc = id, %peer, calling = %rq.calling_ae_title, "association rejected: {why}");
             let _ = pdu::write_control(&mut write, &Pdu::AssociationRJ(rj)).await;
+            let _ = write.shutdown().await;
             return;
         }
     };
@@ -105,7 +108,7 @@ pub async fn run<S: Service>(
         called_ae_title: negotiated.called_ae_title.clone(),
         peer,
         contexts: negotiated.contexts.clone(),
-        channel: secure,
+        channel,
     };
     info!(
         assoc = id, %peer, calling = %info.calling_ae_title, called = %info.called_ae_title,

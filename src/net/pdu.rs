@@ -78,6 +78,9 @@ impl PduError {
     }
 }
 
+/// What is set aside for a PDU body before its bytes arrive.
+const BODY_PREALLOCATION: usize = 256 * 1024;
+
 /// Reads one PDU. `limit` bounds the body length of any PDU before it is allocated.
 pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,
@@ -107,15 +110,17 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
             limit: type_limit,
         });
     }
-    let mut body = vec![0u8; length as usize];
-    match reader.read_exact(&mut body).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            return Err(PduError::Malformed(format!(
-                "connection closed inside a PDU of type 0x{pdu_type:02X} declaring {length} bytes"
-            )));
-        }
-        Err(e) => return Err(e.into()),
+    // The buffer grows with the bytes that arrive, not with the declared length: six
+    // bytes of header cannot make filmd set aside the whole cap.
+    let mut body = Vec::with_capacity((length as usize).min(BODY_PREALLOCATION));
+    (&mut *reader)
+        .take(u64::from(length))
+        .read_to_end(&mut body)
+        .await?;
+    if body.len() < length as usize {
+        return Err(PduError::Malformed(format!(
+            "connection closed inside a PDU of type 0x{pdu_type:02X} declaring {length} bytes"
+        )));
     }
     if pdu_type == pdu_type::P_DATA_TF {
         return parse_pdata(body).map(Frame::Data);

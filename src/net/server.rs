@@ -180,7 +180,7 @@ impl<S: Service> Pending<S> {
         let _ = stream.set_nodelay(true);
         let deadline = tokio::time::Instant::now() + self.limits.association_timeout;
         // TLS handshake, then the first PDU, both within the association timeout.
-        let (mut read, mut write, secure) = match tokio::time::timeout_at(
+        let (mut read, mut write, channel) = match tokio::time::timeout_at(
             deadline,
             tls::open(stream, &self.transport),
         )
@@ -247,7 +247,7 @@ impl<S: Service> Pending<S> {
         let opened = association::Opened {
             id,
             peer,
-            secure,
+            channel,
             read,
             write,
             rq,
