@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(file) = file.checked(path) {
         let _ = Settings::resolve(
             &file,
+            path,
             CustomLayouts::embedded(),
             AnnotationFormats::embedded().clone(),
         );

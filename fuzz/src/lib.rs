@@ -248,6 +248,7 @@ impl Association {
             called_ae_title: f.settings.queues[0].ae_titles[0].clone(),
             peer: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
             contexts: contexts.clone(),
+            channel: filmd::net::tls::Channel::Plain,
         };
         let (events, _events) = tokio::sync::mpsc::unbounded_channel();
         let handler = f.service.open(&info, events);
