@@ -6,8 +6,9 @@
 //! → [`outputs`] (PDF archive, IPP printer) → [`backend`] (encoders and protocol clients).
 //! [`config`] parses the configuration once into settings, [`app`] wires a server from
 //! them, [`admin`] is the operator's side, [`data_dir`] and [`time`] are the one home of
-//! the data directory's layout and of the calendar. [`scu`] is the other side of the
-//! wire: filmd's own Print SCU, used by the load generator and the tests.
+//! the data directory's layout and of the calendar, [`xml`] of XML escaping. [`scu`] is
+//! the other side of the wire: filmd's own Print SCU, used by the load generator and the
+//! tests.
 
 pub mod admin;
 pub mod app;
@@ -24,6 +25,7 @@ pub mod render;
 pub mod scu;
 pub mod spool;
 pub mod time;
+pub mod xml;
 
 /// An error and its sources, "a: b: c", each cause once: the outer messages of reqwest
 /// ("error sending request") and dicom-ul ("failed to handshake TLS connection") do not

@@ -7,6 +7,7 @@ use super::codes::{
     APPLICATION_SERVER, AccessPointType, Action, Code, LIFE_CYCLE_EXPORT, ObjectRole, Outcome,
     SYSTEM_OBJECT,
 };
+use crate::xml::escape_into;
 use std::time::SystemTime;
 
 /// Longest free text (an outcome description, an alert description) kept in a message,
@@ -248,27 +249,6 @@ impl Xml {
     }
 }
 
-/// Escapes text for an attribute value or element content. Tab, line feed and carriage
-/// return become character references (an attribute value would otherwise normalise them
-/// to spaces, and the message must stay one line); other characters XML 1.0 does not
-/// allow (most C0 controls, U+FFFE, U+FFFF) become U+FFFD.
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-}
-
 /// Base64 (RFC 4648, with padding): the encoding of `xsd:base64Binary`, which
 /// ParticipantObjectDetail values take (PS3.15 A.5.1).
 pub fn base64(bytes: &[u8]) -> String {
@@ -312,13 +292,7 @@ mod tests {
     }
 
     #[test]
-    fn text_is_escaped_and_stays_on_one_line() {
-        let mut out = String::new();
-        escape_into(&mut out, "a<b>&\"c'\n\r\t\u{1}\u{FFFF}é");
-        assert_eq!(
-            out,
-            "a&lt;b&gt;&amp;&quot;c&apos;&#10;&#13;&#9;\u{FFFD}\u{FFFD}é"
-        );
+    fn text_is_bounded() {
         let long = "x".repeat(MAX_TEXT + 10);
         assert_eq!(bounded(&long).chars().count(), MAX_TEXT + 1);
         assert_eq!(bounded("short"), "short");

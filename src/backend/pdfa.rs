@@ -7,6 +7,7 @@
 //! Print Job UID, per-film parameters) goes into a filmd XMP schema, which PDF/A requires
 //! to be described in the packet itself with the PDF/A extension schema (6.6.2.3.1).
 
+use crate::xml::escape;
 use lopdf::{Object, StringFormat};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -195,24 +196,6 @@ pub fn uuid_string(uuid: &[u8; 16]) -> String {
     out
 }
 
-/// Text for XML character data and attribute values. `\r` is written as a character
-/// reference because an XML parser turns a literal one into `\n` (XML 1.0 2.11).
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The Info dictionary values and their XMP twins (ISO 19005-2 6.6.3, table 3): both are
 /// built from this one struct so that they cannot disagree.
 pub struct DocumentText {
@@ -242,7 +225,7 @@ impl DocumentText {
 /// The XMP packet (XMP part 1 7.3) for the catalog's `/Metadata` stream, UTF-8, without
 /// the `bytes` and `encoding` attributes ISO 19005-2 6.6.2.1 forbids.
 pub fn xmp_packet(info: &DocumentInfo, text: &DocumentText, ids: &Identifiers) -> String {
-    let e = |s: &str| xml_escape(&clean_text(s));
+    let e = |s: &str| escape(&clean_text(s));
     let mut x = String::with_capacity(8192 + 512 * info.films.len());
     x.push_str("<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n");
     x.push_str("<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n");
@@ -262,7 +245,7 @@ pub fn xmp_packet(info: &DocumentInfo, text: &DocumentText, ids: &Identifiers) -
             let _ = writeln!(
                 x,
                 "  <dc:{name}><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:{name}>",
-                xml_escape(value)
+                escape(value)
             );
         }
     };
@@ -271,7 +254,7 @@ pub fn xmp_packet(info: &DocumentInfo, text: &DocumentText, ids: &Identifiers) -
         let _ = writeln!(
             x,
             "  <dc:creator><rdf:Seq><rdf:li>{}</rdf:li></rdf:Seq></dc:creator>",
-            xml_escape(&text.author)
+            escape(&text.author)
         );
     }
     lang_alt(&mut x, "description", &text.subject);
@@ -292,7 +275,7 @@ pub fn xmp_packet(info: &DocumentInfo, text: &DocumentText, ids: &Identifiers) -
         let _ = writeln!(
             x,
             "  <xmp:CreatorTool>{}</xmp:CreatorTool>",
-            xml_escape(&text.creator)
+            escape(&text.creator)
         );
     }
     x.push_str(" </rdf:Description>\n");
@@ -308,7 +291,7 @@ pub fn xmp_packet(info: &DocumentInfo, text: &DocumentText, ids: &Identifiers) -
             "  <xmpMM:InstanceID>uuid:{}</xmpMM:InstanceID>\n",
             " </rdf:Description>\n",
         ),
-        xml_escape(&text.producer),
+        escape(&text.producer),
         uuid_string(&ids.document),
         uuid_string(&ids.instance),
     );
@@ -525,10 +508,6 @@ mod tests {
             "a\u{fffd}$B\u{fffd}b\r\n"
         );
         assert_eq!(clean_text(&"x".repeat(10_000)).len(), MAX_TEXT_CHARS);
-        assert_eq!(
-            xml_escape("<a href=\"x\">R&D's</a>\r"),
-            "&lt;a href=&quot;x&quot;&gt;R&amp;D&apos;s&lt;/a&gt;&#xD;"
-        );
     }
 
     #[test]
