@@ -24,6 +24,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -68,6 +69,8 @@ pub enum StartError {
     NoListener,
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
+    #[error(transparent)]
+    Console(#[from] admin::web::ConsoleError),
 }
 
 /// Where the DICOM listeners accept associations.
@@ -77,6 +80,8 @@ pub struct Addresses {
     pub plain: Option<SocketAddr>,
     /// The DICOM TLS listener, if any.
     pub tls: Option<SocketAddr>,
+    /// The web console, if `[admin] http_listen` is set.
+    pub console: Option<admin::web::ConsoleAddr>,
 }
 
 /// How long the audit sender may take at stop to deliver what is queued (Application Stop
@@ -94,6 +99,10 @@ pub struct Running {
     /// Printer pollers and the printer-recovery followers.
     tasks: Tasks,
     admin: Option<admin::Listening>,
+    /// The web console; stops with the admin socket.
+    console: Option<admin::web::Console>,
+    /// Whether the DICOM listeners accept (the console's `/readyz`).
+    accepting: Arc<AtomicBool>,
     auditor: Auditor,
     /// The audit trail's sender, stopped last.
     audit: Option<AuditTask>,
@@ -157,7 +166,14 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     )
     .map_err(StartError::Spool)?;
     match serve_spool(&settings, spool.clone(), board, &mut tasks, &auditor).await {
-        Ok((addrs, shutdown, listener, admin)) => {
+        Ok(Serving {
+            addrs,
+            shutdown,
+            listener,
+            admin,
+            console,
+            accepting,
+        }) => {
             auditor.application_start();
             Ok(Running {
                 addrs,
@@ -166,6 +182,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
                 listener: Some(listener),
                 tasks,
                 admin: Some(admin),
+                console,
+                accepting,
                 auditor,
                 audit: audit_task,
                 _lock: lock,
@@ -182,15 +200,17 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
 }
 
 /// What [`serve_spool`] started.
-type Serving = (
-    Addresses,
-    tokio::sync::watch::Sender<bool>,
-    JoinHandle<()>,
-    admin::Listening,
-);
+struct Serving {
+    addrs: Addresses,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    listener: JoinHandle<()>,
+    admin: admin::Listening,
+    console: Option<admin::web::Console>,
+    accepting: Arc<AtomicBool>,
+}
 
-/// The printer-recovery followers, the admin socket and the DICOM listener, over an open
-/// spool.
+/// The printer-recovery followers, the admin socket, the DICOM listener and the web
+/// console, over an open spool.
 async fn serve_spool(
     settings: &Settings,
     spool: Arc<Spool>,
@@ -209,20 +229,17 @@ async fn serve_spool(
             }
         }),
     ));
-    let admin = admin::listen(
-        data_dir,
-        Arc::new(admin::Admin {
-            spool: spool.clone(),
-            board: board.clone(),
-            queues: settings
-                .queues
-                .iter()
-                .map(|q| (q.name.clone(), q.ipp.as_ref().map(|i| i.uri.clone())))
-                .collect(),
-            auditor: auditor.clone(),
-        }),
-    )
-    .map_err(StartError::Admin)?;
+    let operator_side = Arc::new(admin::Admin {
+        spool: spool.clone(),
+        board: board.clone(),
+        queues: settings
+            .queues
+            .iter()
+            .map(|q| (q.name.clone(), q.ipp.as_ref().map(|i| i.uri.clone())))
+            .collect(),
+        auditor: auditor.clone(),
+    });
+    let admin = admin::listen(data_dir, operator_side.clone()).map_err(StartError::Admin)?;
     let service = Arc::new(
         PrintService::new(PrintSettings::of(settings), spool, board).with_auditor(auditor.clone()),
     );
@@ -230,6 +247,7 @@ async fn serve_spool(
     let mut addrs = Addresses {
         plain: None,
         tls: None,
+        console: None,
     };
     if let Some(listen) = settings.server.listen {
         let (listener, addr) = bind(listen).await?;
@@ -259,10 +277,41 @@ async fn serve_spool(
             .map_or(String::new(), |a| format!(" and with TLS on {a}")),
         data_dir.root().display()
     );
+    let accepting = Arc::new(AtomicBool::new(false));
+    let console = match &settings.console {
+        None => None,
+        Some(console) => Some(
+            admin::web::start(
+                console,
+                admin::web::Context {
+                    admin: operator_side,
+                    data_dir: data_dir.clone(),
+                    min_free_mib: settings.spool.min_free_mib,
+                    archives: settings
+                        .queues
+                        .iter()
+                        .filter_map(|q| Some((q.name.clone(), q.archive.as_ref()?.dir.clone())))
+                        .collect(),
+                    started: std::time::SystemTime::now(),
+                    accepting: accepting.clone(),
+                },
+            )
+            .await?,
+        ),
+    };
+    addrs.console = console.as_ref().map(admin::web::Console::address);
     let (shutdown, stop) = tokio::sync::watch::channel(false);
     let options = settings.server.options.clone();
     let listener = tokio::spawn(serve(endpoints, service, options, stop));
-    Ok((addrs, shutdown, listener, admin))
+    accepting.store(true, Ordering::Relaxed);
+    Ok(Serving {
+        addrs,
+        shutdown,
+        listener,
+        admin,
+        console,
+        accepting,
+    })
 }
 
 async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
@@ -428,6 +477,7 @@ impl Running {
             tokio::select! {
                 () = shutdown => {
                     info!("shutdown requested");
+                    self.accepting.store(false, Ordering::Relaxed);
                     let _ = self.shutdown.send(true);
                     let _ = (&mut listener).await;
                 }
@@ -443,6 +493,7 @@ impl Running {
         let _ = tokio::task::spawn_blocking(move || spool.shutdown()).await;
         // Last, so that an operator can still cancel while the spool drains.
         self.admin.take();
+        self.console.take();
         info!(
             "stopped; {} job(s) still queued resume at next start",
             self.spool.backlog()
@@ -489,6 +540,7 @@ mod tests {
             &Overrides {
                 listen: Some("127.0.0.1:0".into()),
                 data_dir: Some(data_dir.into()),
+                http_listen: Some("127.0.0.1:0".into()),
                 ..Overrides::default()
             },
         )

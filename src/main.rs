@@ -37,6 +37,9 @@ enum Command {
         /// e.g. ipp://127.0.0.1:631/printers/films.
         #[arg(long)]
         ipp: Option<String>,
+        /// Address and port of the web console ([admin] http_listen; "" turns it off).
+        #[arg(long)]
+        http_listen: Option<String>,
     },
     /// Compose a film from DICOM image files, without a network, to a PDF or PNG file.
     Render {
@@ -59,6 +62,9 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Read a password on standard input and print its argon2id hash, for a line
+    /// `NAME:HASH` of the web console's users_file.
+    HashPassword,
     /// Validate a configuration file and print what is wrong with it.
     CheckConfig {
         /// TOML configuration file.
@@ -183,6 +189,7 @@ fn main() -> ExitCode {
             ae_title,
             data_dir,
             ipp,
+            http_listen,
         } => serve(
             config.as_deref(),
             &Overrides {
@@ -190,6 +197,7 @@ fn main() -> ExitCode {
                 ae_title,
                 data_dir,
                 ipp,
+                http_listen,
             },
         ),
         Command::Render {
@@ -200,6 +208,7 @@ fn main() -> ExitCode {
         } => render(&request, &output, config.as_deref(), queue.as_deref()),
         Command::Layouts { config } => layouts(config.as_deref()),
         Command::CheckConfig { file } => check_config(&file),
+        Command::HashPassword => hash_password(),
         Command::Jobs {
             server,
             queue,
@@ -254,6 +263,9 @@ fn serve(config: Option<&Path>, overrides: &Overrides) -> Result<(), Failure> {
                 if let Some(addr) = addr {
                     println!("listening{tls} on {addr}");
                 }
+            }
+            if let Some(console) = addrs.console {
+                println!("console on {console}");
             }
         },
     ))?;
@@ -324,7 +336,30 @@ fn check_config(file: &Path) -> Result<(), Failure> {
     if let Some(audit) = &settings.audit {
         println!("  audit trail to {}", audit.destination);
     }
+    match &settings.console {
+        None => println!("  web console: off"),
+        Some(c) => println!(
+            "  web console on {}://{}/ ({})",
+            if c.tls.is_some() { "https" } else { "http" },
+            c.listen,
+            match &c.users_file {
+                Some(users) => format!("users from {}", users.display()),
+                None => "no log-in: loopback only".into(),
+            }
+        ),
+    }
     println!("  {}", loaded.files_summary);
+    Ok(())
+}
+
+fn hash_password() -> Result<(), Failure> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err(anyhow::anyhow!("no password on standard input").into());
+    }
+    println!("{}", admin::web::hash_password(password)?);
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod protocol;
 pub mod server;
+pub mod web;
 
 pub use client::{ClientError, ask, jobs_offline, jobs_table, queues_table};
 pub use protocol::{Answer, MAX_LIMIT, MAX_REQUEST, Request};

@@ -38,6 +38,8 @@ pub struct ConfigFile {
     pub tls: TlsConfig,
     #[serde(default)]
     pub audit: super::audit::AuditConfig,
+    #[serde(default)]
+    pub admin: super::admin::AdminConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -598,6 +600,9 @@ impl ConfigFile {
         }
         for (key, problem) in self.audit.validate() {
             bad(format!("audit.{key}"), problem);
+        }
+        for (key, problem) in self.admin.validate() {
+            bad(format!("admin.{key}"), problem);
         }
         let sp = &self.spool;
         if sp.compose_workers > 64 {

@@ -3,12 +3,14 @@
 //! fonts), and the [`Settings`] the server runs with, resolved from both. [`load`] does
 //! all of it; nothing else reads the configuration.
 
+mod admin;
 mod audit;
 mod error;
 mod file;
 mod layouts;
 mod settings;
 
+pub use admin::{AdminConfig, DEFAULT_HTTP_LISTEN};
 pub use audit::AuditConfig;
 pub use error::{AnnotationSetupError, ConfigError, ConfigIssue};
 pub use file::{
@@ -34,6 +36,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// The default queue's `ipp` printer.
     pub ipp: Option<String>,
+    /// `admin.http_listen`, the web console's address ("" off).
+    pub http_listen: Option<String>,
 }
 
 impl Overrides {
@@ -55,6 +59,9 @@ impl Overrides {
         {
             q.ipp = uri.clone();
         }
+        if let Some(listen) = &self.http_listen {
+            file.admin.http_listen = listen.clone();
+        }
     }
 
     fn any(&self) -> bool {
@@ -62,6 +69,7 @@ impl Overrides {
             || self.ae_title.is_some()
             || self.data_dir.is_some()
             || self.ipp.is_some()
+            || self.http_listen.is_some()
     }
 }
 
@@ -123,6 +131,7 @@ mod tests {
                 ae_title: Some("CT_FILM".into()),
                 data_dir: Some("/tmp/filmd-x".into()),
                 ipp: Some("ipp://127.0.0.1:631/ipp/print".into()),
+                http_listen: Some("127.0.0.1:0".into()),
             },
         )
         .expect("valid");

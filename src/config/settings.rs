@@ -5,6 +5,7 @@
 //! silently.
 
 use super::file::{ColorFilms, ConfigFile, PrinterIdentity, QueueConfig};
+use crate::admin::web::ConsoleSettings;
 use crate::audit::AuditSettings;
 use crate::data_dir::DataDir;
 use crate::film::custom::CustomLayouts;
@@ -36,6 +37,8 @@ pub struct Settings {
     pub annotation_formats: AnnotationFormats,
     /// The audit trail, if `[audit] destination` is set.
     pub audit: Option<AuditSettings>,
+    /// The web console, unless `[admin] http_listen = ""`.
+    pub console: Option<ConsoleSettings>,
     /// Where the configuration came from: its file, or `<embedded>`.
     pub source: PathBuf,
 }
@@ -170,6 +173,7 @@ impl Settings {
             custom_layouts,
             annotation_formats,
             audit: file.audit.resolve(&file.server.ae_title),
+            console: file.admin.resolve(),
             source: source.to_path_buf(),
         }
     }

@@ -1,0 +1,195 @@
+//! The JSON API under `/api/v1/` (the pages' data and actions, for scripts), and the
+//! probes: `/metrics` for Prometheus, `/healthz` (alive) and `/readyz` (listener bound,
+//! spool writable, disk above `min_free_mib`). Errors are `{"error": "…"}` with 400, 404,
+//! 409 (or 415 for a POST that is not JSON).
+
+use super::data::{self, JobQuery, Refusal, blocking};
+use super::{AppState, Operator};
+use crate::admin::JobView;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::atomic::Ordering;
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+/// `GET /api/v1/jobs?queue=&state=&calling_ae=&offset=&limit=`: newest first.
+#[derive(Debug, Serialize)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+    /// Jobs matching the filters in all.
+    pub total: u64,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+pub async fn jobs(State(state): State<AppState>, Query(query): Query<JobQuery>) -> Response {
+    match blocking(&state, move |ctx| data::jobs(ctx, &query)).await {
+        Ok(page) => Json(JobList {
+            jobs: page.jobs.iter().map(JobView::from).collect(),
+            total: page.total,
+            offset: page.query.offset,
+            limit: page.query.limit(),
+        })
+        .into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+pub async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match blocking(&state, move |ctx| data::job_view(ctx, &id)).await {
+        Ok(view) => Json(view).into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+pub async fn queues(State(state): State<AppState>) -> Response {
+    match blocking(&state, data::queues).await {
+        Ok(queues) => Json(json!({ "queues": queues })).into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+pub async fn associations() -> Response {
+    Json(json!({ "associations": [] })).into_response()
+}
+
+/// The body of an action: all fields optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActionBody {
+    /// Retry: print again also when it was printed again already or reached its printer.
+    pub force: bool,
+    /// Refuse: why, for the modalities (Error Comment, at most 64 characters).
+    pub reason: Option<String>,
+}
+
+/// The action's body, if the request is JSON: `Content-Type: application/json` (which a
+/// cross-site HTML form cannot send, and a script on another site cannot without a CORS
+/// preflight this server never answers); an empty body is `{}`.
+fn action_body(headers: &HeaderMap, body: &Bytes) -> Result<ActionBody, Refusal> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send Content-Type: application/json",
+        ));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ActionBody::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
+}
+
+/// `POST /api/v1/jobs/{id}/{cancel|retry|hold|release}`.
+pub async fn job_action(
+    State(state): State<AppState>,
+    Extension(op): Extension<Operator>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match action_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r.into_response(),
+    };
+    let operator = op.name();
+    let job = id.clone();
+    match blocking(&state, move |ctx| {
+        data::job_action(ctx, &job, &action, body.force, &operator)
+    })
+    .await
+    {
+        Ok(new) => {
+            state.changes.send_modify(|n| *n += 1);
+            Json(json!({ "ok": true, "id": new.unwrap_or(id) })).into_response()
+        }
+        Err(r) => r.into_response(),
+    }
+}
+
+/// `POST /api/v1/queues/{name}/{pause|resume|refuse|accept}`.
+pub async fn queue_action(
+    State(state): State<AppState>,
+    Extension(op): Extension<Operator>,
+    Path((name, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match action_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r.into_response(),
+    };
+    let operator = op.name();
+    let queue = name.clone();
+    match blocking(&state, move |ctx| {
+        data::queue_action(ctx, &queue, &action, body.reason.as_deref(), &operator)
+    })
+    .await
+    {
+        Ok(()) => {
+            state.changes.send_modify(|n| *n += 1);
+            Json(json!({ "ok": true, "queue": name })).into_response()
+        }
+        Err(r) => r.into_response(),
+    }
+}
+
+pub async fn metrics() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "metrics are not available yet" })),
+    )
+        .into_response()
+}
+
+pub async fn healthz() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain")], "ok\n").into_response()
+}
+
+/// `/readyz`: 200 when filmd can take prints (its DICOM listeners accept, the spool's
+/// directory takes a file, and the disk has more than `min_free_mib` free), else 503;
+/// the body says which check failed.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let accepting = state.ctx.accepting.load(Ordering::Relaxed);
+    let checks = blocking(&state, |ctx| {
+        let spool = ctx.data_dir.spool();
+        let probe = spool.join(format!(".readyz-{}", std::process::id()));
+        let writable = std::fs::write(&probe, b"ready").is_ok() && std::fs::remove_file(&probe).is_ok();
+        let free = crate::spool::payload::free_bytes(&spool).ok();
+        Ok((writable, free, ctx.min_free_mib))
+    })
+    .await;
+    let (writable, free, min_free_mib) = checks.unwrap_or((false, None, 0));
+    let disk = free.is_some_and(|f| f >= min_free_mib.saturating_mul(1 << 20));
+    let ready = accepting && writable && disk;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({
+            "ready": ready,
+            "listener": accepting,
+            "spool_writable": writable,
+            "disk_free_bytes": free,
+            "min_free_bytes": min_free_mib.saturating_mul(1 << 20),
+        })),
+    )
+        .into_response()
+}

@@ -1,0 +1,245 @@
+//! The operator's web console and its JSON API (`[admin] http_listen`): HTML pages of the
+//! queues, jobs and associations with the operator's actions, `/api/v1/` with the same
+//! data, `/metrics`, `/healthz` and `/readyz`, served by axum on the server's runtime.
+//!
+//! Pages are hand-written HTML: every interpolated value goes through one escaping function
+//! ([`html::esc`]); there are four small pages, and a template crate would add a second
+//! language and a build step for them. CSS and the live-refresh script are embedded.
+
+mod api;
+pub mod auth;
+mod data;
+mod guard;
+pub mod html;
+mod pages;
+pub mod server;
+
+pub use auth::{CsrfKey, Users, UsersFileError, basic_credentials, hash_password};
+pub use guard::Operator;
+
+use super::Admin;
+use crate::data_dir::DataDir;
+use crate::net::tls::{TlsFiles, TlsSetupError};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+/// Largest request body (a JSON action or a form), bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The console's resolved settings (`[admin]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSettings {
+    pub listen: SocketAddr,
+    /// Who may log in; `None`: nobody is asked (check-config allows that on loopback only).
+    pub users_file: Option<PathBuf>,
+    /// HTTPS with this certificate and key.
+    pub tls: Option<TlsFiles>,
+}
+
+/// Why the console could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConsoleError {
+    #[error("binding the web console to {addr} (set [admin] http_listen, \"\" for none): {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("web console users: {0}")]
+    Users(#[from] UsersFileError),
+    #[error("web console TLS: {0}")]
+    Tls(#[from] TlsSetupError),
+}
+
+/// What the console shows and acts on.
+pub struct Context {
+    pub admin: Arc<Admin>,
+    pub data_dir: DataDir,
+    /// `[spool] min_free_mib`, for `/readyz`.
+    pub min_free_mib: u64,
+    /// Each queue's PDF archive directory: a job's PDF is served only from there.
+    pub archives: HashMap<String, PathBuf>,
+    pub started: SystemTime,
+    /// True while the DICOM listeners accept associations (`/readyz`).
+    pub accepting: Arc<AtomicBool>,
+}
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    pub ctx: Context,
+    pub users: Option<Users>,
+    pub csrf: CsrfKey,
+    /// Bumped when what the pages show has changed; `/events` tells the browsers.
+    pub changes: watch::Sender<u64>,
+}
+
+pub(crate) type AppState = Arc<Shared>;
+
+/// Where the console listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsoleAddr {
+    pub addr: SocketAddr,
+    pub https: bool,
+}
+
+impl std::fmt::Display for ConsoleAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}/", self.addr)
+    }
+}
+
+/// A running console: stops (with every connection) when dropped.
+pub struct Console {
+    addr: ConsoleAddr,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Console {
+    pub fn address(&self) -> ConsoleAddr {
+        self.addr
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Reads the users file and the certificate, binds `settings.listen` and serves.
+pub async fn start(settings: &ConsoleSettings, ctx: Context) -> Result<Console, ConsoleError> {
+    let users = settings.users_file.as_deref().map(Users::load).transpose()?;
+    let tls = settings
+        .tls
+        .as_ref()
+        .map(crate::net::tls::acceptor)
+        .transpose()?;
+    let bind = |source| ConsoleError::Bind {
+        addr: settings.listen,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(bind)?;
+    let addr = ConsoleAddr {
+        addr: listener.local_addr().map_err(bind)?,
+        https: tls.is_some(),
+    };
+    let (changes, _) = watch::channel(0u64);
+    let state = Arc::new(Shared {
+        ctx,
+        users,
+        csrf: CsrfKey::random(),
+        changes,
+    });
+    let watcher = tokio::spawn(watch_changes(state.clone()));
+    let router = router(state.clone());
+    let listener = tokio::spawn(server::accept_loop(listener, tls, router));
+    info!(
+        "web console on {addr}{}",
+        if state.users.is_some() {
+            " (log-in required)"
+        } else {
+            ""
+        }
+    );
+    Ok(Console {
+        addr,
+        tasks: vec![listener, watcher],
+    })
+}
+
+/// Every route; [`guard`] checks credentials and cross-site POSTs before any of them.
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/jobs", get(pages::jobs))
+        .route("/jobs/{id}", get(pages::job))
+        .route("/jobs/{id}/films/{file}", get(pages::preview))
+        .route("/jobs/{id}/pdf", get(pages::pdf))
+        .route("/jobs/{id}/{action}", post(pages::job_action))
+        .route("/queues/{name}/{action}", post(pages::queue_action))
+        .route("/associations", get(pages::associations))
+        .route("/events", get(pages::events))
+        .route("/static/console.css", get(pages::css))
+        .route("/static/console.js", get(pages::script))
+        .route("/api/v1/jobs", get(api::jobs))
+        .route("/api/v1/jobs/{id}", get(api::job))
+        .route("/api/v1/jobs/{id}/{action}", post(api::job_action))
+        .route("/api/v1/queues", get(api::queues))
+        .route("/api/v1/queues/{name}/{action}", post(api::queue_action))
+        .route("/api/v1/associations", get(api::associations))
+        .route("/metrics", get(api::metrics))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// How often the pages' data is compared for changes while a browser listens.
+const CHANGE_POLL: Duration = Duration::from_secs(1);
+
+/// Bumps [`Shared::changes`] when the spool's jobs or a printer's status change, checked
+/// each [`CHANGE_POLL`] while at least one browser listens to `/events`.
+async fn watch_changes(state: AppState) {
+    let mut last = None;
+    loop {
+        tokio::time::sleep(CHANGE_POLL).await;
+        if state.changes.receiver_count() == 0 {
+            last = None;
+            continue;
+        }
+        let s = state.clone();
+        let Ok(now) = tokio::task::spawn_blocking(move || fingerprint(&s.ctx)).await else {
+            continue;
+        };
+        if last.is_some() && last != Some(now) {
+            state.changes.send_modify(|n| *n += 1);
+        }
+        last = Some(now);
+    }
+}
+
+/// A digest of what the pages show: the newest jobs' states and times, the counts per
+/// queue and state, and each printer's status.
+fn fingerprint(ctx: &Context) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let admin = &ctx.admin;
+    if let Ok(rows) = admin.spool.jobs(&crate::spool::JobFilter {
+        limit: 50,
+        ..Default::default()
+    }) {
+        for r in rows {
+            (r.id, r.state.as_str(), r.updated_ms, r.attempts).hash(&mut h);
+        }
+    }
+    if let Ok(counts) = admin.spool.counts() {
+        let mut counts: Vec<_> = counts.into_iter().collect();
+        counts.sort();
+        counts.hash(&mut h);
+    }
+    for (name, _) in &admin.queues {
+        let c = admin.board.get(name);
+        (c.status.term(), c.info, c.detail).hash(&mut h);
+    }
+    h.finish()
+}
