@@ -151,7 +151,9 @@ mod tests {
 
     #[test]
     fn cross_site_requests_are_told_apart_from_the_consoles_own() {
-        let ok = |pairs, tls| same_origin(&headers(pairs), tls).is_ok();
+        fn ok(pairs: &[(&'static str, &'static str)], tls: bool) -> bool {
+            same_origin(&headers(pairs), tls).is_ok()
+        }
         assert!(ok(&[], false), "curl");
         assert!(ok(&[("sec-fetch-site", "same-origin")], false));
         assert!(ok(&[("sec-fetch-site", "none")], false), "typed by the user");

@@ -25,7 +25,28 @@ pub struct Server {
     _tmp: Option<tempfile::TempDir>,
     pub log: PathBuf,
     /// filmd's stdout, kept open: a closed pipe would fail its later writes.
-    _stdout: BufReader<ChildStdout>,
+    stdout: BufReader<ChildStdout>,
+    /// The web console's base URL, once read from stdout ([`Server::console_url`]).
+    console: Option<String>,
+}
+
+/// Whether a configuration's text sets `[admin] http_listen`: otherwise the test server's
+/// console listens on a free port (`--http-listen 127.0.0.1:0`), not on the default 8631
+/// that every test would share.
+fn sets_http_listen(config: Option<&str>) -> bool {
+    config.is_some_and(|text| {
+        toml::from_str::<toml::Table>(text)
+            .is_ok_and(|t| t.get("admin").and_then(|a| a.get("http_listen")).is_some())
+    })
+}
+
+/// `--http-listen 127.0.0.1:0` unless `extra` or the configuration says where.
+fn console_args(extra: &[&str], config: Option<&str>) -> Vec<String> {
+    if extra.contains(&"--http-listen") || sets_http_listen(config) {
+        Vec::new()
+    } else {
+        vec!["--http-listen".into(), "127.0.0.1:0".into()]
+    }
 }
 
 /// Whether a configuration's text sets `[tls] listen`: filmd then prints a second
@@ -62,6 +83,7 @@ impl Server {
             args.extend(["--listen".into(), listen.into()]);
         }
         args.extend(["--data-dir".into(), data_dir.display().to_string()]);
+        args.extend(console_args(extra, config));
         let tls = config.is_some_and(listens_with_tls);
         if let Some(text) = config {
             let p = tmp.path().join("filmd.toml");
@@ -75,13 +97,14 @@ impl Server {
 
     /// Starts filmd on an existing data directory (restart after a crash).
     pub fn restart_on(data_dir: &Path, log: &Path) -> Server {
-        let args = vec![
+        let mut args: Vec<String> = vec![
             "serve".into(),
             "--listen".into(),
             "127.0.0.1:0".into(),
             "--data-dir".into(),
             data_dir.display().to_string(),
         ];
+        args.extend(console_args(&[], None));
         Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None, false)
     }
 
@@ -95,13 +118,14 @@ impl Server {
             "--data-dir".into(),
             data_dir.display().to_string(),
         ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let tls = extra
+        let config = extra
             .iter()
             .position(|a| *a == "--config")
             .and_then(|i| extra.get(i + 1))
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .is_some_and(|text| listens_with_tls(&text));
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        args.extend(console_args(extra, config.as_deref()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let tls = config.is_some_and(|text| listens_with_tls(&text));
         Self::spawn(args, data_dir.to_path_buf(), log.to_path_buf(), None, tls)
     }
 
@@ -161,8 +185,27 @@ impl Server {
             data_dir,
             _tmp: tmp,
             log,
-            _stdout: stdout,
+            stdout,
+            console: None,
         }
+    }
+
+    /// The web console's base URL, `http://127.0.0.1:PORT/` (or `https://`): the line
+    /// "console on URL" filmd prints after its listening lines. Panics when the console is
+    /// off.
+    pub fn console_url(&mut self) -> String {
+        if let Some(url) = &self.console {
+            return url.clone();
+        }
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("console on ")
+            .unwrap_or_else(|| panic!("filmd did not report its console: {line:?}"))
+            .to_string();
+        self.console = Some(url.clone());
+        url
     }
 
     pub fn pdf_dir(&self) -> PathBuf {
