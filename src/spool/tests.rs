@@ -549,6 +549,7 @@ fn start_removes_unacknowledged_payloads_and_fails_jobs_without_one() {
                 owner: String::new(),
                 calling_ae: "SCU".into(),
                 payload_bytes: 1,
+                film_params: Vec::new(),
             },
             1,
             None,

@@ -15,6 +15,7 @@ fn job(id: &str, queue: &str, priority: Priority) -> NewJob {
         owner: String::new(),
         calling_ae: "SCU".into(),
         payload_bytes: 10,
+        film_params: Vec::new(),
     }
 }
 
@@ -239,7 +240,18 @@ fn a_version_1_database_is_migrated_with_its_jobs() {
     }
     let s = JobStore::open(&path).unwrap();
     let row = s.get("old").unwrap().unwrap();
-    assert_eq!((row.state, row.retried_as), (State::Failed, None));
+    assert_eq!((row.state, row.retried_as, row.held), (State::Failed, None, false));
+    let events: Vec<(i64, String)> = s
+        .history("old")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.at_ms, e.event))
+        .collect();
+    assert_eq!(
+        events,
+        [(1, "received".to_string()), (2, "failed".to_string())],
+        "v3 gives jobs from before it the history their row tells"
+    );
     assert!(matches!(
         s.claim_retry("old", false, 3).unwrap(),
         RetryClaim::Claimed(_)
@@ -254,5 +266,5 @@ fn a_version_1_database_is_migrated_with_its_jobs() {
     let v: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, SCHEMA_VERSION);
 }
