@@ -2,8 +2,8 @@
 //! the running server, and print its answers as tables for a terminal. With no server,
 //! `filmd jobs` reads the spool database it left, read-only.
 
-use super::{JobDetail, JobQuery, JobView, QueueView};
 use super::protocol::{Answer, MAX_ANSWER, MAX_LIMIT, Request};
+use super::{JobDetail, JobQuery, JobView, QueueView};
 use crate::data_dir::DataDir;
 use crate::spool::store::{JobFilter, JobStore, State};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -203,7 +203,10 @@ pub fn job_text(detail: &JobDetail) -> String {
 /// The queues as a table, for a terminal.
 pub fn queues_table(queues: &[QueueView]) -> String {
     let mut rows = vec![
-        ["QUEUE", "PRINTER", "STATUS", "INFO", "STATE", "TODAY", "JOBS"].map(String::from),
+        [
+            "QUEUE", "PRINTER", "STATUS", "INFO", "STATE", "TODAY", "JOBS",
+        ]
+        .map(String::from),
     ];
     for q in queues {
         let jobs = q

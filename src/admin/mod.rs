@@ -13,8 +13,8 @@ pub use client::{ClientError, ask, job_text, jobs_offline, jobs_table, queues_ta
 pub use protocol::{Answer, MAX_LIMIT, MAX_REQUEST, Request};
 pub use server::{Listening, listen};
 pub use view::{
-    AdminError, ErrorView, FilmView, HistoryView, JobDetail, JobPage, JobQuery, JobView,
-    QueueView, utc,
+    AdminError, ErrorView, FilmView, HistoryView, JobDetail, JobPage, JobQuery, JobView, QueueView,
+    utc,
 };
 
 use crate::audit::{Auditor, OperatorAction, OperatorEvent, OperatorTarget};
@@ -47,7 +47,12 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 impl Admin {
     /// A page of jobs, newest first.
     pub fn jobs(&self, query: &JobQuery) -> Result<JobPage, AdminError> {
-        let state = match query.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let state = match query
+            .state
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => None,
             Some(s) => Some(
                 State::parse(s)
@@ -218,7 +223,13 @@ impl Admin {
     /// Makes a refusing queue accept new prints again.
     pub fn accept(&self, queue: &str, operator: &str) -> Result<bool, AdminError> {
         let result = self.spool.accept(queue).map_err(AdminError::from);
-        self.audit_queue(OperatorAction::Accept, queue, operator, &result, "accepting");
+        self.audit_queue(
+            OperatorAction::Accept,
+            queue,
+            operator,
+            &result,
+            "accepting",
+        );
         result
     }
 

@@ -1,8 +1,8 @@
 //! What an operator sees of jobs and queues, the same over the admin socket, the web
 //! console and its JSON API; and the typed errors of the operator's actions.
 
-use crate::spool::store::{FilmParams, JobEvent, JobRow, LastError, State};
 use crate::spool::SpoolError;
+use crate::spool::store::{FilmParams, JobEvent, JobRow, LastError, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

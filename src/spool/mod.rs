@@ -44,8 +44,8 @@ pub mod store;
 pub use crate::time::now_ms;
 pub use payload::{sync_dir, write_durably};
 pub use store::{
-    JobEvent, JobFilter, JobRow, JobStore, LastError, Priority, QueueActivity, QueueControl,
-    State, StoreError,
+    JobEvent, JobFilter, JobRow, JobStore, LastError, Priority, QueueActivity, QueueControl, State,
+    StoreError,
 };
 
 use crate::film::{Device, Film};

@@ -887,3 +887,5 @@ fn a_job_that_reached_its_printer_is_printed_again_only_when_forced() {
     let new = spool.retry(&old, true).unwrap();
     wait_state(&spool, &new, State::Done);
 }
+
+mod controls;

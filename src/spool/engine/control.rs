@@ -47,7 +47,11 @@ impl Inner {
         self.known_queue(queue)?;
         let changed = self.store.set_paused(queue, paused, now_ms())?;
         if changed {
-            info!(queue, "{} by the operator", if paused { "paused" } else { "resumed" });
+            info!(
+                queue,
+                "{} by the operator",
+                if paused { "paused" } else { "resumed" }
+            );
             if !paused {
                 self.wake_all(queue);
             }

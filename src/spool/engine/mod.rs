@@ -8,9 +8,7 @@
 //! printer by its job name, and the printer's job is adopted instead of sending a second one.
 
 use super::payload::{self, Layout};
-use super::store::{
-    FilmParams, JobRow, JobStore, NewJob, Priority, RetryClaim, State, StoreError,
-};
+use super::store::{FilmParams, JobRow, JobStore, NewJob, Priority, RetryClaim, State, StoreError};
 use super::{
     DeliveryError, Document, FinishedHook, Full, Observer, PrintJob, Progress, QueueOutputs,
     RemoteState, SpoolConfig, SpoolError, Submission, job_name, now_ms,
@@ -102,8 +100,18 @@ fn film_params(film: &crate::film::Film) -> FilmParams {
         trim: film.trim,
         color: film.color,
         image_boxes: count(film.image_boxes.len()),
-        images: count(film.image_boxes.iter().filter(|b| b.image.is_some()).count()),
-        annotations: count(film.annotations.iter().filter(|a| !a.text.trim().is_empty()).count()),
+        images: count(
+            film.image_boxes
+                .iter()
+                .filter(|b| b.image.is_some())
+                .count(),
+        ),
+        annotations: count(
+            film.annotations
+                .iter()
+                .filter(|a| !a.text.trim().is_empty())
+                .count(),
+        ),
     }
 }
 

@@ -59,11 +59,9 @@ impl JobStore {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let found: Option<(String, bool)> = tx
-            .query_row(
-                "SELECT state, held FROM jobs WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT state, held FROM jobs WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         let Some((state, was)) = found else {
             return Ok(HeldChange::Unknown);
@@ -152,7 +150,8 @@ impl JobStore {
     /// Every queue's controls that were ever set.
     pub fn queue_controls(&self) -> Result<BTreeMap<String, QueueControl>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT queue, paused, refusing, updated_ms FROM queue_controls")?;
+        let mut stmt =
+            conn.prepare("SELECT queue, paused, refusing, updated_ms FROM queue_controls")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
