@@ -612,6 +612,106 @@ mod tests {
         drop(again);
     }
 
+    /// What the console shows of a modality's visits: an association refused by a queue's
+    /// access rule is journaled and counted under its reason; one that prints a film is
+    /// journaled with its film and how it ended, and the film counters move by exactly
+    /// that film.
+    #[test]
+    fn associations_and_films_reach_the_journal_and_the_metrics() {
+        use crate::net::access::{AccessRules, AeGlob};
+        use crate::net::journal::{Outcome, Rejection};
+        let tmp = tempfile::tempdir().unwrap();
+        let runtime = runtime();
+        let mut s = settings(tmp.path());
+        Arc::make_mut(&mut s.queues[0]).access = AccessRules {
+            allow_calling: vec![AeGlob::parse("CT*").unwrap()],
+            allow_from: Vec::new(),
+        };
+        let queue = s.queues[0].name.clone();
+        let running = runtime.block_on(start(s)).expect("started");
+        let addr = running.local_addr();
+        let (journal, metrics) = (running.journal().clone(), running.metrics().clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = runtime.spawn(running.run_until(async {
+            let _ = stopped.await;
+        }));
+        let sample = |series: &str| -> Option<f64> {
+            metrics
+                .encode(&crate::metrics::Scrape::default())
+                .lines()
+                .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        };
+        let refused = ScuOptions {
+            calling_ae: "MR1".into(),
+            ..ScuOptions::default()
+        };
+        assert!(Scu::connect(addr, &refused).is_err(), "refused");
+        assert_eq!(
+            sample("filmd_associations_rejected_total{reason=\"access_calling_ae\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample("filmd_associations_rejected_total{reason=\"access_address\"}"),
+            Some(0.0)
+        );
+
+        let ct = ScuOptions {
+            calling_ae: "CT1".into(),
+            ..ScuOptions::default()
+        };
+        let mut scu = Scu::connect(addr, &ct).expect("associated");
+        let pixels: Vec<u16> = (0..16 * 16).map(|p| (p % 16 * 16) as u16).collect();
+        let spec = FilmSpec::gray(
+            "STANDARD\\1,1",
+            vec![Some(gray_image(16, 16, 8, "MONOCHROME2", &pixels))],
+        );
+        let printed = print_film(&mut scu, &spec).expect("printed");
+        assert_eq!(printed.action.status(), 0);
+        scu.release().expect("released");
+        wait_for("the association's end in the journal", || {
+            journal
+                .snapshot(1)
+                .first()
+                .is_some_and(|r| r.outcome == Outcome::Released)
+        });
+        let records = journal.snapshot(10);
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            (records[0].calling_ae.as_str(), records[0].films),
+            ("CT1", 1)
+        );
+        assert!(matches!(
+            &records[1].outcome,
+            Outcome::Rejected {
+                reason: Rejection::AccessCallingAe,
+                ..
+            }
+        ));
+        assert_eq!(records[1].calling_ae, "MR1");
+        assert_eq!(journal.open(), 0);
+        let films = |name: &str| sample(&format!("{name}{{queue=\"{queue}\"}}"));
+        assert_eq!(films("filmd_films_received_total"), Some(1.0));
+        wait_for("the film printed", || {
+            films("filmd_films_printed_total") == Some(1.0)
+        });
+        assert_eq!(films("filmd_films_failed_total"), Some(0.0));
+        assert_eq!(sample("filmd_associations_accepted_total"), Some(1.0));
+        assert_eq!(sample("filmd_associations_open"), Some(0.0));
+        assert_eq!(
+            sample("filmd_dimse_requests_total{operation=\"n_action\",status_class=\"success\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(&format!(
+                "filmd_compose_duration_seconds_count{{queue=\"{queue}\"}}"
+            )),
+            Some(1.0)
+        );
+
+        stop.send(()).unwrap();
+        runtime.block_on(served).unwrap();
+    }
+
     /// A start that fails half way (its port is taken) stops what it had started and lets
     /// go of the data directory.
     #[test]
