@@ -291,8 +291,14 @@ impl PrintHandler {
         let jobs = self.jobs.clone();
         let observed_uid = uid.clone();
         let observer = Box::new(move |state: Progress| jobs.update(&observed_uid, state));
+        // Films are sheets: film boxes × Number of Copies (as the spool counts them).
+        let sheets = u32::try_from(indices.len())
+            .unwrap_or(u32::MAX)
+            .saturating_mul(job.copies.max(1));
         match self.spool.submit(job, observer) {
             Ok(id) => {
+                self.info.record.add_films(sheets);
+                self.metrics.films_received(&queue.name, u64::from(sheets));
                 tracing::info!(assoc = self.info.id, job = %id, "queued {} film(s) for queue {}", indices.len(), queue.name);
             }
             Err(e) => {
