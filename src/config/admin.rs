@@ -170,6 +170,10 @@ mod tests {
         let found = problems("users_file = \"/nonexistent/users\"\ntls_cert = \"/nonexistent/c\"");
         let keys: Vec<&str> = found.iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, ["users_file", "tls_key", "tls_cert"], "{found:?}");
-        assert!(problems("http_listen = \"localhost:8631\"")[0].1.contains("ADDRESS:PORT"));
+        assert!(
+            problems("http_listen = \"localhost:8631\"")[0]
+                .1
+                .contains("ADDRESS:PORT")
+        );
     }
 }

@@ -3,15 +3,15 @@
 //! spool writable, disk above `min_free_mib`). Errors are `{"error": "…"}` with 400, 404,
 //! 409 (or 415 for a POST that is not JSON).
 
-use super::data::{self, JobQuery, Refusal, blocking};
+use super::data::{self, Refusal, blocking};
 use super::{AppState, Operator};
-use crate::admin::JobView;
+use crate::admin::JobQuery;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use std::sync::atomic::Ordering;
 
@@ -21,45 +21,48 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// `GET /api/v1/jobs?queue=&state=&calling_ae=&offset=&limit=`: newest first.
-#[derive(Debug, Serialize)]
-pub struct JobList {
-    pub jobs: Vec<JobView>,
-    /// Jobs matching the filters in all.
-    pub total: u64,
-    pub offset: usize,
-    pub limit: usize,
-}
-
+/// `GET /api/v1/jobs?queue=&state=&calling_ae=&offset=&limit=`: a page of jobs, newest
+/// first, with the total that match.
 pub async fn jobs(State(state): State<AppState>, Query(query): Query<JobQuery>) -> Response {
-    match blocking(&state, move |ctx| data::jobs(ctx, &query)).await {
-        Ok(page) => Json(JobList {
-            jobs: page.jobs.iter().map(JobView::from).collect(),
-            total: page.total,
-            offset: page.query.offset,
-            limit: page.query.limit(),
-        })
-        .into_response(),
+    match blocking(&state, move |ctx| Ok(ctx.admin.jobs(&query)?)).await {
+        Ok(page) => Json(page).into_response(),
         Err(r) => r.into_response(),
     }
 }
 
+/// `GET /api/v1/jobs/{id}`: the job, its history, films, PDF and the actions that apply.
 pub async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match blocking(&state, move |ctx| data::job_view(ctx, &id)).await {
-        Ok(view) => Json(view).into_response(),
+    match blocking(&state, move |ctx| data::job(ctx, &id)).await {
+        Ok(detail) => Json(detail).into_response(),
         Err(r) => r.into_response(),
     }
 }
 
 pub async fn queues(State(state): State<AppState>) -> Response {
-    match blocking(&state, data::queues).await {
+    match blocking(&state, |ctx| Ok(ctx.admin.queues()?)).await {
         Ok(queues) => Json(json!({ "queues": queues })).into_response(),
         Err(r) => r.into_response(),
     }
 }
 
-pub async fn associations() -> Response {
-    Json(json!({ "associations": [] })).into_response()
+/// `GET /api/v1/associations?limit=`: the journal, newest first.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AssociationQuery {
+    pub limit: Option<usize>,
+}
+
+pub async fn associations(
+    State(state): State<AppState>,
+    Query(query): Query<AssociationQuery>,
+) -> Response {
+    let journal = &state.ctx.journal;
+    let limit = query.limit.unwrap_or(journal.capacity());
+    Json(json!({
+        "open": journal.open(),
+        "associations": journal.snapshot(limit),
+    }))
+    .into_response()
 }
 
 /// The body of an action: all fields optional.
@@ -107,16 +110,12 @@ pub async fn job_action(
         Err(r) => return r.into_response(),
     };
     let operator = op.name();
-    let job = id.clone();
     match blocking(&state, move |ctx| {
-        data::job_action(ctx, &job, &action, body.force, &operator)
+        data::job_action(ctx, &id, &action, body.force, &operator)
     })
     .await
     {
-        Ok(new) => {
-            state.changes.send_modify(|n| *n += 1);
-            Json(json!({ "ok": true, "id": new.unwrap_or(id) })).into_response()
-        }
+        Ok(id) => Json(json!({ "ok": true, "id": id })).into_response(),
         Err(r) => r.into_response(),
     }
 }
@@ -140,20 +139,28 @@ pub async fn queue_action(
     })
     .await
     {
-        Ok(()) => {
-            state.changes.send_modify(|n| *n += 1);
-            Json(json!({ "ok": true, "queue": name })).into_response()
+        Ok(changed) => {
+            Json(json!({ "ok": true, "queue": name, "changed": changed })).into_response()
         }
         Err(r) => r.into_response(),
     }
 }
 
-pub async fn metrics() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": "metrics are not available yet" })),
-    )
-        .into_response()
+/// `GET /metrics`: Prometheus text format 0.0.4, the scrape-time values read off the
+/// runtime's threads.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let text = blocking(&state, |ctx| {
+        let admin = &ctx.admin;
+        let scrape = ctx
+            .metrics
+            .gather(&admin.spool, &admin.board, &ctx.data_dir.spool());
+        Ok(ctx.metrics.encode(&scrape))
+    })
+    .await;
+    match text {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(r) => r.into_response(),
+    }
 }
 
 pub async fn healthz() -> Response {
@@ -168,7 +175,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let checks = blocking(&state, |ctx| {
         let spool = ctx.data_dir.spool();
         let probe = spool.join(format!(".readyz-{}", std::process::id()));
-        let writable = std::fs::write(&probe, b"ready").is_ok() && std::fs::remove_file(&probe).is_ok();
+        let writable =
+            std::fs::write(&probe, b"ready").is_ok() && std::fs::remove_file(&probe).is_ok();
         let free = crate::spool::payload::free_bytes(&spool).ok();
         Ok((writable, free, ctx.min_free_mib))
     })

@@ -65,9 +65,11 @@ impl Hash {
             }
             Ok(Hash::Bcrypt(text.to_string()))
         } else {
-            Err("the hash must be argon2 ($argon2id$…, `filmd hash-password`) or bcrypt \
+            Err(
+                "the hash must be argon2 ($argon2id$…, `filmd hash-password`) or bcrypt \
                  ($2y$…, `htpasswd -nB NAME`)"
-                .into())
+                    .into(),
+            )
         }
     }
 
@@ -307,7 +309,9 @@ mod tests {
             assert!(e.contains(problem), "{text:?}: {e}");
         }
         let twice = format!("a:{BCRYPT_SECRET}\na:{BCRYPT_SECRET}\n");
-        let e = Users::parse(&twice, Path::new("u")).unwrap_err().to_string();
+        let e = Users::parse(&twice, Path::new("u"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("u:2") && e.contains("twice"), "{e}");
     }
 
@@ -322,7 +326,10 @@ mod tests {
             basic_credentials("basic YTpiOmM="),
             Some(("a".into(), "b:c".into()))
         );
-        assert_eq!(basic_credentials("Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), None);
+        assert_eq!(
+            basic_credentials("Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+            None
+        );
         assert_eq!(basic_credentials("Basic !!!"), None);
         assert_eq!(basic_credentials("Basic bm9jb2xvbg=="), None);
     }

@@ -121,7 +121,11 @@ pub(super) fn forbidden(why: &str) -> Response {
 /// 6454); a request that says another site is refused. A client that sends neither (curl)
 /// is not a browser tricked by another site.
 fn same_origin(headers: &HeaderMap, tls: bool) -> Result<(), String> {
-    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
         && matches!(site, "cross-site" | "same-site")
     {
@@ -156,7 +160,10 @@ mod tests {
         }
         assert!(ok(&[], false), "curl");
         assert!(ok(&[("sec-fetch-site", "same-origin")], false));
-        assert!(ok(&[("sec-fetch-site", "none")], false), "typed by the user");
+        assert!(
+            ok(&[("sec-fetch-site", "none")], false),
+            "typed by the user"
+        );
         assert!(!ok(&[("sec-fetch-site", "cross-site")], false));
         assert!(!ok(&[("sec-fetch-site", "same-site")], false));
         let host = ("host", "127.0.0.1:8631");
@@ -165,6 +172,9 @@ mod tests {
         assert!(ok(&[host, ("origin", "https://127.0.0.1:8631")], true));
         assert!(!ok(&[host, ("origin", "http://evil.example")], false));
         assert!(!ok(&[host, ("origin", "null")], false));
-        assert!(!ok(&[("origin", "http://127.0.0.1:8631")], false), "no Host");
+        assert!(
+            !ok(&[("origin", "http://127.0.0.1:8631")], false),
+            "no Host"
+        );
     }
 }

@@ -94,11 +94,6 @@ pub fn span(secs: u64) -> String {
     }
 }
 
-/// UTC time of a unix time in milliseconds.
-pub fn time(ms: i64) -> String {
-    crate::time::Stamp(u64::try_from(ms / 1000).unwrap_or(0)).display()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,8 @@ pub use guard::Operator;
 
 use super::Admin;
 use crate::data_dir::DataDir;
+use crate::metrics::Metrics;
+use crate::net::journal::AssociationJournal;
 use crate::net::tls::{TlsFiles, TlsSetupError};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -28,7 +30,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -72,6 +74,10 @@ pub struct Context {
     pub started: SystemTime,
     /// True while the DICOM listeners accept associations (`/readyz`).
     pub accepting: Arc<AtomicBool>,
+    /// The associations page.
+    pub journal: AssociationJournal,
+    /// `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// What every handler shares.
@@ -121,7 +127,11 @@ impl Drop for Console {
 
 /// Reads the users file and the certificate, binds `settings.listen` and serves.
 pub async fn start(settings: &ConsoleSettings, ctx: Context) -> Result<Console, ConsoleError> {
-    let users = settings.users_file.as_deref().map(Users::load).transpose()?;
+    let users = settings
+        .users_file
+        .as_deref()
+        .map(Users::load)
+        .transpose()?;
     let tls = settings
         .tls
         .as_ref()
@@ -145,9 +155,9 @@ pub async fn start(settings: &ConsoleSettings, ctx: Context) -> Result<Console, 
         csrf: CsrfKey::random(),
         changes,
     });
-    let watcher = tokio::spawn(watch_changes(state.clone()));
+    let mut tasks = watch_changes(&state);
     let router = router(state.clone());
-    let listener = tokio::spawn(server::accept_loop(listener, tls, router));
+    tasks.push(tokio::spawn(server::accept_loop(listener, tls, router)));
     info!(
         "web console on {addr}{}",
         if state.users.is_some() {
@@ -156,10 +166,7 @@ pub async fn start(settings: &ConsoleSettings, ctx: Context) -> Result<Console, 
             ""
         }
     );
-    Ok(Console {
-        addr,
-        tasks: vec![listener, watcher],
-    })
+    Ok(Console { addr, tasks })
 }
 
 /// Every route; [`guard`] checks credentials and cross-site POSTs before any of them.
@@ -194,52 +201,31 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// How often the pages' data is compared for changes while a browser listens.
-const CHANGE_POLL: Duration = Duration::from_secs(1);
-
-/// Bumps [`Shared::changes`] when the spool's jobs or a printer's status change, checked
-/// each [`CHANGE_POLL`] while at least one browser listens to `/events`.
-async fn watch_changes(state: AppState) {
-    let mut last = None;
-    loop {
-        tokio::time::sleep(CHANGE_POLL).await;
-        if state.changes.receiver_count() == 0 {
-            last = None;
-            continue;
-        }
-        let s = state.clone();
-        let Ok(now) = tokio::task::spawn_blocking(move || fingerprint(&s.ctx)).await else {
+/// Tasks that bump [`Shared::changes`] when what the pages show changes: a job or a
+/// queue control (the spool's counter), an association (the journal's), or a printer's
+/// status (the printer board).
+fn watch_changes(state: &AppState) -> Vec<JoinHandle<()>> {
+    let ctx = &state.ctx;
+    let mut sources = vec![ctx.admin.spool.changes(), ctx.journal.changes()];
+    let mut tasks = Vec::new();
+    for mut source in sources.drain(..) {
+        let state = state.clone();
+        tasks.push(tokio::spawn(async move {
+            while source.changed().await.is_ok() {
+                state.changes.send_modify(|n| *n += 1);
+            }
+        }));
+    }
+    for (queue, _) in &ctx.admin.queues {
+        let Some(mut printer) = ctx.admin.board.subscribe(queue) else {
             continue;
         };
-        if last.is_some() && last != Some(now) {
-            state.changes.send_modify(|n| *n += 1);
-        }
-        last = Some(now);
+        let state = state.clone();
+        tasks.push(tokio::spawn(async move {
+            while printer.changed().await.is_ok() {
+                state.changes.send_modify(|n| *n += 1);
+            }
+        }));
     }
-}
-
-/// A digest of what the pages show: the newest jobs' states and times, the counts per
-/// queue and state, and each printer's status.
-fn fingerprint(ctx: &Context) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    let admin = &ctx.admin;
-    if let Ok(rows) = admin.spool.jobs(&crate::spool::JobFilter {
-        limit: 50,
-        ..Default::default()
-    }) {
-        for r in rows {
-            (r.id, r.state.as_str(), r.updated_ms, r.attempts).hash(&mut h);
-        }
-    }
-    if let Ok(counts) = admin.spool.counts() {
-        let mut counts: Vec<_> = counts.into_iter().collect();
-        counts.sort();
-        counts.hash(&mut h);
-    }
-    for (name, _) in &admin.queues {
-        let c = admin.board.get(name);
-        (c.status.term(), c.info, c.detail).hash(&mut h);
-    }
-    h.finish()
+    tasks
 }
