@@ -9,6 +9,7 @@ mod annotation;
 mod audit;
 mod bad_input;
 mod cli;
+mod console;
 mod dcmtk;
 mod durability;
 mod flood;
@@ -34,6 +35,7 @@ fn main() -> std::process::ExitCode {
             annotation::tests(),
             bad_input::tests(),
             cli::tests(),
+            console::tests(),
             dcmtk::tests(),
             durability::tests(),
             flood::tests(),
