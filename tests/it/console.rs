@@ -79,7 +79,7 @@ impl Console {
         }
     }
 
-    fn as_user(mut self, name: &str, password: &str) -> Console {
+    fn logged_in(mut self, name: &str, password: &str) -> Console {
         self.auth = Some((name.into(), password.into()));
         self
     }
@@ -580,14 +580,14 @@ async fn with_a_users_file_every_request_needs_credentials_and_cross_site_posts_
                 .starts_with("Basic realm=\"filmd\"")
         );
     }
-    let wrong = Console::new(&url).as_user("alice", "secret");
+    let wrong = Console::new(&url).logged_in("alice", "secret");
     assert_eq!(wrong.get("/").await.status, StatusCode::UNAUTHORIZED);
-    let nobody = Console::new(&url).as_user("carol", "s3cret");
+    let nobody = Console::new(&url).logged_in("carol", "s3cret");
     assert_eq!(nobody.get("/").await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(anonymous.ok("/healthz").await.text(), "ok\n");
     anonymous.ok("/readyz").await;
-    let alice = Console::new(&url).as_user("alice", "s3cret");
-    let bob = Console::new(&url).as_user("bob", "secret");
+    let alice = Console::new(&url).logged_in("alice", "s3cret");
+    let bob = Console::new(&url).logged_in("bob", "secret");
     alice.ok("/").await;
     bob.ok("/api/v1/queues").await;
 
@@ -732,10 +732,10 @@ async fn the_console_speaks_https_with_its_certificate() {
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let ca = reqwest::Certificate::from_pem_bundle(&std::fs::read(&pki.ca).unwrap()).unwrap();
     let console = Console::with_client(&url, reqwest::Client::builder().tls_certs_only(ca))
-        .as_user("alice", "pw");
+        .logged_in("alice", "pw");
     let overview = console.ok("/").await.text();
     assert!(overview.contains("<table id=\"queues\">"));
-    let plain = Console::new(&url.replace("https://", "http://")).as_user("alice", "pw");
+    let plain = Console::new(&url.replace("https://", "http://")).logged_in("alice", "pw");
     let request = plain.client.get(format!("{}/", plain.base)).send().await;
     assert!(
         request

@@ -53,10 +53,10 @@ pub fn page(title: &str, active: &str, body: &str) -> String {
         };
         let _ = write!(out, "<a href=\"{path}\"{current}>{name}</a>");
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
         "</nav></header><main id=\"live\">{body}</main>\
-         <footer>filmd {}</footer></body></html>\n",
+         <footer>filmd {}</footer></body></html>",
         env!("CARGO_PKG_VERSION")
     );
     out

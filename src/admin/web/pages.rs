@@ -564,14 +564,15 @@ pub struct ActionForm {
     force: Option<String>,
 }
 
-fn check_token(state: &AppState, op: &Operator, form: &ActionForm) -> Result<(), Response> {
+/// Whether the form carries its user's token; else the refusal (403).
+fn check_token(state: &AppState, op: &Operator, form: &ActionForm) -> Result<(), Refusal> {
     if state.csrf.check(op.token_user(), &form.csrf) {
         Ok(())
     } else {
-        Err(refused(Refusal::new(
+        Err(Refusal::new(
             StatusCode::FORBIDDEN,
             "this form is not from this console (or from before a restart): reload the page",
-        )))
+        ))
     }
 }
 
@@ -583,7 +584,7 @@ pub async fn job_action(
     Form(form): Form<ActionForm>,
 ) -> Response {
     if let Err(r) = check_token(&state, &op, &form) {
-        return r;
+        return refused(r);
     }
     let force = form
         .force
@@ -608,7 +609,7 @@ pub async fn queue_action(
     Form(form): Form<ActionForm>,
 ) -> Response {
     if let Err(r) = check_token(&state, &op, &form) {
-        return r;
+        return refused(r);
     }
     let operator = op.name();
     let reason = form.reason;
