@@ -333,6 +333,11 @@ async fn a_printed_film_shows_on_the_pages_in_the_api_the_journal_and_the_metric
         "STANDARD\\1,1"
     );
     assert_eq!(detail["actions"], json!([]));
+    assert_eq!(
+        detail["films"][0]["preview_url"],
+        format!("/jobs/{id}/films/1.png")
+    );
+    assert_eq!(detail["pdf_url"], format!("/jobs/{id}/pdf"));
 
     let journal = console.ok("/api/v1/associations").await.json();
     let printed = journal["associations"]
@@ -372,10 +377,31 @@ async fn a_printed_film_shows_on_the_pages_in_the_api_the_journal_and_the_metric
 async fn operator_actions_change_the_states_of_jobs_and_queues() {
     let mut server = Server::start();
     let console = Console::new(&server.console_url());
+    // The pages' script listens here: an action is announced as a `change` event.
+    let mut events = console
+        .client
+        .get(format!("{}/events", console.base))
+        .send()
+        .await
+        .expect("/events");
+    assert_eq!(
+        events.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
     let paused = console
         .post_json("/api/v1/queues/default/pause", json!({}), &[])
         .await;
     assert_eq!(paused.status, StatusCode::OK, "{}", paused.text());
+    let mut heard = String::new();
+    while !heard.contains("event: change") {
+        let chunk = tokio::time::timeout(Duration::from_secs(30), events.chunk())
+            .await
+            .expect("a change event within 30 s")
+            .expect("the event stream")
+            .expect("open");
+        heard.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(events);
     assert_eq!(console.queue("default").await["paused"], true);
     let overview = console.ok("/").await.text();
     assert!(

@@ -30,12 +30,27 @@ pub async fn jobs(State(state): State<AppState>, Query(query): Query<JobQuery>) 
     }
 }
 
-/// `GET /api/v1/jobs/{id}`: the job, its history, films, PDF and the actions that apply.
+/// `GET /api/v1/jobs/{id}`: the job, its history, films, PDF and the actions that apply,
+/// with the console's URLs of the previews (`films[].preview_url`) and of the PDF
+/// (`pdf_url`) where they exist.
 pub async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    match blocking(&state, move |ctx| data::job(ctx, &id)).await {
-        Ok(detail) => Json(detail).into_response(),
-        Err(r) => r.into_response(),
+    let detail = match blocking(&state, move |ctx| data::job(ctx, &id)).await {
+        Ok(detail) => detail,
+        Err(r) => return r.into_response(),
+    };
+    let base = format!("/jobs/{}", super::html::url(&detail.job.id));
+    let mut value = serde_json::to_value(&detail).unwrap_or_default();
+    if detail.archive_pdf.is_some() {
+        value["pdf_url"] = json!(format!("{base}/pdf"));
     }
+    if let Some(films) = value["films"].as_array_mut() {
+        for (film, view) in films.iter_mut().zip(&detail.films) {
+            if view.preview.is_some() {
+                film["preview_url"] = json!(format!("{base}/films/{}.png", view.number));
+            }
+        }
+    }
+    Json(value).into_response()
 }
 
 pub async fn queues(State(state): State<AppState>) -> Response {
