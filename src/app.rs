@@ -547,7 +547,9 @@ impl Running {
         let _ = tokio::task::spawn_blocking(move || spool.shutdown()).await;
         // Last, so that an operator can still cancel while the spool drains.
         self.admin.take();
-        self.console.take();
+        if let Some(console) = self.console.take() {
+            console.stop().await;
+        }
         info!(
             "stopped; {} job(s) still queued resume at next start",
             self.spool.backlog()
@@ -631,12 +633,17 @@ mod tests {
             .expect("started");
         let addr = running.local_addr();
         assert_eq!(addr.ip(), std::net::Ipv4Addr::LOCALHOST);
+        let console = running.addresses().console.expect("the console is on").addr;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = runtime.spawn(running.run_until(async {
             let _ = stopped.await;
         }));
         let data = crate::data_dir::DataDir::new(tmp.path());
         assert!(data.admin_socket().exists());
+        assert!(
+            std::net::TcpStream::connect(console).is_ok(),
+            "the console answers"
+        );
 
         let mut scu = Scu::connect(addr, &ScuOptions::default()).expect("associated");
         let pixels: Vec<u16> = (0..16 * 16).map(|p| (p % 16 * 16) as u16).collect();
@@ -660,6 +667,10 @@ mod tests {
             "the port is closed"
         );
         assert!(!data.admin_socket().exists(), "the admin socket is gone");
+        assert!(
+            std::net::TcpStream::connect(console).is_err(),
+            "the console is closed"
+        );
         let again = runtime
             .block_on(start(settings(tmp.path())))
             .expect("the data directory is free again");

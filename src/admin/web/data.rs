@@ -6,6 +6,7 @@ use super::{AppState, Context};
 use crate::admin::{AdminError, JobDetail};
 use axum::http::StatusCode;
 use std::path::PathBuf;
+use tracing::info;
 
 /// Jobs a page lists unless asked otherwise.
 pub const DEFAULT_PAGE: usize = 50;
@@ -84,7 +85,7 @@ pub fn job_action(
     operator: &str,
 ) -> Result<String, Refusal> {
     let admin = &ctx.admin;
-    match action {
+    let done = match action {
         "cancel" => admin.cancel(id, operator).map(|()| id.to_string()),
         "retry" => admin.retry(id, force, operator),
         "hold" => admin.hold(id, operator).map(|_| id.to_string()),
@@ -95,8 +96,12 @@ pub fn job_action(
                 format!("no job action {other:?}: cancel, retry, hold or release"),
             ));
         }
+    };
+    match &done {
+        Ok(next) => info!(job = %id, operator, "web console: {action} (now {next})"),
+        Err(e) => info!(job = %id, operator, "web console: {action} refused: {e}"),
     }
-    .map_err(Refusal::from)
+    done.map_err(Refusal::from)
 }
 
 /// An operator's action on a queue; whether it changed anything.
@@ -108,7 +113,7 @@ pub fn queue_action(
     operator: &str,
 ) -> Result<bool, Refusal> {
     let admin = &ctx.admin;
-    match action {
+    let done = match action {
         "pause" => admin.pause(name, operator),
         "resume" => admin.resume(name, operator),
         "refuse" => {
@@ -116,7 +121,9 @@ pub fn queue_action(
             if reason.chars().count() > MAX_REASON {
                 return Err(Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    format!("the reason is the modality's Error Comment: at most {MAX_REASON} characters"),
+                    format!(
+                        "the reason is the modality's Error Comment: at most {MAX_REASON} characters"
+                    ),
                 ));
             }
             admin.refuse(name, reason, operator)
@@ -128,6 +135,10 @@ pub fn queue_action(
                 format!("no queue action {other:?}: pause, resume, refuse or accept"),
             ));
         }
+    };
+    match &done {
+        Ok(_) => info!(queue = %name, operator, "web console: {action}"),
+        Err(e) => info!(queue = %name, operator, "web console: {action} refused: {e}"),
     }
-    .map_err(Refusal::from)
+    done.map_err(Refusal::from)
 }

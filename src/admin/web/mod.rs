@@ -115,6 +115,14 @@ impl Console {
     pub fn address(&self) -> ConsoleAddr {
         self.addr
     }
+
+    /// Stops the console and waits until its port is closed and every connection gone.
+    pub async fn stop(mut self) {
+        for task in std::mem::take(&mut self.tasks) {
+            task.abort();
+            let _ = task.await;
+        }
+    }
 }
 
 impl Drop for Console {
