@@ -246,7 +246,8 @@ impl Metrics {
         );
         r.register(
             "filmd_encode_duration_seconds",
-            "Time to encode one document, by format",
+            "Time to build one document, by format (pdf, pwg, png): its films' pages are \
+             composed and encoded in one pass, so this includes composing them",
             self.encode_duration.clone(),
         );
         r.register(
