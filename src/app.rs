@@ -772,6 +772,7 @@ mod tests {
             calling_ae: "CT".into(),
             payload_bytes: 0,
             retried_as: None,
+            held: false,
         };
         let archive = Some(PathBuf::from("/pdf"));
         let printer = Some("ipp://p:631/ipp/print".to_string());

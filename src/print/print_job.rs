@@ -304,12 +304,27 @@ impl PrintHandler {
             Err(e) => {
                 // No print job was created: the SCU never hears of this UID.
                 self.jobs.remove(&uid);
-                let code = match (&e, session_level) {
-                    (SpoolError::Full(_), true) => status::SESSION_PRINT_QUEUE_FULL,
-                    (SpoolError::Full(_), false) => status::FILM_BOX_PRINT_QUEUE_FULL,
-                    _ => status::PROCESSING_FAILURE,
+                let full = if session_level {
+                    status::SESSION_PRINT_QUEUE_FULL
+                } else {
+                    status::FILM_BOX_PRINT_QUEUE_FULL
                 };
-                return Err(Refusal::new(code, format!("print job not created: {e}")));
+                return Err(match e {
+                    // An operator's refusal is answered as a full queue (PS3.4 H.4.1.2.4,
+                    // H.4.2.2.4: the SCP cannot create the print job), with the
+                    // operator's reason as Error Comment: it is what the modality shows.
+                    SpoolError::Refused { queue, reason } => {
+                        tracing::warn!(assoc = self.info.id, queue = %queue, "N-ACTION refused, queue refusing: {reason}");
+                        Refusal::new(full, reason)
+                    }
+                    SpoolError::Full(_) => {
+                        Refusal::new(full, format!("print job not created: {e}"))
+                    }
+                    e => Refusal::new(
+                        status::PROCESSING_FAILURE,
+                        format!("print job not created: {e}"),
+                    ),
+                });
             }
         }
         let mut r = if fit.0 == status::SUCCESS {
