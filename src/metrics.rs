@@ -7,6 +7,23 @@
 //! DIMSE operation, status class, rejection reason, document format; never AE titles,
 //! patient data or job IDs. A film is a sheet: film boxes × Number of Copies, in every
 //! film counter.
+//!
+//! | metric | type | labels | source |
+//! |---|---|---|---|
+//! | `filmd_associations_open` | gauge | | association layer |
+//! | `filmd_associations_accepted_total` | counter | | A-ASSOCIATE-AC sent |
+//! | `filmd_associations_rejected_total` | counter | `reason` ([`Rejection`]) | listener, association layer |
+//! | `filmd_dimse_requests_total` | counter | `operation`, `status_class` | every response sent |
+//! | `filmd_films_received_total` | counter | `queue` | print N-ACTION accepted by the spool |
+//! | `filmd_films_printed_total`, `filmd_films_failed_total` | counter | `queue` | spool's finished hook |
+//! | `filmd_jobs` | gauge | `queue`, `state` | scrape: the spool's counts |
+//! | `filmd_compose_duration_seconds` | histogram | `queue` | [`crate::outputs::timed`] |
+//! | `filmd_encode_duration_seconds` | histogram | `format` (`pdf`, `pwg`, `png`) | archive, IPP submission |
+//! | `filmd_delivery_duration_seconds` | histogram | `queue` | submission until the printer's completed |
+//! | `filmd_printer_status` | gauge | `queue`, `status` (NORMAL, WARNING, FAILURE) | scrape: the printer board |
+//! | `filmd_spool_free_bytes` | gauge | | scrape: statvfs of the spool directory |
+//! | `filmd_build_info` | gauge (1) | `version` | |
+//! | `filmd_start_time_seconds` | gauge | | |
 
 use crate::net::dimse::command_field as cf;
 use crate::net::journal::Rejection;
