@@ -8,6 +8,7 @@ mod admin;
 mod annotation;
 mod audit;
 mod bad_input;
+mod browser;
 mod cli;
 mod dcmtk;
 mod durability;
@@ -33,6 +34,7 @@ fn main() -> std::process::ExitCode {
             audit::tests(),
             annotation::tests(),
             bad_input::tests(),
+            browser::tests(),
             cli::tests(),
             dcmtk::tests(),
             durability::tests(),

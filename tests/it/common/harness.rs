@@ -77,9 +77,7 @@ impl Peer {
             Peer::Chromium => {
                 "scripts/install-peers.sh (Debian chromium, chromium-driver; selenium 4 from Debian or PyPI)"
             }
-            Peer::PromParser => {
-                "scripts/install-peers.sh (prometheus-client from Debian or PyPI)"
-            }
+            Peer::PromParser => "scripts/install-peers.sh (prometheus-client from Debian or PyPI)",
         }
     }
 
