@@ -55,6 +55,7 @@ import base64
 import faulthandler
 import inspect
 import json
+import math
 import os
 import shutil
 import signal
@@ -97,6 +98,7 @@ def start_browser(args, profile):
         f"--window-size={WINDOW[0]},{WINDOW[1]}",
         "--force-device-scale-factor=1",
         "--disable-gpu",
+        "--hide-scrollbars",
         "--disable-dev-shm-usage",
         "--no-first-run",
         "--no-default-browser-check",
@@ -239,6 +241,11 @@ class Console:
                 return ready == "complete"  # the new document
             return not leaving and time.monotonic() - t0 > 3  # posted without leaving
         self.until(f"the answer to {form_css}", settled)
+        status = self.js("const n = performance.getEntriesByType('navigation')[0];"
+                         "return n ? n.responseStatus || 0 : 0;")
+        if status >= 400:
+            raise CheckFailed(f"{form_css}: the console answered {status} on {self.d.current_url}: "
+                              f"{self.text_of_body()[:500]!r}")
         self.wait_loaded()
         self.mark()
 
@@ -381,13 +388,16 @@ class Console:
             return
         os.makedirs(self.a.screenshots, exist_ok=True)
         path = os.path.join(self.a.screenshots, name)
-        # the whole page, not only the window: grow the window to the document
-        height = self.js("return Math.ceil(document.documentElement.scrollHeight)") or WINDOW[1]
-        self.d.set_window_size(WINDOW[0], min(max(WINDOW[1], height), 4000))
-        time.sleep(0.3)
-        if not self.d.save_screenshot(path):
-            raise CheckFailed(f"screenshot {path} not written")
-        self.d.set_window_size(*WINDOW)
+        # the whole page, not only the window (Chromium's DevTools protocol: selenium
+        # has no full-page screenshot for Chrome)
+        layout = self.d.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        size = layout.get("cssContentSize") or layout["contentSize"]
+        clip = {"x": 0, "y": 0, "width": max(WINDOW[0], math.ceil(size["width"])),
+                "height": min(max(WINDOW[1], math.ceil(size["height"])), 4000), "scale": 1}
+        shot = self.d.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True, "clip": clip})
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
         with open(path, "rb") as f:
             if f.read(8) != b"\x89PNG\r\n\x1a\n":
                 raise CheckFailed(f"screenshot {path} is not a PNG")
