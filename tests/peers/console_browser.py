@@ -150,7 +150,16 @@ class Console:
         return self.base + path
 
     def get(self, path):
-        self.d.get(self.url(path))
+        from selenium.common.exceptions import TimeoutException
+
+        try:
+            self.d.get(self.url(path))
+        except TimeoutException as e:
+            raise CheckFailed(
+                f"loading {path} timed out ({e.msg}). If earlier pages are still connected "
+                "to /events: Chromium opens at most 6 connections to one host over HTTP/1.1, "
+                "and a page in the back/forward cache keeps its EventSource open unless the "
+                "page closes it on pagehide") from None
         self.wait_loaded()
         self.mark()
 
