@@ -12,11 +12,15 @@ use crate::audit::{
     self, AuditTask, Auditor, ExportDestination, ExportEvent, Local, Outcome, message::AuditSource,
 };
 use crate::config::{QueueSettings, Settings};
+use crate::metrics::Metrics;
+use crate::net::Observers;
+use crate::net::journal::AssociationJournal;
 use crate::net::server::{Endpoint, serve};
 use crate::net::tls::{self, Transport};
 use crate::outputs::archive::PdfArchive;
 use crate::outputs::board::{PrinterBoard, follow_recoveries};
 use crate::outputs::ipp::IppQueue;
+use crate::outputs::timed::Timed;
 use crate::print::{PrintService, PrintSettings};
 use crate::spool::{FinishedHook, JobRow, QueueOutputs, Spool, State};
 use std::collections::HashMap;
@@ -95,6 +99,8 @@ pub struct Running {
     tasks: Tasks,
     admin: Option<admin::Listening>,
     auditor: Auditor,
+    /// The association journal and the metrics, for the console and `/metrics`.
+    observers: Observers,
     /// The audit trail's sender, stopped last.
     audit: Option<AuditTask>,
     /// Held while the server runs: the data directory is this process's.
@@ -142,21 +148,36 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     };
     auditor.configuration_loaded(&settings.source);
     let board = PrinterBoard::new(settings.queues.iter().map(|q| q.name.as_str()));
+    let observers = Observers {
+        journal: AssociationJournal::default(),
+        metrics: Arc::new(Metrics::new(
+            settings.queues.iter().map(|q| q.name.as_str()),
+        )),
+    };
     let mut tasks = Tasks::default();
     let mut outputs: HashMap<String, Arc<dyn QueueOutputs>> = HashMap::new();
     for queue in &settings.queues {
         let (output, poller) = queue_outputs(queue, &settings, &board)?;
         tasks.0.extend(poller);
-        outputs.insert(queue.name.clone(), output);
+        let timed = Timed::new(&queue.name, output, observers.metrics.clone());
+        outputs.insert(queue.name.clone(), Arc::new(timed));
     }
     let spool = Spool::open_with(
         &data_dir,
         settings.spool.clone(),
         outputs,
-        export_hook(&settings, &auditor),
+        finished_hook(&settings, &auditor, &observers.metrics),
     )
     .map_err(StartError::Spool)?;
-    match serve_spool(&settings, spool.clone(), board, &mut tasks, &auditor).await {
+    let serving = serve_spool(
+        &settings,
+        spool.clone(),
+        board,
+        &mut tasks,
+        &auditor,
+        &observers,
+    );
+    match serving.await {
         Ok((addrs, shutdown, listener, admin)) => {
             auditor.application_start();
             Ok(Running {
@@ -167,6 +188,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
                 tasks,
                 admin: Some(admin),
                 auditor,
+                observers,
                 audit: audit_task,
                 _lock: lock,
             })
@@ -197,6 +219,7 @@ async fn serve_spool(
     board: Arc<PrinterBoard>,
     tasks: &mut Tasks,
     auditor: &Auditor,
+    observers: &Observers,
 ) -> Result<Serving, StartError> {
     let data_dir = &settings.server.data_dir;
     let back = Arc::downgrade(&spool);
@@ -224,7 +247,9 @@ async fn serve_spool(
     )
     .map_err(StartError::Admin)?;
     let service = Arc::new(
-        PrintService::new(PrintSettings::of(settings), spool, board).with_auditor(auditor.clone()),
+        PrintService::new(PrintSettings::of(settings), spool, board)
+            .with_auditor(auditor.clone())
+            .with_metrics(observers.metrics.clone()),
     );
     let mut endpoints = Vec::new();
     let mut addrs = Addresses {
@@ -261,7 +286,7 @@ async fn serve_spool(
     );
     let (shutdown, stop) = tokio::sync::watch::channel(false);
     let options = settings.server.options.clone();
-    let listener = tokio::spawn(serve(endpoints, service, options, stop));
+    let listener = tokio::spawn(serve(endpoints, service, options, observers.clone(), stop));
     Ok((addrs, shutdown, listener, admin))
 }
 
@@ -289,6 +314,23 @@ fn audit_identity(settings: &Settings, audit: &audit::AuditSettings) -> Local {
         pid: std::process::id(),
         user: Some(audit::process_user()),
     }
+}
+
+/// The spool's hook for each finished job: its films counted as printed or failed, and,
+/// when auditing is on, its exports reported (Data Export).
+fn finished_hook(
+    settings: &Settings,
+    auditor: &Auditor,
+    metrics: &Arc<Metrics>,
+) -> Option<FinishedHook> {
+    let export = export_hook(settings, auditor);
+    let metrics = metrics.clone();
+    Some(Arc::new(move |row: &JobRow| {
+        metrics.job_finished(row);
+        if let Some(export) = &export {
+            export(row);
+        }
+    }))
 }
 
 /// The spool's hook that reports each finished job's exports (Data Export), when
@@ -406,6 +448,16 @@ fn queue_outputs(
 }
 
 impl Running {
+    /// The association journal (the console's associations page).
+    pub fn journal(&self) -> &AssociationJournal {
+        &self.observers.journal
+    }
+
+    /// The metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.observers.metrics
+    }
+
     /// Where the DICOM listeners accept associations.
     pub fn addresses(&self) -> Addresses {
         self.addrs
@@ -560,6 +612,106 @@ mod tests {
         drop(again);
     }
 
+    /// What the console shows of a modality's visits: an association refused by a queue's
+    /// access rule is journaled and counted under its reason; one that prints a film is
+    /// journaled with its film and how it ended, and the film counters move by exactly
+    /// that film.
+    #[test]
+    fn associations_and_films_reach_the_journal_and_the_metrics() {
+        use crate::net::access::{AccessRules, AeGlob};
+        use crate::net::journal::{Outcome, Rejection};
+        let tmp = tempfile::tempdir().unwrap();
+        let runtime = runtime();
+        let mut s = settings(tmp.path());
+        Arc::make_mut(&mut s.queues[0]).access = AccessRules {
+            allow_calling: vec![AeGlob::parse("CT*").unwrap()],
+            allow_from: Vec::new(),
+        };
+        let queue = s.queues[0].name.clone();
+        let running = runtime.block_on(start(s)).expect("started");
+        let addr = running.local_addr();
+        let (journal, metrics) = (running.journal().clone(), running.metrics().clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = runtime.spawn(running.run_until(async {
+            let _ = stopped.await;
+        }));
+        let sample = |series: &str| -> Option<f64> {
+            metrics
+                .encode(&crate::metrics::Scrape::default())
+                .lines()
+                .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        };
+        let refused = ScuOptions {
+            calling_ae: "MR1".into(),
+            ..ScuOptions::default()
+        };
+        assert!(Scu::connect(addr, &refused).is_err(), "refused");
+        assert_eq!(
+            sample("filmd_associations_rejected_total{reason=\"access_calling_ae\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample("filmd_associations_rejected_total{reason=\"access_address\"}"),
+            Some(0.0)
+        );
+
+        let ct = ScuOptions {
+            calling_ae: "CT1".into(),
+            ..ScuOptions::default()
+        };
+        let mut scu = Scu::connect(addr, &ct).expect("associated");
+        let pixels: Vec<u16> = (0..16 * 16).map(|p| (p % 16 * 16) as u16).collect();
+        let spec = FilmSpec::gray(
+            "STANDARD\\1,1",
+            vec![Some(gray_image(16, 16, 8, "MONOCHROME2", &pixels))],
+        );
+        let printed = print_film(&mut scu, &spec).expect("printed");
+        assert_eq!(printed.action.status(), 0);
+        scu.release().expect("released");
+        wait_for("the association's end in the journal", || {
+            journal
+                .snapshot(1)
+                .first()
+                .is_some_and(|r| r.outcome == Outcome::Released)
+        });
+        let records = journal.snapshot(10);
+        assert_eq!(records.len(), 2);
+        assert_eq!(
+            (records[0].calling_ae.as_str(), records[0].films),
+            ("CT1", 1)
+        );
+        assert!(matches!(
+            &records[1].outcome,
+            Outcome::Rejected {
+                reason: Rejection::AccessCallingAe,
+                ..
+            }
+        ));
+        assert_eq!(records[1].calling_ae, "MR1");
+        assert_eq!(journal.open(), 0);
+        let films = |name: &str| sample(&format!("{name}{{queue=\"{queue}\"}}"));
+        assert_eq!(films("filmd_films_received_total"), Some(1.0));
+        wait_for("the film printed", || {
+            films("filmd_films_printed_total") == Some(1.0)
+        });
+        assert_eq!(films("filmd_films_failed_total"), Some(0.0));
+        assert_eq!(sample("filmd_associations_accepted_total"), Some(1.0));
+        assert_eq!(sample("filmd_associations_open"), Some(0.0));
+        assert_eq!(
+            sample("filmd_dimse_requests_total{operation=\"n_action\",status_class=\"success\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(&format!(
+                "filmd_compose_duration_seconds_count{{queue=\"{queue}\"}}"
+            )),
+            Some(1.0)
+        );
+
+        stop.send(()).unwrap();
+        runtime.block_on(served).unwrap();
+    }
+
     /// A start that fails half way (its port is taken) stops what it had started and lets
     /// go of the data directory.
     #[test]
@@ -609,6 +761,7 @@ mod tests {
             calling_ae: "CT".into(),
             payload_bytes: 0,
             retried_as: None,
+            held: false,
         };
         let archive = Some(PathBuf::from("/pdf"));
         let printer = Some("ipp://p:631/ipp/print".to_string());

@@ -6,7 +6,8 @@
 //! → [`outputs`] (PDF archive, IPP printer) → [`backend`] (encoders and protocol clients).
 //! [`config`] parses the configuration once into settings, [`app`] wires a server from
 //! them, [`admin`] is the operator's side, [`data_dir`] and [`time`] are the one home of
-//! the data directory's layout and of the calendar, [`xml`] of XML escaping. [`scu`] is
+//! the data directory's layout and of the calendar, [`xml`] of XML escaping, [`metrics`]
+//! of the Prometheus counters every layer updates. [`scu`] is
 //! the other side of the wire: filmd's own Print SCU, used by the load generator and the
 //! tests.
 
@@ -18,6 +19,7 @@ pub mod config;
 pub mod conformance;
 pub mod data_dir;
 pub mod film;
+pub mod metrics;
 pub mod net;
 pub mod outputs;
 pub mod print;

@@ -75,12 +75,75 @@ enum Command {
         /// failed, cancelled.
         #[arg(long)]
         state: Option<String>,
+        /// Only jobs from this calling AE title.
+        #[arg(long)]
+        calling_ae: Option<String>,
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Skip this many of the newest first (paging).
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// One job: its details, films and history.
+    Job {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Job ID, as `filmd jobs` lists it.
+        id: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hold a received or composed job: it is not delivered until released, across
+    /// restarts too.
+    Hold {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Job ID, as `filmd jobs` lists it.
+        id: String,
+    },
+    /// Release a held job.
+    Release {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Job ID, as `filmd jobs` lists it.
+        id: String,
+    },
+    /// Pause a queue: it accepts prints but delivers none until resumed.
+    Pause {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Queue name, as `filmd queues` lists it.
+        queue: String,
+    },
+    /// Resume a paused queue.
+    Resume {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Queue name, as `filmd queues` lists it.
+        queue: String,
+    },
+    /// Refuse new prints on a queue: modalities get "print queue full" (C601/C602) with
+    /// the reason as Error Comment.
+    Refuse {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Queue name, as `filmd queues` lists it.
+        queue: String,
+        /// Why, as modalities will show it (the first 64 characters reach them).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Accept new prints again on a refusing queue.
+    Accept {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Queue name, as `filmd queues` lists it.
+        queue: String,
     },
     /// Cancel an unfinished job (at the printer too).
     Cancel {
@@ -204,9 +267,32 @@ fn main() -> ExitCode {
             server,
             queue,
             state,
+            calling_ae,
             limit,
+            offset,
             json,
-        } => jobs(&server, queue, state, limit, json),
+        } => jobs(
+            &server,
+            admin::JobQuery {
+                queue,
+                state,
+                calling_ae,
+                limit: Some(limit),
+                offset,
+            },
+            json,
+        ),
+        Command::Job { server, id, json } => job(&server, &id, json),
+        Command::Hold { server, id } => control(&server, admin::Request::Hold { id }),
+        Command::Release { server, id } => control(&server, admin::Request::Release { id }),
+        Command::Pause { server, queue } => control(&server, admin::Request::Pause { queue }),
+        Command::Resume { server, queue } => control(&server, admin::Request::Resume { queue }),
+        Command::Refuse {
+            server,
+            queue,
+            reason,
+        } => control(&server, admin::Request::Refuse { queue, reason }),
+        Command::Accept { server, queue } => control(&server, admin::Request::Accept { queue }),
         Command::Cancel { server, id } => cancel(&server, &id),
         Command::Retry { server, id, force } => retry(&server, &id, force),
         Command::Queues { server, json } => queues(&server, json),
@@ -362,23 +448,19 @@ fn render(
     Ok(())
 }
 
-fn jobs(
-    server: &ServerDir,
-    queue: Option<String>,
-    state: Option<String>,
-    limit: usize,
-    json: bool,
-) -> Result<(), Failure> {
+fn jobs(server: &ServerDir, query: admin::JobQuery, json: bool) -> Result<(), Failure> {
     let data_dir = server.data_dir()?;
     let request = admin::Request::Jobs {
-        queue: queue.clone(),
-        state: state.clone(),
-        limit: Some(limit),
+        queue: query.queue.clone(),
+        state: query.state.clone(),
+        calling_ae: query.calling_ae.clone(),
+        limit: query.limit,
+        offset: Some(query.offset),
     };
     let jobs = match admin::ask(&data_dir, &request) {
         Err(admin::ClientError::NotRunning { .. }) => {
             // No server: read its spool database as it was left.
-            let jobs = admin::jobs_offline(&data_dir, queue, state, limit)
+            let jobs = admin::jobs_offline(&data_dir, &query)
                 .map_err(|e| Failure::NoServer(format!("no server is running, and {e}")))?;
             eprintln!(
                 "filmd: no server is running on {}: jobs as the spool database holds them",
@@ -393,6 +475,45 @@ fn jobs(
         println!("{}", serde_json::to_string_pretty(&jobs)?);
     } else {
         print!("{}", admin::jobs_table(&jobs));
+    }
+    Ok(())
+}
+
+fn job(server: &ServerDir, id: &str, json: bool) -> Result<(), Failure> {
+    let answer = server.ask(&admin::Request::Job { id: id.into() })?;
+    let Some(detail) = answer.job else {
+        return Err(Failure::Failed(anyhow::anyhow!("the server sent no job")));
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&detail)?);
+    } else {
+        print!("{}", admin::job_text(&detail));
+    }
+    Ok(())
+}
+
+/// Hold, release, pause, resume, refuse or accept: says what was done, or that it
+/// already was so.
+fn control(server: &ServerDir, request: admin::Request) -> Result<(), Failure> {
+    let (what, done) = match &request {
+        admin::Request::Hold { id } => (format!("job {id}"), "held".to_string()),
+        admin::Request::Release { id } => (format!("job {id}"), "released".into()),
+        admin::Request::Pause { queue } => (format!("queue {queue}"), "paused".into()),
+        admin::Request::Resume { queue } => (format!("queue {queue}"), "resumed".into()),
+        admin::Request::Refuse { queue, reason } => (
+            format!("queue {queue}"),
+            format!("refusing new prints: {}", reason.trim()),
+        ),
+        admin::Request::Accept { queue } => {
+            (format!("queue {queue}"), "accepting new prints".into())
+        }
+        _ => (String::new(), String::new()),
+    };
+    let answer = server.ask(&request)?;
+    if answer.changed == Some(false) {
+        println!("{what} was already {done}");
+    } else {
+        println!("{what} {done}");
     }
     Ok(())
 }

@@ -249,6 +249,7 @@ impl Association {
             peer: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
             contexts: contexts.clone(),
             channel: filmd::net::tls::Channel::Plain,
+            record: Default::default(),
         };
         let (events, _events) = tokio::sync::mpsc::unbounded_channel();
         let handler = f.service.open(&info, events);

@@ -1,10 +1,9 @@
-//! The client side of the admin socket: `filmd jobs`, `queues`, `cancel` and `retry` ask
+//! The client side of the admin socket: `filmd jobs`, `job`, `queues` and the actions ask
 //! the running server, and print its answers as tables for a terminal. With no server,
 //! `filmd jobs` reads the spool database it left, read-only.
 
-use super::JobView;
-use super::QueueView;
 use super::protocol::{Answer, MAX_ANSWER, MAX_LIMIT, Request};
+use super::{JobDetail, JobQuery, JobView, QueueView};
 use crate::data_dir::DataDir;
 use crate::spool::store::{JobFilter, JobStore, State};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -68,17 +67,12 @@ pub fn ask(data_dir: &DataDir, request: &Request) -> Result<Answer, ClientError>
 
 /// The jobs of a server that is not running, read from its spool database without
 /// changing it (`filmd jobs` when no server answers on the socket).
-pub fn jobs_offline(
-    data_dir: &DataDir,
-    queue: Option<String>,
-    state: Option<String>,
-    limit: usize,
-) -> Result<Vec<JobView>, String> {
+pub fn jobs_offline(data_dir: &DataDir, query: &JobQuery) -> Result<Vec<JobView>, String> {
     let path = data_dir.database();
     if !path.exists() {
         return Err(format!("no spool database at {}", path.display()));
     }
-    let state = match state.as_deref().map(|s| (s, State::parse(s))) {
+    let state = match query.state.as_deref().map(|s| (s, State::parse(s))) {
         None => None,
         Some((_, Some(st))) => Some(st),
         Some((s, None)) => return Err(format!("no job state {s:?}")),
@@ -86,9 +80,11 @@ pub fn jobs_offline(
     let store = JobStore::open_read_only(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let rows = store
         .list(&JobFilter {
-            queue,
+            queue: query.queue.clone(),
             state,
-            limit: limit.clamp(1, MAX_LIMIT),
+            calling_ae: query.calling_ae.clone(),
+            limit: query.limit.unwrap_or(100).clamp(1, MAX_LIMIT),
+            offset: query.offset,
         })
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(rows.iter().map(JobView::from).collect())
@@ -119,7 +115,7 @@ pub fn jobs_table(jobs: &[JobView]) -> String {
         rows.push([
             j.id.clone(),
             j.queue.clone(),
-            j.state.clone(),
+            state_text(j),
             j.priority.clone(),
             j.films.to_string(),
             j.copies.to_string(),
@@ -131,9 +127,87 @@ pub fn jobs_table(jobs: &[JobView]) -> String {
     table(&rows)
 }
 
+/// A job's state, with ` (held)` when an operator holds it.
+fn state_text(j: &JobView) -> String {
+    if j.held {
+        format!("{} (held)", j.state)
+    } else {
+        j.state.clone()
+    }
+}
+
+/// One job, its films and its history, for a terminal.
+pub fn job_text(detail: &JobDetail) -> String {
+    let j = &detail.job;
+    let mut fields = vec![
+        ["ID".to_string(), j.id.clone()],
+        ["QUEUE".into(), j.queue.clone()],
+        ["STATE".into(), state_text(j)],
+        ["PRIORITY".into(), j.priority.clone()],
+        ["CALLING AE".into(), j.calling_ae.clone()],
+        ["LABEL".into(), j.label.clone()],
+        ["FILMS".into(), format!("{} x {} copies", j.films, j.copies)],
+        ["ATTEMPTS".into(), j.attempts.to_string()],
+        ["CREATED (UTC)".into(), j.created.clone()],
+        ["UPDATED (UTC)".into(), j.updated.clone()],
+    ];
+    let optional = [
+        ("PRINTER JOB", &j.remote_id),
+        ("LAST ERROR", &j.last_error),
+        ("NOTE", &j.note),
+        ("PRINTED AGAIN AS", &j.retried_as),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            fields.push([name.into(), v.clone()]);
+        }
+    }
+    if let Some(pdf) = &detail.archive_pdf {
+        fields.push(["PDF".into(), pdf.display().to_string()]);
+    }
+    if !detail.actions.is_empty() {
+        fields.push(["ACTIONS".into(), detail.actions.join(", ")]);
+    }
+    let mut out = table(&fields);
+    if detail.films.iter().any(|f| f.params.is_some()) {
+        out.push('\n');
+        let mut rows =
+            vec![["FILM", "FORMAT", "SIZE", "ORIENTATION", "MEDIUM", "IMAGES"].map(String::from)];
+        for f in &detail.films {
+            if let Some(p) = &f.params {
+                rows.push([
+                    f.number.to_string(),
+                    p.display_format.clone(),
+                    p.film_size.clone(),
+                    p.orientation.clone(),
+                    p.medium.clone(),
+                    format!("{}/{}", p.images, p.image_boxes),
+                ]);
+            }
+        }
+        out.push_str(&table(&rows));
+    }
+    out.push('\n');
+    let mut rows = vec![["TIME (UTC)", "EVENT", "DETAIL"].map(String::from)];
+    for e in &detail.history {
+        rows.push([
+            e.at.clone(),
+            e.event.clone(),
+            e.detail.clone().unwrap_or_default(),
+        ]);
+    }
+    out.push_str(&table(&rows));
+    out
+}
+
 /// The queues as a table, for a terminal.
 pub fn queues_table(queues: &[QueueView]) -> String {
-    let mut rows = vec![["QUEUE", "PRINTER", "STATUS", "INFO", "JOBS"].map(String::from)];
+    let mut rows = vec![
+        [
+            "QUEUE", "PRINTER", "STATUS", "INFO", "STATE", "TODAY", "JOBS",
+        ]
+        .map(String::from),
+    ];
     for q in queues {
         let jobs = q
             .jobs
@@ -148,6 +222,8 @@ pub fn queues_table(queues: &[QueueView]) -> String {
                 .unwrap_or_else(|| "(PDF archive only)".into()),
             q.status.clone(),
             q.status_info.clone(),
+            q.state_text(),
+            format!("{} films", q.films_printed_today),
             if jobs.is_empty() { "none".into() } else { jobs },
         ]);
     }

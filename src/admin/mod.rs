@@ -1,87 +1,28 @@
-//! The operator's side: a Unix socket in the data directory (`admin.sock`, mode 0600)
-//! on which `filmd jobs`, `filmd cancel`, `filmd retry` and `filmd queues` ask the
-//! server, which alone changes the spool. [`protocol`] is what goes over the socket,
-//! [`server`] the listener and [`client`] the commands' side; this module answers
-//! requests from the spool and the printer board.
+//! The operator's side: [`Admin`]'s typed methods (jobs, queues, and the actions cancel,
+//! retry, hold, release, pause, resume, refuse, accept, each audited), which the web
+//! console calls directly and the Unix socket in the data directory (`admin.sock`, mode
+//! 0600) maps `filmd jobs`, `filmd hold` ... onto. [`protocol`] is what goes over the
+//! socket, [`server`] the listener and [`client`] the commands' side.
 
 pub mod client;
 pub mod protocol;
 pub mod server;
+mod view;
 
-pub use client::{ClientError, ask, jobs_offline, jobs_table, queues_table};
+pub use client::{ClientError, ask, job_text, jobs_offline, jobs_table, queues_table};
 pub use protocol::{Answer, MAX_LIMIT, MAX_REQUEST, Request};
 pub use server::{Listening, listen};
+pub use view::{
+    AdminError, ErrorView, FilmView, HistoryView, JobDetail, JobPage, JobQuery, JobView, QueueView,
+    utc,
+};
 
-use crate::audit::{Auditor, OperatorAction, OperatorEvent};
+use crate::audit::{Auditor, OperatorAction, OperatorEvent, OperatorTarget};
 use crate::outputs::board::PrinterBoard;
-use crate::spool::Spool;
-use crate::spool::store::{JobFilter, JobRow, State};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::spool::store::{JobFilter, State};
+use crate::spool::{Spool, now_ms};
 use std::sync::Arc;
 use tracing::info;
-
-/// A job as an operator sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobView {
-    pub id: String,
-    pub queue: String,
-    pub state: String,
-    pub priority: String,
-    pub films: u32,
-    pub copies: u32,
-    pub label: String,
-    pub calling_ae: String,
-    pub attempts: u32,
-    /// UTC, `YYYY-MM-DD HH:MM:SS`.
-    pub created: String,
-    pub updated: String,
-    pub remote_id: Option<String>,
-    pub last_error: Option<String>,
-    pub note: Option<String>,
-    /// The job it was printed again as (`filmd retry`).
-    pub retried_as: Option<String>,
-}
-
-impl From<&JobRow> for JobView {
-    fn from(r: &JobRow) -> JobView {
-        JobView {
-            id: r.id.clone(),
-            queue: r.queue.clone(),
-            state: r.state.as_str().into(),
-            priority: r.priority.as_str().into(),
-            films: r.films,
-            copies: r.copies,
-            label: r.label.clone(),
-            calling_ae: r.calling_ae.clone(),
-            attempts: r.attempts,
-            created: utc(r.created_ms),
-            updated: utc(r.updated_ms),
-            remote_id: r.remote_id.clone(),
-            last_error: r.last_error.clone(),
-            note: r.note.clone(),
-            retried_as: r.retried_as.clone().filter(|s| !s.is_empty()),
-        }
-    }
-}
-
-/// A queue as an operator sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueView {
-    pub name: String,
-    /// The IPP printer's URI, if the queue has one.
-    pub printer: Option<String>,
-    /// NORMAL, WARNING or FAILURE (PS3.3 C.13.9.1 Printer Status).
-    pub status: String,
-    pub status_info: String,
-    pub detail: String,
-    /// Jobs per state.
-    pub jobs: BTreeMap<String, u64>,
-}
-
-fn utc(ms: i64) -> String {
-    crate::time::Stamp(u64::try_from(ms / 1000).unwrap_or(0)).display()
-}
 
 /// What the server answers from: the spool, the printers' status and the queues.
 pub struct Admin {
@@ -89,7 +30,7 @@ pub struct Admin {
     pub board: Arc<PrinterBoard>,
     /// Queue names in configuration order, with their printer URI if any.
     pub queues: Vec<(String, Option<String>)>,
-    /// Hears each cancel and retry (a Security Alert, Use of Restricted Function).
+    /// Hears each operator action (a Security Alert, Use of Restricted Function).
     pub auditor: Auditor,
 }
 
@@ -97,14 +38,209 @@ pub struct Admin {
 /// UserID).
 pub const UNKNOWN_OPERATOR: &str = "local admin";
 
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// The typed side: what the admin socket and the web console call. Each is blocking (the
+/// spool database commits with fsync): call from a blocking thread. Actions take the
+/// operator's name for the audit trail and return whether they changed anything (`false`:
+/// it already was so).
 impl Admin {
-    /// Reports an operator's cancel or retry of job `id` to the audit trail.
-    fn audit(
+    /// A page of jobs, newest first.
+    pub fn jobs(&self, query: &JobQuery) -> Result<JobPage, AdminError> {
+        let state = match query
+            .state
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(s) => Some(
+                State::parse(s)
+                    .ok_or_else(|| AdminError::Invalid(format!("no job state {s:?}")))?,
+            ),
+        };
+        let nonempty = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
+        let limit = query.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+        let filter = JobFilter {
+            queue: nonempty(&query.queue),
+            state,
+            calling_ae: nonempty(&query.calling_ae),
+            limit,
+            offset: query.offset,
+        };
+        let rows = self.spool.jobs(&filter)?;
+        Ok(JobPage {
+            jobs: rows.iter().map(JobView::from).collect(),
+            total: self.spool.count_jobs(&filter)?,
+            offset: query.offset,
+            limit,
+        })
+    }
+
+    /// One job with its history, films and the actions that apply.
+    pub fn job(&self, id: &str) -> Result<JobDetail, AdminError> {
+        let row = self
+            .spool
+            .job(id)?
+            .ok_or_else(|| AdminError::NotFound(format!("no job {id}")))?;
+        let history = self.spool.history(id)?;
+        let params = self.spool.film_params(id)?;
+        let films = (1..=row.films as usize)
+            .map(|number| FilmView {
+                number,
+                preview: Some(self.spool.preview(id, number)).filter(|p| p.is_file()),
+                params: params.get(number - 1).cloned(),
+            })
+            .collect();
+        Ok(JobDetail {
+            job: JobView::from(&row),
+            history: history.iter().map(HistoryView::from).collect(),
+            films,
+            archive_pdf: view::archive_pdf(row.note.as_deref()),
+            actions: view::actions(&row),
+        })
+    }
+
+    /// Each configured queue: printer, status, jobs per state, controls, today's films,
+    /// last error.
+    pub fn queues(&self) -> Result<Vec<QueueView>, AdminError> {
+        let counts = self.spool.counts()?;
+        let controls = self.spool.queue_controls()?;
+        let now = now_ms();
+        let activity = self.spool.activity(now - now.rem_euclid(DAY_MS))?;
+        Ok(self
+            .queues
+            .iter()
+            .map(|(name, printer)| {
+                let status = self.board.get(name);
+                let control = controls.get(name).cloned().unwrap_or_default();
+                let act = activity.get(name);
+                QueueView {
+                    name: name.clone(),
+                    printer: printer.clone(),
+                    status: status.status.term().into(),
+                    status_info: status.info,
+                    detail: status.detail,
+                    jobs: counts
+                        .get(name)
+                        .map(|m| m.iter().map(|(s, n)| (s.as_str().into(), *n)).collect())
+                        .unwrap_or_default(),
+                    paused: control.paused,
+                    refusing: control.refusing,
+                    films_printed_today: act.map_or(0, |a| a.films_printed),
+                    last_error: act.and_then(|a| a.last_error.as_ref()).map(ErrorView::from),
+                }
+            })
+            .collect())
+    }
+
+    /// Cancels an unfinished job (at the printer too).
+    pub fn cancel(&self, id: &str, operator: &str) -> Result<(), AdminError> {
+        let result = match self.spool.cancel(id) {
+            Ok(true) => {
+                info!(job = %id, operator, "cancelled by the operator");
+                Ok(())
+            }
+            Ok(false) => Err(match self.spool.job(id) {
+                Ok(Some(row)) => {
+                    AdminError::Conflict(format!("job {id} is already {}", row.state.as_str()))
+                }
+                Ok(None) => AdminError::NotFound(format!("no job {id}")),
+                Err(e) => e.into(),
+            }),
+            Err(e) => Err(e.into()),
+        };
+        self.audit_job(OperatorAction::Cancel, id, operator, &result, |()| {
+            "cancelled".into()
+        });
+        result
+    }
+
+    /// Prints a failed or cancelled job again as a new job; its ID.
+    pub fn retry(&self, id: &str, force: bool, operator: &str) -> Result<String, AdminError> {
+        let result = self.spool.retry(id, force).map_err(AdminError::from);
+        self.audit_job(OperatorAction::Retry, id, operator, &result, |new| {
+            format!(
+                "printed again as {new}{}",
+                if force { " (forced)" } else { "" }
+            )
+        });
+        result
+    }
+
+    /// Holds a received or composed job.
+    pub fn hold(&self, id: &str, operator: &str) -> Result<bool, AdminError> {
+        let result = self.spool.hold(id).map_err(AdminError::from);
+        self.audit_job(OperatorAction::Hold, id, operator, &result, |&c| {
+            done("held", c)
+        });
+        result
+    }
+
+    /// Releases a held job.
+    pub fn release(&self, id: &str, operator: &str) -> Result<bool, AdminError> {
+        let result = self.spool.release(id).map_err(AdminError::from);
+        self.audit_job(OperatorAction::Release, id, operator, &result, |&c| {
+            done("released", c)
+        });
+        result
+    }
+
+    /// Pauses a queue: prints are accepted, nothing is delivered.
+    pub fn pause(&self, queue: &str, operator: &str) -> Result<bool, AdminError> {
+        let result = self.spool.pause(queue).map_err(AdminError::from);
+        self.audit_queue(OperatorAction::Pause, queue, operator, &result, "paused");
+        result
+    }
+
+    /// Resumes a paused queue.
+    pub fn resume(&self, queue: &str, operator: &str) -> Result<bool, AdminError> {
+        let result = self.spool.resume(queue).map_err(AdminError::from);
+        self.audit_queue(OperatorAction::Resume, queue, operator, &result, "resumed");
+        result
+    }
+
+    /// Makes a queue refuse new prints with `reason` (not empty: the modality shows it).
+    pub fn refuse(&self, queue: &str, reason: &str, operator: &str) -> Result<bool, AdminError> {
+        let reason = reason.trim();
+        let result = if reason.is_empty() {
+            Err(AdminError::Invalid(
+                "a reason is needed: modalities show it to their users".into(),
+            ))
+        } else {
+            self.spool.refuse(queue, reason).map_err(AdminError::from)
+        };
+        let what = format!("refusing new prints: {reason}");
+        self.audit_queue(OperatorAction::Refuse, queue, operator, &result, &what);
+        result
+    }
+
+    /// Makes a refusing queue accept new prints again.
+    pub fn accept(&self, queue: &str, operator: &str) -> Result<bool, AdminError> {
+        let result = self.spool.accept(queue).map_err(AdminError::from);
+        self.audit_queue(
+            OperatorAction::Accept,
+            queue,
+            operator,
+            &result,
+            "accepting",
+        );
+        result
+    }
+
+    /// Reports an operator's action on job `id` to the audit trail.
+    fn audit_job<T>(
         &self,
         action: OperatorAction,
         id: &str,
         operator: &str,
-        result: Result<String, String>,
+        result: &Result<T, AdminError>,
+        done: impl FnOnce(&T) -> String,
     ) {
         if !self.auditor.is_on() {
             return;
@@ -112,113 +248,121 @@ impl Admin {
         let print_job_uid = self.spool.job(id).ok().flatten().map(|row| row.uid);
         self.auditor.operator_action(&OperatorEvent {
             action,
-            job_id: id.to_string(),
-            print_job_uid,
+            target: OperatorTarget::Job {
+                id: id.to_string(),
+                print_job_uid,
+            },
             operator: operator.to_string(),
-            result,
+            result: result.as_ref().map(done).map_err(ToString::to_string),
         });
     }
 
-    /// Carries out one request from `operator` (blocking: the spool database commits with
-    /// fsync).
+    /// Reports an operator's action on `queue` to the audit trail.
+    fn audit_queue(
+        &self,
+        action: OperatorAction,
+        queue: &str,
+        operator: &str,
+        result: &Result<bool, AdminError>,
+        what: &str,
+    ) {
+        if !self.auditor.is_on() {
+            return;
+        }
+        self.auditor.operator_action(&OperatorEvent {
+            action,
+            target: OperatorTarget::Queue(queue.to_string()),
+            operator: operator.to_string(),
+            result: result
+                .as_ref()
+                .map(|&c| done(what, c))
+                .map_err(ToString::to_string),
+        });
+    }
+
+    /// Carries out one request of the admin socket from `operator`.
     pub fn answer(&self, request: Request, operator: &str) -> Answer {
+        let changed = |r: Result<bool, AdminError>| match r {
+            Ok(changed) => Answer {
+                ok: true,
+                changed: Some(changed),
+                ..Answer::default()
+            },
+            Err(e) => Answer::error(e.to_string()),
+        };
         match request {
             Request::Jobs {
                 queue,
                 state,
+                calling_ae,
                 limit,
+                offset,
             } => {
-                let state = match state.as_deref().map(|s| (s, State::parse(s))) {
-                    None => None,
-                    Some((_, Some(st))) => Some(st),
-                    Some((s, None)) => return Answer::error(format!("no job state {s:?}")),
-                };
-                let filter = JobFilter {
+                let query = JobQuery {
                     queue,
                     state,
-                    limit: limit.unwrap_or(100).clamp(1, MAX_LIMIT),
+                    calling_ae,
+                    limit,
+                    offset: offset.unwrap_or(0),
                 };
-                match self.spool.jobs(&filter) {
-                    Ok(rows) => Answer {
+                match self.jobs(&query) {
+                    Ok(page) => Answer {
                         ok: true,
-                        jobs: Some(rows.iter().map(JobView::from).collect()),
+                        jobs: Some(page.jobs),
+                        total: Some(page.total),
                         ..Answer::default()
                     },
                     Err(e) => Answer::error(e.to_string()),
                 }
             }
-            Request::Cancel { id } => {
-                let answer = match self.spool.cancel(&id) {
-                    Ok(true) => {
-                        info!(job = %id, operator, "cancelled by the operator");
-                        Answer {
-                            ok: true,
-                            id: Some(id.clone()),
-                            ..Answer::default()
-                        }
-                    }
-                    Ok(false) => Answer::error(match self.spool.job(&id) {
-                        Ok(Some(row)) => format!("job {id} is already {}", row.state.as_str()),
-                        _ => format!("no job {id}"),
-                    }),
-                    Err(e) => Answer::error(e.to_string()),
-                };
-                let result = match &answer.error {
-                    None => Ok("cancelled".to_string()),
-                    Some(e) => Err(e.clone()),
-                };
-                self.audit(OperatorAction::Cancel, &id, operator, result);
-                answer
-            }
-            Request::Retry { id, force } => {
-                let result = self.spool.retry(&id, force);
-                let audited = match &result {
-                    Ok(new) => Ok(format!(
-                        "printed again as {new}{}",
-                        if force { " (forced)" } else { "" }
-                    )),
-                    Err(e) => Err(e.to_string()),
-                };
-                self.audit(OperatorAction::Retry, &id, operator, audited);
-                match result {
-                    Ok(new) => Answer {
-                        ok: true,
-                        id: Some(new),
-                        ..Answer::default()
-                    },
-                    Err(e) => Answer::error(e.to_string()),
-                }
-            }
-            Request::Queues => {
-                let counts = match self.spool.counts() {
-                    Ok(c) => c,
-                    Err(e) => return Answer::error(e.to_string()),
-                };
-                let queues = self
-                    .queues
-                    .iter()
-                    .map(|(name, printer)| {
-                        let status = self.board.get(name);
-                        QueueView {
-                            name: name.clone(),
-                            printer: printer.clone(),
-                            status: status.status.term().into(),
-                            status_info: status.info,
-                            detail: status.detail,
-                            jobs: counts
-                                .get(name)
-                                .map(|m| m.iter().map(|(s, n)| (s.as_str().into(), *n)).collect())
-                                .unwrap_or_default(),
-                        }
-                    })
-                    .collect();
-                Answer {
+            Request::Job { id } => match self.job(&id) {
+                Ok(detail) => Answer {
+                    ok: true,
+                    job: Some(Box::new(detail)),
+                    ..Answer::default()
+                },
+                Err(e) => Answer::error(e.to_string()),
+            },
+            Request::Cancel { id } => match self.cancel(&id, operator) {
+                Ok(()) => Answer {
+                    ok: true,
+                    id: Some(id),
+                    ..Answer::default()
+                },
+                Err(e) => Answer::error(e.to_string()),
+            },
+            Request::Retry { id, force } => match self.retry(&id, force, operator) {
+                Ok(new) => Answer {
+                    ok: true,
+                    id: Some(new),
+                    ..Answer::default()
+                },
+                Err(e) => Answer::error(e.to_string()),
+            },
+            Request::Hold { id } => changed(self.hold(&id, operator)),
+            Request::Release { id } => changed(self.release(&id, operator)),
+            Request::Pause { queue } => changed(self.pause(&queue, operator)),
+            Request::Resume { queue } => changed(self.resume(&queue, operator)),
+            Request::Refuse { queue, reason } => changed(self.refuse(&queue, &reason, operator)),
+            Request::Accept { queue } => changed(self.accept(&queue, operator)),
+            Request::Queues => match self.queues() {
+                Ok(queues) => Answer {
                     ok: true,
                     queues: Some(queues),
                     ..Answer::default()
-                }
-            }
+                },
+                Err(e) => Answer::error(e.to_string()),
+            },
         }
+    }
+}
+
+/// An action's outcome for the audit trail: `what`, or "already `what`".
+fn done(what: &str, changed: bool) -> String {
+    if changed {
+        what.to_string()
+    } else {
+        format!("already {what}")
     }
 }
 

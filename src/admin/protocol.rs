@@ -2,7 +2,7 @@
 //! the connection closes. Both sides are bounded ([`MAX_REQUEST`], [`MAX_ANSWER`], and
 //! the timeouts).
 
-use super::{JobView, QueueView};
+use super::{JobDetail, JobView, QueueView};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -28,12 +28,32 @@ pub enum Request {
         /// received, composed, submitting, submitted, done, failed or cancelled.
         #[serde(default)]
         state: Option<String>,
+        /// Only jobs from this calling AE title.
+        #[serde(default)]
+        calling_ae: Option<String>,
         /// At most this many (default 100, at most [`MAX_LIMIT`]).
         #[serde(default)]
         limit: Option<usize>,
+        /// After skipping this many of the newest.
+        #[serde(default)]
+        offset: Option<usize>,
     },
+    /// One job with its history and films.
+    Job { id: String },
     /// Cancels an unfinished job, at the printer too.
     Cancel { id: String },
+    /// Holds a received or composed job until it is released.
+    Hold { id: String },
+    /// Releases a held job.
+    Release { id: String },
+    /// Pauses a queue: prints accepted, nothing delivered until it is resumed.
+    Pause { queue: String },
+    /// Resumes a paused queue.
+    Resume { queue: String },
+    /// Refuses new prints on a queue with a reason (C601/C602 to the modality).
+    Refuse { queue: String, reason: String },
+    /// Accepts new prints again on a refusing queue.
+    Accept { queue: String },
     /// Prints a failed or cancelled job again, as a new job; `force` also when it was
     /// printed again already or had reached its printer.
     Retry {
@@ -55,9 +75,18 @@ pub struct Answer {
     pub jobs: Option<Vec<JobView>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queues: Option<Vec<QueueView>>,
+    /// Jobs: how many match, all pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    /// Job: the job's detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<Box<JobDetail>>,
     /// Retry: the new job's ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Hold, release, pause, resume, refuse, accept: false when it already was so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
 }
 
 impl Answer {
@@ -90,9 +119,21 @@ mod tests {
             Request::Jobs {
                 queue: None,
                 state: None,
-                limit: None
+                calling_ae: None,
+                limit: None,
+                offset: None
             }
         );
+        let r: Request =
+            serde_json::from_str(r#"{"op":"refuse","queue":"q","reason":"no film"}"#).unwrap();
+        assert_eq!(
+            r,
+            Request::Refuse {
+                queue: "q".into(),
+                reason: "no film".into()
+            }
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"op":"refuse","queue":"q"}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"op":"drop_tables"}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"op":"cancel","id":"x","all":true}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"op":"cancel"}"#).is_err());

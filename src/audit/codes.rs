@@ -165,6 +165,8 @@ pub enum ObjectRole {
     /// "20": Job, "an order, task, work item, procedure step, or other description of work
     /// to be performed".
     Job,
+    /// "21": Job Stream: a print queue, the stream its jobs go through.
+    JobStream,
 }
 
 impl ObjectRole {
@@ -173,6 +175,7 @@ impl ObjectRole {
             ObjectRole::MasterFile => "5",
             ObjectRole::SecurityResource => "13",
             ObjectRole::Job => "20",
+            ObjectRole::JobStream => "21",
         }
     }
 }

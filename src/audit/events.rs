@@ -29,11 +29,24 @@ pub const SPOOL_JOB_ID: Code = Code {
     meaning: "filmd Job ID",
 };
 
-/// What an operator did to a job through the admin socket.
+/// A print queue, named by filmd's configuration (a queue action's subject).
+pub const QUEUE_NAME: Code = Code {
+    code: "QUEUE",
+    system: FILMD_SCHEME,
+    meaning: "filmd print queue",
+};
+
+/// What an operator did to a job or a queue (admin socket or web console).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperatorAction {
     Cancel,
     Retry,
+    Hold,
+    Release,
+    Pause,
+    Resume,
+    Refuse,
+    Accept,
 }
 
 impl OperatorAction {
@@ -41,18 +54,35 @@ impl OperatorAction {
         match self {
             OperatorAction::Cancel => "cancel",
             OperatorAction::Retry => "retry",
+            OperatorAction::Hold => "hold",
+            OperatorAction::Release => "release",
+            OperatorAction::Pause => "pause",
+            OperatorAction::Resume => "resume",
+            OperatorAction::Refuse => "refuse",
+            OperatorAction::Accept => "accept",
         }
     }
 }
 
-/// An operator's cancel or retry of a job.
+/// What an operator acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperatorTarget {
+    Job {
+        id: String,
+        /// The job's Print Job SOP Instance UID, when the job is known.
+        print_job_uid: Option<String>,
+    },
+    Queue(String),
+}
+
+/// An operator's action on a job (cancel, retry, hold, release) or a queue (pause,
+/// resume, refuse, accept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorEvent {
     pub action: OperatorAction,
-    pub job_id: String,
-    /// The job's Print Job SOP Instance UID, when the job is known.
-    pub print_job_uid: Option<String>,
-    /// The local account that asked (from the admin socket's peer credentials).
+    pub target: OperatorTarget,
+    /// The account that asked (the admin socket's peer credentials, or the web console's
+    /// user).
     pub operator: String,
     /// What came of it: done (with e.g. the new job's ID), or refused and why.
     pub result: Result<String, String>,
@@ -311,22 +341,37 @@ fn print_job(job_id: &str, uid: Option<&str>, exported: bool) -> ParticipantObje
     }
 }
 
-/// Security Alert, Use of Restricted Function: an operator cancelled or printed again a
-/// job through the admin socket. The operator and filmd report it; the job is the Alert
-/// Subject. A refused request is a minor failure.
+/// Security Alert, Use of Restricted Function: an operator acted on a job (cancel, retry,
+/// hold, release) or a queue (pause, resume, refuse, accept). The operator and filmd
+/// report it; the job or the queue (role Job Stream) is the Alert Subject. A refused
+/// request is a minor failure.
 pub fn operator_action(local: &Local, op: &OperatorEvent, time: SystemTime) -> AuditMessage {
     let (outcome, what) = match &op.result {
         Ok(done) if done.is_empty() => (Outcome::Success, "done".to_string()),
         Ok(done) => (Outcome::Success, done.clone()),
         Err(why) => (Outcome::MinorFailure, format!("refused: {why}")),
     };
+    let (kind, name) = match &op.target {
+        OperatorTarget::Job { id, .. } => ("job", id),
+        OperatorTarget::Queue(name) => ("queue", name),
+    };
     let alert = format!(
-        "{} of job {} by {}: {what}",
+        "{} of {kind} {name} by {}: {what}",
         op.action.term(),
-        op.job_id,
         op.operator
     );
-    let mut subject = print_job(&op.job_id, op.print_job_uid.as_deref(), false);
+    let mut subject = match &op.target {
+        OperatorTarget::Job { id, print_job_uid } => print_job(id, print_job_uid.as_deref(), false),
+        OperatorTarget::Queue(name) => ParticipantObject {
+            id: name.clone(),
+            id_type: QUEUE_NAME,
+            role: Some(ObjectRole::JobStream),
+            exported: false,
+            name: Some(format!("filmd queue {name}")),
+            details: Vec::new(),
+            sop_class: None,
+        },
+    };
     subject
         .details
         .insert(0, (ALERT_DESCRIPTION.into(), alert.clone()));

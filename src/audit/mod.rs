@@ -21,7 +21,9 @@ pub mod message;
 pub mod transport;
 
 pub use codes::Outcome;
-pub use events::{ExportDestination, ExportEvent, Local, OperatorAction, OperatorEvent};
+pub use events::{
+    ExportDestination, ExportEvent, Local, OperatorAction, OperatorEvent, OperatorTarget,
+};
 pub use message::AuditMessage;
 pub use transport::Destination;
 
@@ -343,7 +345,7 @@ impl Auditor {
         self.submit(|local, time| events::tls_failure(local, peer, detail, time));
     }
 
-    /// Security Alert, Use of Restricted Function: an operator's cancel or retry.
+    /// Security Alert, Use of Restricted Function: an operator's action on a job or queue.
     pub fn operator_action(&self, event: &OperatorEvent) {
         self.submit(|local, time| events::operator_action(local, event, time));
     }

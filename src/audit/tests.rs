@@ -243,8 +243,10 @@ fn a_tls_failure_is_a_node_authentication_failure() {
 fn operator_actions_are_uses_of_a_restricted_function_on_the_job() {
     let op = OperatorEvent {
         action: OperatorAction::Retry,
-        job_id: "J1".into(),
-        print_job_uid: Some("1.2.3.4".into()),
+        target: OperatorTarget::Job {
+            id: "J1".into(),
+            print_job_uid: Some("1.2.3.4".into()),
+        },
         operator: "alice".into(),
         result: Ok("printed again as J2".into()),
     };
@@ -268,9 +270,11 @@ fn operator_actions_are_uses_of_a_restricted_function_on_the_job() {
 
     let refused = OperatorEvent {
         action: OperatorAction::Cancel,
-        print_job_uid: None,
+        target: OperatorTarget::Job {
+            id: "J9".into(),
+            print_job_uid: None,
+        },
         result: Err("no job J9".into()),
-        job_id: "J9".into(),
         ..op
     };
     let message = events::operator_action(&local(), &refused, SystemTime::now());

@@ -8,6 +8,7 @@
 
 use super::dataset;
 use super::dimse::{Command, command_field};
+use super::journal::{AssociationRecord, Outcome, Rejection};
 use super::negotiation::{AcceptorPolicy, negotiate};
 use super::pdu::{self, Frame, PduError, provider_abort};
 use super::reassembly::{Message, Reassembler};
@@ -15,10 +16,14 @@ use super::server::{ReadHalf, WriteHalf};
 use super::status;
 use super::tls::Channel;
 use super::{
-    AssociationAttempt, AssociationHandler, AssociationInfo, EventReport, Request, Response,
-    Service,
+    AssociationAttempt, AssociationHandler, AssociationInfo, EventReport, Observers, Refusal,
+    Request, Response, Service,
 };
-use dicom_ul::pdu::{AbortRQServiceProviderReason, AssociationRQ, Pdu};
+use crate::metrics::Metrics;
+use dicom_ul::pdu::{
+    AbortRQServiceProviderReason, AssociationRJServiceUserReason, AssociationRJSource,
+    AssociationRQ, Pdu,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -53,6 +58,7 @@ pub struct Opened {
     pub read: ReadHalf,
     pub write: WriteHalf,
     pub rq: AssociationRQ,
+    pub observers: Observers,
 }
 
 /// Runs one association from its A-ASSOCIATE-RQ to its end. Never panics on peer input.
@@ -69,7 +75,15 @@ pub async fn run<S: Service>(
         read: mut read_half,
         mut write,
         rq,
+        observers,
     } = opened;
+    let record = AssociationRecord::new(
+        id,
+        peer,
+        &rq.calling_ae_title,
+        &rq.called_ae_title,
+        channel != Channel::Plain,
+    );
     let mut abstract_syntaxes = service.abstract_syntaxes(rq.called_ae_title.trim());
     abstract_syntaxes.push(VERIFICATION_SOP_CLASS.to_string());
     let policy = AcceptorPolicy {
@@ -78,6 +92,14 @@ pub async fn run<S: Service>(
         max_pdu: limits.max_pdu,
     };
     if let Err(refusal) = service.admit(&AssociationAttempt::new(peer, &rq)) {
+        let reason = match refusal {
+            Refusal::SourceAddress { .. } => Rejection::AccessAddress,
+            Refusal::CallingAeTitle { .. } => Rejection::AccessCallingAe,
+        };
+        observers.metrics.association_rejected(reason);
+        observers
+            .journal
+            .rejected(record, reason, refusal.to_string());
         warn!(
             assoc = id, %peer, calling = %rq.calling_ae_title.trim(), called = %rq.called_ae_title.trim(),
             "association refused by the access rules: {refusal}: A-ASSOCIATE-RJ permanent, service user, {}",
@@ -90,16 +112,27 @@ pub async fn run<S: Service>(
     let negotiated = match negotiate(&rq, &policy) {
         Ok(n) => n,
         Err((rj, why)) => {
+            let reason = match rj.source {
+                AssociationRJSource::ServiceUser(
+                    AssociationRJServiceUserReason::CalledAETitleNotRecognized,
+                ) => Rejection::CalledAe,
+                _ => Rejection::Negotiation,
+            };
+            observers.metrics.association_rejected(reason);
+            observers.journal.rejected(record, reason, why.clone());
             warn!(assoc = id, %peer, calling = %rq.calling_ae_title, "association rejected: {why}");
             let _ = pdu::write_control(&mut write, &Pdu::AssociationRJ(rj)).await;
             let _ = write.shutdown().await;
             return;
         }
     };
-    if pdu::write_control(&mut write, &Pdu::AssociationAC(negotiated.ac.clone()))
-        .await
-        .is_err()
+    let _open = observers.metrics.association_opened();
+    let journaled = observers.journal.opened(record);
+    if let Err(e) = pdu::write_control(&mut write, &Pdu::AssociationAC(negotiated.ac.clone())).await
     {
+        journaled.end(Outcome::ConnectionLost {
+            why: format!("sending A-ASSOCIATE-AC: {e}"),
+        });
         return;
     }
     let info = AssociationInfo {
@@ -109,6 +142,7 @@ pub async fn run<S: Service>(
         peer,
         contexts: negotiated.contexts.clone(),
         channel,
+        record: journaled.clone(),
     };
     info!(
         assoc = id, %peer, calling = %info.calling_ae_title, called = %info.called_ae_title,
@@ -145,13 +179,16 @@ pub async fn run<S: Service>(
         next_message_id: 1,
         sent_events: std::collections::HashMap::new(),
         id,
+        metrics: observers.metrics.clone(),
     };
     let mut reassembler = Reassembler::new(limits.max_message);
 
-    let outcome: &str = loop {
+    let outcome: Outcome = loop {
         tokio::select! {
             frame = frame_rx.recv() => {
-                let Some(frame) = frame else { break "reader ended" };
+                let Some(frame) = frame else {
+                    break Outcome::ConnectionLost { why: "reader ended".into() };
+                };
                 match frame {
                     Ok(Frame::Data(pdvs)) => {
                         let mut failed = None;
@@ -174,40 +211,46 @@ pub async fn run<S: Service>(
                         if let Some(why) = failed {
                             warn!(assoc = id, "protocol error: {why}: A-ABORT");
                             abort(&mut conn.write, Some(AbortRQServiceProviderReason::UnexpectedPduParameter)).await;
-                            break "aborted by filmd";
+                            break Outcome::AbortedByFilmd { why };
                         }
                     }
                     Ok(Frame::Control(Pdu::ReleaseRQ)) => {
                         let _ = pdu::write_control(&mut conn.write, &Pdu::ReleaseRP).await;
-                        break "released";
+                        break Outcome::Released;
                     }
                     Ok(Frame::Control(Pdu::AbortRQ { source })) => {
                         info!(assoc = id, "A-ABORT from peer ({source:?})");
-                        break "aborted by peer";
+                        break Outcome::AbortedByPeer;
                     }
                     Ok(Frame::Control(other)) => {
-                        warn!(assoc = id, "unexpected {} during association: A-ABORT", describe(&Frame::Control(other)));
+                        let what = describe(&Frame::Control(other));
+                        warn!(assoc = id, "unexpected {what} during association: A-ABORT");
                         abort(&mut conn.write, Some(AbortRQServiceProviderReason::UnexpectedPdu)).await;
-                        break "aborted by filmd";
+                        break Outcome::AbortedByFilmd { why: format!("unexpected {what}") };
                     }
-                    Err(PduError::Closed) => break "connection closed by peer",
+                    Err(PduError::Closed) => {
+                        break Outcome::ConnectionLost { why: "connection closed by peer".into() };
+                    }
                     Err(e) => {
                         warn!(assoc = id, "{e}: A-ABORT");
                         abort(&mut conn.write, e.abort_reason().or(Some(AbortRQServiceProviderReason::ReasonNotSpecified))).await;
-                        break "aborted by filmd";
+                        break match e {
+                            PduError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Outcome::TimedOut,
+                            e => Outcome::AbortedByFilmd { why: e.to_string() },
+                        };
                     }
                 }
             }
             Some(event) = event_rx.recv() => {
                 if let Err(e) = conn.send_event(event).await {
                     warn!(assoc = id, "sending N-EVENT-REPORT failed: {e}");
-                    break "connection lost";
+                    break Outcome::ConnectionLost { why: format!("sending N-EVENT-REPORT: {e}") };
                 }
             }
             _ = shutdown.changed() => {
                 warn!(assoc = id, "server shutting down: A-ABORT");
                 abort(&mut conn.write, Some(AbortRQServiceProviderReason::ReasonNotSpecified)).await;
-                break "server shutdown";
+                break Outcome::AbortedByFilmd { why: "server shutting down".into() };
             }
         }
     };
@@ -215,6 +258,7 @@ pub async fn run<S: Service>(
     tokio::task::block_in_place(|| handler.close());
     let _ = conn.write.shutdown().await;
     info!(assoc = id, "association ended: {outcome}");
+    journaled.end(outcome);
 }
 
 pub(super) fn describe(frame: &Frame) -> String {
@@ -246,6 +290,7 @@ struct Connection {
     /// Event reports sent and not yet confirmed, by Message ID.
     sent_events: std::collections::HashMap<u16, SentEvent>,
     id: u64,
+    metrics: Arc<Metrics>,
 }
 
 impl Connection {
@@ -381,6 +426,8 @@ impl Connection {
             attribute_identifier_list: response.attribute_identifier_list,
             ..Default::default()
         };
+        self.metrics
+            .dimse_request(request.command_field, response.status);
         if response.status != status::SUCCESS {
             info!(
                 assoc = self.id,

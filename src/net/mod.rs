@@ -5,6 +5,7 @@ pub mod access;
 pub mod association;
 pub mod dataset;
 pub mod dimse;
+pub mod journal;
 pub mod negotiation;
 pub mod pdu;
 pub mod reassembly;
@@ -29,6 +30,8 @@ pub struct AssociationInfo {
     pub contexts: Vec<AcceptedContext>,
     /// Plain TCP or TLS, and how.
     pub channel: tls::Channel,
+    /// Its record in the association journal, for what the service learns (films).
+    pub record: journal::Handle,
 }
 
 impl AssociationInfo {
@@ -38,6 +41,14 @@ impl AssociationInfo {
             .iter()
             .find(|c| c.abstract_syntax == abstract_syntax)
     }
+}
+
+/// Where the network layer reports what it sees: each association in the journal, and
+/// the association and DIMSE counters in the metrics.
+#[derive(Debug, Clone, Default)]
+pub struct Observers {
+    pub journal: journal::AssociationJournal,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// A DIMSE request, decoded.

@@ -8,11 +8,12 @@
 //! A-ASSOCIATE-RJ transient "local limit exceeded" (PS3.8 9.3.4) at once, so the modality
 //! retries later instead of hanging.
 
-use super::Service;
 use super::association::{self, Limits};
+use super::journal::{AssociationRecord, Rejection};
 use super::pdu::{self, Frame, PduError};
 use super::slots::{Arrival, SlotLimits, Slots};
 use super::tls::{self, Transport};
+use super::{Observers, Service};
 use dicom_ul::pdu::{
     AbortRQServiceProviderReason, AssociationRJ, AssociationRJResult,
     AssociationRJServiceProviderPresentationReason, AssociationRJSource, Pdu,
@@ -62,11 +63,13 @@ pub struct Endpoint {
 pub type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
 pub type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
-/// Serves associations on every endpoint until `shutdown` turns true.
+/// Serves associations on every endpoint until `shutdown` turns true, reporting each
+/// association and refusal to `observers`.
 pub async fn serve<S: Service>(
     endpoints: Vec<Endpoint>,
     service: Arc<S>,
     options: ServerOptions,
+    observers: Observers,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Slots::new(options.slot_limits());
@@ -94,6 +97,7 @@ pub async fn serve<S: Service>(
                         (slot, evicted)
                     }
                     Arrival::Refused => {
+                        observers.metrics.association_rejected(Rejection::PendingFull);
                         warn!(%peer, "{} connections waiting for their A-ASSOCIATE-RQ, this address holding the most: closing", options.max_pending);
                         drop(stream);
                         continue;
@@ -108,12 +112,17 @@ pub async fn serve<S: Service>(
                     limits: options.limits.clone(),
                     slots: slots.clone(),
                     abort: abort_rx.clone(),
+                    observers: observers.clone(),
                 };
+                let metrics = observers.metrics.clone();
                 tasks.spawn(async move {
                     tokio::select! {
                         () = conn.run(stream, slot) => {}
                         // Only a real eviction: the sender also goes away when the slot is given back.
-                        Ok(()) = evicted => debug!(assoc = id, %peer, "closed to make room for another address"),
+                        Ok(()) = evicted => {
+                            metrics.association_rejected(Rejection::PendingEvicted);
+                            debug!(assoc = id, %peer, "closed to make room for another address");
+                        }
                     }
                 });
             }
@@ -172,11 +181,13 @@ struct Pending<S> {
     limits: Limits,
     slots: Slots,
     abort: watch::Receiver<bool>,
+    observers: Observers,
 }
 
 impl<S: Service> Pending<S> {
     async fn run(self, stream: TcpStream, slot: super::slots::PendingSlot) {
         let Pending { id, peer, .. } = self;
+        let rejected = |reason| self.observers.metrics.association_rejected(reason);
         let _ = stream.set_nodelay(true);
         let deadline = tokio::time::Instant::now() + self.limits.association_timeout;
         // TLS handshake, then the first PDU, both within the association timeout.
@@ -187,11 +198,13 @@ impl<S: Service> Pending<S> {
         .await
         {
             Err(_) => {
+                rejected(Rejection::TlsFailed);
                 warn!(assoc = id, %peer, "TLS handshake not finished within {:?}: closing", self.limits.association_timeout);
                 self.service.tls_failed(peer, "handshake timed out");
                 return;
             }
             Ok(Err(e)) => {
+                rejected(Rejection::TlsFailed);
                 warn!(assoc = id, %peer, "TLS handshake failed: {e}: closing");
                 self.service.tls_failed(peer, &e.to_string());
                 return;
@@ -203,6 +216,7 @@ impl<S: Service> Pending<S> {
                 .await;
         let rq = match first {
             Err(_) => {
+                rejected(Rejection::NoRequest);
                 warn!(assoc = id, %peer, "no A-ASSOCIATE-RQ within {:?}: closing", self.limits.association_timeout);
                 return;
             }
@@ -211,12 +225,14 @@ impl<S: Service> Pending<S> {
                 return;
             }
             Ok(Err(e)) => {
+                rejected(Rejection::NoRequest);
                 warn!(assoc = id, %peer, "bad PDU before association: {e}: A-ABORT");
                 association::abort(&mut write, e.abort_reason()).await;
                 return;
             }
             Ok(Ok(Frame::Control(Pdu::AssociationRQ(rq)))) => rq,
             Ok(Ok(other)) => {
+                rejected(Rejection::NoRequest);
                 warn!(assoc = id, %peer, "expected A-ASSOCIATE-RQ, got {}: A-ABORT", association::describe(&other));
                 association::abort(
                     &mut write,
@@ -229,6 +245,17 @@ impl<S: Service> Pending<S> {
         let held = match self.slots.establish(slot) {
             Ok(held) => held,
             Err(full) => {
+                rejected(Rejection::LimitExceeded);
+                let record = AssociationRecord::new(
+                    id,
+                    peer,
+                    &rq.calling_ae_title,
+                    &rq.called_ae_title,
+                    channel != tls::Channel::Plain,
+                );
+                self.observers
+                    .journal
+                    .rejected(record, Rejection::LimitExceeded, full.to_string());
                 warn!(
                     assoc = id, %peer, calling = %rq.calling_ae_title.trim(), called = %rq.called_ae_title.trim(),
                     "association rejected (transient, local limit exceeded): {full}"
@@ -251,6 +278,7 @@ impl<S: Service> Pending<S> {
             read,
             write,
             rq,
+            observers: self.observers,
         };
         association::run(opened, self.service, self.limits, self.abort).await;
         drop(held);

@@ -7,9 +7,11 @@
 //! - [`ipp`]: an IPP printer: document building for the printer as it is at submission,
 //!   the printer adapter (submit, poll, find a job by name) and the IPP-to-DICOM status
 //!   tables.
+//! - [`timed`]: a stopwatch around any queue's outputs, for the duration metrics.
 //! - [`board`]: the live Printer Status of every queue, written by the printer pollers
 //!   and read by the Printer SOP class.
 
 pub mod archive;
 pub mod board;
 pub mod ipp;
+pub mod timed;

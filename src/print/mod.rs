@@ -21,6 +21,7 @@ use crate::audit::Auditor;
 use crate::config::{PrinterIdentity, QueueSettings, Settings};
 use crate::film::AnnotationFormats;
 use crate::film::custom::CustomLayouts;
+use crate::metrics::Metrics;
 use crate::net::dimse::command_field as cf;
 use crate::net::{
     AssociationAttempt, AssociationHandler, AssociationInfo, EventSender, Request, Response,
@@ -74,6 +75,8 @@ pub struct PrintService {
     pub printers: Arc<PrinterBoard>,
     /// Where refusals and TLS failures are reported (PS3.15 A.5.3.11 Security Alert).
     pub auditor: Auditor,
+    /// Counts the films received per queue.
+    pub metrics: Arc<Metrics>,
 }
 
 impl PrintService {
@@ -85,7 +88,14 @@ impl PrintService {
             jobs: Arc::new(print_job::JobRegistry::default()),
             printers,
             auditor: Auditor::off(),
+            metrics: Arc::default(),
         }
+    }
+
+    /// Counts the films received in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Reports refused associations and failed TLS handshakes to `auditor`.
@@ -189,6 +199,7 @@ impl Service for PrintService {
             spool: self.spool.clone(),
             jobs: self.jobs.clone(),
             printers: self.printers.clone(),
+            metrics: self.metrics.clone(),
             events,
             session: None,
             film_boxes: Vec::new(),
@@ -207,6 +218,7 @@ pub struct PrintHandler {
     pub(crate) spool: Arc<Spool>,
     pub(crate) jobs: Arc<print_job::JobRegistry>,
     pub(crate) printers: Arc<PrinterBoard>,
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) events: EventSender,
     pub(crate) session: Option<film_session::FilmSession>,
     /// Film boxes of the session in creation order; the last one is the live one.

@@ -291,19 +291,40 @@ impl PrintHandler {
         let jobs = self.jobs.clone();
         let observed_uid = uid.clone();
         let observer = Box::new(move |state: Progress| jobs.update(&observed_uid, state));
+        // Films are sheets: film boxes × Number of Copies (as the spool counts them).
+        let sheets = u32::try_from(indices.len())
+            .unwrap_or(u32::MAX)
+            .saturating_mul(job.copies.max(1));
         match self.spool.submit(job, observer) {
             Ok(id) => {
+                self.info.record.add_films(sheets);
+                self.metrics.films_received(&queue.name, u64::from(sheets));
                 tracing::info!(assoc = self.info.id, job = %id, "queued {} film(s) for queue {}", indices.len(), queue.name);
             }
             Err(e) => {
                 // No print job was created: the SCU never hears of this UID.
                 self.jobs.remove(&uid);
-                let code = match (&e, session_level) {
-                    (SpoolError::Full(_), true) => status::SESSION_PRINT_QUEUE_FULL,
-                    (SpoolError::Full(_), false) => status::FILM_BOX_PRINT_QUEUE_FULL,
-                    _ => status::PROCESSING_FAILURE,
+                let full = if session_level {
+                    status::SESSION_PRINT_QUEUE_FULL
+                } else {
+                    status::FILM_BOX_PRINT_QUEUE_FULL
                 };
-                return Err(Refusal::new(code, format!("print job not created: {e}")));
+                return Err(match e {
+                    // An operator's refusal is answered as a full queue (PS3.4 H.4.1.2.4,
+                    // H.4.2.2.4: the SCP cannot create the print job), with the
+                    // operator's reason as Error Comment: it is what the modality shows.
+                    SpoolError::Refused { queue, reason } => {
+                        tracing::warn!(assoc = self.info.id, queue = %queue, "N-ACTION refused, queue refusing: {reason}");
+                        Refusal::new(full, reason)
+                    }
+                    SpoolError::Full(_) => {
+                        Refusal::new(full, format!("print job not created: {e}"))
+                    }
+                    e => Refusal::new(
+                        status::PROCESSING_FAILURE,
+                        format!("print job not created: {e}"),
+                    ),
+                });
             }
         }
         let mut r = if fit.0 == status::SUCCESS {

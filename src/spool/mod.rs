@@ -43,7 +43,10 @@ pub mod store;
 
 pub use crate::time::now_ms;
 pub use payload::{sync_dir, write_durably};
-pub use store::{JobFilter, JobRow, JobStore, Priority, State, StoreError};
+pub use store::{
+    JobEvent, JobFilter, JobRow, JobStore, LastError, Priority, QueueActivity, QueueControl, State,
+    StoreError,
+};
 
 use crate::film::{Device, Film};
 use serde::{Deserialize, Serialize};
@@ -150,6 +153,12 @@ pub enum SpoolError {
     RetryInProgress(String),
     #[error("job {id} cannot be printed again: {why}")]
     PayloadGone { id: String, why: String },
+    #[error("job {id} is {state}: only received or composed jobs can be held")]
+    NotHoldable { id: String, state: &'static str },
+    /// The operator set the queue to refuse new prints (`filmd refuse`); the N-ACTION is
+    /// answered like a full queue, with `reason` as Error Comment.
+    #[error("queue {queue} refuses new prints: {reason}")]
+    Refused { queue: String, reason: String },
 }
 
 /// A boxed future, so that [`QueueOutputs`] stays object safe.
@@ -422,6 +431,86 @@ impl Spool {
         self.inner.retry(id, force)
     }
 
+    /// Holds a `received` or `composed` job: it is not composed or sent to its printer
+    /// until [`Spool::release`], across restarts too (CUPS's held job). True if it was not
+    /// held before.
+    pub fn hold(&self, id: &str) -> Result<bool, SpoolError> {
+        self.inner.set_held(id, true)
+    }
+
+    /// Lets a held job go on at once; true if it was held.
+    pub fn release(&self, id: &str) -> Result<bool, SpoolError> {
+        self.inner.set_held(id, false)
+    }
+
+    /// Pauses a queue: it still accepts prints, but none of its jobs starts composing or
+    /// submitting until [`Spool::resume`] (CUPS's stopped printer). What is already at the
+    /// printer goes on. True if it was not paused.
+    pub fn pause(&self, queue: &str) -> Result<bool, SpoolError> {
+        self.inner.set_paused(queue, true)
+    }
+
+    /// Lets a paused queue's jobs go on at once; true if it was paused.
+    pub fn resume(&self, queue: &str) -> Result<bool, SpoolError> {
+        self.inner.set_paused(queue, false)
+    }
+
+    /// Makes a queue refuse new prints with `reason` (CUPS's reject): [`Spool::submit`]
+    /// fails with [`SpoolError::Refused`], and the N-ACTION gets C601/C602. True if that
+    /// changed the queue (it accepted, or gave another reason).
+    pub fn refuse(&self, queue: &str, reason: &str) -> Result<bool, SpoolError> {
+        let reason = reason.trim();
+        let reason = if reason.is_empty() {
+            "refused by the operator"
+        } else {
+            reason
+        };
+        self.inner.set_refusing(queue, Some(reason))
+    }
+
+    /// Makes a refusing queue accept new prints again; true if it was refusing.
+    pub fn accept(&self, queue: &str) -> Result<bool, SpoolError> {
+        self.inner.set_refusing(queue, None)
+    }
+
+    /// The pause and refusal of each configured queue that has had any.
+    pub fn queue_controls(&self) -> Result<BTreeMap<String, QueueControl>, SpoolError> {
+        let mut controls = self.inner.store.queue_controls()?;
+        controls.retain(|queue, _| self.inner.has_queue(queue));
+        Ok(controls)
+    }
+
+    /// A job's history, oldest first; [`SpoolError::UnknownJob`] if there is no such job.
+    pub fn history(&self, id: &str) -> Result<Vec<JobEvent>, SpoolError> {
+        let events = self.inner.store.history(id)?;
+        if events.is_empty() && self.inner.store.get(id)?.is_none() {
+            return Err(SpoolError::UnknownJob(id.to_string()));
+        }
+        Ok(events)
+    }
+
+    /// Per queue: films printed since `since_ms` (unix ms) and its last error.
+    pub fn activity(&self, since_ms: i64) -> Result<HashMap<String, QueueActivity>, SpoolError> {
+        Ok(self.inner.store.activity(since_ms)?)
+    }
+
+    /// A counter bumped after every committed change of the spool (jobs, their history,
+    /// queue controls): the web console's live refresh waits on it.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.store.changes()
+    }
+
+    /// Each film's parameters of a job, as received.
+    pub fn film_params(&self, id: &str) -> Result<Vec<store::FilmParams>, SpoolError> {
+        Ok(self.inner.store.film_params(id)?)
+    }
+
+    /// Where the PNG preview of film `film` (1-based) of job `id` is, when the queue's
+    /// archive wrote one; it stays while the job is listed.
+    pub fn preview(&self, id: &str, film: usize) -> PathBuf {
+        self.inner.layout.data().preview(id, film)
+    }
+
     /// One job's row.
     pub fn job(&self, id: &str) -> Result<Option<JobRow>, SpoolError> {
         Ok(self.inner.store.get(id)?)
@@ -430,6 +519,11 @@ impl Spool {
     /// Jobs for an admin view, newest first.
     pub fn jobs(&self, filter: &JobFilter) -> Result<Vec<JobRow>, SpoolError> {
         Ok(self.inner.store.list(filter)?)
+    }
+
+    /// How many jobs `filter` matches, ignoring its limit and offset (for paging).
+    pub fn count_jobs(&self, filter: &JobFilter) -> Result<u64, SpoolError> {
+        Ok(self.inner.store.count(filter)?)
     }
 
     /// Number of jobs per queue and state.

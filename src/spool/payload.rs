@@ -117,6 +117,11 @@ impl Layout {
         }
     }
 
+    /// The data directory the spool lives in.
+    pub fn data(&self) -> &DataDir {
+        &self.data
+    }
+
     pub fn database(&self) -> PathBuf {
         self.data.database()
     }

@@ -549,6 +549,7 @@ fn start_removes_unacknowledged_payloads_and_fails_jobs_without_one() {
                 owner: String::new(),
                 calling_ae: "SCU".into(),
                 payload_bytes: 1,
+                film_params: Vec::new(),
             },
             1,
             None,
@@ -886,3 +887,5 @@ fn a_job_that_reached_its_printer_is_printed_again_only_when_forced() {
     let new = spool.retry(&old, true).unwrap();
     wait_state(&spool, &new, State::Done);
 }
+
+mod controls;

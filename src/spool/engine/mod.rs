@@ -8,7 +8,7 @@
 //! printer by its job name, and the printer's job is adopted instead of sending a second one.
 
 use super::payload::{self, Layout};
-use super::store::{JobRow, JobStore, NewJob, Priority, RetryClaim, State, StoreError};
+use super::store::{FilmParams, JobRow, JobStore, NewJob, Priority, RetryClaim, State, StoreError};
 use super::{
     DeliveryError, Document, FinishedHook, Full, Observer, PrintJob, Progress, QueueOutputs,
     RemoteState, SpoolConfig, SpoolError, Submission, job_name, now_ms,
@@ -23,6 +23,7 @@ use tokio::sync::Notify;
 use tracing::{debug, error, info, warn};
 
 mod compose;
+mod control;
 mod deliver;
 mod recover;
 
@@ -36,7 +37,7 @@ struct Watch {
 
 pub(super) struct Inner {
     pub(super) store: JobStore,
-    layout: Layout,
+    pub(super) layout: Layout,
     config: SpoolConfig,
     outputs: HashMap<String, Arc<dyn QueueOutputs>>,
     /// Wakes the delivery task of each queue with a printer.
@@ -80,6 +81,37 @@ fn new_job(job: &PrintJob, payload_bytes: usize) -> NewJob {
         owner: job.owner_id.clone(),
         calling_ae: job.calling_ae_title.clone(),
         payload_bytes: payload_bytes as u64,
+        film_params: job.films.iter().map(film_params).collect(),
+    }
+}
+
+fn film_params(film: &crate::film::Film) -> FilmParams {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    FilmParams {
+        display_format: film.display_format.to_string(),
+        film_size: film.size.id.to_string(),
+        orientation: film.orientation.term().to_string(),
+        magnification: film.magnification.term().to_string(),
+        medium: film.medium.term().to_string(),
+        min_density: film.min_density,
+        max_density: film.max_density,
+        border_density: film.border_density.term(),
+        empty_image_density: film.empty_image_density.term(),
+        trim: film.trim,
+        color: film.color,
+        image_boxes: count(film.image_boxes.len()),
+        images: count(
+            film.image_boxes
+                .iter()
+                .filter(|b| b.image.is_some())
+                .count(),
+        ),
+        annotations: count(
+            film.annotations
+                .iter()
+                .filter(|a| !a.text.trim().is_empty())
+                .count(),
+        ),
     }
 }
 
@@ -184,6 +216,11 @@ impl Inner {
         self.wake_queue(queue);
     }
 
+    /// Whether `queue` is configured.
+    pub(super) fn has_queue(&self, queue: &str) -> bool {
+        self.outputs.contains_key(queue)
+    }
+
     /// The queues with a printer.
     pub(super) fn printer_queues(&self) -> Vec<String> {
         self.wakers.keys().cloned().collect()
@@ -280,6 +317,7 @@ impl Inner {
         if !self.outputs.contains_key(&job.queue) {
             return Err(SpoolError::UnknownQueue(job.queue));
         }
+        self.check_refusal(&job.queue)?;
         let limit = self
             .config
             .queue_limits

@@ -117,6 +117,39 @@ pub struct NewJob {
     pub owner: String,
     pub calling_ae: String,
     pub payload_bytes: u64,
+    /// Each film's parameters, kept for the operator after the payload is gone.
+    pub film_params: Vec<FilmParams>,
+}
+
+/// A film's parameters as the operator sees them (PS3.3 C.13.3, C.13.5): what the
+/// modality asked for, kept in the job's row since a done job's payload is removed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct FilmParams {
+    /// Image Display Format (2010,0010), e.g. `STANDARD\2,2`.
+    pub display_format: String,
+    /// Film Size ID (2010,0050).
+    pub film_size: String,
+    /// Film Orientation (2010,0040).
+    pub orientation: String,
+    /// Magnification Type (2010,0060).
+    pub magnification: String,
+    /// Medium Type (2000,0030).
+    pub medium: String,
+    /// Min and Max Density (2010,0120/0130), hundredths of OD.
+    pub min_density: u16,
+    pub max_density: u16,
+    /// Border and Empty Image Density (2010,0100/0110).
+    pub border_density: String,
+    pub empty_image_density: String,
+    /// Trim (2010,0140).
+    pub trim: bool,
+    /// From the Basic Color Print Management Meta SOP class.
+    pub color: bool,
+    /// Image boxes of the format, and how many hold an image.
+    pub image_boxes: u32,
+    pub images: u32,
+    /// Annotation boxes with text.
+    pub annotations: u32,
 }
 
 /// One row of the job table.
@@ -155,13 +188,33 @@ pub struct JobRow {
     pub payload_bytes: u64,
     /// The job it was printed again as (`filmd retry`); `""` while that is under way.
     pub retried_as: Option<String>,
+    /// An operator holds it: it is not composed or sent to its printer until released
+    /// (CUPS's held job). Only a `received` or `composed` job can be held; a final state
+    /// clears it.
+    pub held: bool,
 }
 
-/// Which rows [`JobStore::list`] returns; newest first.
-#[derive(Debug, Clone, Default)]
+/// Which rows [`JobStore::list`] returns (newest first) and [`JobStore::count`] counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobFilter {
     pub queue: Option<String>,
     pub state: Option<State>,
+    /// Only jobs from this calling AE title (compared without its padding).
+    pub calling_ae: Option<String>,
     /// At most this many rows; 0 means 100.
     pub limit: usize,
+    /// Skips this many of the newest matching rows first (paging).
+    pub offset: usize,
+}
+
+/// What [`JobStore::set_held`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldChange {
+    /// Held or released now; the job's state.
+    Changed(State),
+    /// It already was; the job's state.
+    Unchanged(State),
+    Unknown,
+    /// Only `received` and `composed` jobs can be held: later ones are at the printer.
+    NotHoldable(State),
 }

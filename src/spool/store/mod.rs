@@ -21,18 +21,22 @@
 //! Every statement is parameterised; the only SQL built at run time is a list of numbered
 //! `?N` placeholders.
 
+mod controls;
 mod job;
 mod schema;
 
-pub use job::{JobFilter, JobRow, NewJob, Priority, RetryClaim, State};
+pub use controls::{JobEvent, LastError, QueueActivity, QueueControl};
+pub use job::{FilmParams, HeldChange, JobFilter, JobRow, NewJob, Priority, RetryClaim, State};
 pub use schema::SCHEMA_VERSION;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use schema::{COLUMNS, migrate, placeholders, row_to_job};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,6 +61,38 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// The job table on one SQLite connection, shared by the spool's threads.
 pub struct JobStore {
     conn: Mutex<Connection>,
+    /// Bumped after every statement that changed a row (see [`JobStore::changes`]).
+    changes: watch::Sender<u64>,
+}
+
+/// The connection, locked; on release, a change of any row bumps [`JobStore::changes`].
+/// One place for every write path, so that none can forget it. The bump comes before
+/// the lock is released: a reader woken by it waits for the lock and sees the change.
+struct Locked<'a> {
+    conn: MutexGuard<'a, Connection>,
+    total_before: u64,
+    changes: &'a watch::Sender<u64>,
+}
+
+impl Deref for Locked<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        if self.conn.total_changes() != self.total_before {
+            self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
 }
 
 impl JobStore {
@@ -74,9 +110,7 @@ impl JobStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(Duration::from_secs(10))?;
         migrate(&mut conn)?;
-        Ok(JobStore {
-            conn: Mutex::new(conn),
-        })
+        Ok(JobStore::with(conn))
     }
 
     /// Opens a spool database for reading only, for an operator's look at a stopped
@@ -95,13 +129,29 @@ impl JobStore {
                  once to bring it up to date"
             )));
         }
-        Ok(JobStore {
-            conn: Mutex::new(conn),
-        })
+        Ok(JobStore::with(conn))
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    fn with(conn: Connection) -> JobStore {
+        JobStore {
+            conn: Mutex::new(conn),
+            changes: watch::Sender::new(0),
+        }
+    }
+
+    fn conn(&self) -> Locked<'_> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        Locked {
+            total_before: conn.total_changes(),
+            conn,
+            changes: &self.changes,
+        }
+    }
+
+    /// A counter bumped after every committed change of the job database (a job's row,
+    /// its history, a queue's controls): the web console refreshes when it moves.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// (journal_mode, synchronous) as SQLite reports them: ("wal", 2) means WAL + FULL.
@@ -128,8 +178,9 @@ impl JobStore {
         }
         tx.execute(
             "INSERT INTO jobs (id, uid, queue, priority, state, attempts, created_ms, updated_ms,
-                next_attempt_ms, copies, films, label, owner, calling_ae, payload_bytes)
-             VALUES (?1, ?2, ?3, ?4, 'received', 0, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11)",
+                next_attempt_ms, copies, films, label, owner, calling_ae, payload_bytes,
+                film_params)
+             VALUES (?1, ?2, ?3, ?4, 'received', 0, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 job.id,
                 job.uid,
@@ -142,6 +193,7 @@ impl JobStore {
                 job.owner,
                 job.calling_ae,
                 i64::try_from(job.payload_bytes).unwrap_or(i64::MAX),
+                serde_json::to_string(&job.film_params).ok(),
             ],
         )?;
         let seq = tx.last_insert_rowid();
@@ -174,6 +226,7 @@ impl JobStore {
         let sql = format!(
             "UPDATE jobs SET state = ?1, updated_ms = ?2, next_attempt_ms = 0,
                 finished_ms = CASE WHEN ?3 THEN ?2 ELSE NULL END,
+                held = CASE WHEN ?3 THEN 0 ELSE held END,
                 last_error = COALESCE(?4, last_error)
              WHERE id = ?5 AND state IN ({})",
             placeholders(6, from.len())
@@ -209,13 +262,16 @@ impl JobStore {
     }
 
     /// composed → submitting, as the first submission attempt: recorded before the printer
-    /// sees the job.
+    /// sees the job. Not for a held job or one of a paused queue (held or paused since it
+    /// was picked).
     pub fn begin_submit(&self, id: &str, now_ms: i64) -> Result<Option<u32>> {
         let conn = self.conn();
         Ok(conn
             .query_row(
-                "UPDATE jobs SET state = 'submitting', attempts = 1, updated_ms = ?1
-                 WHERE id = ?2 AND state = 'composed' RETURNING attempts",
+                &format!(
+                    "UPDATE jobs SET state = 'submitting', attempts = 1, updated_ms = ?1
+                     WHERE id = ?2 AND state = 'composed' AND {STARTABLE} RETURNING attempts"
+                ),
                 params![now_ms, id],
                 |r| r.get(0),
             )
@@ -298,7 +354,7 @@ impl JobStore {
         let sql = format!(
             "SELECT {COLUMNS} FROM jobs
              WHERE next_attempt_ms <= ?1 AND (?2 IS NULL OR queue = ?2)
-                AND state IN ({})
+                AND state IN ({}) AND {STARTABLE}
              ORDER BY priority, seq LIMIT ?3",
             placeholders(4, states.len())
         );
@@ -392,7 +448,7 @@ impl JobStore {
         let conn = self.conn();
         let sql = format!(
             "SELECT MIN(next_attempt_ms) FROM jobs
-             WHERE (?1 IS NULL OR queue = ?1) AND state IN ({})",
+             WHERE (?1 IS NULL OR queue = ?1) AND state IN ({}) AND {STARTABLE}",
             placeholders(2, states.len())
         );
         let mut values: Vec<Box<dyn rusqlite::ToSql>> = vec![Box::new(queue.map(str::to_string))];
@@ -443,26 +499,6 @@ impl JobStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Jobs for an admin view, newest first.
-    pub fn list(&self, filter: &JobFilter) -> Result<Vec<JobRow>> {
-        let conn = self.conn();
-        let limit = if filter.limit == 0 { 100 } else { filter.limit };
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM jobs
-             WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR state = ?2)
-             ORDER BY seq DESC LIMIT ?3"
-        ))?;
-        let rows = stmt.query_map(
-            params![
-                filter.queue,
-                filter.state.map(State::as_str),
-                i64::try_from(limit).unwrap_or(i64::MAX)
-            ],
-            row_to_job,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// Number of jobs per queue and state.
     pub fn counts(&self) -> Result<HashMap<String, BTreeMap<State, u64>>> {
         let conn = self.conn();
@@ -501,7 +537,7 @@ impl JobStore {
         };
         tx.execute(
             "UPDATE jobs SET state = 'cancelled', finished_ms = ?1, updated_ms = ?1,
-                last_error = ?2 WHERE id = ?3",
+                last_error = ?2, held = 0 WHERE id = ?3",
             params![now_ms, reason, id],
         )?;
         tx.commit()?;
@@ -540,6 +576,13 @@ impl JobStore {
         Ok(removed)
     }
 }
+
+/// Whether a job may start its next step: a job at its printer (`submitting`,
+/// `submitted`) goes on whatever happens; a `received` or `composed` one waits while it is
+/// held or its queue is paused (CUPS does not filter held jobs nor those of a stopped
+/// printer).
+const STARTABLE: &str = "(state NOT IN ('received', 'composed') OR (held = 0 AND NOT EXISTS
+    (SELECT 1 FROM queue_controls c WHERE c.queue = jobs.queue AND c.paused = 1)))";
 
 fn count_unfinished(conn: &Connection, queue: &str) -> Result<usize> {
     let n: i64 = conn.query_row(

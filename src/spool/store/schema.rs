@@ -7,7 +7,7 @@ use rusqlite::{Connection, Row, TransactionBehavior};
 
 /// Schema version written to `PRAGMA user_version` (a field of the database header, set in
 /// the same transaction as the migration that produces it).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations from an empty database: entry `n` takes version `n` to `n + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -43,11 +43,64 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE jobs ADD COLUMN retried_as TEXT;
 ",
+    // v3, the operator's console: held jobs, a job's history written by triggers (so that
+    // no code path can forget it), and the queues' pause and refusal (kept across a
+    // restart, as CUPS keeps a stopped or rejecting printer).
+    "
+    ALTER TABLE jobs ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN film_params TEXT;
+    CREATE TABLE job_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX job_events_job ON job_events (job_id, seq);
+    CREATE INDEX job_events_errors ON job_events (seq) WHERE event IN ('failed', 'retry');
+    INSERT INTO job_events (job_id, at_ms, event, detail)
+        SELECT id, created_ms, 'received', NULL FROM jobs ORDER BY seq;
+    INSERT INTO job_events (job_id, at_ms, event, detail)
+        SELECT id, updated_ms, state,
+            CASE WHEN state IN ('failed', 'cancelled') THEN last_error END
+        FROM jobs WHERE state <> 'received' ORDER BY seq;
+    CREATE TRIGGER job_received AFTER INSERT ON jobs BEGIN
+        INSERT INTO job_events (job_id, at_ms, event, detail)
+            VALUES (NEW.id, NEW.created_ms, 'received', NULL);
+    END;
+    CREATE TRIGGER job_state AFTER UPDATE OF state ON jobs
+        WHEN NEW.state IS NOT OLD.state BEGIN
+        INSERT INTO job_events (job_id, at_ms, event, detail)
+            VALUES (NEW.id, NEW.updated_ms, NEW.state,
+                CASE WHEN NEW.state IN ('failed', 'cancelled') THEN NEW.last_error END);
+    END;
+    CREATE TRIGGER job_held AFTER UPDATE OF held ON jobs
+        WHEN NEW.held IS NOT OLD.held AND NEW.state IS OLD.state BEGIN
+        INSERT INTO job_events (job_id, at_ms, event, detail)
+            VALUES (NEW.id, NEW.updated_ms,
+                CASE WHEN NEW.held THEN 'held' ELSE 'released' END, NULL);
+    END;
+    CREATE TRIGGER job_retry AFTER UPDATE OF last_error ON jobs
+        WHEN NEW.last_error IS NOT OLD.last_error AND NEW.state IS OLD.state
+            AND NEW.last_error IS NOT NULL BEGIN
+        INSERT INTO job_events (job_id, at_ms, event, detail)
+            VALUES (NEW.id, NEW.updated_ms, 'retry', NEW.last_error);
+    END;
+    CREATE TRIGGER job_gone AFTER DELETE ON jobs BEGIN
+        DELETE FROM job_events WHERE job_id = OLD.id;
+    END;
+    CREATE TABLE queue_controls (
+        queue TEXT PRIMARY KEY,
+        paused INTEGER NOT NULL DEFAULT 0,
+        refusing TEXT,
+        updated_ms INTEGER NOT NULL
+    );
+",
 ];
 
 pub(super) const COLUMNS: &str = "seq, id, uid, queue, priority, state, attempts, created_ms, updated_ms, \
     finished_ms, next_attempt_ms, last_error, remote_id, document, document_format, note, \
-    copies, films, label, owner, calling_ae, payload_bytes, retried_as";
+    copies, films, label, owner, calling_ae, payload_bytes, retried_as, held";
 
 pub(super) fn row_to_job(r: &Row<'_>) -> rusqlite::Result<JobRow> {
     let state: String = r.get(5)?;
@@ -76,6 +129,7 @@ pub(super) fn row_to_job(r: &Row<'_>) -> rusqlite::Result<JobRow> {
         calling_ae: r.get(20)?,
         payload_bytes: r.get::<_, i64>(21)?.max(0) as u64,
         retried_as: r.get(22)?,
+        held: r.get(23)?,
     })
 }
 

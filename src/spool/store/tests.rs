@@ -15,6 +15,7 @@ fn job(id: &str, queue: &str, priority: Priority) -> NewJob {
         owner: String::new(),
         calling_ae: "SCU".into(),
         payload_bytes: 10,
+        film_params: Vec::new(),
     }
 }
 
@@ -239,7 +240,21 @@ fn a_version_1_database_is_migrated_with_its_jobs() {
     }
     let s = JobStore::open(&path).unwrap();
     let row = s.get("old").unwrap().unwrap();
-    assert_eq!((row.state, row.retried_as), (State::Failed, None));
+    assert_eq!(
+        (row.state, row.retried_as, row.held),
+        (State::Failed, None, false)
+    );
+    let events: Vec<(i64, String)> = s
+        .history("old")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.at_ms, e.event))
+        .collect();
+    assert_eq!(
+        events,
+        [(1, "received".to_string()), (2, "failed".to_string())],
+        "v3 gives jobs from before it the history their row tells"
+    );
     assert!(matches!(
         s.claim_retry("old", false, 3).unwrap(),
         RetryClaim::Claimed(_)
@@ -254,5 +269,79 @@ fn a_version_1_database_is_migrated_with_its_jobs() {
     let v: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, SCHEMA_VERSION);
+}
+
+#[test]
+fn jobs_are_filtered_by_calling_ae_counted_and_paged_newest_first() {
+    let (_d, s) = store();
+    for (n, ae) in ["CT1", "MR1", "CT1", "CT1"].into_iter().enumerate() {
+        let mut j = job(&format!("j{n}"), "q", Priority::Med);
+        j.calling_ae = ae.into();
+        s.insert(&j, n as i64, None).unwrap();
+    }
+    let filter = JobFilter {
+        calling_ae: Some("CT1 ".into()),
+        limit: 2,
+        ..JobFilter::default()
+    };
+    let ids =
+        |f: &JobFilter| -> Vec<String> { s.list(f).unwrap().into_iter().map(|r| r.id).collect() };
+    assert_eq!(ids(&filter), ["j3", "j2"]);
+    assert_eq!(
+        ids(&JobFilter {
+            offset: 2,
+            ..filter.clone()
+        }),
+        ["j0"]
+    );
+    assert_eq!(s.count(&filter).unwrap(), 3);
+    assert_eq!(s.count(&JobFilter::default()).unwrap(), 4);
+}
+
+#[test]
+fn activity_counts_films_times_copies_done_since_and_the_last_error() {
+    let (_d, s) = store();
+    let mut big = job("big", "q", Priority::Med);
+    (big.films, big.copies) = (2, 3);
+    s.insert(&big, 1, None).unwrap();
+    s.insert(&job("old", "q", Priority::Med), 1, None).unwrap();
+    s.insert(&job("bad", "p", Priority::Med), 1, None).unwrap();
+    for (id, at) in [("big", 100), ("old", 10)] {
+        assert!(s.set_composed(id, None, "", at).unwrap());
+        assert!(
+            s.transition(id, &[State::Composed], State::Done, None, at)
+                .unwrap()
+        );
+    }
+    s.record_failure("bad", "printer busy", 0, 50).unwrap();
+    s.transition(
+        "bad",
+        &[State::Received],
+        State::Failed,
+        Some("composition failed"),
+        60,
+    )
+    .unwrap();
+    let a = s.activity(50).unwrap();
+    assert_eq!(
+        a["q"].films_printed, 6,
+        "2 films x 3 copies; the old job not"
+    );
+    assert_eq!(a["q"].last_error, None);
+    let last = a["p"].last_error.clone().unwrap();
+    assert_eq!(
+        (last.at_ms, last.job_id.as_str(), last.message.as_str()),
+        (60, "bad", "composition failed")
+    );
+}
+
+#[test]
+fn a_job_history_goes_with_its_row() {
+    let (_d, s) = store();
+    s.insert(&job("a", "q", Priority::Med), 1, None).unwrap();
+    s.cancel("a", "no", 2).unwrap();
+    assert_eq!(s.history("a").unwrap().len(), 2);
+    assert_eq!(s.sweep(5, |_| Ok(())).unwrap(), 1);
+    assert!(s.history("a").unwrap().is_empty());
 }

@@ -1,0 +1,263 @@
+//! What an operator sees of jobs and queues, the same over the admin socket, the web
+//! console and its JSON API; and the typed errors of the operator's actions.
+
+use crate::spool::SpoolError;
+use crate::spool::store::{FilmParams, JobEvent, JobRow, LastError, State};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A job as an operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: String,
+    pub queue: String,
+    pub state: String,
+    /// Held by an operator: not composed or sent to its printer until released.
+    #[serde(default)]
+    pub held: bool,
+    pub priority: String,
+    pub films: u32,
+    pub copies: u32,
+    pub label: String,
+    pub calling_ae: String,
+    pub attempts: u32,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub created: String,
+    pub updated: String,
+    /// The same times, unix milliseconds.
+    #[serde(default)]
+    pub created_ms: i64,
+    #[serde(default)]
+    pub updated_ms: i64,
+    pub remote_id: Option<String>,
+    pub last_error: Option<String>,
+    pub note: Option<String>,
+    /// The job it was printed again as (`filmd retry`).
+    pub retried_as: Option<String>,
+}
+
+impl From<&JobRow> for JobView {
+    fn from(r: &JobRow) -> JobView {
+        JobView {
+            id: r.id.clone(),
+            queue: r.queue.clone(),
+            state: r.state.as_str().into(),
+            held: r.held,
+            priority: r.priority.as_str().into(),
+            films: r.films,
+            copies: r.copies,
+            label: r.label.clone(),
+            calling_ae: r.calling_ae.clone(),
+            attempts: r.attempts,
+            created: utc(r.created_ms),
+            updated: utc(r.updated_ms),
+            created_ms: r.created_ms,
+            updated_ms: r.updated_ms,
+            remote_id: r.remote_id.clone(),
+            last_error: r.last_error.clone(),
+            note: r.note.clone(),
+            retried_as: r.retried_as.clone().filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+/// One page of jobs, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobPage {
+    pub jobs: Vec<JobView>,
+    /// Jobs matching the query, all pages.
+    pub total: u64,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// Which jobs an operator asks for. Values as typed by a person (a state's name), checked
+/// by [`super::Admin::jobs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobQuery {
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// received, composed, submitting, submitted, done, failed or cancelled.
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub calling_ae: Option<String>,
+    /// Rows per page: default 100, at most [`super::MAX_LIMIT`].
+    #[serde(default)]
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub offset: usize,
+}
+
+/// One line of a job's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryView {
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub at: String,
+    pub at_ms: i64,
+    /// `received`, a state, `held`, `released` or `retry`.
+    pub event: String,
+    pub detail: Option<String>,
+}
+
+impl From<&JobEvent> for HistoryView {
+    fn from(e: &JobEvent) -> HistoryView {
+        HistoryView {
+            at: utc(e.at_ms),
+            at_ms: e.at_ms,
+            event: e.event.clone(),
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+/// One film of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilmView {
+    /// 1-based, in the job's order.
+    pub number: usize,
+    /// The PNG preview the archive wrote, if it is there.
+    pub preview: Option<PathBuf>,
+    /// What the modality asked for; None for a job from before filmd kept them.
+    pub params: Option<FilmParams>,
+}
+
+/// A job with everything the job page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobDetail {
+    pub job: JobView,
+    pub history: Vec<HistoryView>,
+    pub films: Vec<FilmView>,
+    /// The archived PDF, if the queue archives and it is there.
+    pub archive_pdf: Option<PathBuf>,
+    /// What an operator may do to it now: `cancel`, `retry`, `hold`, `release`.
+    pub actions: Vec<String>,
+}
+
+/// A queue's most recent error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorView {
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub at: String,
+    pub at_ms: i64,
+    pub job_id: String,
+    pub message: String,
+}
+
+impl From<&LastError> for ErrorView {
+    fn from(e: &LastError) -> ErrorView {
+        ErrorView {
+            at: utc(e.at_ms),
+            at_ms: e.at_ms,
+            job_id: e.job_id.clone(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// A queue as an operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueView {
+    pub name: String,
+    /// The IPP printer's URI, if the queue has one.
+    pub printer: Option<String>,
+    /// NORMAL, WARNING or FAILURE (PS3.3 C.13.9.1 Printer Status).
+    pub status: String,
+    pub status_info: String,
+    pub detail: String,
+    /// Jobs per state.
+    pub jobs: BTreeMap<String, u64>,
+    /// Accepting prints but delivering none (`filmd pause`).
+    #[serde(default)]
+    pub paused: bool,
+    /// Refusing new prints, with the operator's reason (`filmd refuse`).
+    #[serde(default)]
+    pub refusing: Option<String>,
+    /// Films × copies of the jobs done since midnight UTC.
+    #[serde(default)]
+    pub films_printed_today: u64,
+    #[serde(default)]
+    pub last_error: Option<ErrorView>,
+}
+
+impl QueueView {
+    /// `accepting`, `paused`, or `refusing: REASON` (paused and refusing: the refusal).
+    pub fn state_text(&self) -> String {
+        match (&self.refusing, self.paused) {
+            (Some(reason), _) => format!("refusing: {reason}"),
+            (None, true) => "paused".into(),
+            (None, false) => "accepting".into(),
+        }
+    }
+}
+
+/// Why an operator's request was not done; the web console answers 404, 409, 400 or 500.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    /// No such job or queue (HTTP 404).
+    #[error("{0}")]
+    NotFound(String),
+    /// Not in a state that allows it (HTTP 409): e.g. holding a job at the printer.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request itself is wrong (HTTP 400): an unknown state name.
+    #[error("{0}")]
+    Invalid(String),
+    /// The spool failed (HTTP 500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<SpoolError> for AdminError {
+    fn from(e: SpoolError) -> AdminError {
+        let message = e.to_string();
+        match e {
+            SpoolError::UnknownJob(_) | SpoolError::UnknownQueue(_) => {
+                AdminError::NotFound(message)
+            }
+            SpoolError::NotRetryable { .. }
+            | SpoolError::AlreadyRetried { .. }
+            | SpoolError::ReachedPrinter { .. }
+            | SpoolError::RetryInProgress(_)
+            | SpoolError::PayloadGone { .. }
+            | SpoolError::NotHoldable { .. }
+            | SpoolError::Refused { .. }
+            | SpoolError::Full(_) => AdminError::Conflict(message),
+            SpoolError::Io(_) | SpoolError::Encode(_) | SpoolError::Store(_) => {
+                AdminError::Internal(message)
+            }
+        }
+    }
+}
+
+/// What an operator may do to a job in this state.
+pub(super) fn actions(job: &JobRow) -> Vec<String> {
+    let mut out = Vec::new();
+    if !job.state.is_final() {
+        out.push("cancel");
+    }
+    if matches!(job.state, State::Failed | State::Cancelled) {
+        out.push("retry");
+    }
+    if job.held {
+        out.push("release");
+    } else if matches!(job.state, State::Received | State::Composed) {
+        out.push("hold");
+    }
+    out.into_iter().map(String::from).collect()
+}
+
+/// The archived PDF named in a job's note (`archived as PATH`), if it is there.
+pub(super) fn archive_pdf(note: Option<&str>) -> Option<PathBuf> {
+    note?
+        .split("; ")
+        .find_map(|part| part.strip_prefix("archived as "))
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+}
+
+/// Unix milliseconds as UTC `YYYY-MM-DD HH:MM:SS`.
+pub fn utc(ms: i64) -> String {
+    crate::time::Stamp(u64::try_from(ms / 1000).unwrap_or(0)).display()
+}
