@@ -108,11 +108,14 @@ fn jobs(data_dir: &Path) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn job_state(data_dir: &Path, id: &str) -> Option<String> {
-    jobs(data_dir)
-        .into_iter()
-        .find(|j| j["id"] == id)
-        .and_then(|j| j["state"].as_str().map(str::to_string))
+/// A job's (state, held) as `filmd jobs` gives them.
+fn job_state(data_dir: &Path, id: &str) -> Option<(String, bool)> {
+    jobs(data_dir).into_iter().find(|j| j["id"] == id).map(|j| {
+        (
+            j["state"].as_str().unwrap_or_default().to_string(),
+            j["held"] == true,
+        )
+    })
 }
 
 /// Files in a directory, by name.
@@ -317,18 +320,21 @@ fn a_browser_sees_a_job_arrive_live_previews_it_and_holds_releases_cancels_on_a_
                 browser.answer("printed");
             }
             ["READY", "released", released, held] => {
-                // the queue is still paused: nothing of either job may be archived
+                // the queue is still paused: nothing of either job may be archived; the
+                // spool has the one released and the other held
                 let states = [job_state(&data, released), job_state(&data, held)];
+                let waiting = |s: &Option<(String, bool)>, want_held: bool| {
+                    s.as_ref().is_some_and(|(state, h)| {
+                        matches!(state.as_str(), "received" | "composed") && *h == want_held
+                    })
+                };
                 let archived = files(&ward);
-                if archived.is_empty()
-                    && states
-                        .iter()
-                        .all(|s| matches!(s.as_deref(), Some("received" | "composed")))
-                {
+                if archived.is_empty() && waiting(&states[0], false) && waiting(&states[1], true) {
                     browser.answer("ok");
                 } else {
                     browser.answer(&format!(
-                        "fail: on the paused queue the spool says {states:?}, archive {archived:?}"
+                        "fail: on the paused queue the spool says (state, held) {states:?}, \
+                         archive {archived:?}"
                     ));
                 }
             }
