@@ -26,6 +26,7 @@ fn row(queue: &str, state: State, films: u32, copies: u32) -> JobRow {
         calling_ae: "CT".into(),
         payload_bytes: 0,
         retried_as: None,
+        held: false,
     }
 }
 
