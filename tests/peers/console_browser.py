@@ -167,8 +167,14 @@ class Console:
         self.until("the page loaded",
                    lambda: self.js("return document.readyState") == "complete")
         if self.js("return document.getElementById('live') === null"):
-            raise CheckFailed(f"{self.d.current_url}: no <main id=\"live\"> "
-                              f"(title {self.d.title!r}): {self.text_of_body()[:300]!r}")
+            raise CheckFailed(f"{self.d.current_url}: no <main id=\"live\"> (HTTP status "
+                              f"{self.status()}, title {self.d.title!r}): "
+                              f"{self.text_of_body()[:300]!r}")
+
+    def status(self):
+        """The HTTP status of the document shown (0 if unknown)."""
+        return self.js("const n = performance.getEntriesByType('navigation')[0];"
+                       "return n ? n.responseStatus || 0 : 0;")
 
     def mark(self):
         """Marks this page load: a reload or navigation loses the mark."""
@@ -250,8 +256,7 @@ class Console:
                 return ready == "complete"  # the new document
             return not leaving and time.monotonic() - t0 > 3  # posted without leaving
         self.until(f"the answer to {form_css}", settled)
-        status = self.js("const n = performance.getEntriesByType('navigation')[0];"
-                         "return n ? n.responseStatus || 0 : 0;")
+        status = self.status()
         if status >= 400:
             raise CheckFailed(f"{form_css}: the console answered {status} on {self.d.current_url}: "
                               f"{self.text_of_body()[:500]!r}")
