@@ -4,7 +4,8 @@
 //!
 //! `FILMD_SCREENSHOTS=DIR` keeps the browser's screenshots (overview.png, job.png) in
 //! DIR: `FILMD_SCREENSHOTS=$PWD/docs/screenshots cargo nextest run --release --test it
-//! -- browser::` makes the README's.
+//! -- browser::` makes the README's. `FILMD_CHROMIUM_FLAGS` adds Chromium flags (space
+//! separated), to diagnose.
 
 use crate::common;
 use crate::common::harness::{Test, trials};
@@ -277,7 +278,8 @@ fn a_browser_sees_a_job_arrive_live_previews_it_and_holds_releases_cancels_on_a_
         )
     };
 
-    let mut browser = Browser::start(&[
+    let shots_arg = shots.display().to_string();
+    let mut args = vec![
         "--base",
         &base,
         "--scenario",
@@ -287,8 +289,14 @@ fn a_browser_sees_a_job_arrive_live_previews_it_and_holds_releases_cancels_on_a_
         "--films",
         "2",
         "--screenshots",
-        &shots.display().to_string(),
-    ]);
+        &shots_arg,
+    ];
+    // FILMD_CHROMIUM_FLAGS: more Chromium flags, space separated, to diagnose a failure
+    let flags = std::env::var("FILMD_CHROMIUM_FLAGS").unwrap_or_default();
+    for flag in flags.split_whitespace() {
+        args.extend(["--chromium-flag", flag]);
+    }
+    let mut browser = Browser::start(&args);
     let mut result: Option<Value> = None;
     let mut steps = Vec::new();
     while let Some(line) = browser.next_line() {

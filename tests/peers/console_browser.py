@@ -108,6 +108,7 @@ def start_browser(args, profile):
         "--password-store=basic",
         "--lang=en-US",
         f"--user-data-dir={profile}",
+        *args.chromium_flag,
     ):
         opts.add_argument(flag)
     port = args.driver_port or free_port()
@@ -555,6 +556,8 @@ def main():
     ap.add_argument("--chromium", default=CHROMIUM)
     ap.add_argument("--chromedriver", default=shutil.which("chromedriver") or CHROMEDRIVER)
     ap.add_argument("--driver-port", type=int, help="chromedriver's port (default: a free one)")
+    ap.add_argument("--chromium-flag", action="append", default=[], metavar="FLAG",
+                    help="one more Chromium flag (repeatable), e.g. to diagnose")
     args = ap.parse_args()
     args.auth = args.auth or os.environ.get("CONSOLE_AUTH") or None
 
