@@ -292,10 +292,13 @@ fn a_browser_sees_a_job_arrive_live_previews_it_and_holds_releases_cancels_on_a_
         &shots_arg,
     ];
     // FILMD_CHROMIUM_FLAGS: more Chromium flags, space separated, to diagnose a failure
-    let flags = std::env::var("FILMD_CHROMIUM_FLAGS").unwrap_or_default();
-    for flag in flags.split_whitespace() {
-        args.extend(["--chromium-flag", flag]);
-    }
+    // (one argument each: argparse would take a separate "--flag" for an option)
+    let flags: Vec<String> = std::env::var("FILMD_CHROMIUM_FLAGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|f| format!("--chromium-flag={f}"))
+        .collect();
+    args.extend(flags.iter().map(String::as_str));
     let mut browser = Browser::start(&args);
     let mut result: Option<Value> = None;
     let mut steps = Vec::new();
