@@ -24,7 +24,7 @@ pub fn tests() -> Vec<Test> {
     trials![
         #[needs(Chromium, Pynetdicom, Ippeveprinter)]
         a_browser_sees_a_job_arrive_live_previews_it_and_holds_releases_cancels_on_a_paused_queue,
-        #[needs(PromParser, Pynetdicom)]
+        #[needs(PromParser, Pynetdicom, Ippeveprinter)]
         metrics_parse_with_prometheus_client_and_count_films_and_rejections,
     ]
 }
@@ -449,43 +449,22 @@ fn sample(m: &Value, name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 /// The metrics parse with a real Prometheus parser, name every family as Prometheus
-/// asks (prom_check.py: HELP, TYPE, `_total` counters, `filmd_` prefix), and move by
-/// exactly what happened: 3 films printed in two jobs count 3 received and 3 printed on
-/// their queue, none on the other; an association to an unknown called AE counts one
-/// rejection under `called_ae`; the jobs gauge and build info are there.
+/// asks (prom_check.py: HELP, TYPE, `_total` counters, `filmd_` prefix, one group per
+/// family), and move by exactly what happened: two jobs of 3 films on the archive queue
+/// and one film on the IPP queue count 3 and 1 received and printed, none failed; three
+/// film box / film session N-ACTIONs succeeded; an association to an unknown called AE
+/// counts one rejection under `called_ae`; the durations of composing, encoding for the
+/// printer and delivering are observed; the jobs gauge, printer status and build info
+/// are there.
 fn metrics_parse_with_prometheus_client_and_count_films_and_rejections() {
-    let (server, base) = start_with_console(
+    let eve = IppEve::start(IppEveOptions::pdf());
+    let (server, base) = start_with_console(&format!(
         "[[queue]]\nname = \"default\"\n\n\
-         [[queue]]\nname = \"ward\"\nae_titles = [\"WARD\"]\npdf_dir = \"ward\"\n",
-    );
+         [[queue]]\nname = \"ward\"\nae_titles = [\"WARD\"]\nipp = \"{}\"\nipp_poll_secs = 1\n",
+        eve.uri()
+    ));
     let before = metrics(&base);
-    for family in [
-        "filmd_associations_open",
-        "filmd_associations_accepted",
-        "filmd_associations_rejected",
-        "filmd_dimse_requests",
-        "filmd_films_received",
-        "filmd_films_printed",
-        "filmd_films_failed",
-        "filmd_jobs",
-        "filmd_compose_duration_seconds",
-        "filmd_encode_duration_seconds",
-        "filmd_delivery_duration_seconds",
-        "filmd_printer_status",
-        "filmd_spool_free_bytes",
-        "filmd_start_time_seconds",
-    ] {
-        assert!(
-            before["families"].get(family).is_some(),
-            "/metrics has no {family}: {}",
-            before["families"]
-        );
-    }
     assert_eq!(before["families"]["filmd_films_printed"]["type"], "counter");
-    assert_eq!(
-        before["families"]["filmd_compose_duration_seconds"]["type"],
-        "histogram"
-    );
     assert_eq!(
         sample(
             &before,
@@ -497,7 +476,7 @@ fn metrics_parse_with_prometheus_client_and_count_films_and_rejections() {
 
     pynet_print(&server, "FILMD", &["--films", "2", "--session-print"]);
     pynet_print(&server, "FILMD", &["--films", "1"]);
-    server.wait_pdfs(2);
+    pynet_print(&server, "WARD", &["--films", "1"]);
     // an A-ASSOCIATE-RQ to a called AE no queue has: rejected
     let out = output_within(
         Command::new("python3")
@@ -512,39 +491,63 @@ fn metrics_parse_with_prometheus_client_and_count_films_and_rejections() {
         "unknown called AE: {echo}"
     );
 
-    // the films counted printed once their jobs are done: wait for the counter
+    // films count as printed once their jobs are done (the IPP one when the printer
+    // says it completed): wait for the counters
     let start = Instant::now();
     let after = loop {
         let m = metrics(&base);
-        let printed = sample(&m, "filmd_films_printed_total", &[("queue", "default")]);
-        if printed >= 3.0 || start.elapsed() > Duration::from_secs(30) {
+        let printed = |q| sample(&m, "filmd_films_printed_total", &[("queue", q)]);
+        if (printed("default") >= 3.0 && printed("ward") >= 1.0)
+            || start.elapsed() > Duration::from_secs(60)
+        {
             break m;
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    for family in [
+        "filmd_associations_open",
+        "filmd_associations_accepted",
+        "filmd_associations_rejected",
+        "filmd_dimse_requests",
+        "filmd_films_received",
+        "filmd_films_printed",
+        "filmd_films_failed",
+        "filmd_jobs",
+        "filmd_compose_duration_seconds",
+        "filmd_encode_duration_seconds",
+        "filmd_delivery_duration_seconds",
+        "filmd_printer_status",
+        "filmd_spool_free_bytes",
+        "filmd_build_info",
+        "filmd_start_time_seconds",
+    ] {
+        assert!(
+            after["families"].get(family).is_some(),
+            "/metrics has no {family}: {}",
+            after["families"]
+        );
+    }
+    for (family, kind) in [
+        ("filmd_associations_open", "gauge"),
+        ("filmd_associations_rejected", "counter"),
+        ("filmd_dimse_requests", "counter"),
+        ("filmd_films_received", "counter"),
+        ("filmd_jobs", "gauge"),
+        ("filmd_compose_duration_seconds", "histogram"),
+        ("filmd_encode_duration_seconds", "histogram"),
+        ("filmd_delivery_duration_seconds", "histogram"),
+    ] {
+        assert_eq!(after["families"][family]["type"], kind, "{family}");
+    }
     let delta = |name: &str, labels: &[(&str, &str)]| {
         sample(&after, name, labels) - sample(&before, name, labels)
     };
-    assert_eq!(
-        delta("filmd_films_received_total", &[("queue", "default")]),
-        3.0
-    );
-    assert_eq!(
-        delta("filmd_films_printed_total", &[("queue", "default")]),
-        3.0
-    );
-    assert_eq!(
-        delta("filmd_films_received_total", &[("queue", "ward")]),
-        0.0
-    );
-    assert_eq!(
-        delta("filmd_films_printed_total", &[("queue", "ward")]),
-        0.0
-    );
-    assert_eq!(
-        delta("filmd_films_failed_total", &[("queue", "default")]),
-        0.0
-    );
+    for (queue, films) in [("default", 3.0), ("ward", 1.0)] {
+        let q = [("queue", queue)];
+        assert_eq!(delta("filmd_films_received_total", &q), films, "{queue}");
+        assert_eq!(delta("filmd_films_printed_total", &q), films, "{queue}");
+        assert_eq!(delta("filmd_films_failed_total", &q), 0.0, "{queue}");
+    }
     assert_eq!(
         delta(
             "filmd_associations_rejected_total",
@@ -554,7 +557,14 @@ fn metrics_parse_with_prometheus_client_and_count_films_and_rejections() {
         "rejections by reason: {}",
         after["samples"]
     );
-    assert_eq!(delta("filmd_associations_accepted_total", &[]), 2.0);
+    assert_eq!(delta("filmd_associations_accepted_total", &[]), 3.0);
+    assert_eq!(
+        delta(
+            "filmd_dimse_requests_total",
+            &[("operation", "n_action"), ("status_class", "success")]
+        ),
+        3.0
+    );
     assert_eq!(
         sample(
             &after,
@@ -562,6 +572,48 @@ fn metrics_parse_with_prometheus_client_and_count_films_and_rejections() {
             &[("queue", "default"), ("state", "done")]
         ),
         2.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "filmd_jobs",
+            &[("queue", "ward"), ("state", "done")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "filmd_compose_duration_seconds_count",
+            &[("queue", "default")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "filmd_delivery_duration_seconds_count",
+            &[("queue", "ward")]
+        ),
+        1.0
+    );
+    assert!(
+        after["samples"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["name"] == "filmd_encode_duration_seconds_count"
+                && s["value"].as_f64() >= Some(1.0)),
+        "no encode observed: {}",
+        after["samples"]
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "filmd_printer_status",
+            &[("queue", "ward"), ("status", "NORMAL")]
+        ),
+        1.0
     );
     assert_eq!(sample(&after, "filmd_associations_open", &[]), 0.0);
     assert!(sample(&after, "filmd_spool_free_bytes", &[]) > 0.0);
