@@ -75,6 +75,13 @@ class CheckFailed(Exception):
     """A check of the console failed: the message says which and what was seen."""
 
 
+# What a live refresh that never comes most often means.
+LIVE_HINT = ("\nThe page's live refresh did not bring it. Is its EventSource connected? Chromium "
+             "opens at most 6 connections to one host over HTTP/1.1, and a page kept in the "
+             "back/forward cache keeps its EventSource open unless the page closes it on "
+             "pagehide; the 7th page then waits forever for /events.")
+
+
 def log(*args):
     print("console_browser:", *args, file=sys.stderr, flush=True)
 
@@ -190,7 +197,7 @@ class Console:
     def text_of_body(self):
         return self.js("return document.body ? document.body.innerText : ''") or ""
 
-    def until(self, what, cond, timeout=None):
+    def until(self, what, cond, timeout=None, hint=""):
         """Polls `cond` (exceptions count as not yet) until it returns a truthy value."""
         from selenium.common.exceptions import WebDriverException
 
@@ -207,7 +214,7 @@ class Console:
                 where = self.d.current_url
                 raise CheckFailed(f"timed out after {timeout or self.a.timeout} s waiting for "
                                   f"{what} on {where}" + (f" (last error: {last})" if last else "")
-                                  + f"\npage text: {self.text_of_body()[:1500]!r}")
+                                  + f"\npage text: {self.text_of_body()[:1500]!r}" + hint)
             time.sleep(0.1)
 
     def all(self, css):
@@ -297,7 +304,8 @@ class Console:
                                   "appear by the live refresh")
             new = [j for j in self.recent_jobs() if j not in seen]
             return new if len(new) >= n else None
-        new = self.until(f"{n} new job row(s) in table#recent-jobs ({what})", fresh)
+        new = self.until(f"{n} new job row(s) in table#recent-jobs ({what})", fresh,
+                         hint=LIVE_HINT)
         if not self.marked():
             raise CheckFailed("the overview was reloaded: the job must appear live")
         self.ok(f"{what}: {new} appeared on the open overview without a reload")
@@ -325,7 +333,7 @@ class Console:
                 raise CheckFailed(f"job {job}'s page was reloaded: the state must change live")
             s = self.job_state()
             return s if s.split()[0] == want else None
-        s = self.until(f"job {job} state {want!r}", reached)
+        s = self.until(f"job {job} state {want!r}", reached, hint=LIVE_HINT if live else "")
         self.ok(f"job {job}: #job-state {s!r}" + (" (live)" if live else ""))
         return s
 
