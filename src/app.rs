@@ -157,7 +157,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let mut tasks = Tasks::default();
     let mut outputs: HashMap<String, Arc<dyn QueueOutputs>> = HashMap::new();
     for queue in &settings.queues {
-        let (output, poller) = queue_outputs(queue, &settings, &board)?;
+        let (output, poller) = queue_outputs(queue, &settings, &board, &observers.metrics)?;
         tasks.0.extend(poller);
         let timed = Timed::new(&queue.name, output, observers.metrics.clone());
         outputs.insert(queue.name.clone(), Arc::new(timed));
@@ -413,11 +413,13 @@ fn queue_outputs(
     queue: &QueueSettings,
     settings: &Settings,
     board: &Arc<PrinterBoard>,
+    metrics: &Arc<Metrics>,
 ) -> Result<Outputs, StartError> {
     let archive = queue.archive.as_ref().map(|a| PdfArchive {
         dir: a.dir.clone(),
         name: a.name.clone(),
         previews: settings.server.data_dir.clone(),
+        metrics: metrics.clone(),
     });
     let Some(ipp) = &queue.ipp else {
         // check-config refuses such a queue; a hand-made Settings may still have one.
@@ -434,14 +436,19 @@ fn queue_outputs(
             source,
         })?),
     };
-    let printer =
-        IppQueue::new(&queue.name, &ipp.uri, ca, archive, board.clone()).map_err(|e| {
-            StartError::Printer {
-                queue: queue.name.clone(),
-                uri: ipp.uri.clone(),
-                message: e.to_string(),
-            }
-        })?;
+    let printer = IppQueue::new(
+        &queue.name,
+        &ipp.uri,
+        ca,
+        archive,
+        board.clone(),
+        metrics.clone(),
+    )
+    .map_err(|e| StartError::Printer {
+        queue: queue.name.clone(),
+        uri: ipp.uri.clone(),
+        message: e.to_string(),
+    })?;
     let poller = printer.spawn_poller(ipp.poll_interval);
     info!(queue = %queue.name, "delivering to IPP printer {}", ipp.uri);
     Ok((printer, Some(poller)))
@@ -705,6 +712,10 @@ mod tests {
             sample(&format!(
                 "filmd_compose_duration_seconds_count{{queue=\"{queue}\"}}"
             )),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample("filmd_encode_duration_seconds_count{format=\"pdf\"}"),
             Some(1.0)
         );
 

@@ -7,6 +7,23 @@
 //! DIMSE operation, status class, rejection reason, document format; never AE titles,
 //! patient data or job IDs. A film is a sheet: film boxes × Number of Copies, in every
 //! film counter.
+//!
+//! | metric | type | labels | source |
+//! |---|---|---|---|
+//! | `filmd_associations_open` | gauge | | association layer |
+//! | `filmd_associations_accepted_total` | counter | | A-ASSOCIATE-AC sent |
+//! | `filmd_associations_rejected_total` | counter | `reason` ([`Rejection`]) | listener, association layer |
+//! | `filmd_dimse_requests_total` | counter | `operation`, `status_class` | every response sent |
+//! | `filmd_films_received_total` | counter | `queue` | print N-ACTION accepted by the spool |
+//! | `filmd_films_printed_total`, `filmd_films_failed_total` | counter | `queue` | spool's finished hook |
+//! | `filmd_jobs` | gauge | `queue`, `state` | scrape: the spool's counts |
+//! | `filmd_compose_duration_seconds` | histogram | `queue` | [`crate::outputs::timed`] |
+//! | `filmd_encode_duration_seconds` | histogram | `format` (`pdf`, `pwg`, `png`) | archive, IPP submission |
+//! | `filmd_delivery_duration_seconds` | histogram | `queue` | submission until the printer's completed |
+//! | `filmd_printer_status` | gauge | `queue`, `status` (NORMAL, WARNING, FAILURE) | scrape: the printer board |
+//! | `filmd_spool_free_bytes` | gauge | | scrape: statvfs of the spool directory |
+//! | `filmd_build_info` | gauge (1) | `version` | |
+//! | `filmd_start_time_seconds` | gauge | | |
 
 use crate::net::dimse::command_field as cf;
 use crate::net::journal::Rejection;
@@ -79,6 +96,19 @@ fn duration_histogram() -> Histogram {
 }
 
 type Durations<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The requests an SCP answers (PS3.7 9.3, 10.3), whose counters start at 0.
+const DIMSE_OPERATIONS: [u16; 6] = [
+    cf::C_ECHO_RQ,
+    cf::N_CREATE_RQ,
+    cf::N_SET_RQ,
+    cf::N_GET_RQ,
+    cf::N_ACTION_RQ,
+    cf::N_DELETE_RQ,
+];
+
+/// The values of the `status_class` label.
+const STATUS_CLASSES: [&str; 3] = ["success", "warning", "failure"];
 
 /// The DIMSE operation label of a request's Command Field (PS3.7 9.3, 10.3).
 pub fn dimse_operation(command_field: u16) -> &'static str {
@@ -156,8 +186,11 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// The metrics of a server with these queues: their film counters and every rejection
-    /// reason start at 0, so that a rate or an increase is defined from the first scrape.
+    /// The metrics of a server with these queues. Every family is there from the first
+    /// scrape (a family without samples would be left out): each queue's film counters
+    /// and duration histograms, every rejection reason, every DIMSE operation and status
+    /// class, and PDF encoding start at 0, so that a rate or an increase is defined from
+    /// the start.
     pub fn new<'a>(queues: impl IntoIterator<Item = &'a str>) -> Metrics {
         let queues: Vec<String> = queues.into_iter().map(str::to_string).collect();
         let mut m = Metrics {
@@ -191,7 +224,20 @@ impl Metrics {
             let _ = m.films_received.get_or_create(&labels);
             let _ = m.films_printed.get_or_create(&labels);
             let _ = m.films_failed.get_or_create(&labels);
+            let _ = m.compose_duration.get_or_create(&labels);
+            let _ = m.delivery_duration.get_or_create(&labels);
         }
+        for operation in DIMSE_OPERATIONS {
+            for status_class in STATUS_CLASSES {
+                let _ = m.dimse_requests.get_or_create(&DimseLabels {
+                    operation: dimse_operation(operation),
+                    status_class,
+                });
+            }
+        }
+        let _ = m
+            .encode_duration
+            .get_or_create(&FormatLabels { format: "pdf" });
         m
     }
 
@@ -246,12 +292,14 @@ impl Metrics {
         );
         r.register(
             "filmd_encode_duration_seconds",
-            "Time to encode one document, by format",
+            "Time to build one document, by format (pdf, pwg, png): its films' pages are \
+             composed and encoded in one pass, so this includes composing them",
             self.encode_duration.clone(),
         );
         r.register(
             "filmd_delivery_duration_seconds",
-            "Time from a job's submission to its printer until the printer reported it completed",
+            "Time from a job's submission to its printer until the printer reported it \
+             completed (none on a queue without a printer)",
             self.delivery_duration.clone(),
         );
         r.register(

@@ -261,3 +261,106 @@ pub(super) fn archive_pdf(note: Option<&str>) -> Option<PathBuf> {
 pub fn utc(ms: i64) -> String {
     crate::time::Stamp(u64::try_from(ms / 1000).unwrap_or(0)).display()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spool::Full;
+    use crate::spool::store::Priority;
+
+    fn row(state: State, held: bool) -> JobRow {
+        JobRow {
+            seq: 1,
+            id: "J".into(),
+            uid: "2.25.1".into(),
+            queue: "q".into(),
+            priority: Priority::Med,
+            state,
+            attempts: 0,
+            created_ms: 0,
+            updated_ms: 0,
+            finished_ms: None,
+            next_attempt_ms: 0,
+            last_error: None,
+            remote_id: None,
+            document: None,
+            document_format: None,
+            note: None,
+            copies: 1,
+            films: 1,
+            label: String::new(),
+            owner: String::new(),
+            calling_ae: "CT".into(),
+            payload_bytes: 0,
+            retried_as: None,
+            held,
+        }
+    }
+
+    #[test]
+    fn only_the_actions_a_jobs_state_allows_are_offered() {
+        let offered = |state, held| actions(&row(state, held));
+        assert_eq!(offered(State::Received, false), ["cancel", "hold"]);
+        assert_eq!(offered(State::Composed, true), ["cancel", "release"]);
+        assert_eq!(offered(State::Submitted, false), ["cancel"]);
+        assert_eq!(offered(State::Done, false), Vec::<String>::new());
+        assert_eq!(offered(State::Failed, false), ["retry"]);
+    }
+
+    #[test]
+    fn spool_errors_map_to_not_found_conflict_or_internal() {
+        let kind = |e: SpoolError| match AdminError::from(e) {
+            AdminError::NotFound(_) => "404",
+            AdminError::Conflict(_) => "409",
+            AdminError::Invalid(_) => "400",
+            AdminError::Internal(_) => "500",
+        };
+        assert_eq!(kind(SpoolError::UnknownJob("J".into())), "404");
+        assert_eq!(kind(SpoolError::UnknownQueue("q".into())), "404");
+        let not_holdable = SpoolError::NotHoldable {
+            id: "J".into(),
+            state: "done",
+        };
+        assert_eq!(kind(not_holdable), "409");
+        let full = Full::Queue {
+            queue: "q".into(),
+            limit: 1,
+        };
+        assert_eq!(kind(SpoolError::Full(full)), "409");
+        assert_eq!(kind(SpoolError::Encode("x".into())), "500");
+    }
+
+    #[test]
+    fn the_archived_pdf_is_read_from_the_note_and_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("a b.pdf");
+        std::fs::write(&pdf, b"%PDF").unwrap();
+        let note = format!("archived as {}; printed again as X", pdf.display());
+        assert_eq!(archive_pdf(Some(&note)), Some(pdf.clone()));
+        let fit = format!("fit on A4; archived as {}", pdf.display());
+        assert_eq!(archive_pdf(Some(&fit)), Some(pdf));
+        assert_eq!(archive_pdf(Some("archived as /no/such.pdf")), None);
+        assert_eq!(archive_pdf(None), None);
+    }
+
+    #[test]
+    fn a_queues_state_reads_accepting_paused_or_refusing_with_the_reason() {
+        let mut q = QueueView {
+            name: "q".into(),
+            printer: None,
+            status: "NORMAL".into(),
+            status_info: "NORMAL".into(),
+            detail: String::new(),
+            jobs: BTreeMap::new(),
+            paused: false,
+            refusing: None,
+            films_printed_today: 0,
+            last_error: None,
+        };
+        assert_eq!(q.state_text(), "accepting");
+        q.paused = true;
+        assert_eq!(q.state_text(), "paused");
+        q.refusing = Some("no film".into());
+        assert_eq!(q.state_text(), "refusing: no film");
+    }
+}

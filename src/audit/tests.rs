@@ -285,6 +285,30 @@ fn operator_actions_are_uses_of_a_restricted_function_on_the_job() {
     assert_eq!((subject.as_str(), id_type.as_str()), ("J9", "JOB-ID"));
 }
 
+#[test]
+fn a_queue_action_names_the_queue_as_a_job_stream() {
+    let op = OperatorEvent {
+        action: OperatorAction::Refuse,
+        target: OperatorTarget::Queue("films".into()),
+        operator: "alice".into(),
+        result: Ok("refusing new prints: no film".into()),
+    };
+    let xml = parse(&events::operator_action(&local(), &op, SystemTime::now()));
+    let doc = Document::parse(&xml).unwrap();
+    let (id, types, _, outcome) = event_of(&doc);
+    assert_eq!((id, outcome.as_str()), (SECURITY_ALERT, "0"));
+    assert_eq!(types, [code(USE_OF_RESTRICTED_FUNCTION)]);
+    let (subject, id_type, role, description) = alert_subject(&doc);
+    assert_eq!(
+        (subject.as_str(), id_type.as_str(), role.as_deref()),
+        ("films", "QUEUE", Some("21"))
+    );
+    assert_eq!(
+        description,
+        base64(b"refuse of queue films by alice: refusing new prints: no film")
+    );
+}
+
 fn export(destination: ExportDestination) -> ExportEvent {
     ExportEvent {
         job_id: "0001-000001-abcd".into(),

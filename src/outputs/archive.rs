@@ -7,9 +7,12 @@ use crate::backend::pdf::{DocumentInfo, FilmMetadata, PdfBuilder};
 use crate::data_dir::DataDir;
 use crate::film::compose::compose;
 use crate::film::{Film, Page};
+use crate::metrics::Metrics;
 use crate::spool::{Composed, DeliveryError, PrintJob, QueueOutputs, write_durably};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 use tracing::warn;
 
 /// Largest side of a preview, pixels.
@@ -24,6 +27,8 @@ pub struct PdfArchive {
     pub name: PdfName,
     /// Whose `previews/` the films' previews go to.
     pub previews: DataDir,
+    /// Times the PDF's encoding (`filmd_encode_duration_seconds{format="pdf"}`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl PdfArchive {
@@ -31,7 +36,9 @@ impl PdfArchive {
     /// crash it rewrites the same file under the same name, so the archive holds it once.
     /// Encoding errors are permanent; file system errors may pass (a full disk).
     pub fn write(&self, job: &PrintJob) -> Result<PathBuf, DeliveryError> {
+        let started = Instant::now();
         let bytes = job_pdf_copies(job, 1, Some(&self.previews))?;
+        self.metrics.observe_encode("pdf", started.elapsed());
         fs::create_dir_all(&self.dir).map_err(|e| {
             DeliveryError::Retryable(format!("creating {}: {e}", self.dir.display()))
         })?;

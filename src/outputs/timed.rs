@@ -179,7 +179,10 @@ mod tests {
         let name = crate::spool::job_name("J1");
         timed.submit(submission("J1")).await.unwrap();
         timed.poll("busy", &name).await.unwrap();
-        assert_eq!(delivery_count(&metrics), "");
+        assert_eq!(
+            delivery_count(&metrics),
+            "filmd_delivery_duration_seconds_count{queue=\"q\"} 0"
+        );
         timed.poll("done", &name).await.unwrap();
         assert_eq!(
             delivery_count(&metrics),

@@ -1,6 +1,8 @@
 //! The operator's commands against a running server: `filmd jobs`, `queues`, `cancel`
 //! and `retry` over the admin socket, the one-server-per-data-directory lock, and a
-//! film cancelled while its printer is away, then printed again at ippeveprinter.
+//! film cancelled while its printer is away, then printed again at ippeveprinter; hold
+//! and release, pause and resume gating the PDF archive; a refusing queue answering
+//! pynetdicom's N-ACTIONs with C602/C601 and the operator's reason.
 
 use crate::common;
 use crate::common::harness::{Test, trials};
@@ -19,6 +21,9 @@ pub fn tests() -> Vec<Test> {
         jobs_and_queues_are_listed_and_impossible_actions_refused_with_reasons,
         #[needs(Ippeveprinter)]
         a_cancelled_film_is_printed_again_once_the_printer_is_back,
+        held_films_and_paused_queues_reach_the_archive_only_when_released_and_resumed,
+        #[needs(Pynetdicom)]
+        a_refusing_queue_answers_pynetdicom_c602_and_c601_with_the_operators_reason,
     ]
 }
 
@@ -316,4 +321,207 @@ fn a_cancelled_film_is_printed_again_once_the_printer_is_back() {
     assert_eq!(named(&new), 1, "{kept:?}");
     assert_eq!(named(&old), 0, "{kept:?}");
     assert_eq!(kept.len(), 1, "{kept:?}");
+}
+
+/// Runs `filmd ARGS --data-dir DIR`, requires success; returns its stdout.
+fn filmd_ok(data_dir: &Path, args: &[&str]) -> String {
+    let out = filmd(data_dir, args);
+    assert!(out.status.success(), "filmd {args:?}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn job_state(data_dir: &Path, id: &str) -> (String, bool) {
+    let job = filmd_json(data_dir, &["job", id]);
+    (
+        job["job"]["state"].as_str().unwrap().to_string(),
+        job["job"]["held"] == true,
+    )
+}
+
+/// Prints one film on a new association; its job's ID.
+fn print_one(server: &Server, label: &'static str) -> String {
+    let before: Vec<Value> = jobs(&server.data_dir);
+    let mut scu = Scu::connect(server.port, &[GRAY_META]);
+    let (status, _) = print_film(&mut scu, &film(label));
+    assert_eq!(status, 0, "{label}");
+    scu.release();
+    let job = jobs(&server.data_dir)
+        .into_iter()
+        .find(|j| j["label"] == label && !before.iter().any(|b| b["id"] == j["id"]))
+        .expect("the job listed once the N-ACTION is answered");
+    job["id"].as_str().unwrap().to_string()
+}
+
+/// On the archive queue: a paused queue accepts a film and writes no PDF until resumed;
+/// a held film stays back while a later one is archived, and is archived once released;
+/// `filmd job` tells its history; what cannot be done is refused with its reason.
+fn held_films_and_paused_queues_reach_the_archive_only_when_released_and_resumed() {
+    let server = Server::start();
+    let dir = server.data_dir.clone();
+    let context = || format!("filmd log:\n{}", server.log_text());
+
+    assert_eq!(
+        filmd_ok(&dir, &["pause", "default"]).trim(),
+        "queue default paused"
+    );
+    assert_eq!(
+        filmd_ok(&dir, &["pause", "default"]).trim(),
+        "queue default was already paused"
+    );
+    let queues = filmd_json(&dir, &["queues"]);
+    assert_eq!(queues[0]["paused"], true);
+    assert!(
+        filmd_ok(&dir, &["queues"])
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("paused")
+    );
+
+    let first = print_one(&server, "PAUSED");
+    // A paused queue's job would be composed within milliseconds; give it a second.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(server.pdfs().len(), 0, "paused: nothing archived");
+    assert_eq!(job_state(&dir, &first), ("received".into(), false));
+
+    assert_eq!(
+        filmd_ok(&dir, &["hold", &first]).trim(),
+        format!("job {first} held")
+    );
+    let table = filmd_ok(&dir, &["jobs"]);
+    assert!(table.contains("received (held)"), "{table}");
+    assert_eq!(
+        filmd_ok(&dir, &["resume", "default"]).trim(),
+        "queue default resumed"
+    );
+
+    let second = print_one(&server, "AFTER");
+    wait_for("the later film done", context, || {
+        (job_state(&dir, &second).0 == "done").then_some(())
+    });
+    assert_eq!(server.wait_pdfs(1).len(), 1);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(server.pdfs().len(), 1, "the held film is not archived");
+    assert_eq!(job_state(&dir, &first), ("received".into(), true));
+
+    assert_eq!(
+        filmd_ok(&dir, &["release", &first]).trim(),
+        format!("job {first} released")
+    );
+    assert_eq!(server.wait_pdfs(2).len(), 2);
+    wait_for("the released film done", context, || {
+        (job_state(&dir, &first) == ("done".into(), false)).then_some(())
+    });
+    let detail = filmd_json(&dir, &["job", &first]);
+    let events: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["received", "held", "released", "composed", "done"]);
+    assert_eq!(
+        detail["films"][0]["params"]["display_format"],
+        "STANDARD\\1,1"
+    );
+    assert!(detail["archive_pdf"].is_string(), "{detail}");
+    let text = filmd_ok(&dir, &["job", &first]);
+    assert!(
+        text.contains("released") && text.contains("PAUSED"),
+        "{text}"
+    );
+    let queues = filmd_json(&dir, &["queues"]);
+    assert_eq!(queues[0]["films_printed_today"], 2);
+
+    let refused = filmd(&dir, &["hold", &first]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("only received or composed jobs can be held"),
+        "{}",
+        stderr(&refused)
+    );
+    let unknown = filmd(&dir, &["pause", "nowhere"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("no queue named nowhere"));
+    let unknown = filmd(&dir, &["job", "no-such-job"]);
+    assert_eq!(unknown.status.code(), Some(1));
+}
+
+/// Runs tests/peers/pynet_print.py's print scenario against the server; its report.
+fn pynet_print(server: &Server, args: &[&str]) -> Value {
+    let script = common::repo_root().join("tests/peers/pynet_print.py");
+    let out = output_within(
+        Command::new("python3")
+            .arg(&script)
+            .args(["--port", &server.port.to_string(), "--ae", "FILMD"])
+            .args(["--timeout", "20", "--scenario", "print"])
+            .args(args),
+        PEER_DEADLINE,
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "pynet_print.py {args:?}: no JSON ({e})\nstderr:\n{}",
+            stderr(&out)
+        )
+    })
+}
+
+/// The N-ACTION response of a pynet_print.py report.
+fn n_action(report: &Value) -> Value {
+    report["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["op"].as_str().is_some_and(|op| op.contains("ACTION")))
+        .unwrap_or_else(|| panic!("no N-ACTION: {report}"))
+        .clone()
+}
+
+/// `filmd refuse` with a reason: pynetdicom's film box N-ACTION gets C602 and its film
+/// session N-ACTION C601 (PS3.4 H.4.2.2.4, H.4.1.2.4: the print job cannot be created),
+/// each with the operator's reason as Error Comment; nothing is spooled or archived;
+/// `filmd accept` lets the next film through.
+fn a_refusing_queue_answers_pynetdicom_c602_and_c601_with_the_operators_reason() {
+    let server = Server::start();
+    let dir = server.data_dir.clone();
+    let reason = "out of film, call ext. 1234";
+    assert_eq!(
+        filmd_ok(&dir, &["refuse", "default", "--reason", reason]).trim(),
+        format!("queue default refusing new prints: {reason}")
+    );
+    let queues = filmd_json(&dir, &["queues"]);
+    assert_eq!(queues[0]["refusing"], reason);
+    assert!(
+        filmd_ok(&dir, &["queues"]).contains(&format!("refusing: {reason}")),
+        "the table shows it"
+    );
+
+    let film_box = pynet_print(&server, &["--allow", "0xC602"]);
+    let action = n_action(&film_box);
+    assert_eq!(
+        (action["status"].as_str(), action["error_comment"].as_str()),
+        (Some("0xC602"), Some(reason)),
+        "{film_box}"
+    );
+    let session = pynet_print(&server, &["--session-print", "--allow", "0xC601"]);
+    let action = n_action(&session);
+    assert_eq!(
+        (action["status"].as_str(), action["error_comment"].as_str()),
+        (Some("0xC601"), Some(reason)),
+        "{session}"
+    );
+    assert!(jobs(&dir).is_empty(), "no job was created");
+    assert!(
+        server.log_text().contains("refusing"),
+        "a log line says why"
+    );
+
+    assert_eq!(
+        filmd_ok(&dir, &["accept", "default"]).trim(),
+        "queue default accepting new prints"
+    );
+    let accepted = pynet_print(&server, &[]);
+    assert_eq!(n_action(&accepted)["status"], "0x0000", "{accepted}");
+    assert_eq!(server.wait_pdfs(1).len(), 1);
+    assert_eq!(filmd_json(&dir, &["queues"])[0]["refusing"], Value::Null);
 }

@@ -16,6 +16,7 @@ mod printer;
 pub mod status;
 
 use crate::backend::ipp::{IppFailure, IppPrinter, PrinterSnapshot};
+use crate::metrics::Metrics;
 use crate::outputs::archive::PdfArchive;
 use crate::outputs::board::{PrinterBoard, PrinterCondition, PrinterStatus};
 use printer::dicom_status;
@@ -37,6 +38,8 @@ pub struct IppQueue {
     printer: IppPrinter,
     archive: Option<PdfArchive>,
     board: Arc<PrinterBoard>,
+    /// Times the printer document's encoding at submission.
+    metrics: Arc<Metrics>,
     /// The printer's attributes as last read; used for the fit note at composition.
     last: Mutex<Option<PrinterSnapshot>>,
     /// The `job-name` the printer gave each job we follow, at our first poll of it
@@ -52,12 +55,14 @@ impl IppQueue {
         ca_pem: Option<Vec<u8>>,
         archive: Option<PdfArchive>,
         board: Arc<PrinterBoard>,
+        metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, IppFailure> {
         Ok(Arc::new(IppQueue {
             queue: queue.to_string(),
             printer: IppPrinter::new(uri, ca_pem, REQUEST_TIMEOUT)?,
             archive,
             board,
+            metrics,
             last: Mutex::new(None),
             names_seen: Mutex::new(HashMap::new()),
         }))

@@ -8,8 +8,8 @@
 use super::document::{fit_note, media_for, render};
 use super::{DEFERRED_FORMAT, IppQueue, status};
 use crate::backend::ipp::{
-    ColorMode, IppFailure, JobSnapshot, JobState, JobTicket, Orientation, PrinterSnapshot,
-    PrinterState,
+    ColorMode, DocumentFormat, IppFailure, JobSnapshot, JobState, JobTicket, Orientation,
+    PrinterSnapshot, PrinterState,
 };
 use crate::outputs::board::{PrinterCondition, PrinterStatus, info};
 use crate::spool::payload::{decode_job, encode_job, write_durably};
@@ -113,6 +113,16 @@ pub(super) fn job_is_ours(name: Option<&str>, first: &str, job_name: &str) -> bo
     name == first || ours(name)
 }
 
+/// The `format` label of `filmd_encode_duration_seconds` for a printer document.
+fn format_label(format: &DocumentFormat) -> &'static str {
+    match format {
+        DocumentFormat::Pdf => "pdf",
+        DocumentFormat::PwgRaster { .. } => "pwg",
+        DocumentFormat::Png => "png",
+        DocumentFormat::Jpeg => "jpeg",
+    }
+}
+
 pub(super) fn delivery_error(e: IppFailure) -> DeliveryError {
     if e.is_retryable() {
         DeliveryError::Retryable(e.to_string())
@@ -163,12 +173,16 @@ impl QueueOutputs for IppQueue {
             let job_id = submission.job_id.clone();
             let copies = submission.copies;
             let scratch_for_render = scratch.clone();
+            let metrics = self.metrics.clone();
             let rendered = tokio::task::spawn_blocking(move || {
                 let bytes = std::fs::read(&path).map_err(|e| {
                     DeliveryError::Retryable(format!("reading {}: {e}", path.display()))
                 })?;
                 let job = decode_job(&bytes).map_err(DeliveryError::Permanent)?;
-                render(&job, &snapshot, copies, Some(&scratch_for_render))
+                let started = std::time::Instant::now();
+                let rendered = render(&job, &snapshot, copies, Some(&scratch_for_render))?;
+                metrics.observe_encode(format_label(&rendered.format), started.elapsed());
+                Ok(rendered)
             })
             .await
             .map_err(|e| DeliveryError::Permanent(format!("rendering for the printer: {e}")))??;

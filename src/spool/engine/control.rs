@@ -77,16 +77,14 @@ impl Inner {
         Ok(changed)
     }
 
-    /// Refuses a job for a queue that refuses new prints.
+    /// Refuses a job for a queue that refuses new prints (the caller logs it, with the
+    /// association or operator it came from).
     pub(super) fn check_refusal(&self, queue: &str) -> Result<(), SpoolError> {
         match self.store.refusal(queue)? {
-            Some(reason) => {
-                info!(queue, "print refused: {reason}");
-                Err(SpoolError::Refused {
-                    queue: queue.to_string(),
-                    reason,
-                })
-            }
+            Some(reason) => Err(SpoolError::Refused {
+                queue: queue.to_string(),
+                reason,
+            }),
             None => Ok(()),
         }
     }
