@@ -3,6 +3,7 @@
 #
 #   sudo scripts/bench-w1.sh            # ASSOCS="8 1" FILMS=10 by default
 #   sudo TLS=1 scripts/bench-w1.sh      # and filmd over DICOM TLS beside plain TCP
+#   sudo CONSOLE_POLL=1 scripts/bench-w1.sh  # and filmd with its web console watched
 #
 # W1 is `STANDARD\2,2` on 14INX17IN, four different 1024x1024 12-bit images per film
 # (8.39 MB of pixel data), film box N-ACTION, filmd writing PDFs (its default queue).
@@ -23,7 +24,17 @@
 #              `[tls] listen` only (server.listen = "") with require_client_cert, the
 #              load generator with --tls-ca and its certificate: every association pays
 #              a full TLS 1.3 handshake with mutual authentication.
-# Then a table: server, associations, films/s, MB/s, N-ACTION p50/p99, filmd/dcmprscp.
+#   filmd console  (with CONSOLE_POLL=1) every filmd run gets its web console on a free
+#              loopback port (`[admin] http_listen`); the plain run leaves it idle, and a
+#              second run has it watched from before the load generator starts until
+#              the last PDF: headless Chromium keeps the overview open (its live
+#              refresh follows every spool change over SSE; tests/peers/console_browser.py
+#              --scenario watch) while a loop GETs /metrics and /api/v1/jobs once a
+#              second (each GET's time and status recorded). Needs chromium,
+#              chromium-driver and selenium (scripts/install-peers.sh) and curl.
+# Then a table: server, associations, films/s, MB/s, N-ACTION p50/p99, filmd/dcmprscp;
+# with CONSOLE_POLL=1 a second one: idle console beside watched console, and what the
+# watchers saw (GET times, failures, the browser's live refreshes).
 # Needs root (unshare --net), dcmtk (scripts/install-peers.sh), python3 for the table.
 # The raw JSON reports stay in $KEEP if set.
 set -euo pipefail
@@ -39,9 +50,14 @@ DCM_PORT=10400
 
 [ "$(id -u)" = 0 ] || { echo "bench-w1: needs root for unshare --net" >&2; exit 1; }
 TLS="${TLS:-0}"
-for c in dcmprscp unshare ip ss python3 $([ "$TLS" = 1 ] && echo openssl); do
+CONSOLE_POLL="${CONSOLE_POLL:-0}"
+for c in dcmprscp unshare ip ss python3 $([ "$TLS" = 1 ] && echo openssl) \
+         $([ "$CONSOLE_POLL" = 1 ] && echo curl chromium chromedriver); do
   command -v "$c" >/dev/null 2>&1 || { echo "bench-w1: $c missing (scripts/install-peers.sh)" >&2; exit 1; }
 done
+if [ "$CONSOLE_POLL" = 1 ] && ! python3 -c 'import selenium' 2>/dev/null; then
+  echo "bench-w1: python3 cannot import selenium (scripts/install-peers.sh)" >&2; exit 1
+fi
 if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
@@ -52,9 +68,12 @@ LOADGEN="$PWD/target/release/filmd-loadgen"
 
 work="$(mktemp -d)"
 filmd_pid=""
+browser_pid=""
+poller_pid=""
 cleanup() {
+  if declare -F stop_watchers >/dev/null; then stop_watchers; fi
   if [ -n "$filmd_pid" ] && kill -0 "$filmd_pid" 2>/dev/null; then kill "$filmd_pid"; fi
-  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$work"/*.json "$KEEP"/ 2>/dev/null || true; fi
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$work"/*.json "$work"/*.log "$KEEP"/ 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -83,17 +102,76 @@ make_pki() {
     "$p/server.pem" "$p/server.key" "$p/ca.pem" >"$p/filmd.toml"
 }
 
-# run_filmd N [tls]
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The console's watchers for run NAME on http://127.0.0.1:PORT: headless Chromium with
+# the overview open (until its stdin, a FIFO held open on fd 9, is closed) and a loop
+# GETting /metrics and /api/v1/jobs each second, writing one line per GET:
+# "path http_code seconds bytes".
+start_watchers() {
+  local name=$1 http=$2 d="$work/$1" base="http://127.0.0.1:$2"
+  mkfifo "$d/browser.in"
+  python3 tests/peers/console_browser.py --base "$base" --scenario watch --timeout 60 \
+    <"$d/browser.in" >"$d/browser.out" 2>"$d/browser.err" &
+  browser_pid=$!
+  exec 9>"$d/browser.in"
+  for _ in $(seq 600); do
+    grep -q '^READY watching' "$d/browser.out" 2>/dev/null && break
+    kill -0 "$browser_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q '^READY watching' "$d/browser.out" 2>/dev/null ||
+    { echo "bench-w1: the browser did not open the console" >&2; cat "$d/browser.out" "$d/browser.err" >&2; exit 1; }
+  (
+    trap 'exit 0' TERM
+    while :; do
+      for path in /metrics /api/v1/jobs; do
+        printf '%s %s\n' "$path" \
+          "$(curl -s -o /dev/null -m 10 -w '%{http_code} %{time_total} %{size_download}' "$base$path")"
+      done
+      sleep 1
+    done
+  ) >"$d/poll.log" 2>/dev/null &
+  poller_pid=$!
+}
+
+# Stops the watchers (by PID): the browser reads EOF, reports and quits Chromium.
+stop_watchers() {
+  if [ -n "$poller_pid" ]; then
+    kill "$poller_pid" 2>/dev/null || true
+    wait "$poller_pid" 2>/dev/null || true
+    poller_pid=""
+  fi
+  if [ -n "$browser_pid" ]; then
+    exec 9>&-
+    for _ in $(seq 300); do kill -0 "$browser_pid" 2>/dev/null || break; sleep 0.1; done
+    kill "$browser_pid" 2>/dev/null || true
+    wait "$browser_pid" 2>/dev/null || true
+    browser_pid=""
+  fi
+}
+
+# run_filmd N [tls|console]
 run_filmd() {
-  local n=$1 tls=${2:-} name="filmd-$1" port="" rc=0 t0 t1 pdfs=0 hwm
-  local serve=(--listen 127.0.0.1:0) client=()
-  if [ -n "$tls" ]; then
+  local n=$1 mode=${2:-} name="filmd-$1" port="" rc=0 t0 t1 pdfs=0 hwm http=""
+  local serve=(--listen 127.0.0.1:0) client=() tls=""
+  if [ "$mode" = tls ]; then
+    tls=1
     name="filmd-tls-$n"
     serve=(--config "$work/pki/filmd.toml")
     client=(--tls-ca "$work/pki/ca.pem" --tls-cert "$work/pki/client.pem" --tls-key "$work/pki/client.key")
   fi
+  [ "$mode" = console ] && name="filmd-console-$n"
   local d="$work/$name"
   mkdir -p "$d"
+  if [ "$CONSOLE_POLL" = 1 ] && [ -z "$tls" ]; then
+    # the console on in both runs compared (idle in the plain one)
+    http=$(free_port)
+    printf '[admin]\nhttp_listen = "127.0.0.1:%s"\n' "$http" >"$d/console.toml"
+    serve+=(--config "$d/console.toml")
+  fi
   "$FILMD" serve "${serve[@]}" --data-dir "$d/data" >"$d/stdout" 2>"$d/filmd.log" &
   filmd_pid=$!
   for _ in $(seq 300); do
@@ -102,7 +180,17 @@ run_filmd() {
     sleep 0.1
   done
   [ -n "$port" ] || { echo "bench-w1: filmd did not start" >&2; cat "$d/filmd.log" >&2; exit 1; }
-  echo "filmd${tls:+ over TLS}, $n association(s) x $FILMS films: $LOADGEN --port $port --called-ae FILMD --associations $n ${LOADGEN_ARGS[*]} ${client[*]} --timeout 300  (load $(load))"
+  if [ -n "$http" ]; then
+    for _ in $(seq 300); do
+      curl -s -o /dev/null -m 2 "http://127.0.0.1:$http/healthz" && break
+      sleep 0.1
+    done
+  fi
+  [ "$mode" = console ] && start_watchers "$name" "$http"
+  local what="filmd"
+  case "$mode" in tls) what="filmd over TLS" ;; console) what="filmd, console watched" ;;
+    *) [ -n "$http" ] && what="filmd, console idle" ;; esac
+  echo "$what, $n association(s) x $FILMS films: $LOADGEN --port $port --called-ae FILMD --associations $n ${LOADGEN_ARGS[*]} ${client[*]} --timeout 300  (load $(load))"
   t0=$(now)
   "$LOADGEN" --port "$port" --called-ae FILMD --associations "$n" "${LOADGEN_ARGS[@]}" \
     "${client[@]}" --timeout 300 >"$work/$name.json" || rc=$?
@@ -115,6 +203,11 @@ run_filmd() {
   done
   t1=$(now)
   hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$filmd_pid/status")
+  if [ "$mode" = console ]; then
+    stop_watchers
+    cp "$d/poll.log" "$work/$name.poll.log"
+    sed -n 's/^RESULT //p' "$d/browser.out" >"$work/$name.browser.json"
+  fi
   kill "$filmd_pid"
   wait "$filmd_pid" || true
   filmd_pid=""
@@ -198,12 +291,14 @@ if [ "$TLS" = 1 ]; then make_pki; fi
 for n in $ASSOCS; do
   run_filmd "$n"
   if [ "$TLS" = 1 ]; then run_filmd "$n" tls; fi
+  if [ "$CONSOLE_POLL" = 1 ]; then run_filmd "$n" console; fi
   run_dcmprscp "$n"
 done
 
-python3 - "$work" "$ASSOCS" "$TLS" <<'EOF'
+python3 - "$work" "$ASSOCS" "$TLS" "$CONSOLE_POLL" <<'EOF'
 import json, sys
 work, assocs, tls = sys.argv[1], sys.argv[2].split(), sys.argv[3] == "1"
+console = sys.argv[4] == "1"
 def load(name):
     with open(f"{work}/{name}.json") as f:
         r = json.load(f)
@@ -216,9 +311,11 @@ print("| server | associations | films ok/failed | films/s | MB/s | N-ACTION p50
 print("|---|---|---|---|---|---|---|---|---|---|")
 for n in assocs:
     f, d = load(f"filmd-{n}"), load(f"dcmprscp-{n}")
-    rows = [("filmd", f, "PDFs")]
+    rows = [("filmd" + (" (console idle)" if console else ""), f, "PDFs")]
     if tls:
         rows.append(("filmd TLS", load(f"filmd-tls-{n}"), "PDFs"))
+    if console:
+        rows.append(("filmd (console watched)", load(f"filmd-console-{n}"), "PDFs"))
     rows.append(("dcmprscp", d, "Stored Prints"))
     for name, r, out in rows:
         e2e = r["outputs"] / r["e2e_s"] if r["e2e_s"] > 0 else 0
@@ -228,7 +325,7 @@ for n in assocs:
               f"| {r['associate']['max_ms']:.0f} | {r['outputs']} {out} in {r['e2e_s']:.1f} s "
               f"({e2e:.2f}/s) | {r['peak_rss_kib'] / 1024:.0f} MiB | {ratio} |")
 for n in assocs:
-    for name in ("filmd", "filmd-tls", "dcmprscp") if tls else ("filmd", "dcmprscp"):
+    for name in ["filmd"] + ["filmd-tls"] * tls + ["filmd-console"] * console + ["dcmprscp"]:
         r = load(f"{name}-{n}")
         if r["failures"] or r["warnings"] or r["association_errors"] or r["loadgen_exit"]:
             print(f"{name} x{n}: exit {r['loadgen_exit']}, failures {r['failures']}, "
@@ -237,5 +334,41 @@ for n in assocs:
     a = d["associate"]
     print(f"dcmprscp x{n}: associate p50 {a['p50_ms']:.0f} ms, max {a['max_ms']:.0f} ms "
           f"(the queue of one-at-a-time service); alive after the run: {d['alive_after']}")
+if console:
+    def pct(v, p):
+        v = sorted(v)
+        return v[min(len(v) - 1, int(p / 100 * len(v)))] * 1000 if v else float("nan")
+    print()
+    print("| associations | films/s idle / watched | watched/idle | N-ACTION p50 / p99 ms idle; watched "
+          "| end to end idle / watched | GET /metrics p50 / max ms (n, failed) "
+          "| GET /api/v1/jobs p50 / max ms (n, failed) | browser live refreshes |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in assocs:
+        i, w = load(f"filmd-{n}"), load(f"filmd-console-{n}")
+        gets = {"/metrics": [], "/api/v1/jobs": []}
+        failed = {k: 0 for k in gets}
+        with open(f"{work}/filmd-console-{n}.poll.log") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) != 4 or parts[0] not in gets:
+                    continue
+                if parts[1] != "200":
+                    failed[parts[0]] += 1
+                else:
+                    gets[parts[0]].append(float(parts[2]))
+        try:
+            with open(f"{work}/filmd-console-{n}.browser.json") as f:
+                b = json.load(f)
+            refreshes = f"{b.get('refreshes')} in {b.get('seconds')} s" if b.get("ok") \
+                else f"browser failed: {b.get('error')}"
+        except (OSError, ValueError):
+            refreshes = "no browser report"
+        ratio = w["films_per_s"] / i["films_per_s"] if i["films_per_s"] else 0
+        cells = [f"{pct(gets[k], 50):.0f} / {pct(gets[k], 100):.0f} ({len(gets[k]) + failed[k]}, {failed[k]})"
+                 for k in ("/metrics", "/api/v1/jobs")]
+        print(f"| {n} | {i['films_per_s']:.2f} / {w['films_per_s']:.2f} | {ratio:.2f}x "
+              f"| {i['n_action']['p50_ms']:.0f} / {i['n_action']['p99_ms']:.0f}; "
+              f"{w['n_action']['p50_ms']:.0f} / {w['n_action']['p99_ms']:.0f} "
+              f"| {i['e2e_s']:.1f} / {w['e2e_s']:.1f} s | {cells[0]} | {cells[1]} | {refreshes} |")
 EOF
 echo "bench-w1: done, load $(load)"

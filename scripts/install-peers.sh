@@ -7,8 +7,14 @@
 #           cups-client (lpadmin, lpstat), dbus-daemon (a private bus for
 #           ippeveprinter), iproute2 + util-linux (ip, unshare, setpriv),
 #           openssl (names CA files by subject hash for DCMTK's TLS client),
+#           chromium + chromium-driver (the console's browser test, headless),
+#           apache2-utils (htpasswd -B: bcrypt hashes for the console's users_file),
 #           python3 + python3-pip when missing
 #   PyPI:   pynetdicom 3.x, pydicom 3.x, numpy (for tests/peers/*.py)
+#   Python: selenium 4 (drives chromium through chromedriver) and prometheus_client
+#           (its text parser reads /metrics): Debian python3-selenium and
+#           python3-prometheus-client when PYTHON is Debian's /usr/bin/python3,
+#           else (or if apt cannot) from PyPI
 #   cargo:  cargo-fuzz (pinned, `cargo install --locked`) for scripts/fuzz-smoke.sh;
 #           g++ (Debian) builds the libFuzzer it links
 #
@@ -38,16 +44,23 @@ declare -A CMD_PKG=(
   [dbus-daemon]=dbus-daemon [ip]=iproute2 [unshare]=util-linux [setpriv]=util-linux
   [openssl]=openssl
   [c++]=g++
+  [chromium]=chromium [chromedriver]=chromium-driver [htpasswd]=apache2-utils
 )
 # cargo-fuzz: 0.13 runs on the stable toolchain with --sanitizer none (fuzz/README.md).
 CARGO_FUZZ_VERSION=0.13.2
-PIP_PKGS=("pynetdicom>=3,<4" "pydicom>=3,<4" "numpy")
+PIP_PKGS=("pynetdicom>=3,<4" "pydicom>=3,<4" "numpy" "selenium>=4,<5" "prometheus-client")
+# Debian's packages of the browser test's modules, for Debian's own python3
+BROWSER_DEB_PKGS=(python3-selenium python3-prometheus-client)
 PY_CHECK='
 import sys
 import numpy, pydicom, pynetdicom
+import selenium, prometheus_client.parser
+from selenium.webdriver.chrome.service import Service
 def major(v): return int(str(v).split(".")[0])
-print("pynetdicom", pynetdicom.__version__, "pydicom", pydicom.__version__, "numpy", numpy.__version__)
-sys.exit(0 if major(pynetdicom.__version__) >= 3 and major(pydicom.__version__) >= 3 else 3)
+print("pynetdicom", pynetdicom.__version__, "pydicom", pydicom.__version__, "numpy", numpy.__version__,
+      "selenium", selenium.__version__)
+sys.exit(0 if major(pynetdicom.__version__) >= 3 and major(pydicom.__version__) >= 3
+         and major(selenium.__version__) >= 4 else 3)
 '
 
 missing_cmds() {
@@ -65,6 +78,16 @@ py_check() {
 }
 py_ok() { [ -n "$PY_OK" ] || py_check; [ "$PY_OK" = 1 ]; }
 pip_ok() { command -v "$PYTHON" >/dev/null 2>&1 && "$PYTHON" -m pip --version >/dev/null 2>&1; }
+# Whether PYTHON is Debian's interpreter (its dist-packages see python3-* packages); a
+# pyenv or venv python does not, and gets the modules from PyPI.
+debian_python() {
+  local exe
+  exe=$("$PYTHON" -c 'import sys; print(sys.executable)' 2>/dev/null) || return 1
+  case "$(readlink -f "$exe")" in /usr/bin/python3*) return 0 ;; *) return 1 ;; esac
+}
+browser_modules_ok() {
+  "$PYTHON" -c 'import selenium, prometheus_client.parser' >/dev/null 2>&1
+}
 
 SUDO=()
 need_root() {
@@ -113,6 +136,9 @@ apt_install() {
 pkgs=()
 for c in $(missing_cmds); do pkgs+=("${CMD_PKG[$c]}"); done
 if ! command -v "$PYTHON" >/dev/null 2>&1; then pkgs+=(python3); fi
+if command -v "$PYTHON" >/dev/null 2>&1 && debian_python && ! browser_modules_ok; then
+  pkgs+=("${BROWSER_DEB_PKGS[@]}")
+fi
 if ! py_ok && ! pip_ok; then pkgs+=(python3-pip); fi
 if [ ${#pkgs[@]} -gt 0 ]; then
   mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
@@ -162,7 +188,7 @@ if ! cargo_fuzz_ok; then
   still+=("cargo-fuzz $CARGO_FUZZ_VERSION (cargo install --locked cargo-fuzz)")
 fi
 if ! py_ok; then
-  still+=("Python modules for $PYTHON: pynetdicom>=3, pydicom>=3, numpy (PyPI)")
+  still+=("Python modules for $PYTHON: pynetdicom>=3, pydicom>=3, numpy, selenium>=4, prometheus-client (PyPI)")
 fi
 if [ ${#still[@]} -gt 0 ]; then
   log "MISSING after install:"
@@ -170,4 +196,4 @@ if [ ${#still[@]} -gt 0 ]; then
   exit 1
 fi
 log "all peers present (dcmtk $(dcmpsprt --version 2>/dev/null | sed -n 's/.*dcmpsprt v\([0-9.]*\).*/\1/p' | head -1)," \
-  "$PY_VERSIONS)"
+  "chromedriver $(chromedriver --version 2>/dev/null | cut -d' ' -f2), $PY_VERSIONS)"

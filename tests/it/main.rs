@@ -8,6 +8,7 @@ mod admin;
 mod annotation;
 mod audit;
 mod bad_input;
+mod browser;
 mod cli;
 mod console;
 mod dcmtk;
@@ -34,6 +35,7 @@ fn main() -> std::process::ExitCode {
             audit::tests(),
             annotation::tests(),
             bad_input::tests(),
+            browser::tests(),
             cli::tests(),
             console::tests(),
             dcmtk::tests(),

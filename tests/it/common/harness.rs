@@ -35,9 +35,15 @@ pub enum Peer {
     LocalhostIsLoopback,
     /// IPv6 on the loopback interface: a socket can bind `[::1]`.
     Ipv6Loopback,
+    /// Headless Chromium driven through chromedriver by selenium
+    /// (tests/peers/console_browser.py).
+    Chromium,
+    /// The Prometheus text-format parser of the `prometheus_client` Python package
+    /// (tests/peers/prom_check.py).
+    PromParser,
 }
 
-const PEERS: usize = Peer::Ipv6Loopback as usize + 1;
+const PEERS: usize = Peer::PromParser as usize + 1;
 
 impl Peer {
     pub fn name(self) -> &'static str {
@@ -51,6 +57,8 @@ impl Peer {
             Peer::Transicc => "transicc",
             Peer::LocalhostIsLoopback => "localhost-is-127.0.0.1",
             Peer::Ipv6Loopback => "ipv6-loopback",
+            Peer::Chromium => "chromium",
+            Peer::PromParser => "prometheus-client",
         }
     }
 
@@ -66,6 +74,10 @@ impl Peer {
             Peer::Transicc => "scripts/install-peers.sh (Debian liblcms2-utils)",
             Peer::LocalhostIsLoopback => "map localhost to 127.0.0.1 only in /etc/hosts",
             Peer::Ipv6Loopback => "enable IPv6 on lo (sysctl net.ipv6.conf.lo.disable_ipv6=0)",
+            Peer::Chromium => {
+                "scripts/install-peers.sh (Debian chromium, chromium-driver; selenium 4 from Debian or PyPI)"
+            }
+            Peer::PromParser => "scripts/install-peers.sh (prometheus-client from Debian or PyPI)",
         }
     }
 
@@ -123,9 +135,18 @@ impl Peer {
             Peer::Ipv6Loopback => std::net::TcpListener::bind("[::1]:0")
                 .map(drop)
                 .map_err(|e| format!("cannot bind [::1]: {e}")),
+            // The script starts /usr/bin/chromium itself (Debian's launcher, which reads
+            // /etc/chromium.d) and chromedriver from PATH.
+            Peer::Chromium => missing(&[CHROMIUM], |c| std::path::Path::new(c).is_file())
+                .and_then(|()| on_path(&["chromedriver"]))
+                .and_then(|()| python("selenium.webdriver")),
+            Peer::PromParser => python("prometheus_client.parser"),
         }
     }
 }
+
+/// The browser the console's test drives (Debian's `chromium` package).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn missing(commands: &[&str], found: impl Fn(&str) -> bool) -> Result<(), String> {
     let absent: Vec<&str> = commands.iter().copied().filter(|c| !found(c)).collect();
