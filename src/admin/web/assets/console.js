@@ -22,8 +22,17 @@
     busy = false;
     if (again) { again = false; refresh(); }
   }
-  if (window.EventSource) {
-    const events = new EventSource("/events");
+  let events = null;
+  function listen() {
+    if (!window.EventSource || events) { return; }
+    events = new EventSource("/events");
     events.addEventListener("change", refresh);
   }
+  // A page kept in the back/forward cache would keep its /events connection open, and a
+  // browser opens at most six HTTP/1.1 connections to one host: the seventh page would
+  // wait for ever. Close it when the page is hidden; when the page comes back from that
+  // cache, listen again and refresh (the spool may have moved meanwhile).
+  window.addEventListener("pagehide", () => { if (events) { events.close(); events = null; } });
+  window.addEventListener("pageshow", (e) => { if (e.persisted) { listen(); refresh(); } });
+  listen();
 })();
