@@ -10,11 +10,10 @@
 use crate::common;
 use crate::common::harness::{Test, trials};
 
-use common::ipp_peers::{IppEve, IppEveOptions, free_port};
+use common::ipp_peers::{IppEve, IppEveOptions};
 use common::{PEER_DEADLINE, Server, output_within};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
@@ -33,25 +32,14 @@ pub fn tests() -> Vec<Test> {
 /// a healthy run takes well under a minute; below nextest's 5-minute limit.
 const BROWSER_DEADLINE: Duration = Duration::from_secs(200);
 
-/// filmd with its console on a free loopback port; `queues` is the `[[queue]]` part of
-/// the configuration. Returns the server and the console's base URL once it accepts
-/// connections.
+/// filmd with its console on a free loopback port (`--http-listen 127.0.0.1:0`, the
+/// test servers' default); `queues` is the `[[queue]]` part of the configuration.
+/// Returns the server and the console's base URL (no trailing slash).
 fn start_with_console(queues: &str) -> (Server, String) {
-    let http = free_port();
-    let config = format!(
-        "[server]\nae_title = \"FILMD\"\n\n[admin]\nhttp_listen = \"127.0.0.1:{http}\"\n\n{queues}"
-    );
-    let server = Server::start_with(&[], Some(&config));
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", http)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the console is not listening on 127.0.0.1:{http}; filmd log:\n{}",
-            server.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, format!("http://127.0.0.1:{http}"))
+    let config = format!("[server]\nae_title = \"FILMD\"\n\n{queues}");
+    let mut server = Server::start_with(&[], Some(&config));
+    let url = server.console_url();
+    (server, url.trim_end_matches('/').to_string())
 }
 
 /// Runs tests/peers/pynet_print.py's `print` scenario at called AE `ae`; requires every
