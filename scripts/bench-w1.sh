@@ -24,8 +24,8 @@
 #              `[tls] listen` only (server.listen = "") with require_client_cert, the
 #              load generator with --tls-ca and its certificate: every association pays
 #              a full TLS 1.3 handshake with mutual authentication.
-#   filmd console  (with CONSOLE_POLL=1) every filmd run gets its web console on a free
-#              loopback port (`[admin] http_listen`); the plain run leaves it idle, and a
+#   filmd console  every filmd run has its web console (on by default) on a free
+#              loopback port (`--http-listen 127.0.0.1:0`), idle. With CONSOLE_POLL=1 a
 #              second run has it watched from before the load generator starts until
 #              the last PDF: headless Chromium keeps the overview open (its live
 #              refresh follows every spool change over SSE; tests/peers/console_browser.py
@@ -102,10 +102,6 @@ make_pki() {
     "$p/server.pem" "$p/server.key" "$p/ca.pem" >"$p/filmd.toml"
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # The console's watchers for run NAME on http://127.0.0.1:PORT: headless Chromium with
 # the overview open (until its stdin, a FIFO held open on fd 9, is closed) and a loop
 # GETting /metrics and /api/v1/jobs each second, writing one line per GET:
@@ -166,30 +162,23 @@ run_filmd() {
   [ "$mode" = console ] && name="filmd-console-$n"
   local d="$work/$name"
   mkdir -p "$d"
-  if [ "$CONSOLE_POLL" = 1 ] && [ -z "$tls" ]; then
-    # the console on in both runs compared (idle in the plain one)
-    http=$(free_port)
-    printf '[admin]\nhttp_listen = "127.0.0.1:%s"\n' "$http" >"$d/console.toml"
-    serve+=(--config "$d/console.toml")
-  fi
+  # The web console (on by default) on a free loopback port in every run, so that no
+  # run depends on the default 8631 being free; idle unless watched.
+  serve+=(--http-listen 127.0.0.1:0)
   "$FILMD" serve "${serve[@]}" --data-dir "$d/data" >"$d/stdout" 2>"$d/filmd.log" &
   filmd_pid=$!
   for _ in $(seq 300); do
     port="$(sed -n 's/^listening.* on .*:\([0-9]*\)$/\1/p' "$d/stdout" | head -1)"
-    [ -n "$port" ] && break
+    http="$(sed -n 's|^console on http://127\.0\.0\.1:\([0-9]*\)/*$|\1|p' "$d/stdout" | head -1)"
+    [ -n "$port" ] && [ -n "$http" ] && break
     sleep 0.1
   done
-  [ -n "$port" ] || { echo "bench-w1: filmd did not start" >&2; cat "$d/filmd.log" >&2; exit 1; }
-  if [ -n "$http" ]; then
-    for _ in $(seq 300); do
-      curl -s -o /dev/null -m 2 "http://127.0.0.1:$http/healthz" && break
-      sleep 0.1
-    done
-  fi
+  [ -n "$port" ] && [ -n "$http" ] ||
+    { echo "bench-w1: filmd did not start" >&2; cat "$d/stdout" "$d/filmd.log" >&2; exit 1; }
   [ "$mode" = console ] && start_watchers "$name" "$http"
   local what="filmd"
   case "$mode" in tls) what="filmd over TLS" ;; console) what="filmd, console watched" ;;
-    *) [ -n "$http" ] && what="filmd, console idle" ;; esac
+    *) [ "$CONSOLE_POLL" = 1 ] && what="filmd, console idle" ;; esac
   echo "$what, $n association(s) x $FILMS films: $LOADGEN --port $port --called-ae FILMD --associations $n ${LOADGEN_ARGS[*]} ${client[*]} --timeout 300  (load $(load))"
   t0=$(now)
   "$LOADGEN" --port "$port" --called-ae FILMD --associations "$n" "${LOADGEN_ARGS[@]}" \
