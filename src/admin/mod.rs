@@ -39,6 +39,10 @@ pub struct Admin {
 /// UserID).
 pub const UNKNOWN_OPERATOR: &str = "local admin";
 
+/// Longest refusal reason: it becomes the Error Comment (0000,0902) the modality shows,
+/// an LO of 64 characters (PS3.5 6.2, PS3.7 C.4.2).
+pub const MAX_REASON: usize = 64;
+
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// The typed side: what the admin socket and the web console call. Each is blocking (the
@@ -206,13 +210,18 @@ impl Admin {
         result
     }
 
-    /// Makes a queue refuse new prints with `reason` (not empty: the modality shows it).
+    /// Makes a queue refuse new prints with `reason` (not empty: the modality shows it;
+    /// at most [`MAX_REASON`] characters).
     pub fn refuse(&self, queue: &str, reason: &str, operator: &str) -> Result<bool, AdminError> {
         let reason = reason.trim();
         let result = if reason.is_empty() {
             Err(AdminError::Invalid(
                 "a reason is needed: modalities show it to their users".into(),
             ))
+        } else if reason.chars().count() > MAX_REASON {
+            Err(AdminError::Invalid(format!(
+                "the reason is the modality's Error Comment: at most {MAX_REASON} characters"
+            )))
         } else {
             self.spool.refuse(queue, reason).map_err(AdminError::from)
         };

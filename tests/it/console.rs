@@ -24,6 +24,7 @@ pub fn tests() -> Vec<Test> {
         with_a_users_file_every_request_needs_credentials_and_cross_site_posts_are_refused,
         check_config_keeps_the_console_off_the_network_without_users_and_tls,
         the_console_speaks_https_with_its_certificate,
+        without_users_a_request_naming_another_host_is_refused,
     ]
 }
 
@@ -768,5 +769,55 @@ async fn the_console_speaks_https_with_its_certificate() {
             .as_ref()
             .map_or(true, |r| r.status() != StatusCode::OK),
         "plain HTTP served: {request:?}"
+    );
+}
+
+/// Without a users file only loopback reaches the console, but a web page can make a
+/// browser here reach it under the page's own host name pointed at 127.0.0.1 (DNS
+/// rebinding): such a request names that host, and gets 403 with nothing in it.
+async fn without_users_a_request_naming_another_host_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = Server::start();
+    let url = server.console_url();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let ask = |host: String, path: &'static str| {
+        let addr = addr.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let request =
+                format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            tokio::time::timeout(PEER_DEADLINE, stream.read_to_end(&mut answer))
+                .await
+                .expect("the console answers")
+                .unwrap();
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    };
+    let port = addr.rsplit_once(':').unwrap().1;
+    for (host, path) in [
+        (format!("rebound.example:{port}"), "/api/v1/jobs"),
+        (format!("rebound.example:{port}"), "/"),
+        (format!("10.1.2.3:{port}"), "/metrics"),
+    ] {
+        let answer = ask(host.clone(), path).await;
+        assert!(answer.starts_with("HTTP/1.1 403"), "{host}{path}: {answer}");
+        assert!(
+            !answer.contains("\"jobs\""),
+            "{host}{path} leaked the jobs: {answer}"
+        );
+    }
+    for host in [addr.clone(), format!("localhost:{port}")] {
+        let answer = ask(host.clone(), "/api/v1/jobs").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
+    }
+    let probe = ask(format!("rebound.example:{port}"), "/healthz").await;
+    assert!(
+        probe.starts_with("HTTP/1.1 200"),
+        "the probes answer any host: {probe}"
     );
 }

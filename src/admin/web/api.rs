@@ -189,7 +189,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let accepting = state.ctx.accepting.load(Ordering::Relaxed);
     let checks = blocking(&state, |ctx| {
         let spool = ctx.data_dir.spool();
-        let probe = spool.join(format!(".readyz-{}", std::process::id()));
+        // A name of its own per probe: two probes at once must not remove each other's file.
+        let probe = spool.join(format!(
+            ".readyz-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
         let writable =
             std::fs::write(&probe, b"ready").is_ok() && std::fs::remove_file(&probe).is_ok();
         let free = crate::spool::payload::free_bytes(&spool).ok();

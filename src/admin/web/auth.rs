@@ -154,8 +154,9 @@ impl Users {
     /// a wrong password.
     pub fn verify(&self, name: &str, password: &str) -> bool {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key");
+        // Length-prefixed, so that no other name and password give the same key.
+        mac.update(&(name.len() as u64).to_be_bytes());
         mac.update(name.as_bytes());
-        mac.update(&[0]);
         mac.update(password.as_bytes());
         let tag: [u8; 32] = mac.finalize().into_bytes().into();
         let now = Instant::now();

@@ -10,9 +10,7 @@ use tracing::info;
 
 /// Jobs a page lists unless asked otherwise.
 pub const DEFAULT_PAGE: usize = 50;
-/// Longest refusal reason: it becomes the Error Comment (0000,0902) the modality shows,
-/// an LO of 64 characters (PS3.7 C.4.2).
-pub const MAX_REASON: usize = 64;
+pub use crate::admin::MAX_REASON;
 
 /// Why a request could not be answered: its HTTP status and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,18 +114,7 @@ pub fn queue_action(
     let done = match action {
         "pause" => admin.pause(name, operator),
         "resume" => admin.resume(name, operator),
-        "refuse" => {
-            let reason = reason.unwrap_or("").trim();
-            if reason.chars().count() > MAX_REASON {
-                return Err(Refusal::new(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "the reason is the modality's Error Comment: at most {MAX_REASON} characters"
-                    ),
-                ));
-            }
-            admin.refuse(name, reason, operator)
-        }
+        "refuse" => admin.refuse(name, reason.unwrap_or(""), operator),
         "accept" => admin.accept(name, operator),
         other => {
             return Err(Refusal::new(

@@ -54,6 +54,9 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         let Some((name, password)) = credentials else {
             return unauthorized();
         };
+        let Ok(_permit) = state.checks.acquire().await else {
+            return unauthorized();
+        };
         let checker = state.clone();
         let checked = name.clone();
         let ok = tokio::task::spawn_blocking(move || {
@@ -69,6 +72,13 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             return unauthorized();
         }
         user = Some(name);
+    }
+    if state.users.is_none()
+        && !open
+        && let Err(why) = loopback_host(request.headers(), request.uri())
+    {
+        warn!(%peer, path = %request.uri().path(), "web console: refused {why}");
+        return forbidden(&why);
     }
     request.extensions_mut().insert(Operator { user, peer });
     let safe = matches!(*request.method(), Method::GET | Method::HEAD);
@@ -116,6 +126,36 @@ pub(super) fn forbidden(why: &str) -> Response {
         .into_response()
 }
 
+/// Without a users file the console answers anyone who reaches it, which only loopback
+/// can (check-config refuses more). A web page elsewhere can still make a browser on this
+/// machine reach it, by pointing its own host name at 127.0.0.1 (DNS rebinding): the
+/// browser then sends that name as `Host`. So the request must name the console by a
+/// loopback address or `localhost`.
+fn loopback_host(headers: &HeaderMap, uri: &axum::http::Uri) -> Result<(), String> {
+    // HTTP/2 names the host in the `:authority` pseudo-header, which becomes the URI's.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .ok_or_else(|| "a request without a Host header".to_string())?;
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or(rest, |(ip, _)| ip),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.to_canonical().is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(format!(
+            "a request for host {host:?}: without [admin] users_file the console answers \
+             only to a loopback address or localhost"
+        ))
+    }
+}
+
 /// Whether a state-changing request comes from the console's own pages: browsers say
 /// where a request comes from in `Sec-Fetch-Site` (Fetch Metadata) and `Origin` (RFC
 /// 6454); a request that says another site is refused. A client that sends neither (curl)
@@ -144,6 +184,43 @@ fn same_origin(headers: &HeaderMap, tls: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_users_the_console_answers_only_to_loopback_host_names() {
+        let ok = |host: &'static str| {
+            loopback_host(
+                &headers(&[("host", host)]),
+                &axum::http::Uri::from_static("/"),
+            )
+            .is_ok()
+        };
+        for host in [
+            "127.0.0.1:8631",
+            "127.0.0.2:8631",
+            "localhost:8631",
+            "LOCALHOST",
+            "[::1]:8631",
+            "[::ffff:127.0.0.1]:8631",
+        ] {
+            assert!(ok(host), "{host}");
+        }
+        for host in [
+            "evil.example:8631",
+            "localhost.evil.example:8631",
+            "10.0.0.1:8631",
+            "[::2]:8631",
+            "",
+        ] {
+            assert!(!ok(host), "{host}");
+        }
+        let no_host = loopback_host(&HeaderMap::new(), &axum::http::Uri::from_static("/"));
+        assert!(no_host.is_err());
+        let h2 = loopback_host(
+            &HeaderMap::new(),
+            &axum::http::Uri::from_static("http://localhost:8631/"),
+        );
+        assert!(h2.is_ok(), "HTTP/2 :authority");
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -87,7 +87,14 @@ pub(crate) struct Shared {
     pub csrf: CsrfKey,
     /// Bumped when what the pages show has changed; `/events` tells the browsers.
     pub changes: watch::Sender<u64>,
+    /// Password checks running at once: each costs an argon2 or bcrypt hash (tens of
+    /// milliseconds and, for argon2, 19 MiB), so wrong passwords sent in parallel must not
+    /// take both cores and the blocking pool the spool needs.
+    pub checks: tokio::sync::Semaphore,
 }
+
+/// Password checks [`Shared::checks`] lets run at once.
+pub const CONCURRENT_PASSWORD_CHECKS: usize = 2;
 
 pub(crate) type AppState = Arc<Shared>;
 
@@ -162,6 +169,7 @@ pub async fn start(settings: &ConsoleSettings, ctx: Context) -> Result<Console, 
         users,
         csrf: CsrfKey::random(),
         changes,
+        checks: tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS),
     });
     let mut tasks = watch_changes(&state);
     let router = router(state.clone());

@@ -57,7 +57,7 @@ impl Inner {
         };
         let attempts = match self.store.begin_attempt(id, State::Received, now_ms()) {
             Ok(Some(n)) => n,
-            Ok(None) => return, // cancelled meanwhile
+            Ok(None) => return, // cancelled, held or paused meanwhile
             Err(e) => {
                 error!(job = %id, "spool database: {e}");
                 return;

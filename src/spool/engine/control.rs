@@ -21,7 +21,28 @@ impl Inner {
 
     /// Holds (or releases) a job; true if that changed it.
     pub(in crate::spool) fn set_held(&self, id: &str, held: bool) -> Result<bool, SpoolError> {
-        match self.store.set_held(id, held, now_ms())? {
+        // A compose thread picks jobs under this lock: holding it while the hold is
+        // committed means the job is either picked already (and seen here) or never
+        // picked while held. Composing *is* delivering for a queue without a printer (its
+        // PDF goes to the archive), so such a job can no longer be held once picked.
+        let claimed = lock(&self.claimed);
+        if held
+            && claimed.contains(id)
+            && let Ok(Some(row)) = self.store.get(id)
+            && row.state == State::Received
+            && self
+                .outputs
+                .get(&row.queue)
+                .is_some_and(|o| !o.has_printer())
+        {
+            return Err(SpoolError::NotHoldable {
+                id: id.to_string(),
+                state: "being written to the archive",
+            });
+        }
+        let change = self.store.set_held(id, held, now_ms())?;
+        drop(claimed);
+        match change {
             HeldChange::Changed(_) => {
                 info!(job = %id, "{} by the operator", if held { "held" } else { "released" });
                 if !held && let Ok(Some(row)) = self.store.get(id) {

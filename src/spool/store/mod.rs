@@ -247,14 +247,17 @@ impl JobStore {
     }
 
     /// Counts one more attempt of a job that is in `state`; returns the new count, or None if
-    /// the job is not in `state`. Counted when the attempt *starts*, so an attempt that
-    /// crashed filmd still counts.
+    /// the job is not in `state` or may not start now (held, or its queue paused, since it
+    /// was picked). Counted when the attempt *starts*, so an attempt that crashed filmd
+    /// still counts.
     pub fn begin_attempt(&self, id: &str, state: State, now_ms: i64) -> Result<Option<u32>> {
         let conn = self.conn();
         Ok(conn
             .query_row(
-                "UPDATE jobs SET attempts = attempts + 1, updated_ms = ?1
-                 WHERE id = ?2 AND state = ?3 RETURNING attempts",
+                &format!(
+                    "UPDATE jobs SET attempts = attempts + 1, updated_ms = ?1
+                     WHERE id = ?2 AND state = ?3 AND {STARTABLE} RETURNING attempts"
+                ),
                 params![now_ms, id, state.as_str()],
                 |r| r.get(0),
             )
