@@ -812,32 +812,12 @@ mod tests {
     /// What a finished job reports as exported, per queue kind and end.
     #[test]
     fn finished_jobs_report_the_exports_that_happened() {
-        use crate::spool::Priority;
         let row = |state: State, document: bool, remote: bool| JobRow {
-            seq: 1,
-            id: "J".into(),
-            uid: "2.25.1".into(),
-            queue: "q".into(),
-            priority: Priority::Med,
-            state,
             attempts: 1,
-            created_ms: 0,
-            updated_ms: 0,
-            finished_ms: None,
-            next_attempt_ms: 0,
             last_error: Some("printer: media jam".into()),
             remote_id: remote.then(|| "7".into()),
             document: document.then(|| "/d.pdf".into()),
-            document_format: None,
-            note: None,
-            copies: 1,
-            films: 1,
-            label: String::new(),
-            owner: String::new(),
-            calling_ae: "CT".into(),
-            payload_bytes: 0,
-            retried_as: None,
-            held: false,
+            ..JobRow::sample(state)
         };
         let archive = Some(PathBuf::from("/pdf"));
         let printer = Some("ipp://p:631/ipp/print".to_string());

@@ -266,34 +266,11 @@ pub fn utc(ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::spool::Full;
-    use crate::spool::store::Priority;
 
     fn row(state: State, held: bool) -> JobRow {
         JobRow {
-            seq: 1,
-            id: "J".into(),
-            uid: "2.25.1".into(),
-            queue: "q".into(),
-            priority: Priority::Med,
-            state,
-            attempts: 0,
-            created_ms: 0,
-            updated_ms: 0,
-            finished_ms: None,
-            next_attempt_ms: 0,
-            last_error: None,
-            remote_id: None,
-            document: None,
-            document_format: None,
-            note: None,
-            copies: 1,
-            films: 1,
-            label: String::new(),
-            owner: String::new(),
-            calling_ae: "CT".into(),
-            payload_bytes: 0,
-            retried_as: None,
             held,
+            ..JobRow::sample(state)
         }
     }
 

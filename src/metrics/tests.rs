@@ -1,32 +1,12 @@
 use super::*;
-use crate::spool::Priority;
 
 fn row(queue: &str, state: State, films: u32, copies: u32) -> JobRow {
     JobRow {
-        seq: 1,
-        id: "J".into(),
-        uid: "2.25.1".into(),
         queue: queue.into(),
-        priority: Priority::Med,
-        state,
         attempts: 1,
-        created_ms: 0,
-        updated_ms: 0,
-        finished_ms: None,
-        next_attempt_ms: 0,
-        last_error: None,
-        remote_id: None,
-        document: None,
-        document_format: None,
-        note: None,
         copies,
         films,
-        label: String::new(),
-        owner: String::new(),
-        calling_ae: "CT".into(),
-        payload_bytes: 0,
-        retried_as: None,
-        held: false,
+        ..JobRow::sample(state)
     }
 }
 

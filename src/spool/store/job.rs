@@ -194,6 +194,40 @@ pub struct JobRow {
     pub held: bool,
 }
 
+#[cfg(test)]
+impl JobRow {
+    /// A row of queue `q` from calling AE `CT`, one film, one copy, in `state`: what unit
+    /// tests start from, changing the fields they are about.
+    pub fn sample(state: State) -> JobRow {
+        JobRow {
+            seq: 1,
+            id: "J".into(),
+            uid: "2.25.1".into(),
+            queue: "q".into(),
+            priority: Priority::Med,
+            state,
+            attempts: 0,
+            created_ms: 0,
+            updated_ms: 0,
+            finished_ms: None,
+            next_attempt_ms: 0,
+            last_error: None,
+            remote_id: None,
+            document: None,
+            document_format: None,
+            note: None,
+            copies: 1,
+            films: 1,
+            label: String::new(),
+            owner: String::new(),
+            calling_ae: "CT".into(),
+            payload_bytes: 0,
+            retried_as: None,
+            held: false,
+        }
+    }
+}
+
 /// Which rows [`JobStore::list`] returns (newest first) and [`JobStore::count`] counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobFilter {

@@ -28,7 +28,7 @@ pub async fn overview(
     b.push_str(
         "<h1>Queues</h1><div class=\"scroll\"><table id=\"queues\"><thead><tr>\
         <th>Queue</th><th>Printer</th><th>Status</th><th>Status info</th><th>State</th>\
-        <th>Jobs</th><th>Films today</th><th>Last error</th><th>Actions</th></tr></thead><tbody>",
+        <th>Jobs</th><th>Films today (UTC)</th><th>Last error</th><th>Actions</th></tr></thead><tbody>",
     );
     for q in &queues {
         queue_row(&mut b, q, &csrf);
