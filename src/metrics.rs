@@ -28,15 +28,14 @@
 use crate::net::dimse::command_field as cf;
 use crate::net::journal::Rejection;
 use crate::net::status;
-use crate::outputs::board::{PrinterBoard, PrinterStatus};
-use crate::spool::{JobRow, Spool, State};
+use crate::outputs::board::PrinterStatus;
+use crate::spool::{JobRow, State};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -402,36 +401,6 @@ impl Metrics {
     /// The queues the server was started with, in configuration order.
     pub fn queues(&self) -> &[String] {
         &self.queues
-    }
-
-    /// Reads the scrape-time values: the spool's job counts (a database query: call it
-    /// off the async runtime, e.g. in `spawn_blocking`), each queue's Printer Status and
-    /// the spool file system's free bytes.
-    pub fn gather(&self, spool: &Spool, board: &PrinterBoard, spool_dir: &Path) -> Scrape {
-        let counts = spool.counts().unwrap_or_else(|e| {
-            tracing::warn!("metrics: counting the spool's jobs: {e}");
-            Default::default()
-        });
-        let mut jobs = Vec::new();
-        for queue in &self.queues {
-            for state in State::ALL {
-                let n = counts
-                    .get(queue)
-                    .and_then(|by_state| by_state.get(&state))
-                    .copied()
-                    .unwrap_or(0);
-                jobs.push((queue.clone(), state, n));
-            }
-        }
-        Scrape {
-            jobs,
-            printers: self
-                .queues
-                .iter()
-                .map(|q| (q.clone(), board.get(q).status))
-                .collect(),
-            spool_free_bytes: crate::spool::payload::free_bytes(spool_dir).ok(),
-        }
     }
 
     /// The metrics in the Prometheus text format 0.0.4 ([`CONTENT_TYPE`]), with the

@@ -207,12 +207,7 @@ async fn job_in_state(console: &Console, server: &Server, calling_ae: &str, stat
 fn print_one(server: &Server, calling_ae: &str) {
     let options = filmd::scu::ScuOptions {
         calling_ae: calling_ae.into(),
-        called_ae: "FILMD".into(),
-        abstract_syntaxes: vec![GRAY_META.into()],
-        max_pdu: 16384,
-        connect_timeout: Duration::from_secs(30),
-        dimse_timeout: Duration::from_secs(30),
-        tls: None,
+        ..Default::default()
     };
     let mut scu =
         Scu(filmd::scu::Scu::connect(("127.0.0.1", server.port), &options).expect("association"));

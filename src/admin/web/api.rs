@@ -6,6 +6,8 @@
 use super::data::{self, Refusal, blocking};
 use super::{AppState, Operator};
 use crate::admin::JobQuery;
+use crate::metrics::Scrape;
+use crate::spool::State as JobState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
@@ -164,17 +166,40 @@ pub async fn queue_action(
 /// `GET /metrics`: Prometheus text format 0.0.4, the scrape-time values read off the
 /// runtime's threads.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let text = blocking(&state, |ctx| {
-        let admin = &ctx.admin;
-        let scrape = ctx
-            .metrics
-            .gather(&admin.spool, &admin.board, &ctx.data_dir.spool());
-        Ok(ctx.metrics.encode(&scrape))
-    })
-    .await;
+    let text = blocking(&state, |ctx| Ok(ctx.metrics.encode(&scrape(ctx)))).await;
     match text {
         Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
         Err(r) => r.into_response(),
+    }
+}
+
+/// The scrape-time values of the metrics: the spool's job counts (a database query, so
+/// off the runtime's threads), each queue's Printer Status and the spool file system's
+/// free bytes.
+fn scrape(ctx: &super::Context) -> Scrape {
+    let admin = &ctx.admin;
+    let counts = admin.spool.counts().unwrap_or_else(|e| {
+        tracing::warn!("metrics: counting the spool's jobs: {e}");
+        Default::default()
+    });
+    let queues = ctx.metrics.queues();
+    let jobs = queues
+        .iter()
+        .flat_map(|queue| {
+            let by_state = counts.get(queue);
+            JobState::ALL.into_iter().map(move |state| {
+                let n = by_state.and_then(|m| m.get(&state)).copied().unwrap_or(0);
+                (queue.clone(), state, n)
+            })
+        })
+        .collect();
+    Scrape {
+        jobs,
+        printers: queues
+            .iter()
+            .map(|q| (q.clone(), admin.board.get(q).status))
+            .collect(),
+        spool_free_bytes: crate::spool::payload::free_bytes(&ctx.data_dir.spool()).ok(),
     }
 }
 
