@@ -340,10 +340,11 @@ fn serve(config: Option<&Path>, overrides: &Overrides) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(filmd::app::run(
-        loaded.settings,
-        wait_for_signal(),
-        |addrs| {
+    runtime.block_on(async {
+        // The handlers are installed before the listener is bound: a SIGTERM that arrives
+        // as soon as "listening" is printed must stop filmd gracefully, not kill it.
+        let shutdown = shutdown_signal();
+        filmd::app::run(loaded.settings, shutdown, |addrs| {
             // The first line names the plain port (else the TLS one): scripts read it.
             for (addr, tls) in [(addrs.plain, ""), (addrs.tls, " with TLS")] {
                 if let Some(addr) = addr {
@@ -353,8 +354,9 @@ fn serve(config: Option<&Path>, overrides: &Overrides) -> Result<(), Failure> {
             if let Some(console) = addrs.console {
                 println!("console on {console}");
             }
-        },
-    ))?;
+        })
+        .await
+    })?;
     Ok(())
 }
 
@@ -596,16 +598,21 @@ fn init_logging() {
         .init();
 }
 
-async fn wait_for_signal() {
+/// SIGTERM or SIGINT. The handlers are registered when this is called, not when the
+/// future is first polled, so no signal between start-up and the first poll is lost.
+fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
     }
 }
