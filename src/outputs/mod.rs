@@ -14,4 +14,5 @@
 pub mod archive;
 pub mod board;
 pub mod ipp;
+pub mod pacs;
 pub mod timed;

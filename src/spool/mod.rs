@@ -278,6 +278,104 @@ pub trait QueueOutputs: Send + Sync {
         let _ = remote_id;
         Box::pin(async { Ok(()) })
     }
+
+    /// The PACS destinations every job of this queue goes to (names as configured, e.g.
+    /// `PACS@127.0.0.1:4242`); none by default. The spool records each job's state at
+    /// each of them from its acknowledgement on, and the job is done only when the
+    /// printer (if any) and every destination are.
+    fn destinations(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Finds the job's identity (its texts, the worklist), once per job before its first
+    /// store; its answer is kept in the job's row.
+    fn identify<'a>(
+        &'a self,
+        job: &'a PrintJob,
+    ) -> BoxFuture<'a, Result<Identification, DeliveryError>> {
+        let _ = job;
+        Box::pin(async { Ok(Identification::Found(Identity::new())) })
+    }
+
+    /// Stores the job's instances at one destination (and asks for commitment when the
+    /// queue wants it). Retryable errors wait out the backoff; permanent ones fail the
+    /// destination and so the job.
+    fn store(&self, request: StoreRequest) -> BoxFuture<'_, Result<StoreOutcome, DeliveryError>> {
+        let _ = request;
+        Box::pin(async { Err(DeliveryError::Permanent("no PACS destination".into())) })
+    }
+}
+
+/// A job's patient and study identity for a PACS: DICOM keywords (`PatientID`,
+/// `PatientName`, `AccessionNumber`, `StudyInstanceUID`, …) and their values. Print
+/// Management carries no patient data (PS3.4 Annex H), so it is found in the film's texts,
+/// the worklist, or given by an operator (`filmd assign`); kept in the job's row as JSON.
+pub type Identity = BTreeMap<String, String>;
+
+/// What a queue's outputs found of a job's identity ([`QueueOutputs::identify`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identification {
+    /// Store the job's instances under this identity (perhaps partial, when the queue
+    /// sends unmatched jobs as they are).
+    Found(Identity),
+    /// Nothing matched and the queue holds such jobs for an operator; says what was tried.
+    Hold(String),
+}
+
+/// How far one job got at one PACS destination (PS3.4 B.2 C-STORE, J.3 Storage
+/// Commitment). A destination is done when `Committed`, or `Stored` when its queue asks
+/// for no commitment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationState {
+    /// Not every instance is stored yet (or the PACS reported some as not committed: they
+    /// are sent again).
+    Pending,
+    /// Every instance stored; with commitment asked for, waiting for the PACS's report
+    /// (under `transaction_uid`).
+    Stored,
+    /// The PACS committed every instance.
+    Committed,
+    /// Will not get better (the PACS refused the SOP class, say): the job fails.
+    Failed,
+}
+
+/// What the spool asks of an output for one job at one destination.
+#[derive(Debug, Clone)]
+pub struct StoreRequest {
+    pub job: Arc<PrintJob>,
+    /// The destination, as [`QueueOutputs::destinations`] named it.
+    pub destination: String,
+    pub identity: Identity,
+    /// The destination's state as recorded: `Pending` sends every instance (again: the
+    /// instances' UIDs are derived from the job, so a PACS keeps one copy), `Stored`
+    /// asks for commitment again (the report never came, or filmd restarted meanwhile).
+    pub state: DestinationState,
+    /// Which attempt at this destination this is, from 1: for a fresh Transaction UID.
+    pub attempt: u32,
+}
+
+/// What became of a [`StoreRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreOutcome {
+    /// Every instance stored; the queue asks for no commitment: the destination is done.
+    Stored,
+    /// Every instance stored and Storage Commitment asked for under this Transaction UID;
+    /// the report comes later through [`Spool::commitment_report`].
+    CommitRequested { transaction_uid: String },
+    /// Stored, and the PACS reported every instance committed on the same association.
+    Committed,
+}
+
+/// A Storage Commitment result (PS3.4 J.3.3, N-EVENT-REPORT Event Type 1 or 2) for one
+/// transaction, however it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitmentResult {
+    pub transaction_uid: String,
+    /// SOP Instance UIDs the PACS committed.
+    pub committed: Vec<String>,
+    /// SOP Instance UIDs it did not, each with its Failure Reason (0008,1197).
+    pub failed: Vec<(String, u16)>,
 }
 
 /// When failed attempts are tried again.

@@ -1,0 +1,1 @@
+//! The identity rules (placeholder until the identity work lands).

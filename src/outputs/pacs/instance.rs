@@ -1,0 +1,1 @@
+//! The instances a job becomes (placeholder until the instance work lands).
