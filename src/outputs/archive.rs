@@ -68,7 +68,7 @@ impl QueueOutputs for PdfArchive {
 
 /// Writes the preview PNG of film `n` (0-based) of `job`; a failure is logged, never
 /// fatal.
-fn write_preview(data: &DataDir, job: &PrintJob, n: usize, page: &Page) {
+pub(crate) fn write_preview(data: &DataDir, job: &PrintJob, n: usize, page: &Page) {
     let small = crate::film::preview::preview(page, PREVIEW_SIDE);
     let result = crate::backend::png::encode_png(&small)
         .map_err(|e| e.to_string())
