@@ -109,6 +109,14 @@ fn iso2022_code_extensions_are_decoded() {
     assert_eq!(label(true, "ISO 2022 IR 6\\ISO 2022 IR 87", bytes), "山田");
 }
 
+/// The route to a fix: dicom-rs decodes ISO 2022 escapes when (0008,0005)'s first value
+/// names the multi-byte set itself (its IR 87 codec is ISO-2022-JP), so rewriting a
+/// code-extension term list to that single term before decoding would do.
+#[test]
+fn a_single_iso2022_ir87_term_decodes_jis_x_0208_escapes() {
+    assert_eq!(label(true, "ISO 2022 IR 87", b"\x1b$B;3ED\x1b(B"), "山田");
+}
+
 /// Going back out: filmd echoes the label in the Film Session N-CREATE response and the
 /// Print Job N-EVENT-REPORT (film_session.rs `session_data_set`, print_job.rs) without a
 /// Specific Character Set. dicom-rs then encodes with the default repertoire, Latin-1 in
