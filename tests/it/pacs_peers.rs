@@ -357,14 +357,16 @@ fn orthanc_reports_storage_commitment_on_a_new_association_to_the_modality() {
     let listen_port = free_port();
     let orthanc = Orthanc::start(OrthancConfig {
         aet: "PACS".into(),
-        modalities: vec![RemoteModality::new(
-            "filmd",
-            "FILMD",
-            "127.0.0.1",
-            listen_port,
-        )],
+        modalities: vec![RemoteModality::new("filmd", "FILMD", "127.0.0.1", 9)],
         ..Default::default()
     });
+    // The modality's port, known only now, replaces the configured one over REST.
+    orthanc.add_modality(&RemoteModality::new(
+        "filmd",
+        "FILMD",
+        "127.0.0.1",
+        listen_port,
+    ));
     let probe = |called: &str, extra: &[&str]| -> Value {
         let out = run(Command::new("python3")
             .arg(common::repo_root().join("tests/peers/commitment_probe.py"))

@@ -447,6 +447,15 @@ impl Orthanc {
         r.body
     }
 
+    /// Adds (or replaces) a modality while Orthanc runs (`PUT /modalities/{name}`): for a
+    /// modality whose port is known only after Orthanc started, e.g. filmd configured
+    /// with Orthanc's destination.
+    pub fn add_modality(&self, m: &RemoteModality) {
+        let body = serde_json::to_vec(&modality_json(m)).expect("json");
+        let r = self.request("PUT", &format!("/modalities/{}", m.name), &body);
+        assert_eq!(r.status, 200, "PUT /modalities/{}: {}", m.name, r.text());
+    }
+
     /// `GET /statistics` (CountInstances, CountStudies, ...).
     pub fn statistics(&self) -> serde_json::Value {
         self.get_json("/statistics")
@@ -485,6 +494,20 @@ fn wait_rest(port: u16, child: &mut Child) -> Result<(), String> {
     }
 }
 
+/// A `DicomModalities` entry (Orthanc's advanced form), allowed Storage Commitment.
+fn modality_json(m: &RemoteModality) -> serde_json::Value {
+    let mut entry = serde_json::json!({
+        "AET": m.aet,
+        "Host": m.host,
+        "Port": m.port,
+        "AllowStorageCommitment": true,
+    });
+    if let Some(local) = &m.local_aet {
+        entry["LocalAet"] = serde_json::json!(local);
+    }
+    entry
+}
+
 /// Orthanc's JSON configuration (see ../shared/docs/peers.md).
 fn orthanc_json(
     dir: &Path,
@@ -497,16 +520,7 @@ fn orthanc_json(
     let storage = dir.join("storage");
     let mut modalities = serde_json::Map::new();
     for m in &config.modalities {
-        let mut entry = json!({
-            "AET": m.aet,
-            "Host": m.host,
-            "Port": m.port,
-            "AllowStorageCommitment": true,
-        });
-        if let Some(local) = &m.local_aet {
-            entry["LocalAet"] = json!(local);
-        }
-        modalities.insert(m.name.clone(), entry);
+        modalities.insert(m.name.clone(), modality_json(m));
     }
     let mut v = json!({
         "Name": "filmd-test",
