@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Install the real peers filmd's tests talk to (their scripts are in tests/peers/):
-#   Debian: dcmtk (dcmpsprt, dcmprscu, dcmprscp, dump2dcm), poppler-utils
+#   Debian: dcmtk (dcmpsprt, dcmprscu, dcmprscp, dump2dcm; storescp, wlmscpfs,
+#           findscu, echoscu, storescu, dcmdump for the PACS tests), orthanc
+#           (/usr/sbin/Orthanc, its Modality Worklists plugin in
+#           /usr/share/orthanc/plugins; its system service is not started),
+#           gcc (cc builds tests/peers/bind_loopback.c, the LD_PRELOAD shim that
+#           keeps Orthanc and DCMTK's SCPs on 127.0.0.1), poppler-utils
 #           (pdfinfo, pdfimages, pdftoppm, pdftotext, pdffonts), qpdf,
 #           liblcms2-utils (transicc: checks filmd's ICC profiles),
 #           cups-ipp-utils (ippeveprinter, ipptool), cups-daemon (cupsd),
@@ -36,6 +41,8 @@ log() { printf 'install-peers: %s\n' "$*" >&2; }
 # command -> Debian package providing it
 declare -A CMD_PKG=(
   [dcmpsprt]=dcmtk [dcmprscu]=dcmtk [dcmprscp]=dcmtk [dump2dcm]=dcmtk [dcmdump]=dcmtk
+  [storescp]=dcmtk [wlmscpfs]=dcmtk [findscu]=dcmtk [echoscu]=dcmtk [storescu]=dcmtk
+  [Orthanc]=orthanc [cc]=gcc
   [pdfinfo]=poppler-utils [pdfimages]=poppler-utils [pdftoppm]=poppler-utils
   [pdftotext]=poppler-utils [pdffonts]=poppler-utils
   [qpdf]=qpdf [transicc]=liblcms2-utils
@@ -63,9 +70,19 @@ sys.exit(0 if major(pynetdicom.__version__) >= 3 and major(pydicom.__version__) 
          and major(selenium.__version__) >= 4 else 3)
 '
 
+# Whether command $1 is installed: on PATH, or in an sbin directory (Orthanc lives in
+# /usr/sbin, which an unprivileged PATH may lack). storescp, findscu, echoscu and
+# storescu may also be pynetdicom's scripts on PATH: DCMTK's own are in /usr/bin.
+have_cmd() {
+  case "$1" in
+    storescp | findscu | echoscu | storescu) [ -x "/usr/bin/$1" ] && return 0 ;;
+    *) command -v "$1" >/dev/null 2>&1 && return 0 ;;
+  esac
+  [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+}
 missing_cmds() {
   local c
-  for c in "${!CMD_PKG[@]}"; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done
+  for c in "${!CMD_PKG[@]}"; do have_cmd "$c" || echo "$c"; done
 }
 # py_check: run the import check once and cache it (each python start costs ~0.5 s)
 PY_VERSIONS=
@@ -195,5 +212,7 @@ if [ ${#still[@]} -gt 0 ]; then
   printf '  - %s\n' "${still[@]}" >&2
   exit 1
 fi
+orthanc_bin=$(command -v Orthanc 2>/dev/null || echo /usr/sbin/Orthanc)
 log "all peers present (dcmtk $(dcmpsprt --version 2>/dev/null | sed -n 's/.*dcmpsprt v\([0-9.]*\).*/\1/p' | head -1)," \
+  "orthanc $("$orthanc_bin" --version 2>/dev/null | sed -n '1s/.* \([0-9][0-9.]*\)$/\1/p')," \
   "chromedriver $(chromedriver --version 2>/dev/null | cut -d' ' -f2), $PY_VERSIONS)"

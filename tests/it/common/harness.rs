@@ -4,6 +4,7 @@
 //! CI (`CI=true`) it runs instead and fails, saying which peer is missing.
 
 use super::ipp_peers::{find_command, is_root};
+use super::pacs_peers;
 use super::{have_command, have_python_modules};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::collections::BTreeMap;
@@ -41,9 +42,20 @@ pub enum Peer {
     /// The Prometheus text-format parser of the `prometheus_client` Python package
     /// (tests/peers/prom_check.py).
     PromParser,
+    /// Orthanc 1.10 (Storage, Storage Commitment and, with its Modality Worklists
+    /// plugin, worklist SCP) kept on loopback by the bind shim that `cc` builds.
+    Orthanc,
+    /// DCMTK's storescp, wlmscpfs, findscu, echoscu, storescu, dcmdump and dump2dcm (the
+    /// real ones, not pynetdicom's scripts of the same names), and `cc` for the bind shim.
+    DcmtkStore,
 }
 
-const PEERS: usize = Peer::PromParser as usize + 1;
+const PEERS: usize = Peer::DcmtkStore as usize + 1;
+
+/// The DCMTK programs [`Peer::DcmtkStore`] stands for.
+const DCMTK_STORE: &[&str] = &[
+    "storescp", "wlmscpfs", "findscu", "echoscu", "storescu", "dcmdump", "dump2dcm",
+];
 
 impl Peer {
     pub fn name(self) -> &'static str {
@@ -59,6 +71,8 @@ impl Peer {
             Peer::Ipv6Loopback => "ipv6-loopback",
             Peer::Chromium => "chromium",
             Peer::PromParser => "prometheus-client",
+            Peer::Orthanc => "orthanc",
+            Peer::DcmtkStore => "dcmtk-store",
         }
     }
 
@@ -78,6 +92,10 @@ impl Peer {
                 "scripts/install-peers.sh (Debian chromium, chromium-driver; selenium 4 from Debian or PyPI)"
             }
             Peer::PromParser => "scripts/install-peers.sh (prometheus-client from Debian or PyPI)",
+            Peer::Orthanc => {
+                "scripts/install-peers.sh (Debian orthanc: /usr/sbin/Orthanc and its plugins in /usr/share/orthanc/plugins; gcc)"
+            }
+            Peer::DcmtkStore => "scripts/install-peers.sh (Debian dcmtk, gcc)",
         }
     }
 
@@ -141,6 +159,15 @@ impl Peer {
                 .and_then(|()| on_path(&["chromedriver"]))
                 .and_then(|()| python("selenium.webdriver")),
             Peer::PromParser => python("prometheus_client.parser"),
+            Peer::Orthanc => anywhere(&["Orthanc"])
+                .and_then(|()| {
+                    missing(&[pacs_peers::WORKLIST_PLUGIN], |p| {
+                        std::path::Path::new(p).is_file()
+                    })
+                })
+                .and_then(|()| pacs_peers::bind_loopback_shim().map(drop)),
+            Peer::DcmtkStore => missing(DCMTK_STORE, |c| pacs_peers::dcmtk(c).is_some())
+                .and_then(|()| pacs_peers::bind_loopback_shim().map(drop)),
         }
     }
 }

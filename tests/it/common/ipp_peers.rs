@@ -64,7 +64,7 @@ fn wait_listening(port: u16, child: &mut Child, log: &Path) -> Result<(), String
 
 /// Stops a child by its PID: SIGTERM (cupsd then stops its backends), SIGKILL if it is
 /// still there after two seconds, and reaps it.
-fn stop_child(child: &mut Child) {
+pub fn stop_child(child: &mut Child) {
     if let Ok(Some(_)) = child.try_wait() {
         return;
     }
@@ -84,7 +84,7 @@ fn stop_child(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn log_file(path: &Path) -> std::fs::File {
+pub fn log_file(path: &Path) -> std::fs::File {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -4,8 +4,10 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod dcmtk_peers;
 pub mod harness;
 pub mod ipp_peers;
+pub mod pacs_peers;
 pub mod pdf;
 pub mod scu;
 
