@@ -12,7 +12,9 @@
 //!   fitting the film onto it.
 //! - [`ipp`]: an IPP client for one printer: attributes, format choice, Print-Job, job
 //!   status, retry classification.
+//! - [`dimse`]: a DICOM client of a PACS: C-STORE, worklist C-FIND, Storage Commitment.
 
+pub mod dimse;
 pub mod icc;
 pub mod ipp;
 pub mod media;

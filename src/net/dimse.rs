@@ -9,6 +9,10 @@ use std::fmt;
 
 /// Command Field values (PS3.7 E.1).
 pub mod command_field {
+    pub const C_STORE_RQ: u16 = 0x0001;
+    pub const C_STORE_RSP: u16 = 0x8001;
+    pub const C_FIND_RQ: u16 = 0x0020;
+    pub const C_FIND_RSP: u16 = 0x8020;
     pub const C_ECHO_RQ: u16 = 0x0030;
     pub const C_ECHO_RSP: u16 = 0x8030;
     pub const N_EVENT_REPORT_RQ: u16 = 0x0100;
@@ -33,6 +37,10 @@ pub mod command_field {
     /// A short name for logs.
     pub fn name(field: u16) -> &'static str {
         match field {
+            C_STORE_RQ => "C-STORE-RQ",
+            C_STORE_RSP => "C-STORE-RSP",
+            C_FIND_RQ => "C-FIND-RQ",
+            C_FIND_RSP => "C-FIND-RSP",
             C_ECHO_RQ => "C-ECHO-RQ",
             C_ECHO_RSP => "C-ECHO-RSP",
             N_EVENT_REPORT_RQ => "N-EVENT-REPORT-RQ",

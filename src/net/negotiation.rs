@@ -1,13 +1,14 @@
 //! A-ASSOCIATE negotiation (PS3.8 7.1, PS3.7 Annex D): which called AE titles, abstract and
 //! transfer syntaxes filmd accepts. Every presentation context is decided on its own: an
 //! unsupported one (a retired print class a modality still proposes, say) is refused with
-//! "abstract syntax not supported" and the rest of the association goes on.
+//! "abstract syntax not supported" and the rest of the association goes on. SCU/SCP Role
+//! Selection sub-items (PS3.7 D.3.3.4) are answered for the accepted SOP classes.
 
 use super::dataset::{EXPLICIT_VR_LE, IMPLICIT_VR_LE};
 use dicom_ul::pdu::{
     AssociationAC, AssociationRJ, AssociationRJResult, AssociationRJServiceProviderASCEReason,
     AssociationRJServiceUserReason, AssociationRJSource, AssociationRQ, PresentationContextResult,
-    PresentationContextResultReason, UserVariableItem,
+    PresentationContextResultReason, RequestorRoles, UserVariableItem,
 };
 
 /// The DICOM Application Context Name (PS3.7 A.2.1).
@@ -16,6 +17,24 @@ pub const DICOM_APPLICATION_CONTEXT: &str = "1.2.840.10008.3.1.1.1";
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.179311417437621913458237461872389645101";
 /// filmd's Implementation Version Name (at most 16 characters).
 pub const IMPLEMENTATION_VERSION_NAME: &str = concat!("FILMD_", env!("CARGO_PKG_VERSION"));
+
+/// SOP classes for which filmd, the acceptor, is the SCU: a peer that associates for them
+/// acts as their SCP. Storage Commitment Push Model (PS3.4 J.3.3): a PACS reports its
+/// result on an association it opens to filmd, the commitment's SCU, proposing SCU role
+/// 0 and SCP role 1 for itself.
+pub const ACCEPTOR_IS_SCU: &[&str] = &["1.2.840.10008.1.20.1"];
+
+/// The roles the requestor may take for an accepted SOP class (PS3.7 D.3.3.4): each role
+/// it proposed and filmd's side admits is granted (returned as proposed), the others are
+/// refused (returned as 0). On filmd's own classes the requestor may only be the SCU;
+/// on those of [`ACCEPTOR_IS_SCU`] only the SCP.
+pub fn answer_roles(sop_class_uid: &str, proposed: RequestorRoles) -> RequestorRoles {
+    let acceptor_is_scu = ACCEPTOR_IS_SCU.contains(&sop_class_uid);
+    RequestorRoles {
+        scu: proposed.scu && !acceptor_is_scu,
+        scp: proposed.scp && acceptor_is_scu,
+    }
+}
 
 /// What the acceptor offers.
 #[derive(Debug, Clone)]
@@ -142,17 +161,33 @@ pub fn negotiate(
             _ => None,
         })
         .unwrap_or(0);
+    // One answer per proposed item whose SOP class has an accepted context; items for
+    // refused classes get none (PS3.7 D.3.3.4 leaves them unanswered).
+    let mut user_variables = vec![
+        UserVariableItem::MaxLength(policy.max_pdu),
+        UserVariableItem::ImplementationClassUID(IMPLEMENTATION_CLASS_UID.to_string()),
+        UserVariableItem::ImplementationVersionName(IMPLEMENTATION_VERSION_NAME.to_string()),
+    ];
+    let mut answered: Vec<&str> = Vec::new();
+    for v in &rq.user_variables {
+        if let UserVariableItem::ScuScpRoleSelectionSubItem(uid, proposed) = v {
+            let uid = uid.trim_end_matches('\0');
+            if contexts.iter().any(|c| c.abstract_syntax == uid) && !answered.contains(&uid) {
+                answered.push(uid);
+                user_variables.push(UserVariableItem::ScuScpRoleSelectionSubItem(
+                    uid.to_string(),
+                    answer_roles(uid, *proposed),
+                ));
+            }
+        }
+    }
     let ac = AssociationAC {
         protocol_version: 1,
         calling_ae_title: rq.calling_ae_title.clone(),
         called_ae_title: rq.called_ae_title.clone(),
         application_context_name: DICOM_APPLICATION_CONTEXT.to_string(),
         presentation_contexts: results,
-        user_variables: vec![
-            UserVariableItem::MaxLength(policy.max_pdu),
-            UserVariableItem::ImplementationClassUID(IMPLEMENTATION_CLASS_UID.to_string()),
-            UserVariableItem::ImplementationVersionName(IMPLEMENTATION_VERSION_NAME.to_string()),
-        ],
+        user_variables,
     };
     Ok(Negotiated {
         calling_ae_title: rq.calling_ae_title.trim().to_string(),
@@ -244,5 +279,61 @@ mod tests {
             )
         );
         assert!(why.contains("OTHER"));
+    }
+
+    fn roles_in(ac: &AssociationAC) -> Vec<(String, bool, bool)> {
+        ac.user_variables
+            .iter()
+            .filter_map(|v| match v {
+                UserVariableItem::ScuScpRoleSelectionSubItem(uid, r) => {
+                    Some((uid.clone(), r.scu, r.scp))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn role_selection_grants_a_pacs_the_scp_role_of_storage_commitment_only() {
+        const COMMITMENT: &str = "1.2.840.10008.1.20.1";
+        const GRAY: &str = "1.2.840.10008.5.1.1.9";
+        let mut policy = policy();
+        policy.abstract_syntaxes.push(COMMITMENT.into());
+        let mut request = rq(
+            "FILMD",
+            vec![
+                (1, COMMITMENT, vec![IMPLICIT_VR_LE]),
+                (3, GRAY, vec![IMPLICIT_VR_LE]),
+                (5, "1.2.840.10008.5.1.4.1.1.7", vec![IMPLICIT_VR_LE]), // refused
+            ],
+        );
+        let role = |uid: &str, scu, scp| {
+            UserVariableItem::ScuScpRoleSelectionSubItem(uid.into(), RequestorRoles { scu, scp })
+        };
+        // Orthanc's report association: the PACS is the SCP of Storage Commitment
+        request.user_variables.extend([
+            role(COMMITMENT, false, true),
+            role(GRAY, true, true),
+            role("1.2.840.10008.5.1.4.1.1.7", true, false),
+        ]);
+        let n = negotiate(&request, &policy).unwrap();
+        assert_eq!(
+            roles_in(&n.ac),
+            vec![
+                (COMMITMENT.to_string(), false, true),
+                (GRAY.to_string(), true, false),
+            ]
+        );
+        // a requestor wanting to be the commitment SCU (sending N-ACTION) is refused the role
+        request.user_variables.truncate(1);
+        request.user_variables.push(role(COMMITMENT, true, false));
+        let n = negotiate(&request, &policy).unwrap();
+        assert_eq!(
+            roles_in(&n.ac),
+            vec![(COMMITMENT.to_string(), false, false)]
+        );
+        // without role selection items none are answered (PS3.7 D.3.3.4 default roles)
+        request.user_variables.truncate(1);
+        assert!(roles_in(&negotiate(&request, &policy).unwrap().ac).is_empty());
     }
 }

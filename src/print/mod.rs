@@ -4,10 +4,12 @@
 //! Each association owns its film session, film boxes, image and annotation boxes and
 //! presentation LUTs; they are freed when the association ends (H.4.1.1: the end of an
 //! association acts as an N-DELETE of its film session). A print job is a copy that lives on
-//! in the spool.
+//! in the spool. Storage Commitment reports a PACS sends back on an association of its
+//! own (PS3.4 J.3.3) arrive here too, see [`commitment`].
 
 pub mod annotation;
 pub mod attrs;
+pub mod commitment;
 pub mod film_box;
 pub mod film_session;
 pub mod image_box;
@@ -77,6 +79,9 @@ pub struct PrintService {
     pub auditor: Auditor,
     /// Counts the films received per queue.
     pub metrics: Arc<Metrics>,
+    /// Where Storage Commitment reports go; `None`: the Storage Commitment Push Model
+    /// class is not accepted at all.
+    pub commitment: Option<Arc<dyn commitment::CommitmentInbox>>,
 }
 
 impl PrintService {
@@ -89,7 +94,15 @@ impl PrintService {
             printers,
             auditor: Auditor::off(),
             metrics: Arc::default(),
+            commitment: None,
         }
+    }
+
+    /// Accepts Storage Commitment reports (N-EVENT-REPORT on the Push Model class, from a
+    /// PACS filmd stored films in) and gives them to `inbox`.
+    pub fn with_commitment_inbox(mut self, inbox: Arc<dyn commitment::CommitmentInbox>) -> Self {
+        self.commitment = Some(inbox);
+        self
     }
 
     /// Counts the films received in `metrics`.
@@ -140,6 +153,9 @@ impl Service for PrintService {
         // negotiation (PS3.4 H.3: the Meta SOP class is the unit of negotiation).
         if self.queue_for(called_ae).accepts_color() {
             v.push(uids::BASIC_COLOR_PRINT_MANAGEMENT_META.to_string());
+        }
+        if self.commitment.is_some() {
+            v.push(commitment::STORAGE_COMMITMENT_PUSH_MODEL.to_string());
         }
         v
     }
@@ -200,6 +216,7 @@ impl Service for PrintService {
             jobs: self.jobs.clone(),
             printers: self.printers.clone(),
             metrics: self.metrics.clone(),
+            commitment: self.commitment.clone(),
             events,
             session: None,
             film_boxes: Vec::new(),
@@ -219,6 +236,7 @@ pub struct PrintHandler {
     pub(crate) jobs: Arc<print_job::JobRegistry>,
     pub(crate) printers: Arc<PrinterBoard>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) commitment: Option<Arc<dyn commitment::CommitmentInbox>>,
     pub(crate) events: EventSender,
     pub(crate) session: Option<film_session::FilmSession>,
     /// Film boxes of the session in creation order; the last one is the live one.
@@ -273,6 +291,16 @@ impl PrintHandler {
             ));
         }
         let field = cmd.command_field;
+        if let (commitment::STORAGE_COMMITMENT_PUSH_MODEL, cf::N_EVENT_REPORT_RQ, Some(inbox)) =
+            (class.as_str(), field, &self.commitment)
+        {
+            return Ok(commitment::report(
+                inbox.as_ref(),
+                &self.info.calling_ae_title,
+                cmd,
+                req.data.as_ref(),
+            ));
+        }
         let data = req.data.unwrap_or_else(InMemDicomObject::new_empty);
         let instance = cmd.sop_instance_uid().map(str::to_string);
         let meta = req.context.abstract_syntax.as_str();

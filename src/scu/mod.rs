@@ -27,7 +27,9 @@ use crate::net::dimse::{Command, command_field as cf};
 use crate::print::uids;
 use dicom_object::InMemDicomObject;
 use dicom_ul::ClientAssociationOptions;
-use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu, PresentationContextResultReason};
+use dicom_ul::pdu::{
+    AssociationRJResult, PDataValue, PDataValueType, Pdu, PresentationContextResultReason,
+};
 use std::time::Duration;
 
 /// Basic Grayscale Print Management Meta SOP Class (PS3.4 H.3.1).
@@ -46,10 +48,14 @@ pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
 /// [`Reply::status`]; only [`film`] turns statuses into [`ScuError::Status`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ScuError {
-    /// TCP connection, TLS handshake or association negotiation failed (including
-    /// A-ASSOCIATE-RJ; the message is dicom-ul's, which says "rejected").
+    /// TCP connection, TLS handshake or association negotiation failed (an
+    /// A-ASSOCIATE-RJ is [`ScuError::Rejected`]).
     #[error("{0}")]
     Associate(String),
+    /// The peer answered the A-ASSOCIATE-RQ with an A-ASSOCIATE-RJ (PS3.8 9.3.4):
+    /// `permanent` for result 1 "rejected-permanent", false for 2 "rejected-transient".
+    #[error("{why}")]
+    Rejected { permanent: bool, why: String },
     /// The association is gone (released, aborted or never established).
     #[error("no open association")]
     Closed,
@@ -58,9 +64,12 @@ pub enum ScuError {
     NoContext(String),
     #[error("send: {0}")]
     Send(String),
-    /// Reading from the peer failed, including the DIMSE timeout.
+    /// Reading from the peer failed.
     #[error("receive: {0}")]
     Receive(String),
+    /// No PDU arrived within the DIMSE timeout (or the wait asked for).
+    #[error("receive: timed out: {0}")]
+    Timeout(String),
     /// The peer sent an A-ABORT or an A-RELEASE-RQ instead of a response.
     #[error("peer ended the association: {0}")]
     PeerClosed(String),
@@ -136,12 +145,50 @@ impl Default for ScuOptions {
     }
 }
 
+/// What a pending response of a multi-response request ([`Scu::request_each`]) asks of
+/// the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on receiving responses.
+    Continue,
+    /// Send a C-CANCEL-RQ (PS3.7 9.3.2.3) and drain the responses until the final one.
+    Cancel,
+}
+
+/// Whether a status is Pending (PS3.7 C.1.5: FF00, and FF01 "optional keys not
+/// supported" of C-FIND): more responses follow.
+pub fn is_pending(status: u16) -> bool {
+    status == 0xFF00 || status == 0xFF01
+}
+
+/// Whether a receive error is a read that timed out: dicom-ul wraps the socket's
+/// `WouldBlock`/`TimedOut` in its own errors, so the cause chain is searched.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// One association with a Print SCP.
 pub struct Scu {
     /// The open association; `None` once released. Public so that tests can write raw
     /// bytes to its stream.
     pub assoc: Option<Link>,
     next_id: u16,
+    /// The read timeout between PDUs, restored after [`Scu::wait_event`].
+    dimse_timeout: Duration,
+    /// Bound on one received command set or data set.
+    max_message: usize,
     /// N-EVENT-REPORT requests received (each answered with success, PS3.4 H.4.3.2).
     pub events: Vec<Command>,
     /// Their data sets, index for index.
@@ -169,7 +216,13 @@ impl Scu {
                 opts = opts.with_abstract_syntax(a.clone());
             }
         }
-        let associate = |e: dicom_ul::association::Error| ScuError::Associate(error_chain(&e));
+        let associate = |e: dicom_ul::association::Error| match &e {
+            dicom_ul::association::Error::Rejected { association_rj, .. } => ScuError::Rejected {
+                permanent: association_rj.result == AssociationRJResult::Permanent,
+                why: error_chain(&e),
+            },
+            _ => ScuError::Associate(error_chain(&e)),
+        };
         let mut assoc = match &options.tls {
             None => Link::Tcp(opts.establish(addr).map_err(associate)?),
             Some(tls) => Link::Tls(Box::new(
@@ -195,9 +248,18 @@ impl Scu {
         Ok(Scu {
             assoc: Some(assoc),
             next_id: 1,
+            dimse_timeout: options.dimse_timeout,
+            max_message: MAX_RESPONSE_BYTES,
             events: Vec::new(),
             event_data: Vec::new(),
         })
+    }
+
+    /// Bounds each received command set and data set to `bytes` (at most
+    /// [`MAX_RESPONSE_BYTES`]): a C-FIND identifier is small, a PACS that sends more is
+    /// broken.
+    pub fn set_max_message(&mut self, bytes: usize) {
+        self.max_message = bytes.min(MAX_RESPONSE_BYTES);
     }
 
     fn assoc(&mut self) -> Result<&mut Link, ScuError> {
@@ -274,10 +336,13 @@ impl Scu {
         let mut data_bytes = Vec::new();
         let mut command: Option<Command> = None;
         loop {
-            let pdu = self
-                .assoc()?
-                .receive()
-                .map_err(|e| ScuError::Receive(e.to_string()))?;
+            let pdu = self.assoc()?.receive().map_err(|e| {
+                if timed_out(&e) {
+                    ScuError::Timeout(e.to_string())
+                } else {
+                    ScuError::Receive(error_chain(&e))
+                }
+            })?;
             let data = match pdu {
                 Pdu::PData { data } => data,
                 Pdu::AbortRQ { source } => {
@@ -304,7 +369,7 @@ impl Scu {
                                 "a command fragment after the command set ended".into(),
                             ));
                         }
-                        if cmd_bytes.len() + pdv.data.len() > MAX_RESPONSE_BYTES {
+                        if cmd_bytes.len() + pdv.data.len() > self.max_message {
                             return Err(ScuError::Protocol("command set too large".into()));
                         }
                         cmd_bytes.extend_from_slice(&pdv.data);
@@ -323,7 +388,7 @@ impl Scu {
                                 "a data set fragment before the command set".into(),
                             ));
                         };
-                        if data_bytes.len() + pdv.data.len() > MAX_RESPONSE_BYTES {
+                        if data_bytes.len() + pdv.data.len() > self.max_message {
                             return Err(ScuError::Protocol("data set too large".into()));
                         }
                         data_bytes.extend_from_slice(&pdv.data);
@@ -360,9 +425,60 @@ impl Scu {
     pub fn request_raw(
         &mut self,
         abstract_syntax: &str,
-        mut command: Command,
+        command: Command,
         data: Option<&[u8]>,
     ) -> Result<Reply, ScuError> {
+        let (id, ts) = self.send_request(abstract_syntax, command, data)?;
+        self.receive_response(id, &ts)
+    }
+
+    /// Sends a request that may have several responses (C-FIND, PS3.7 9.1.2): each
+    /// Pending one goes to `on_pending`, the final one is returned. When `on_pending`
+    /// answers [`Flow::Cancel`], a C-CANCEL-RQ is sent once and the remaining responses
+    /// are drained without being passed on.
+    pub fn request_each(
+        &mut self,
+        abstract_syntax: &str,
+        command: Command,
+        data: Option<&InMemDicomObject>,
+        mut on_pending: impl FnMut(Reply) -> Flow,
+    ) -> Result<Reply, ScuError> {
+        let (ctx, ts) = self
+            .context(abstract_syntax)
+            .ok_or_else(|| ScuError::NoContext(abstract_syntax.into()))?;
+        let bytes = data
+            .map(|d| codec::encode(d, &ts))
+            .transpose()
+            .map_err(|e| ScuError::Encode(e.to_string()))?;
+        let (id, ts) = self.send_request(abstract_syntax, command, bytes.as_deref())?;
+        let mut cancelled = false;
+        loop {
+            let reply = self.receive_response(id, &ts)?;
+            if !is_pending(reply.status()) {
+                return Ok(reply);
+            }
+            if cancelled {
+                continue;
+            }
+            if on_pending(reply) == Flow::Cancel {
+                cancelled = true;
+                let cancel = Command {
+                    command_field: cf::C_CANCEL_RQ,
+                    message_id_being_responded_to: Some(id),
+                    ..Default::default()
+                };
+                self.send_message(ctx, &cancel, None)?;
+            }
+        }
+    }
+
+    /// Assigns the Message ID and sends a request: (message ID, transfer syntax).
+    fn send_request(
+        &mut self,
+        abstract_syntax: &str,
+        mut command: Command,
+        data: Option<&[u8]>,
+    ) -> Result<(u16, String), ScuError> {
         let (ctx, ts) = self
             .context(abstract_syntax)
             .ok_or_else(|| ScuError::NoContext(abstract_syntax.into()))?;
@@ -371,6 +487,11 @@ impl Scu {
         command.message_id = Some(id);
         command.has_data_set = data.is_some();
         self.send_message(ctx, &command, data)?;
+        Ok((id, ts))
+    }
+
+    /// Waits for the response to message `id`, answering N-EVENT-REPORTs meanwhile.
+    fn receive_response(&mut self, id: u16, ts: &str) -> Result<Reply, ScuError> {
         loop {
             let (ctx, c, data) = self.receive_message()?;
             if c.command_field == cf::N_EVENT_REPORT_RQ {
@@ -383,7 +504,7 @@ impl Scu {
                 )));
             }
             let data = data
-                .map(|d| codec::decode(&d, &ts))
+                .map(|d| codec::decode(&d, ts))
                 .transpose()
                 .map_err(|e| ScuError::Protocol(format!("response data set: {e}")))?;
             return Ok(Reply { command: c, data });
@@ -425,6 +546,33 @@ impl Scu {
             self.take_event(ctx, c, data)?;
         }
         Ok(())
+    }
+
+    /// Waits up to `timeout` for one more N-EVENT-REPORT (answered with success and
+    /// recorded in [`Scu::events`]): true when one came, false when the time ran out.
+    /// Any other message is a protocol error (no request is outstanding).
+    pub fn wait_event(&mut self, timeout: Duration) -> Result<bool, ScuError> {
+        let set = |scu: &mut Scu, t: Duration| -> Result<(), ScuError> {
+            scu.assoc()?
+                .socket()
+                .set_read_timeout(Some(t.max(Duration::from_millis(1))))
+                .map_err(|e| ScuError::Receive(format!("set read timeout: {e}")))
+        };
+        set(self, timeout)?;
+        let received = self.receive_message();
+        if self.assoc.is_some() {
+            let dimse_timeout = self.dimse_timeout;
+            set(self, dimse_timeout)?;
+        }
+        match received {
+            Ok((ctx, c, data)) if c.command_field == cf::N_EVENT_REPORT_RQ => {
+                self.take_event(ctx, c, data)?;
+                Ok(true)
+            }
+            Ok((_, c, _)) => Err(ScuError::Protocol(format!("expected an event, got {c}"))),
+            Err(ScuError::Timeout(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// C-ECHO (PS3.7 9.1.5): the response's status.
