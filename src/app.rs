@@ -20,6 +20,7 @@ use crate::net::tls::{self, Transport};
 use crate::outputs::archive::PdfArchive;
 use crate::outputs::board::{PrinterBoard, follow_recoveries};
 use crate::outputs::ipp::IppQueue;
+use crate::outputs::pacs::{PacsOutput, WithPacs};
 use crate::outputs::timed::Timed;
 use crate::print::{PrintService, PrintSettings};
 use crate::spool::{FinishedHook, JobRow, QueueOutputs, Spool, State};
@@ -52,6 +53,8 @@ pub enum StartError {
     },
     #[error("queue {queue} has neither a PDF archive nor a printer")]
     NoOutput { queue: String },
+    #[error("queue {queue}: PACS output: {message}")]
+    Pacs { queue: String, message: String },
     #[error("queue {queue}: printer {uri}: {message}")]
     Printer {
         queue: String,
@@ -472,13 +475,53 @@ fn queue_outputs(
         previews: settings.server.data_dir.clone(),
         metrics: metrics.clone(),
     });
-    let Some(ipp) = &queue.ipp else {
-        // check-config refuses such a queue; a hand-made Settings may still have one.
-        let archive = archive.ok_or_else(|| StartError::NoOutput {
+    let (inner, poller) = match &queue.ipp {
+        Some(ipp) => {
+            let (printer, poller) = ipp_queue(queue, ipp, archive, board, metrics)?;
+            (Some(printer), Some(poller))
+        }
+        None => (archive.map(|a| Arc::new(a) as Arc<dyn QueueOutputs>), None),
+    };
+    let Some(pacs) = &queue.pacs else {
+        // check-config refuses a queue without output; a hand-made Settings may have one.
+        let inner = inner.ok_or_else(|| StartError::NoOutput {
             queue: queue.name.clone(),
         })?;
-        return Ok((Arc::new(archive), None));
+        return Ok((inner, poller));
     };
+    let output = PacsOutput::new(&queue.name, pacs.clone()).map_err(|e| StartError::Pacs {
+        queue: queue.name.clone(),
+        message: e.to_string(),
+    })?;
+    info!(
+        queue = %queue.name,
+        "storing in {}{}",
+        pacs.destinations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        if pacs.commit { ", with Storage Commitment" } else { "" }
+    );
+    let previews = inner.is_none().then(|| settings.server.data_dir.clone());
+    Ok((
+        Arc::new(WithPacs {
+            inner,
+            pacs: Arc::new(output),
+            previews,
+        }),
+        poller,
+    ))
+}
+
+/// A queue's IPP printer (with its archive, if any) and the poller of its state.
+fn ipp_queue(
+    queue: &QueueSettings,
+    ipp: &crate::config::IppSettings,
+    archive: Option<PdfArchive>,
+    board: &Arc<PrinterBoard>,
+    metrics: &Arc<Metrics>,
+) -> Result<(Arc<dyn QueueOutputs>, JoinHandle<()>), StartError> {
     let ca = match &ipp.ca_file {
         None => None,
         Some(path) => Some(std::fs::read(path).map_err(|source| StartError::CaFile {
@@ -502,7 +545,7 @@ fn queue_outputs(
     })?;
     let poller = printer.spawn_poller(ipp.poll_interval);
     info!(queue = %queue.name, "delivering to IPP printer {}", ipp.uri);
-    Ok((printer, Some(poller)))
+    Ok((printer, poller))
 }
 
 impl Running {

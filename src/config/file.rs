@@ -234,6 +234,31 @@ pub struct QueueConfig {
     /// them (the colour Meta SOP class is not accepted for its AE titles) or `convert`
     /// them to their luminance (the class is accepted and the films print in gray).
     pub color_films: ColorFilms,
+    /// PACS destinations, `AE@HOST:PORT`: every printed job is stored in each by C-STORE
+    /// (see `filmd::outputs::pacs` and the `store_*`, `identity`, `worklist` and
+    /// `unmatched` keys, checked in `config::pacs`); empty for none.
+    pub store: Vec<String>,
+    /// What a job becomes in the PACS: `secondary-capture` (one image per film) or
+    /// `encapsulated-pdf` (the job's PDF/A).
+    pub store_as: super::pacs::StoreAs,
+    /// Ask each destination for Storage Commitment (PS3.4 Annex J) and count it done only
+    /// when every instance is committed.
+    pub store_commit: bool,
+    /// Reach the destinations (and the worklist) over DICOM TLS (PS3.15 B.9).
+    pub store_tls: bool,
+    /// PEM file of the CAs that signed the destinations' certificates; empty: `[tls]
+    /// client_ca`. filmd presents `[tls] cert` when the PACS asks for a certificate.
+    pub store_ca_file: PathBuf,
+    /// Regular expressions whose named groups are DICOM keywords (`AccessionNumber`,
+    /// `PatientID`, …), tried in order on the Film Session Label, the Owner ID and the
+    /// annotation texts.
+    pub identity: Vec<String>,
+    /// A Modality Worklist SCP, `AE@HOST:PORT`, asked for the patient when an
+    /// AccessionNumber or PatientID was found; empty for none.
+    pub worklist: String,
+    /// A job whose identity was not found: `hold` it for an operator (`filmd assign`) or
+    /// `send` it with what was found.
+    pub unmatched: super::pacs::Unmatched,
     /// The device's characteristic curve, `[density OD, drive value]` pairs from the
     /// lightest to the darkest (drive 255 = paper white / clear base, 0 = darkest), e.g.
     /// measured with a step wedge. Empty: the documented default curve
@@ -280,6 +305,14 @@ impl Default for QueueConfig {
             ipp_ca_file: PathBuf::new(),
             ipp_poll_secs: 10,
             max_jobs: 1000,
+            store: Vec::new(),
+            store_as: Default::default(),
+            store_commit: false,
+            store_tls: false,
+            store_ca_file: PathBuf::new(),
+            identity: Vec::new(),
+            worklist: String::new(),
+            unmatched: Default::default(),
         }
     }
 }
@@ -744,12 +777,16 @@ impl ConfigFile {
             {
                 bad(k("default_max_density"), "default_min_density and default_max_density must lie within min_density..max_density, min below max".into());
             }
-            if q.pdf_dir.as_os_str().is_empty() && q.ipp.is_empty() {
+            if q.pdf_dir.as_os_str().is_empty() && q.ipp.is_empty() && q.store.is_empty() {
                 bad(
                     k("pdf_dir"),
-                    "the queue has no output: set pdf_dir (PDF archive), ipp (a printer) or both"
+                    "the queue has no output: set pdf_dir (PDF archive), ipp (a printer), \
+                     store (PACS destinations), or several"
                         .into(),
                 );
+            }
+            for (key, problem) in super::pacs::problems(q, &self.tls) {
+                bad(k(key), problem);
             }
             if let Err(problem) = PdfName::parse(&q.pdf_name) {
                 bad(k("pdf_name"), problem);

@@ -8,6 +8,7 @@ mod audit;
 mod error;
 mod file;
 mod layouts;
+mod pacs;
 mod settings;
 
 pub use admin::{AdminConfig, DEFAULT_HTTP_LISTEN};
@@ -20,6 +21,7 @@ pub use file::{
 pub use layouts::{
     ANNOTATIONS_FILE, AnnotationSetup, DEFAULT_FONTS_DIR, DEFAULT_LAYOUTS_DIR, load_custom_layouts,
 };
+pub use pacs::{PacsSettings, StoreAs, Unmatched};
 pub use settings::{ArchiveSettings, IppSettings, QueueSettings, ServerSettings, Settings};
 
 use crate::film::text::FontBook;

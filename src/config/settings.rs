@@ -100,6 +100,8 @@ pub struct QueueSettings {
     pub archive: Option<ArchiveSettings>,
     /// The IPP printer, if the queue has one.
     pub ipp: Option<IppSettings>,
+    /// The PACS destinations every job is stored in, and how.
+    pub pacs: Option<super::PacsSettings>,
     /// Unfinished jobs the queue holds before N-ACTIONs are refused.
     pub max_jobs: usize,
 }
@@ -298,6 +300,13 @@ fn resolve_queue(
         characteristic_curve: q.characteristic_curve.clone(),
         archive,
         ipp,
+        pacs: super::pacs::resolve(
+            q,
+            &file.tls,
+            file.queue_ae_titles(i)
+                .first()
+                .unwrap_or(&file.server.ae_title),
+        ),
         max_jobs: q.max_jobs,
     }
 }

@@ -7,8 +7,9 @@
 //! beyond the bytes actually received.
 
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
-use dicom_core::{Tag, VR};
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::StandardDataDictionary;
+use dicom_dictionary_std::tags;
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
@@ -268,20 +269,91 @@ pub fn decode(bytes: &[u8], transfer_syntax: &str) -> Result<InMemDicomObject, D
     InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| DataSetError(e.to_string()))
 }
 
-/// Encodes a data set with the given transfer syntax.
+/// Encodes a data set with the given transfer syntax. A data set with text beyond ASCII
+/// and no Specific Character Set (a Film Session Label "Müller" or "Иван" echoed back in
+/// an N-CREATE response or a Print Job event) is sent as UTF-8 and says so, ISO_IR 192
+/// (PS3.3 C.12.1.1.2): undeclared, it would go out as Latin-1, or not encode at all.
 pub fn encode(obj: &InMemDicomObject, transfer_syntax: &str) -> Result<Vec<u8>, DataSetError> {
     let Some(ts) = TransferSyntaxRegistry.get(transfer_syntax) else {
         return err(format!("transfer syntax {transfer_syntax} unknown"));
     };
     let mut out = Vec::new();
+    let declared;
+    let obj = if needs_utf8_declared(obj) {
+        let mut copy = obj.clone();
+        copy.put(DataElement::new(
+            tags::SPECIFIC_CHARACTER_SET,
+            VR::CS,
+            PrimitiveValue::from(UTF8),
+        ));
+        declared = copy;
+        &declared
+    } else {
+        obj
+    };
     obj.write_dataset_with_ts(&mut out, ts)
         .map_err(|e| DataSetError(e.to_string()))?;
     Ok(out)
 }
 
+/// The Specific Character Set term of UTF-8 (PS3.3 C.12.1.1.2).
+pub const UTF8: &str = "ISO_IR 192";
+
+/// Whether a data set has a text value beyond ASCII, in it or in its sequences' items,
+/// and no Specific Character Set.
+pub fn needs_utf8_declared(obj: &InMemDicomObject) -> bool {
+    obj.get(tags::SPECIFIC_CHARACTER_SET).is_none() && has_non_ascii_text(obj)
+}
+
+fn has_non_ascii_text(obj: &InMemDicomObject) -> bool {
+    use dicom_core::value::Value;
+    obj.iter().any(|e| match e.value() {
+        Value::Primitive(PrimitiveValue::Str(s)) => !s.is_ascii(),
+        Value::Primitive(PrimitiveValue::Strs(v)) => v.iter().any(|s| !s.is_ascii()),
+        Value::Sequence(seq) => seq.items().iter().any(has_non_ascii_text),
+        _ => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_beyond_ascii_goes_out_as_declared_utf8() {
+        for ts in [IMPLICIT_VR_LE, EXPLICIT_VR_LE] {
+            let obj = InMemDicomObject::from_element_iter([DataElement::new(
+                tags::FILM_SESSION_LABEL,
+                VR::LO,
+                PrimitiveValue::from("Иван Müller"),
+            )]);
+            assert!(needs_utf8_declared(&obj));
+            let bytes = encode(&obj, ts).expect("encodes");
+            let back = decode(&bytes, ts).expect("decodes");
+            assert_eq!(
+                back.element(tags::SPECIFIC_CHARACTER_SET)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .trim(),
+                UTF8
+            );
+            assert_eq!(
+                back.element(tags::FILM_SESSION_LABEL)
+                    .unwrap()
+                    .to_str()
+                    .unwrap(),
+                "Иван Müller"
+            );
+            let ascii = InMemDicomObject::from_element_iter([DataElement::new(
+                tags::FILM_SESSION_LABEL,
+                VR::LO,
+                PrimitiveValue::from("CHEST"),
+            )]);
+            let plain = decode(&encode(&ascii, ts).unwrap(), ts).unwrap();
+            assert!(plain.element(tags::SPECIFIC_CHARACTER_SET).is_err());
+        }
+    }
     use dicom_core::{DataElement, PrimitiveValue, value::DataSetSequence};
     use dicom_dictionary_std::tags;
 

@@ -5,7 +5,8 @@
 
 use crate::metrics::Metrics;
 use crate::spool::{
-    BoxFuture, Composed, DeliveryError, PrintJob, QueueOutputs, RemoteState, Submission,
+    BoxFuture, Composed, DeliveryError, Identification, PrintJob, QueueOutputs, RemoteState,
+    StoreOutcome, StoreRequest, Submission,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -111,6 +112,21 @@ impl QueueOutputs for Timed {
 
     fn cancel<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), DeliveryError>> {
         self.inner.cancel(remote_id)
+    }
+
+    fn destinations(&self) -> Vec<String> {
+        self.inner.destinations()
+    }
+
+    fn identify<'a>(
+        &'a self,
+        job: &'a PrintJob,
+    ) -> BoxFuture<'a, Result<Identification, DeliveryError>> {
+        self.inner.identify(job)
+    }
+
+    fn store(&self, request: StoreRequest) -> BoxFuture<'_, Result<StoreOutcome, DeliveryError>> {
+        self.inner.store(request)
     }
 }
 

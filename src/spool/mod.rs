@@ -351,8 +351,13 @@ pub struct StoreRequest {
     /// instances' UIDs are derived from the job, so a PACS keeps one copy), `Stored`
     /// asks for commitment again (the report never came, or filmd restarted meanwhile).
     pub state: DestinationState,
-    /// Which attempt at this destination this is, from 1: for a fresh Transaction UID.
+    /// Which attempt at this destination this is, from 1.
     pub attempt: u32,
+    /// The Transaction UID of this attempt's Storage Commitment request (PS3.4 J.3.2),
+    /// fresh for each attempt and recorded in the spool before `store` is called, so that a
+    /// report the PACS sends on a new association before `store` has even returned is
+    /// matched to the destination.
+    pub transaction_uid: String,
 }
 
 /// What became of a [`StoreRequest`].

@@ -21,6 +21,7 @@ mod ipp_delivery;
 mod ipp_recovery;
 mod layouts;
 mod loadgen;
+mod pacs;
 mod pacs_peers;
 mod pdfa;
 mod print_scu;
@@ -49,6 +50,7 @@ fn main() -> std::process::ExitCode {
             ipp_recovery::tests(),
             layouts::tests(),
             loadgen::tests(),
+            pacs::tests(),
             pacs_peers::tests(),
             pdfa::tests(),
             print_scu::tests(),

@@ -6,6 +6,391 @@
 //!   Encapsulated PDF) and their UIDs, derived from the job.
 //! - [`identity`]: the identity rules (regular expressions over the film's texts) and the
 //!   worklist query and its answer.
+//!
+//! [`WithPacs`] adds the PACS to a queue's other outputs (its archive, its printer), which
+//! go on as before: the spool drives both and the job is done when both are.
 
 pub mod identity;
 pub mod instance;
+
+use crate::backend::dimse::{ClientError, ClientOptions, Destination, Session};
+use crate::config::{PacsSettings, StoreAs, Unmatched};
+use crate::film::compose::compose;
+use crate::net::tls::client_config;
+use crate::outputs::archive::job_pdf_copies;
+use crate::scu::ScuTls;
+use crate::spool::{
+    BoxFuture, CommitmentResult, Composed, DeliveryError, DestinationState, Identification,
+    Identity, PrintJob, QueueOutputs, RemoteState, StoreOutcome, StoreRequest, Submission,
+};
+use identity::IdentityRules;
+pub use instance::{ENCAPSULATED_PDF, SECONDARY_CAPTURE};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// Storage Commitment Push Model SOP Class (PS3.4 J.3).
+pub const STORAGE_COMMITMENT: &str = "1.2.840.10008.1.20.1";
+/// Modality Worklist Information Model - FIND (PS3.4 K.6.1).
+pub const WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
+
+/// How long a store waits on its own association for the commitment report before
+/// leaving it to come on an association the PACS opens (as Orthanc does).
+const SAME_ASSOCIATION_REPORT: Duration = Duration::from_secs(2);
+/// Worklist answers read at most: one is a match, more are ambiguous.
+const MAX_WORKLIST_MATCHES: usize = 8;
+
+/// Why the output could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum PacsSetupError {
+    #[error("identity: {0}")]
+    Identity(String),
+    #[error("DICOM TLS to the PACS: {0}")]
+    Tls(String),
+}
+
+/// The PACS side of one queue.
+pub struct PacsOutput {
+    queue: String,
+    settings: PacsSettings,
+    rules: IdentityRules,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl PacsOutput {
+    pub fn new(queue: &str, settings: PacsSettings) -> Result<PacsOutput, PacsSetupError> {
+        let rules = IdentityRules::parse(&settings.identity).map_err(PacsSetupError::Identity)?;
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(client_config)
+            .transpose()
+            .map_err(|e| PacsSetupError::Tls(e.to_string()))?;
+        Ok(PacsOutput {
+            queue: queue.to_string(),
+            settings,
+            rules,
+            tls,
+        })
+    }
+
+    fn options(&self, dest: &Destination) -> ClientOptions {
+        ClientOptions {
+            tls: self.tls.as_ref().map(|config| ScuTls {
+                config: config.clone(),
+                server_name: dest.host.clone(),
+            }),
+            ..ClientOptions::new(self.settings.calling_ae.clone())
+        }
+    }
+
+    fn destination(&self, name: &str) -> Option<&Destination> {
+        self.settings
+            .destinations
+            .iter()
+            .find(|d| d.to_string() == name)
+    }
+
+    /// The SOP class of what a job becomes.
+    fn sop_class(&self) -> &'static str {
+        match self.settings.store_as {
+            StoreAs::SecondaryCapture => SECONDARY_CAPTURE,
+            StoreAs::EncapsulatedPdf => ENCAPSULATED_PDF,
+        }
+    }
+
+    /// The instances of a job as (SOP Class UID, SOP Instance UID), known without
+    /// composing anything: the commitment request names them.
+    fn references(&self, job: &PrintJob) -> Vec<(String, String)> {
+        match self.settings.store_as {
+            StoreAs::SecondaryCapture => (1..=job.films.len())
+                .map(|n| (SECONDARY_CAPTURE.into(), instance::film_uid(job, n)))
+                .collect(),
+            StoreAs::EncapsulatedPdf => vec![(ENCAPSULATED_PDF.into(), instance::pdf_uid(job))],
+        }
+    }
+
+    /// Asks the worklist for the patient of `found`: Some(identity) on exactly one match.
+    fn ask_worklist(
+        &self,
+        worklist: &Destination,
+        found: &Identity,
+    ) -> Result<Option<Identity>, DeliveryError> {
+        let Some(query) = identity::worklist_query(found) else {
+            return Ok(None);
+        };
+        let mut session =
+            Session::open(worklist, &self.options(worklist), &[WORKLIST_FIND]).map_err(wl_err)?;
+        let items = session
+            .c_find(WORKLIST_FIND, &query, MAX_WORKLIST_MATCHES)
+            .map_err(wl_err)?;
+        let _ = session.release();
+        Ok(match items.as_slice() {
+            [one] => Some(identity::from_worklist(one)),
+            _ => None,
+        })
+    }
+
+    /// Identification from the film's texts, blocking (runs the worklist C-FIND).
+    fn identify_blocking(
+        &self,
+        job_id: &str,
+        texts: &[String],
+    ) -> Result<Identification, DeliveryError> {
+        let found = self.rules.extract(texts);
+        let (identity, matched, tried) = match &self.settings.worklist {
+            Some(worklist) => match self.ask_worklist(worklist, &found)? {
+                Some(item) => (identity::merge(&found, &item), true, String::new()),
+                None => (
+                    found.clone(),
+                    false,
+                    if identity::worklist_query(&found).is_some() {
+                        format!("no single worklist item at {worklist} for {found:?}")
+                    } else {
+                        "no AccessionNumber or PatientID in the film's texts".into()
+                    },
+                ),
+            },
+            None => {
+                let matched =
+                    found.contains_key("PatientID") || found.contains_key("AccessionNumber");
+                (
+                    found.clone(),
+                    matched,
+                    "no PatientID or AccessionNumber in the film's texts".into(),
+                )
+            }
+        };
+        if matched {
+            info!(job = %job_id, queue = %self.queue, "identity: {identity:?}");
+            return Ok(Identification::Found(identity));
+        }
+        match self.settings.unmatched {
+            Unmatched::Send => {
+                warn!(job = %job_id, queue = %self.queue, "{tried}: sent with what was found");
+                Ok(Identification::Found(identity))
+            }
+            Unmatched::Hold => Ok(Identification::Hold(format!(
+                "patient identity not found ({tried}): give it with `filmd assign {job_id}`"
+            ))),
+        }
+    }
+
+    /// One store, blocking: the association, every instance (unless only the commitment
+    /// is asked again), the commitment request and a short wait for its report.
+    fn store_blocking(&self, request: &StoreRequest) -> Result<StoreOutcome, DeliveryError> {
+        let dest = self.destination(&request.destination).ok_or_else(|| {
+            DeliveryError::Permanent(format!(
+                "{} is no longer a destination of queue {}",
+                request.destination, self.queue
+            ))
+        })?;
+        let job = &request.job;
+        let mut classes = vec![self.sop_class()];
+        if self.settings.commit {
+            classes.push(STORAGE_COMMITMENT);
+        }
+        let mut session = Session::open(dest, &self.options(dest), &classes).map_err(store_err)?;
+        for class in &classes {
+            if !session.accepted(class) {
+                let _ = session.release();
+                return Err(DeliveryError::Permanent(format!(
+                    "{dest} did not accept SOP class {class}"
+                )));
+            }
+        }
+        if request.state == DestinationState::Pending {
+            self.send_instances(&mut session, job, &request.identity)?;
+            info!(job = %job.id, "stored at {dest}");
+        }
+        if !self.settings.commit {
+            let _ = session.release();
+            return Ok(StoreOutcome::Stored);
+        }
+        let tx = &request.transaction_uid;
+        session
+            .request_commitment(tx, &self.references(job))
+            .map_err(store_err)?;
+        let report = session
+            .wait_commitment(SAME_ASSOCIATION_REPORT)
+            .map_err(store_err);
+        let _ = session.release();
+        match report? {
+            Some(result) if &result.transaction_uid == tx => settle_commitment(&result),
+            _ => Ok(StoreOutcome::CommitRequested {
+                transaction_uid: tx.clone(),
+            }),
+        }
+    }
+
+    /// C-STOREs every instance of the job, composing one film at a time so that a
+    /// twenty-film job does not hold twenty pages.
+    fn send_instances(
+        &self,
+        session: &mut Session,
+        job: &PrintJob,
+        identity: &Identity,
+    ) -> Result<(), DeliveryError> {
+        match self.settings.store_as {
+            StoreAs::SecondaryCapture => {
+                for (n, film) in job.films.iter().enumerate() {
+                    let page = compose(film, &job.device);
+                    let dataset = instance::secondary_capture(job, n + 1, &page, identity);
+                    drop(page);
+                    session.c_store(&dataset).map_err(store_err)?;
+                }
+            }
+            StoreAs::EncapsulatedPdf => {
+                let pdf = job_pdf_copies(job, 1, None)?;
+                let dataset = instance::encapsulated_pdf(job, &pdf, identity);
+                session.c_store(&dataset).map_err(store_err)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a commitment report means for the destination: committed, or (some instances
+/// failed) a retryable error, so that the spool sends them again.
+pub fn settle_commitment(result: &CommitmentResult) -> Result<StoreOutcome, DeliveryError> {
+    if result.failed.is_empty() {
+        Ok(StoreOutcome::Committed)
+    } else {
+        Err(DeliveryError::Retryable(commitment_failures(result)))
+    }
+}
+
+/// "2 instance(s) not committed: UID (reason 0x0110), …", for the destination's last error.
+pub fn commitment_failures(result: &CommitmentResult) -> String {
+    let list: Vec<String> = result
+        .failed
+        .iter()
+        .map(|(uid, reason)| format!("{uid} (reason 0x{reason:04X})"))
+        .collect();
+    format!(
+        "{} instance(s) not committed: {}",
+        result.failed.len(),
+        list.join(", ")
+    )
+}
+
+fn store_err(e: ClientError) -> DeliveryError {
+    if e.is_retryable() {
+        DeliveryError::Retryable(e.to_string())
+    } else {
+        DeliveryError::Permanent(e.to_string())
+    }
+}
+
+/// A worklist that cannot be asked only delays: the job's identity waits for it.
+fn wl_err(e: ClientError) -> DeliveryError {
+    DeliveryError::Retryable(format!("worklist: {e}"))
+}
+
+/// A queue's other outputs with its PACS destinations beside them.
+pub struct WithPacs {
+    /// The archive or printer; `None` for a queue that only stores in a PACS.
+    pub inner: Option<Arc<dyn QueueOutputs>>,
+    pub pacs: Arc<PacsOutput>,
+    /// Where the previews of a PACS-only queue go (the console shows them).
+    pub previews: Option<crate::data_dir::DataDir>,
+}
+
+impl QueueOutputs for WithPacs {
+    fn compose(&self, job: &PrintJob, out_dir: &Path) -> Result<Composed, DeliveryError> {
+        if let Some(inner) = &self.inner {
+            return inner.compose(job, out_dir);
+        }
+        if let Some(data) = &self.previews {
+            for (n, film) in job.films.iter().enumerate() {
+                let page = compose(film, &job.device);
+                crate::outputs::archive::write_preview(data, job, n, &page);
+            }
+        }
+        Ok(Composed {
+            document: None,
+            note: format!(
+                "for {}",
+                self.pacs
+                    .settings
+                    .destinations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+
+    fn has_printer(&self) -> bool {
+        self.inner.as_ref().is_some_and(|i| i.has_printer())
+    }
+
+    fn submit(&self, submission: Submission) -> BoxFuture<'_, Result<String, DeliveryError>> {
+        match &self.inner {
+            Some(inner) => inner.submit(submission),
+            None => Box::pin(async { Err(DeliveryError::Permanent("no printer".into())) }),
+        }
+    }
+
+    fn poll<'a>(
+        &'a self,
+        remote_id: &'a str,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteState, DeliveryError>> {
+        match &self.inner {
+            Some(inner) => inner.poll(remote_id, job_name),
+            None => Box::pin(async { Err(DeliveryError::Permanent("no printer".into())) }),
+        }
+    }
+
+    fn find<'a>(
+        &'a self,
+        job_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<(String, RemoteState)>, DeliveryError>> {
+        match &self.inner {
+            Some(inner) => inner.find(job_name),
+            None => Box::pin(async { Ok(None) }),
+        }
+    }
+
+    fn cancel<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        match &self.inner {
+            Some(inner) => inner.cancel(remote_id),
+            None => Box::pin(async { Ok(()) }),
+        }
+    }
+
+    fn destinations(&self) -> Vec<String> {
+        self.pacs
+            .settings
+            .destinations
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    fn identify<'a>(
+        &'a self,
+        job: &'a PrintJob,
+    ) -> BoxFuture<'a, Result<Identification, DeliveryError>> {
+        let pacs = self.pacs.clone();
+        let texts = identity::film_texts(job);
+        let job_id = job.id.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || pacs.identify_blocking(&job_id, &texts))
+                .await
+                .map_err(|e| DeliveryError::Retryable(format!("identification: {e}")))?
+        })
+    }
+
+    fn store(&self, request: StoreRequest) -> BoxFuture<'_, Result<StoreOutcome, DeliveryError>> {
+        let pacs = self.pacs.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || pacs.store_blocking(&request))
+                .await
+                .map_err(|e| DeliveryError::Retryable(format!("store: {e}")))?
+        })
+    }
+}

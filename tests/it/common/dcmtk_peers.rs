@@ -50,12 +50,17 @@ fn program(name: &str) -> PathBuf {
     dcmtk(name).unwrap_or_else(|| panic!("DCMTK's {name} not found"))
 }
 
-/// Starts `make(port)` on a free port (retrying when the port was taken meanwhile)
-/// until it listens; returns the child and its port.
-fn spawn_listening(what: &str, log: &Path, mut make: impl FnMut(u16) -> Command) -> (Child, u16) {
+/// Starts `make(port)` on `fixed` or else a free port (retrying when the port was taken
+/// meanwhile) until it listens; returns the child and its port.
+fn spawn_listening(
+    what: &str,
+    log: &Path,
+    fixed: Option<u16>,
+    mut make: impl FnMut(u16) -> Command,
+) -> (Child, u16) {
     let mut last = String::new();
     for _ in 0..5 {
-        let port = free_port();
+        let port = fixed.unwrap_or_else(free_port);
         let mut child = make(port)
             .stdin(Stdio::null())
             .stdout(log_file(log))
@@ -86,11 +91,20 @@ impl StoreScp {
     /// Starts storescp answering to `aet` (a test that does needs
     /// [`super::harness::Peer::DcmtkStore`]).
     pub fn start(aet: &str) -> StoreScp {
+        Self::start_at(aet, None)
+    }
+
+    /// Starts storescp on a given port: a PACS that comes back where filmd expects it.
+    pub fn start_on(aet: &str, port: u16) -> StoreScp {
+        Self::start_at(aet, Some(port))
+    }
+
+    fn start_at(aet: &str, fixed: Option<u16>) -> StoreScp {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("received");
         std::fs::create_dir_all(&out).unwrap();
         let log = dir.path().join("storescp.log");
-        let (child, port) = spawn_listening("storescp", &log, |port| {
+        let (child, port) = spawn_listening("storescp", &log, fixed, |port| {
             let mut cmd = on_loopback(program("storescp"));
             cmd.args(["--verbose", "--aetitle", aet, "--output-directory"])
                 .arg(&out)
@@ -316,7 +330,7 @@ impl Wlmscpfs {
         // wlmscpfs locks this file in the AE's directory while it reads the items.
         std::fs::write(db.join(aet).join("lockfile"), b"").unwrap();
         let log = dir.path().join("wlmscpfs.log");
-        let (child, port) = spawn_listening("wlmscpfs", &log, |port| {
+        let (child, port) = spawn_listening("wlmscpfs", &log, None, |port| {
             let mut cmd = on_loopback(program("wlmscpfs"));
             cmd.args(["--verbose", "--single-process", "--keep-char-set"])
                 .arg("--data-files-path")

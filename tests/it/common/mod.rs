@@ -113,13 +113,11 @@ impl Server {
     /// Starts filmd on an existing data directory with extra arguments (e.g. the same
     /// `--config` as before the crash).
     pub fn restart_with(data_dir: &Path, log: &Path, extra: &[&str]) -> Server {
-        let mut args: Vec<String> = vec![
-            "serve".into(),
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--data-dir".into(),
-            data_dir.display().to_string(),
-        ];
+        let mut args: Vec<String> = vec!["serve".into()];
+        if !extra.contains(&"--listen") {
+            args.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        }
+        args.extend(["--data-dir".into(), data_dir.display().to_string()]);
         let config = extra
             .iter()
             .position(|a| *a == "--config")
