@@ -41,9 +41,12 @@ pub enum Peer {
     /// The Prometheus text-format parser of the `prometheus_client` Python package
     /// (tests/peers/prom_check.py).
     PromParser,
+    /// DCMTK's Storage and Worklist SCPs (storescp, wlmscpfs) with its tools, and a C
+    /// compiler for the loopback bind shim they run under.
+    DcmtkStore,
 }
 
-const PEERS: usize = Peer::PromParser as usize + 1;
+const PEERS: usize = Peer::DcmtkStore as usize + 1;
 
 impl Peer {
     pub fn name(self) -> &'static str {
@@ -59,6 +62,7 @@ impl Peer {
             Peer::Ipv6Loopback => "ipv6-loopback",
             Peer::Chromium => "chromium",
             Peer::PromParser => "prometheus-client",
+            Peer::DcmtkStore => "dcmtk-store",
         }
     }
 
@@ -78,6 +82,7 @@ impl Peer {
                 "scripts/install-peers.sh (Debian chromium, chromium-driver; selenium 4 from Debian or PyPI)"
             }
             Peer::PromParser => "scripts/install-peers.sh (prometheus-client from Debian or PyPI)",
+            Peer::DcmtkStore => "scripts/install-peers.sh (Debian dcmtk, gcc or clang as cc)",
         }
     }
 
@@ -141,6 +146,9 @@ impl Peer {
                 .and_then(|()| on_path(&["chromedriver"]))
                 .and_then(|()| python("selenium.webdriver")),
             Peer::PromParser => python("prometheus_client.parser"),
+            Peer::DcmtkStore => on_path(&[
+                "storescp", "wlmscpfs", "findscu", "echoscu", "dcmdump", "dump2dcm", "cc",
+            ]),
         }
     }
 }
