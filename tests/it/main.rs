@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod console;
 mod dcmtk;
+mod dimse_client;
 mod durability;
 mod flood;
 mod golden;
@@ -41,6 +42,7 @@ fn main() -> std::process::ExitCode {
             cli::tests(),
             console::tests(),
             dcmtk::tests(),
+            dimse_client::tests(),
             durability::tests(),
             flood::tests(),
             golden::tests(),
