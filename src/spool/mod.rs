@@ -27,10 +27,12 @@
 //! | `composed`, waiting for the printer | — | `Pending` | PENDING / QUEUED |
 //! | `submitting` (in doubt: looked up by job name) | — | `Pending` | PENDING / QUEUED |
 //! | `submitted` | `Pending`, `Processing` | `Printing` | PRINTING / NORMAL |
-//! | `done` | `Done` (or no printer) | `Done` | DONE / NORMAL |
+//! | `storing` (printed or composed; PACS destinations not all done) | `Done` (or no printer) | `Printing` | PRINTING / NORMAL |
+//! | `done` | `Done` (or no printer), and every PACS destination done | `Done` | DONE / NORMAL |
 //! | `failed` | `Failed(reason)` | `Failed("printer: INFO: …")` | FAILURE / the defined term in the reason |
 //! | `failed` | `Gone` (not found by name either) | `Failed(…)` | FAILURE / PRINTER DOWN |
 //! | `failed` | — (composition failed, queue gone, payload lost) | `Failed(reason)` | FAILURE / PRINTER DOWN |
+//! | `failed` | `Done` (or no printer), a destination failed | `Failed("PACS <dest>: …")` | FAILURE / PRINTER DOWN |
 //! | `cancelled` | `Canceled` | `Failed("cancelled at the printer")` | FAILURE / PRINTER DOWN |
 //! | `cancelled` | — (an operator's `filmd cancel`) | `Failed(reason)` | FAILURE / PRINTER DOWN |
 //!
@@ -44,8 +46,8 @@ pub mod store;
 pub use crate::time::now_ms;
 pub use payload::{sync_dir, write_durably};
 pub use store::{
-    JobEvent, JobFilter, JobRow, JobStore, LastError, Priority, QueueActivity, QueueControl, State,
-    StoreError,
+    DestinationRow, JobEvent, JobFilter, JobRow, JobStore, LastError, Priority, QueueActivity,
+    QueueControl, State, StoreError,
 };
 
 use crate::film::{Device, Film};
@@ -155,6 +157,9 @@ pub enum SpoolError {
     PayloadGone { id: String, why: String },
     #[error("job {id} is {state}: only received or composed jobs can be held")]
     NotHoldable { id: String, state: &'static str },
+    /// An identity cannot be given to the job now (`filmd assign`).
+    #[error("job {id} cannot be given an identity: {why}")]
+    NotAssignable { id: String, why: String },
     /// The operator set the queue to refuse new prints (`filmd refuse`); the N-ACTION is
     /// answered like a full queue, with `reason` as Error Comment.
     #[error("queue {queue} refuses new prints: {reason}")]
@@ -434,6 +439,9 @@ pub struct SpoolConfig {
     /// Jobs a queue has at its printer at once; 1 (default) keeps Print Priority exact,
     /// since a job waiting here can still be overtaken.
     pub printer_in_flight: usize,
+    /// How long a PACS's Storage Commitment report is awaited before commitment is asked
+    /// for again (PS3.4 J.3.3: the SCP reports when it is ready). Default 10 minutes.
+    pub commit_timeout: Duration,
 }
 
 impl Default for SpoolConfig {
@@ -450,6 +458,7 @@ impl Default for SpoolConfig {
             retry: RetryPolicy::default(),
             poll_interval: Duration::from_secs(2),
             printer_in_flight: 1,
+            commit_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -576,6 +585,41 @@ impl Spool {
         let mut controls = self.inner.store.queue_controls()?;
         controls.retain(|queue, _| self.inner.has_queue(queue));
         Ok(controls)
+    }
+
+    /// A Storage Commitment report (PS3.4 J.3.3, N-EVENT-REPORT), however it came (on the
+    /// store's association or a new one the PACS opened): with every instance committed,
+    /// the destination awaiting `transaction_uid` is done; with failures, its instances
+    /// are sent again and its last error names the failed ones' reasons. False when no
+    /// destination awaits the transaction (the caller answers the PACS so). Blocking.
+    pub fn commitment_report(&self, result: &CommitmentResult) -> Result<bool, SpoolError> {
+        self.inner.commitment_report(result)
+    }
+
+    /// Gives an unfinished job the operator's identity fields (DICOM keyword → value,
+    /// checked by the caller), merged into what was found (the operator's win), and
+    /// releases the job if it is held (for want of an identity, typically). Refused for
+    /// a job with no PACS destination, or one already stored at one. Blocking.
+    pub fn assign(&self, id: &str, identity: Identity) -> Result<(), SpoolError> {
+        self.inner.assign(id, &identity)
+    }
+
+    /// A job's state at each PACS destination of its queue; [`SpoolError::UnknownJob`]
+    /// if there is no such job.
+    pub fn destinations(&self, id: &str) -> Result<Vec<DestinationRow>, SpoolError> {
+        let rows = self.inner.store.destinations(id)?;
+        if rows.is_empty() && self.inner.store.get(id)?.is_none() {
+            return Err(SpoolError::UnknownJob(id.to_string()));
+        }
+        Ok(rows)
+    }
+
+    /// The destinations of each of `ids` that has any (for a job list).
+    pub fn destinations_of(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<DestinationRow>>, SpoolError> {
+        Ok(self.inner.store.destinations_of(ids)?)
     }
 
     /// A job's history, oldest first; [`SpoolError::UnknownJob`] if there is no such job.

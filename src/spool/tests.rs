@@ -550,6 +550,7 @@ fn start_removes_unacknowledged_payloads_and_fails_jobs_without_one() {
                 calling_ae: "SCU".into(),
                 payload_bytes: 1,
                 film_params: Vec::new(),
+                destinations: Vec::new(),
             },
             1,
             None,

@@ -120,7 +120,7 @@ impl Inner {
                 match self.store.set_composed(id, doc, &composed.note, now) {
                     Ok(true) if outputs.has_printer() => self.wake_queue(&row.queue),
                     Ok(true) => {
-                        self.finish(id, &[State::Composed], State::Done, None);
+                        self.printed(id, &[State::Composed]);
                     }
                     Ok(false) => debug!(job = %id, "composed, but no longer waiting for it"),
                     Err(e) => error!(job = %id, "recording composition: {e}"),

@@ -22,10 +22,12 @@
 //! `?N` placeholders.
 
 mod controls;
+mod destinations;
 mod job;
 mod schema;
 
 pub use controls::{JobEvent, LastError, QueueActivity, QueueControl};
+pub use destinations::{Assigned, DestinationRow, DestinationUpdate};
 pub use job::{FilmParams, HeldChange, JobFilter, JobRow, NewJob, Priority, RetryClaim, State};
 pub use schema::SCHEMA_VERSION;
 
@@ -197,6 +199,12 @@ impl JobStore {
             ],
         )?;
         let seq = tx.last_insert_rowid();
+        for destination in &job.destinations {
+            tx.execute(
+                "INSERT INTO destinations (job_id, destination, updated_ms) VALUES (?1, ?2, ?3)",
+                params![job.id, destination, now_ms],
+            )?;
+        }
         tx.commit()?;
         Ok(seq)
     }
@@ -472,7 +480,7 @@ impl JobStore {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM jobs
-             WHERE state IN ('received', 'composed', 'submitting', 'submitted') ORDER BY seq"
+             WHERE state IN {UNFINISHED} ORDER BY seq"
         ))?;
         let rows = stmt.query_map([], row_to_job)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -486,8 +494,7 @@ impl JobStore {
     /// Unfinished jobs of every queue.
     pub fn backlog(&self) -> Result<usize> {
         let n: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM jobs
-             WHERE state IN ('received', 'composed', 'submitting', 'submitted')",
+            &format!("SELECT COUNT(*) FROM jobs WHERE state IN {UNFINISHED}"),
             [],
             |r| r.get(0),
         )?;
@@ -587,10 +594,13 @@ impl JobStore {
 const STARTABLE: &str = "(state NOT IN ('received', 'composed') OR (held = 0 AND NOT EXISTS
     (SELECT 1 FROM queue_controls c WHERE c.queue = jobs.queue AND c.paused = 1)))";
 
+/// The states of [`State::UNFINISHED`], as an SQL list.
+pub(super) const UNFINISHED: &str =
+    "('received', 'composed', 'submitting', 'submitted', 'storing')";
+
 fn count_unfinished(conn: &Connection, queue: &str) -> Result<usize> {
     let n: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM jobs WHERE queue = ?1
-            AND state IN ('received', 'composed', 'submitting', 'submitted')",
+        &format!("SELECT COUNT(*) FROM jobs WHERE queue = ?1 AND state IN {UNFINISHED}"),
         [queue],
         |r| r.get(0),
     )?;

@@ -16,6 +16,7 @@ fn job(id: &str, queue: &str, priority: Priority) -> NewJob {
         calling_ae: "SCU".into(),
         payload_bytes: 10,
         film_params: Vec::new(),
+        destinations: Vec::new(),
     }
 }
 
