@@ -890,3 +890,4 @@ fn a_job_that_reached_its_printer_is_printed_again_only_when_forced() {
 }
 
 mod controls;
+mod pacs;

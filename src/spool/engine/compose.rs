@@ -118,7 +118,10 @@ impl Inner {
                 }
                 let doc = document.as_ref().map(|(p, f)| (p.as_str(), f.as_str()));
                 match self.store.set_composed(id, doc, &composed.note, now) {
-                    Ok(true) if outputs.has_printer() => self.wake_queue(&row.queue),
+                    Ok(true) if outputs.has_printer() => {
+                        self.wake_queue(&row.queue);
+                        self.wake_store(&row.queue);
+                    }
                     Ok(true) => {
                         self.printed(id, &[State::Composed]);
                     }

@@ -10,9 +10,14 @@
 //!
 //! ```text
 //! received ──compose──▶ composed ──▶ submitting ──printer took it──▶ submitted ──▶ done
-//!     │                    │             │ (in doubt: the printer may have it)      │
+//!     │                    │             │ (in doubt: the printer may have it)   ▲  │
+//!     │                    │             │                          storing ─────┘  │
 //!     └────────────────────┴─────────────┴──────────────▶ failed / cancelled ◀──────┘
 //! ```
+//!
+//! A queue with PACS destinations keeps each job's state at each in `destinations`
+//! (destinations.rs); a job whose printer part is over (or that is composed, without a
+//! printer) is `done` only when every destination is, `storing` until then.
 //!
 //! `submitting` is recorded durably *before* a document is sent to a printer: a row found in
 //! it after a crash is looked up at the printer by job name instead of being sent again, so
