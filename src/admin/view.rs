@@ -222,6 +222,7 @@ impl From<SpoolError> for AdminError {
             | SpoolError::RetryInProgress(_)
             | SpoolError::PayloadGone { .. }
             | SpoolError::NotHoldable { .. }
+            | SpoolError::NotAssignable { .. }
             | SpoolError::Refused { .. }
             | SpoolError::Full(_) => AdminError::Conflict(message),
             SpoolError::Io(_) | SpoolError::Encode(_) | SpoolError::Store(_) => {

@@ -5,7 +5,8 @@
 //! durable first, then the job's row is committed to SQLite (store/). Composition and
 //! delivery happen afterwards, driven by the engine (engine/) through [`QueueOutputs`]:
 //! compose threads turn received jobs into documents, one delivery task per printer queue
-//! submits them in Print Priority order and follows them until the printer is done. A job
+//! submits them in Print Priority order and follows them until the printer is done, one
+//! store task per queue with PACS destinations stores them there (engine/store.rs). A job
 //! left unfinished by a crash resumes at the next start; one that may have reached the
 //! printer is looked up there by its job name before being sent again, so every
 //! acknowledged film is delivered exactly once.
@@ -27,10 +28,12 @@
 //! | `composed`, waiting for the printer | — | `Pending` | PENDING / QUEUED |
 //! | `submitting` (in doubt: looked up by job name) | — | `Pending` | PENDING / QUEUED |
 //! | `submitted` | `Pending`, `Processing` | `Printing` | PRINTING / NORMAL |
-//! | `done` | `Done` (or no printer) | `Done` | DONE / NORMAL |
+//! | `storing` (printed or composed; PACS destinations not all done) | `Done` (or no printer) | `Printing` | PRINTING / NORMAL |
+//! | `done` | `Done` (or no printer), and every PACS destination done | `Done` | DONE / NORMAL |
 //! | `failed` | `Failed(reason)` | `Failed("printer: INFO: …")` | FAILURE / the defined term in the reason |
 //! | `failed` | `Gone` (not found by name either) | `Failed(…)` | FAILURE / PRINTER DOWN |
 //! | `failed` | — (composition failed, queue gone, payload lost) | `Failed(reason)` | FAILURE / PRINTER DOWN |
+//! | `failed` | `Done` (or no printer), a destination failed | `Failed("PACS <dest>: …")` | FAILURE / PRINTER DOWN |
 //! | `cancelled` | `Canceled` | `Failed("cancelled at the printer")` | FAILURE / PRINTER DOWN |
 //! | `cancelled` | — (an operator's `filmd cancel`) | `Failed(reason)` | FAILURE / PRINTER DOWN |
 //!
@@ -38,14 +41,18 @@
 //! `job-state-reasons` (the table in `outputs::ipp::status`).
 
 mod engine;
+mod pacs;
 pub mod payload;
 pub mod store;
 
 pub use crate::time::now_ms;
+pub use pacs::{
+    CommitmentResult, DestinationState, Identification, Identity, StoreOutcome, StoreRequest,
+};
 pub use payload::{sync_dir, write_durably};
 pub use store::{
-    JobEvent, JobFilter, JobRow, JobStore, LastError, Priority, QueueActivity, QueueControl, State,
-    StoreError,
+    DestinationRow, JobEvent, JobFilter, JobRow, JobStore, LastError, Priority, QueueActivity,
+    QueueControl, State, StoreError,
 };
 
 use crate::film::{Device, Film};
@@ -155,6 +162,9 @@ pub enum SpoolError {
     PayloadGone { id: String, why: String },
     #[error("job {id} is {state}: only received or composed jobs can be held")]
     NotHoldable { id: String, state: &'static str },
+    /// An identity cannot be given to the job now (`filmd assign`).
+    #[error("job {id} cannot be given an identity: {why}")]
+    NotAssignable { id: String, why: String },
     /// The operator set the queue to refuse new prints (`filmd refuse`); the N-ACTION is
     /// answered like a full queue, with `reason` as Error Comment.
     #[error("queue {queue} refuses new prints: {reason}")]
@@ -306,83 +316,6 @@ pub trait QueueOutputs: Send + Sync {
     }
 }
 
-/// A job's patient and study identity for a PACS: DICOM keywords (`PatientID`,
-/// `PatientName`, `AccessionNumber`, `StudyInstanceUID`, …) and their values. Print
-/// Management carries no patient data (PS3.4 Annex H), so it is found in the film's texts,
-/// the worklist, or given by an operator (`filmd assign`); kept in the job's row as JSON.
-pub type Identity = BTreeMap<String, String>;
-
-/// What a queue's outputs found of a job's identity ([`QueueOutputs::identify`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Identification {
-    /// Store the job's instances under this identity (perhaps partial, when the queue
-    /// sends unmatched jobs as they are).
-    Found(Identity),
-    /// Nothing matched and the queue holds such jobs for an operator; says what was tried.
-    Hold(String),
-}
-
-/// How far one job got at one PACS destination (PS3.4 B.2 C-STORE, J.3 Storage
-/// Commitment). A destination is done when `Committed`, or `Stored` when its queue asks
-/// for no commitment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DestinationState {
-    /// Not every instance is stored yet (or the PACS reported some as not committed: they
-    /// are sent again).
-    Pending,
-    /// Every instance stored; with commitment asked for, waiting for the PACS's report
-    /// (under `transaction_uid`).
-    Stored,
-    /// The PACS committed every instance.
-    Committed,
-    /// Will not get better (the PACS refused the SOP class, say): the job fails.
-    Failed,
-}
-
-/// What the spool asks of an output for one job at one destination.
-#[derive(Debug, Clone)]
-pub struct StoreRequest {
-    pub job: Arc<PrintJob>,
-    /// The destination, as [`QueueOutputs::destinations`] named it.
-    pub destination: String,
-    pub identity: Identity,
-    /// The destination's state as recorded: `Pending` sends every instance (again: the
-    /// instances' UIDs are derived from the job, so a PACS keeps one copy), `Stored`
-    /// asks for commitment again (the report never came, or filmd restarted meanwhile).
-    pub state: DestinationState,
-    /// Which attempt at this destination this is, from 1.
-    pub attempt: u32,
-    /// The Transaction UID of this attempt's Storage Commitment request (PS3.4 J.3.2),
-    /// fresh for each attempt and recorded in the spool before `store` is called, so that a
-    /// report the PACS sends on a new association before `store` has even returned is
-    /// matched to the destination.
-    pub transaction_uid: String,
-}
-
-/// What became of a [`StoreRequest`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreOutcome {
-    /// Every instance stored; the queue asks for no commitment: the destination is done.
-    Stored,
-    /// Every instance stored and Storage Commitment asked for under this Transaction UID;
-    /// the report comes later through [`Spool::commitment_report`].
-    CommitRequested { transaction_uid: String },
-    /// Stored, and the PACS reported every instance committed on the same association.
-    Committed,
-}
-
-/// A Storage Commitment result (PS3.4 J.3.3, N-EVENT-REPORT Event Type 1 or 2) for one
-/// transaction, however it arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitmentResult {
-    pub transaction_uid: String,
-    /// SOP Instance UIDs the PACS committed.
-    pub committed: Vec<String>,
-    /// SOP Instance UIDs it did not, each with its Failure Reason (0008,1197).
-    pub failed: Vec<(String, u16)>,
-}
-
 /// When failed attempts are tried again.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -439,6 +372,9 @@ pub struct SpoolConfig {
     /// Jobs a queue has at its printer at once; 1 (default) keeps Print Priority exact,
     /// since a job waiting here can still be overtaken.
     pub printer_in_flight: usize,
+    /// How long a PACS's Storage Commitment report is awaited before commitment is asked
+    /// for again (PS3.4 J.3.3: the SCP reports when it is ready). Default 10 minutes.
+    pub commit_timeout: Duration,
 }
 
 impl Default for SpoolConfig {
@@ -455,6 +391,7 @@ impl Default for SpoolConfig {
             retry: RetryPolicy::default(),
             poll_interval: Duration::from_secs(2),
             printer_in_flight: 1,
+            commit_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -581,6 +518,41 @@ impl Spool {
         let mut controls = self.inner.store.queue_controls()?;
         controls.retain(|queue, _| self.inner.has_queue(queue));
         Ok(controls)
+    }
+
+    /// A Storage Commitment report (PS3.4 J.3.3, N-EVENT-REPORT), however it came (on the
+    /// store's association or a new one the PACS opened): with every instance committed,
+    /// the destination awaiting `transaction_uid` is done; with failures, its instances
+    /// are sent again and its last error names the failed ones' reasons. False when no
+    /// destination awaits the transaction (the caller answers the PACS so). Blocking.
+    pub fn commitment_report(&self, result: &CommitmentResult) -> Result<bool, SpoolError> {
+        self.inner.commitment_report(result)
+    }
+
+    /// Gives an unfinished job the operator's identity fields (DICOM keyword → value,
+    /// checked by the caller), merged into what was found (the operator's win), and
+    /// releases the job if it is held (for want of an identity, typically). Refused for
+    /// a job with no PACS destination, or one already stored at one. Blocking.
+    pub fn assign(&self, id: &str, identity: Identity) -> Result<(), SpoolError> {
+        self.inner.assign(id, &identity)
+    }
+
+    /// A job's state at each PACS destination of its queue; [`SpoolError::UnknownJob`]
+    /// if there is no such job.
+    pub fn destinations(&self, id: &str) -> Result<Vec<DestinationRow>, SpoolError> {
+        let rows = self.inner.store.destinations(id)?;
+        if rows.is_empty() && self.inner.store.get(id)?.is_none() {
+            return Err(SpoolError::UnknownJob(id.to_string()));
+        }
+        Ok(rows)
+    }
+
+    /// The destinations of each of `ids` that has any (for a job list).
+    pub fn destinations_of(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<DestinationRow>>, SpoolError> {
+        Ok(self.inner.store.destinations_of(ids)?)
     }
 
     /// A job's history, oldest first; [`SpoolError::UnknownJob`] if there is no such job.

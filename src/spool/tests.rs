@@ -550,6 +550,7 @@ fn start_removes_unacknowledged_payloads_and_fails_jobs_without_one() {
                 calling_ae: "SCU".into(),
                 payload_bytes: 1,
                 film_params: Vec::new(),
+                destinations: Vec::new(),
             },
             1,
             None,
@@ -889,3 +890,4 @@ fn a_job_that_reached_its_printer_is_printed_again_only_when_forced() {
 }
 
 mod controls;
+mod pacs;

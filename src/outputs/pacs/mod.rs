@@ -208,7 +208,15 @@ impl PacsOutput {
             let _ = session.release();
             return Ok(StoreOutcome::Stored);
         }
-        let tx = &request.transaction_uid;
+        // A Transaction UID of its own for each attempt (PS3.4 J.3.2), stable for it.
+        let attempt = request.attempt.to_string();
+        let tx = &instance::derived_uid(&[
+            "commitment",
+            &job.uid,
+            &job.id,
+            &request.destination,
+            &attempt,
+        ]);
         session
             .request_commitment(tx, &self.references(job))
             .map_err(store_err)?;

@@ -118,9 +118,12 @@ impl Inner {
                 }
                 let doc = document.as_ref().map(|(p, f)| (p.as_str(), f.as_str()));
                 match self.store.set_composed(id, doc, &composed.note, now) {
-                    Ok(true) if outputs.has_printer() => self.wake_queue(&row.queue),
+                    Ok(true) if outputs.has_printer() => {
+                        self.wake_queue(&row.queue);
+                        self.wake_store(&row.queue);
+                    }
                     Ok(true) => {
-                        self.finish(id, &[State::Composed], State::Done, None);
+                        self.printed(id, &[State::Composed]);
                     }
                     Ok(false) => debug!(job = %id, "composed, but no longer waiting for it"),
                     Err(e) => error!(job = %id, "recording composition: {e}"),

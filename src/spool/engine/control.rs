@@ -1,8 +1,10 @@
 //! The operator's controls as the engine applies them: holding and releasing a job,
-//! pausing and resuming a queue (both wake the workers at once), and refusing new prints.
+//! giving it an identity, pausing and resuming a queue (these wake the workers at once),
+//! and refusing new prints.
 
 use super::*;
-use crate::spool::store::HeldChange;
+use crate::spool::Identity;
+use crate::spool::store::{Assigned, HeldChange};
 
 impl Inner {
     fn known_queue(&self, queue: &str) -> Result<(), SpoolError> {
@@ -17,6 +19,27 @@ impl Inner {
     fn wake_all(&self, queue: &str) {
         self.wake_compose();
         self.wake_queue(queue);
+        self.wake_store(queue);
+    }
+
+    /// Merges an operator's identity into a job's and releases it.
+    pub(in crate::spool) fn assign(&self, id: &str, identity: &Identity) -> Result<(), SpoolError> {
+        match self.store.assign(id, identity, now_ms())? {
+            Assigned::Done { released } => {
+                let keys: Vec<&str> = identity.keys().map(String::as_str).collect();
+                info!(job = %id, "identity given by the operator ({}){}", keys.join(", "),
+                    if released { "; released" } else { "" });
+                if let Ok(Some(row)) = self.store.get(id) {
+                    self.wake_all(&row.queue);
+                }
+                Ok(())
+            }
+            Assigned::Unknown => Err(SpoolError::UnknownJob(id.to_string())),
+            Assigned::Refused(why) => Err(SpoolError::NotAssignable {
+                id: id.to_string(),
+                why,
+            }),
+        }
     }
 
     /// Holds (or releases) a job; true if that changed it.

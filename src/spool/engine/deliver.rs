@@ -346,7 +346,12 @@ impl Inner {
                     .insert(id.to_string(), now_ms() + ms(self.config.poll_interval));
                 return;
             }
-            RemoteState::Done => (State::Done, None),
+            RemoteState::Done => {
+                let i = id.to_string();
+                self.blocking(move |s| s.printed(&i, &[State::Submitted]))
+                    .await;
+                return;
+            }
             RemoteState::Failed(reason) => (State::Failed, Some(format!("printer: {reason}"))),
             RemoteState::Canceled => (
                 State::Cancelled,

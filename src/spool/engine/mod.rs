@@ -26,6 +26,7 @@ mod compose;
 mod control;
 mod deliver;
 mod recover;
+mod store;
 
 const MIB: u64 = 1 << 20;
 
@@ -42,6 +43,14 @@ pub(super) struct Inner {
     outputs: HashMap<String, Arc<dyn QueueOutputs>>,
     /// Wakes the delivery task of each queue with a printer.
     wakers: HashMap<String, Arc<Notify>>,
+    /// The PACS destinations of each queue that has any, as its outputs named them at
+    /// the start; every job of the queue gets a row for each.
+    destinations: HashMap<String, Vec<String>>,
+    /// Wakes the store task of each queue with destinations.
+    store_wakers: HashMap<String, Arc<Notify>>,
+    /// Storage Commitment reports that came before the store that asked for them was
+    /// recorded (engine/store.rs).
+    reports: Mutex<store::Reports>,
     /// Queues whose printer came back since their delivery task last looked: it drops
     /// its poll backoffs.
     printers_back: Mutex<HashSet<String>>,
@@ -69,7 +78,7 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn new_job(job: &PrintJob, payload_bytes: usize) -> NewJob {
+fn new_job(job: &PrintJob, payload_bytes: usize, destinations: &[String]) -> NewJob {
     NewJob {
         id: job.id.clone(),
         uid: job.uid.clone(),
@@ -82,6 +91,7 @@ fn new_job(job: &PrintJob, payload_bytes: usize) -> NewJob {
         calling_ae: job.calling_ae_title.clone(),
         payload_bytes: payload_bytes as u64,
         film_params: job.films.iter().map(film_params).collect(),
+        destinations: destinations.to_vec(),
     }
 }
 
@@ -147,6 +157,15 @@ pub(super) fn start(
             )));
         }
     }
+    for (queue, wake) in &inner.store_wakers {
+        if let Some(outputs) = inner.outputs.get(queue) {
+            tasks.push(inner.runtime.spawn(inner.clone().store_loop(
+                queue.clone(),
+                outputs.clone(),
+                wake.clone(),
+            )));
+        }
+    }
     tasks.push(inner.runtime.spawn(inner.clone().sweep_loop()));
     Ok((threads, tasks))
 }
@@ -167,12 +186,24 @@ impl Inner {
             .filter(|(_, o)| o.has_printer())
             .map(|(q, _)| (q.clone(), Arc::new(Notify::new())))
             .collect();
+        let destinations: HashMap<String, Vec<String>> = outputs
+            .iter()
+            .map(|(q, o)| (q.clone(), o.destinations()))
+            .filter(|(_, d)| !d.is_empty())
+            .collect();
+        let store_wakers = destinations
+            .keys()
+            .map(|q| (q.clone(), Arc::new(Notify::new())))
+            .collect();
         Ok(Inner {
             store,
             layout,
             config,
             outputs,
             wakers,
+            destinations,
+            store_wakers,
+            reports: Mutex::new(store::Reports::default()),
             printers_back: Mutex::new(HashSet::new()),
             observers: Mutex::new(HashMap::new()),
             claimed: Mutex::new(HashSet::new()),
@@ -192,7 +223,7 @@ impl Inner {
     pub(super) fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.wake_compose();
-        for w in self.wakers.values() {
+        for w in self.wakers.values().chain(self.store_wakers.values()) {
             w.notify_one();
         }
     }
@@ -216,6 +247,11 @@ impl Inner {
         self.wake_queue(queue);
     }
 
+    /// The PACS destinations of `queue` (none if it has none).
+    pub(super) fn destinations_of(&self, queue: &str) -> &[String] {
+        self.destinations.get(queue).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether `queue` is configured.
     pub(super) fn has_queue(&self, queue: &str) -> bool {
         self.outputs.contains_key(queue)
@@ -233,6 +269,12 @@ impl Inner {
 
     fn wake_queue(&self, queue: &str) {
         if let Some(w) = self.wakers.get(queue) {
+            w.notify_one();
+        }
+    }
+
+    fn wake_store(&self, queue: &str) {
+        if let Some(w) = self.store_wakers.get(queue) {
             w.notify_one();
         }
     }
@@ -255,16 +297,50 @@ impl Inner {
     }
 
     /// Ends a job (compare and set from `from`); done jobs' files go at once, failed and
-    /// cancelled ones' stay for the retention period.
+    /// cancelled ones' stay for the retention period. A job ends done only through
+    /// [`Inner::printed`], which first looks at its destinations.
     fn finish(&self, id: &str, from: &[State], to: State, error: Option<&str>) -> bool {
         match self.store.transition(id, from, to, error, now_ms()) {
-            Ok(true) => {}
-            Ok(false) => return false,
+            Ok(true) => {
+                self.ended(id, to, error);
+                true
+            }
+            Ok(false) => false,
             Err(e) => {
                 error!(job = %id, "recording {} failed: {e}", to.as_str());
-                return false;
+                false
             }
         }
+    }
+
+    /// The printer part of a job is over and went well (or, without a printer, its
+    /// composition): the one way a job ends done. Done if every PACS destination is,
+    /// failed if one failed, else `storing` (PRINTING to the observer) until they are.
+    /// Compare and set from `from`; true if the job was there.
+    fn printed(&self, id: &str, from: &[State]) -> bool {
+        match self.store.conclude(id, from, now_ms()) {
+            Ok(Some((State::Storing, _))) => {
+                self.notify(id, Progress::Printing);
+                if let Ok(Some(row)) = self.store.get(id) {
+                    debug!(job = %id, "printed; storing at its PACS destinations");
+                    self.wake_store(&row.queue);
+                }
+                true
+            }
+            Ok(Some((to, error))) => {
+                self.ended(id, to, error.as_deref());
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                error!(job = %id, "spool database: {e}");
+                false
+            }
+        }
+    }
+
+    /// What follows a job's end: files, its observer, the finished hook.
+    fn ended(&self, id: &str, to: State, error: Option<&str>) {
         if to == State::Done {
             if let Err(e) = self.layout.remove(id) {
                 warn!(job = %id, "files of a done job not removed: {e}");
@@ -285,7 +361,6 @@ impl Inner {
                 Err(e) => warn!(job = %id, "spool database: {e}"),
             }
         }
-        true
     }
 
     fn fail(&self, id: &str, from: &[State], error: &str) -> bool {
@@ -373,10 +448,11 @@ impl Inner {
                 e.into()
             });
         }
-        if let Err(e) = self
-            .store
-            .insert(&new_job(job, bytes.len()), now_ms(), Some(limit))
-        {
+        if let Err(e) = self.store.insert(
+            &new_job(job, bytes.len(), self.destinations_of(&job.queue)),
+            now_ms(),
+            Some(limit),
+        ) {
             let _ = fs::remove_file(&path);
             let _ = payload::sync_dir(&self.layout.jobs_dir());
             return Err(match e {

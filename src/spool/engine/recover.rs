@@ -1,6 +1,8 @@
 //! Recovery at start: the spool is made consistent before any worker runs.
 
 use super::*;
+use crate::spool::DestinationState;
+use crate::spool::store::DestinationUpdate;
 
 impl Inner {
     /// Brings the spool to a consistent state after any stop: removes payloads never
@@ -13,7 +15,13 @@ impl Inner {
                 self.layout.remove(&id)?;
             }
         }
+        match self.store.ask_commitments_again(now_ms()) {
+            Ok(0) => {}
+            Ok(n) => info!("{n} Storage Commitment request(s) asked again after the start"),
+            Err(e) => return Err(io_err(e)),
+        }
         for row in self.store.unfinished().map_err(io_err)? {
+            self.recover_destinations(&row);
             self.recover_row(&row);
         }
         self.sweep();
@@ -38,7 +46,11 @@ impl Inner {
                 self.fail(id, &[State::Received], &missing);
             }
             State::Composed if !outputs.has_printer() => {
-                self.finish(id, &[State::Composed], State::Done, None);
+                self.printed(id, &[State::Composed]);
+            }
+            // The last destination may have been recorded done without the job.
+            State::Storing => {
+                self.printed(id, &[State::Storing]);
             }
             State::Composed
                 if !row
@@ -69,6 +81,36 @@ impl Inner {
                 );
             }
             _ => info!(job = %id, state = row.state.as_str(), "resuming"),
+        }
+    }
+
+    /// Fails the unfinished destinations of a job that its queue no longer stores to
+    /// (the configuration changed while it waited): nothing would ever store there.
+    fn recover_destinations(&self, row: &JobRow) {
+        let configured = self.destinations_of(&row.queue);
+        let rows = match self.store.destinations(&row.id) {
+            Ok(rows) => rows,
+            Err(e) => {
+                error!(job = %row.id, "spool database: {e}");
+                return;
+            }
+        };
+        for d in rows {
+            if d.is_done()
+                || d.state == DestinationState::Failed
+                || configured.contains(&d.destination)
+            {
+                continue;
+            }
+            let error = format!("queue {} no longer stores to it", row.queue);
+            warn!(job = %row.id, destination = %d.destination, "{error}");
+            let update = DestinationUpdate::Failed { error: &error };
+            if let Err(e) = self
+                .store
+                .record_destination(&row.id, &d.destination, update, now_ms())
+            {
+                error!(job = %row.id, "spool database: {e}");
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 //! What a row of the job table holds: a job's state, its priority and the rest of what
 //! the spool and the operator know of it.
 
+use crate::spool::Identity;
+
 /// What [`JobStore::claim_retry`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RetryClaim {
@@ -23,27 +25,32 @@ pub enum State {
     Submitting,
     /// The printer accepted it (`remote_id` set); polled until it ends.
     Submitted,
+    /// Printed (or composed, on a queue without a printer), but not yet stored at every
+    /// PACS destination of its queue.
+    Storing,
     Done,
     Failed,
     Cancelled,
 }
 
 impl State {
-    pub const ALL: [State; 7] = [
+    pub const ALL: [State; 8] = [
         State::Received,
         State::Composed,
         State::Submitting,
         State::Submitted,
+        State::Storing,
         State::Done,
         State::Failed,
         State::Cancelled,
     ];
     /// States of a job the spool still has to work on.
-    pub const UNFINISHED: [State; 4] = [
+    pub const UNFINISHED: [State; 5] = [
         State::Received,
         State::Composed,
         State::Submitting,
         State::Submitted,
+        State::Storing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +59,7 @@ impl State {
             State::Composed => "composed",
             State::Submitting => "submitting",
             State::Submitted => "submitted",
+            State::Storing => "storing",
             State::Done => "done",
             State::Failed => "failed",
             State::Cancelled => "cancelled",
@@ -119,6 +127,8 @@ pub struct NewJob {
     pub payload_bytes: u64,
     /// Each film's parameters, kept for the operator after the payload is gone.
     pub film_params: Vec<FilmParams>,
+    /// The PACS destinations of its queue: each gets a `pending` row with the job.
+    pub destinations: Vec<String>,
 }
 
 /// A film's parameters as the operator sees them (PS3.3 C.13.3, C.13.5): what the
@@ -192,6 +202,9 @@ pub struct JobRow {
     /// (CUPS's held job). Only a `received` or `composed` job can be held; a final state
     /// clears it.
     pub held: bool,
+    /// The patient and study identity its PACS destinations get: None until found
+    /// ([`crate::spool::QueueOutputs::identify`]) or given by an operator (`filmd assign`).
+    pub identity: Option<Identity>,
 }
 
 #[cfg(test)]
@@ -224,6 +237,7 @@ impl JobRow {
             payload_bytes: 0,
             retried_as: None,
             held: false,
+            identity: None,
         }
     }
 }

@@ -10,9 +10,14 @@
 //!
 //! ```text
 //! received ──compose──▶ composed ──▶ submitting ──printer took it──▶ submitted ──▶ done
-//!     │                    │             │ (in doubt: the printer may have it)      │
+//!     │                    │             │ (in doubt: the printer may have it)   ▲  │
+//!     │                    │             │                          storing ─────┘  │
 //!     └────────────────────┴─────────────┴──────────────▶ failed / cancelled ◀──────┘
 //! ```
+//!
+//! A queue with PACS destinations keeps each job's state at each in `destinations`
+//! (destinations.rs); a job whose printer part is over (or that is composed, without a
+//! printer) is `done` only when every destination is, `storing` until then.
 //!
 //! `submitting` is recorded durably *before* a document is sent to a printer: a row found in
 //! it after a crash is looked up at the printer by job name instead of being sent again, so
@@ -22,10 +27,12 @@
 //! `?N` placeholders.
 
 mod controls;
+mod destinations;
 mod job;
 mod schema;
 
 pub use controls::{JobEvent, LastError, QueueActivity, QueueControl};
+pub use destinations::{Assigned, DestinationRow, DestinationUpdate};
 pub use job::{FilmParams, HeldChange, JobFilter, JobRow, NewJob, Priority, RetryClaim, State};
 pub use schema::SCHEMA_VERSION;
 
@@ -197,6 +204,12 @@ impl JobStore {
             ],
         )?;
         let seq = tx.last_insert_rowid();
+        for destination in &job.destinations {
+            tx.execute(
+                "INSERT INTO destinations (job_id, destination, updated_ms) VALUES (?1, ?2, ?3)",
+                params![job.id, destination, now_ms],
+            )?;
+        }
         tx.commit()?;
         Ok(seq)
     }
@@ -472,7 +485,7 @@ impl JobStore {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM jobs
-             WHERE state IN ('received', 'composed', 'submitting', 'submitted') ORDER BY seq"
+             WHERE state IN {UNFINISHED} ORDER BY seq"
         ))?;
         let rows = stmt.query_map([], row_to_job)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -486,8 +499,7 @@ impl JobStore {
     /// Unfinished jobs of every queue.
     pub fn backlog(&self) -> Result<usize> {
         let n: i64 = self.conn().query_row(
-            "SELECT COUNT(*) FROM jobs
-             WHERE state IN ('received', 'composed', 'submitting', 'submitted')",
+            &format!("SELECT COUNT(*) FROM jobs WHERE state IN {UNFINISHED}"),
             [],
             |r| r.get(0),
         )?;
@@ -587,10 +599,13 @@ impl JobStore {
 const STARTABLE: &str = "(state NOT IN ('received', 'composed') OR (held = 0 AND NOT EXISTS
     (SELECT 1 FROM queue_controls c WHERE c.queue = jobs.queue AND c.paused = 1)))";
 
+/// The states of [`State::UNFINISHED`], as an SQL list.
+pub(super) const UNFINISHED: &str =
+    "('received', 'composed', 'submitting', 'submitted', 'storing')";
+
 fn count_unfinished(conn: &Connection, queue: &str) -> Result<usize> {
     let n: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM jobs WHERE queue = ?1
-            AND state IN ('received', 'composed', 'submitting', 'submitted')",
+        &format!("SELECT COUNT(*) FROM jobs WHERE queue = ?1 AND state IN {UNFINISHED}"),
         [queue],
         |r| r.get(0),
     )?;

@@ -2,6 +2,7 @@
 
 use super::schema::MIGRATIONS;
 use super::*;
+use crate::spool::DestinationState;
 
 fn job(id: &str, queue: &str, priority: Priority) -> NewJob {
     NewJob {
@@ -16,6 +17,7 @@ fn job(id: &str, queue: &str, priority: Priority) -> NewJob {
         calling_ae: "SCU".into(),
         payload_bytes: 10,
         film_params: Vec::new(),
+        destinations: Vec::new(),
     }
 }
 
@@ -344,4 +346,122 @@ fn a_job_history_goes_with_its_row() {
     assert_eq!(s.history("a").unwrap().len(), 2);
     assert_eq!(s.sweep(5, |_| Ok(())).unwrap(), 1);
     assert!(s.history("a").unwrap().is_empty());
+}
+
+/// A spool of schema 3 is rebuilt for `storing`: its jobs keep their rows, arrival order
+/// and history, and a job removed before the migration never lends its number again.
+#[test]
+fn a_version_3_database_is_rebuilt_with_its_jobs_history_and_numbering() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.sqlite");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..3] {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.commit().unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        for (id, state) in [("a", "failed"), ("b", "composed"), ("gone", "done")] {
+            conn.execute(
+                "INSERT INTO jobs (id, uid, queue, priority, state, created_ms, updated_ms,
+                    copies, films, label, owner, calling_ae, payload_bytes, held, film_params)
+                 VALUES (?1, '2.25.1', 'q', 1, ?2, 1, 2, 1, 1, 'L', '', 'SCU', 10,
+                    ?1 = 'b', '[]')",
+                [id, state],
+            )
+            .unwrap();
+        }
+        conn.execute("DELETE FROM jobs WHERE id = 'gone'", [])
+            .unwrap();
+    }
+    let s = JobStore::open(&path).unwrap();
+    let a = s.get("a").unwrap().unwrap();
+    let b = s.get("b").unwrap().unwrap();
+    assert_eq!((a.state, a.seq, a.identity), (State::Failed, 1, None));
+    assert_eq!((b.state, b.seq, b.held), (State::Composed, 2, true));
+    assert_eq!(s.history("b").unwrap().len(), 1, "its received event");
+    let seq = s.insert(&job("c", "q", Priority::Med), 3, None).unwrap();
+    assert_eq!(seq, 4, "number 3 was the removed job's");
+    assert!(s.set_composed("c", None, "", 4).unwrap());
+    assert_eq!(
+        s.conclude("c", &[State::Composed], 5).unwrap(),
+        Some((State::Done, None)),
+        "no destination: done at once"
+    );
+}
+
+/// Ending a job whose printer part is over looks at its destinations: storing until
+/// each is done (stored without commitment, or committed), failed with the first
+/// failed one's reason; the destinations and their history go with the job's row.
+#[test]
+fn a_job_is_done_only_when_every_destination_is() {
+    let (_d, s) = store();
+    let mut j = job("a", "q", Priority::Med);
+    j.destinations = vec!["A@a:1".into(), "B@b:2".into()];
+    s.insert(&j, 1, None).unwrap();
+    assert!(s.set_composed("a", None, "", 2).unwrap());
+    let storing = Some((State::Storing, None));
+    assert_eq!(s.conclude("a", &[State::Composed], 3).unwrap(), storing);
+    assert_eq!(s.conclude("a", &[State::Composed], 3).unwrap(), None);
+    let stored = |uid| DestinationUpdate::Stored {
+        transaction_uid: uid,
+        next_attempt_ms: 0,
+    };
+    assert!(s.record_destination("a", "A@a:1", stored(None), 4).unwrap());
+    assert!(
+        s.record_destination("a", "B@b:2", stored(Some("1.2")), 4)
+            .unwrap()
+    );
+    assert!(!s.record_destination("a", "C@c:3", stored(None), 4).unwrap());
+    assert_eq!(s.conclude("a", &[State::Storing], 5).unwrap(), storing);
+    let back = |n| 100 + i64::from(n);
+    assert_eq!(s.commitment_report("9.9", None, back, 6).unwrap(), None);
+    assert_eq!(
+        s.commitment_report("1.2", Some("1 not committed"), back, 6)
+            .unwrap(),
+        Some(("a".into(), "B@b:2".into()))
+    );
+    let b = &s.destinations("a").unwrap()[1];
+    assert_eq!(
+        (b.state, b.next_attempt_ms, b.transaction_uid.as_deref()),
+        (DestinationState::Pending, 100, None)
+    );
+    assert_eq!(
+        s.begin_store("a", "B@b:2", 7).unwrap(),
+        Some((DestinationState::Pending, 1))
+    );
+    assert_eq!(
+        s.begin_store("a", "A@a:1", 7).unwrap(),
+        None,
+        "stored: not due"
+    );
+    assert!(
+        s.record_destination("a", "B@b:2", DestinationUpdate::Committed, 8)
+            .unwrap()
+    );
+    assert_eq!(
+        s.conclude("a", &[State::Storing], 9).unwrap(),
+        Some((State::Done, None))
+    );
+    assert_eq!(s.get("a").unwrap().unwrap().finished_ms, Some(9));
+
+    let mut f = job("f", "q", Priority::Med);
+    f.destinations = vec!["A@a:1".into()];
+    s.insert(&f, 10, None).unwrap();
+    let failed = DestinationUpdate::Failed { error: "refused" };
+    assert!(s.record_destination("f", "A@a:1", failed, 11).unwrap());
+    assert!(s.set_composed("f", None, "", 12).unwrap());
+    let why = Some("PACS A@a:1: refused".to_string());
+    assert_eq!(
+        s.conclude("f", &[State::Composed], 13).unwrap(),
+        Some((State::Failed, why))
+    );
+    assert_eq!(s.sweep(20, |_| Ok(())).unwrap(), 2);
+    assert!(s.destinations("a").unwrap().is_empty());
+    assert!(
+        s.destinations_of(&["a".into(), "f".into()])
+            .unwrap()
+            .is_empty()
+    );
 }
