@@ -22,8 +22,9 @@ use crate::outputs::board::{PrinterBoard, follow_recoveries};
 use crate::outputs::ipp::IppQueue;
 use crate::outputs::pacs::{PacsOutput, WithPacs};
 use crate::outputs::timed::Timed;
+use crate::print::commitment::CommitmentInbox;
 use crate::print::{PrintService, PrintSettings};
-use crate::spool::{FinishedHook, JobRow, QueueOutputs, Spool, State};
+use crate::spool::{CommitmentResult, FinishedHook, JobRow, QueueOutputs, Spool, State};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -266,11 +267,18 @@ async fn serve_spool(
         auditor: auditor.clone(),
     });
     let admin = admin::listen(data_dir, operator_side.clone()).map_err(StartError::Admin)?;
-    let service = Arc::new(
-        PrintService::new(PrintSettings::of(settings), spool, board)
-            .with_auditor(auditor.clone())
-            .with_metrics(observers.metrics.clone()),
-    );
+    let mut service = PrintService::new(PrintSettings::of(settings), spool.clone(), board)
+        .with_auditor(auditor.clone())
+        .with_metrics(observers.metrics.clone());
+    // The listener takes Storage Commitment reports only when some queue asks for them.
+    if settings
+        .queues
+        .iter()
+        .any(|q| q.pacs.as_ref().is_some_and(|p| p.commit))
+    {
+        service = service.with_commitment_inbox(Arc::new(SpoolInbox(spool)));
+    }
+    let service = Arc::new(service);
     let mut endpoints = Vec::new();
     let mut addrs = Addresses {
         plain: None,
@@ -631,6 +639,23 @@ pub async fn run(
     listening(running.addresses());
     running.run_until(shutdown).await;
     Ok(())
+}
+
+/// Storage Commitment reports that a PACS sends on an association of its own (PS3.4
+/// J.3.3) go to the spool, which knows the transactions it waits for.
+struct SpoolInbox(Arc<Spool>);
+
+impl CommitmentInbox for SpoolInbox {
+    fn report(&self, calling_ae: &str, result: CommitmentResult) -> Result<(), String> {
+        match self.0.commitment_report(&result) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!(
+                "Transaction UID {} from {calling_ae} is not one filmd waits for",
+                result.transaction_uid
+            )),
+            Err(e) => Err(format!("spool: {e}")),
+        }
+    }
 }
 
 #[cfg(test)]

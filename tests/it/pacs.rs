@@ -320,7 +320,7 @@ fn encapsulated_pdf_reaches_storescp_as_the_jobs_pdf() {
     });
     let files = store.wait_files(1, Duration::from_secs(60));
     let dump = dcmdump(&files[0]);
-    assert!(dump.contains("1.2.840.10008.5.1.4.1.1.104.1"), "{dump}");
+    assert!(dump.contains("=EncapsulatedPDFStorage"), "{dump}");
     assert!(dump.contains("application/pdf"), "{dump}");
     let obj = dicom_object::open_file(&files[0]).expect("a DICOM file");
     let pdf = obj
