@@ -77,8 +77,8 @@ enum Command {
         /// Only this queue's jobs.
         #[arg(long)]
         queue: Option<String>,
-        /// Only jobs in this state: received, composed, submitting, submitted, done,
-        /// failed, cancelled.
+        /// Only jobs in this state: received, composed, submitting, submitted, storing,
+        /// done, failed, cancelled.
         #[arg(long)]
         state: Option<String>,
         /// Only jobs from this calling AE title.
@@ -118,6 +118,16 @@ enum Command {
         server: ServerDir,
         /// Job ID, as `filmd jobs` lists it.
         id: String,
+    },
+    /// Give a job the patient and study identity its PACS destinations get (merged into
+    /// what was found in its texts or the worklist), and release it if it is held.
+    Assign {
+        #[command(flatten)]
+        server: ServerDir,
+        /// Job ID, as `filmd jobs` lists it.
+        id: String,
+        #[command(flatten)]
+        identity: AssignIdentity,
     },
     /// Pause a queue: it accepts prints but delivers none until resumed.
     Pause {
@@ -177,6 +187,48 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The identity `filmd assign` gives: at least one attribute, each checked against its
+/// VR by the server (PS3.5 6.2).
+#[derive(clap::Args)]
+#[group(required = true, multiple = true)]
+struct AssignIdentity {
+    /// Patient ID (0010,0020), at most 64 characters.
+    #[arg(long)]
+    patient_id: Option<String>,
+    /// Patient's Name (0010,0010), e.g. "Doe^Jane".
+    #[arg(long)]
+    patient_name: Option<String>,
+    /// Accession Number (0008,0050), at most 16 characters.
+    #[arg(long)]
+    accession: Option<String>,
+    /// Study Instance UID (0020,000D).
+    #[arg(long)]
+    study_uid: Option<String>,
+    /// Patient's Birth Date (0010,0030), YYYYMMDD.
+    #[arg(long)]
+    birth_date: Option<String>,
+    /// Patient's Sex (0010,0040): M, F or O.
+    #[arg(long)]
+    sex: Option<String>,
+}
+
+impl AssignIdentity {
+    /// By DICOM keyword.
+    fn identity(self) -> filmd::spool::Identity {
+        [
+            ("PatientID", self.patient_id),
+            ("PatientName", self.patient_name),
+            ("AccessionNumber", self.accession),
+            ("StudyInstanceUID", self.study_uid),
+            ("PatientBirthDate", self.birth_date),
+            ("PatientSex", self.sex),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect()
+    }
 }
 
 /// Which running server an admin command asks: the one using this data directory.
@@ -294,6 +346,11 @@ fn main() -> ExitCode {
         Command::Job { server, id, json } => job(&server, &id, json),
         Command::Hold { server, id } => control(&server, admin::Request::Hold { id }),
         Command::Release { server, id } => control(&server, admin::Request::Release { id }),
+        Command::Assign {
+            server,
+            id,
+            identity,
+        } => assign(&server, id, identity.identity()),
         Command::Pause { server, queue } => control(&server, admin::Request::Pause { queue }),
         Command::Resume { server, queue } => control(&server, admin::Request::Resume { queue }),
         Command::Refuse {
@@ -552,6 +609,16 @@ fn control(server: &ServerDir, request: admin::Request) -> Result<(), Failure> {
     } else {
         println!("{what} {done}");
     }
+    Ok(())
+}
+
+fn assign(server: &ServerDir, id: String, identity: filmd::spool::Identity) -> Result<(), Failure> {
+    let given: Vec<String> = identity.keys().cloned().collect();
+    server.ask(&admin::Request::Assign {
+        id: id.clone(),
+        identity,
+    })?;
+    println!("job {id}: {} given; it goes on", given.join(", "));
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! `filmd jobs` reads the spool database it left, read-only.
 
 use super::protocol::{Answer, MAX_ANSWER, MAX_LIMIT, Request};
-use super::{JobDetail, JobQuery, JobView, QueueView};
+use super::{DestinationView, JobDetail, JobQuery, JobView, QueueView};
 use crate::data_dir::DataDir;
 use crate::spool::store::{JobFilter, JobStore, State};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -87,25 +87,40 @@ pub fn jobs_offline(data_dir: &DataDir, query: &JobQuery) -> Result<Vec<JobView>
             offset: query.offset,
         })
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(rows.iter().map(JobView::from).collect())
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut destinations = store
+        .destinations_of(&ids)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(rows
+        .iter()
+        .map(|row| JobView {
+            destinations: destinations
+                .remove(&row.id)
+                .unwrap_or_default()
+                .iter()
+                .map(DestinationView::from)
+                .collect(),
+            ..JobView::from(row)
+        })
+        .collect())
 }
 
-/// The job list as a table, for a terminal.
+/// The job list as a table, for a terminal; with a PACS column (each destination and
+/// its state) when a job has destinations.
 pub fn jobs_table(jobs: &[JobView]) -> String {
-    let mut rows = vec![
-        [
-            "ID",
-            "QUEUE",
-            "STATE",
-            "PRI",
-            "FILMS",
-            "COPIES",
-            "UPDATED (UTC)",
-            "LABEL",
-            "DETAIL",
-        ]
-        .map(String::from),
-    ];
+    let header = [
+        "ID",
+        "QUEUE",
+        "STATE",
+        "PRI",
+        "FILMS",
+        "COPIES",
+        "UPDATED (UTC)",
+        "LABEL",
+        "DETAIL",
+    ]
+    .map(String::from);
+    let mut rows = vec![header];
     for j in jobs {
         let detail = [j.last_error.as_deref(), j.note.as_deref()]
             .into_iter()
@@ -124,7 +139,31 @@ pub fn jobs_table(jobs: &[JobView]) -> String {
             detail,
         ]);
     }
-    table(&rows)
+    if jobs.iter().all(|j| j.destinations.is_empty()) {
+        return table(&rows);
+    }
+    // PACS before DETAIL, the last column, which may be long.
+    let with_pacs: Vec<[String; 10]> = rows
+        .into_iter()
+        .zip(std::iter::once(None).chain(jobs.iter().map(Some)))
+        .map(|(row, job)| {
+            let pacs = match job {
+                None => "PACS".to_string(),
+                Some(j) if j.destinations.is_empty() => "-".into(),
+                Some(j) => j
+                    .destinations
+                    .iter()
+                    .map(|d| format!("{} {}", d.destination, d.state_text()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let [id, queue, state, pri, films, copies, updated, label, detail] = row;
+            [
+                id, queue, state, pri, films, copies, updated, label, pacs, detail,
+            ]
+        })
+        .collect();
+    table(&with_pacs)
 }
 
 /// A job's state, with ` (held)` when an operator holds it.
@@ -168,7 +207,26 @@ pub fn job_text(detail: &JobDetail) -> String {
     if !detail.actions.is_empty() {
         fields.push(["ACTIONS".into(), detail.actions.join(", ")]);
     }
+    if let Some(identity) = j.identity.as_ref().filter(|i| !i.is_empty()) {
+        let given: Vec<String> = identity.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        fields.push(["IDENTITY".into(), given.join(", ")]);
+    }
     let mut out = table(&fields);
+    if !j.destinations.is_empty() {
+        out.push('\n');
+        let mut rows =
+            vec![["PACS", "STATE", "ATTEMPTS", "UPDATED (UTC)", "LAST ERROR"].map(String::from)];
+        for d in &j.destinations {
+            rows.push([
+                d.destination.clone(),
+                d.state_text(),
+                d.attempts.to_string(),
+                d.updated.clone(),
+                d.last_error.clone().unwrap_or_default(),
+            ]);
+        }
+        out.push_str(&table(&rows));
+    }
     if detail.films.iter().any(|f| f.params.is_some()) {
         out.push('\n');
         let mut rows =
@@ -291,6 +349,88 @@ mod tests {
             ],
         ]);
         assert_eq!(t, "A     BB  C\nlong  x   last column is not padded\n");
+    }
+
+    fn view(id: &str, destinations: Vec<DestinationView>) -> JobView {
+        JobView {
+            id: id.into(),
+            destinations,
+            ..JobView::from(&crate::spool::JobRow::sample(State::Storing))
+        }
+    }
+
+    fn at(destination: &str, state: crate::spool::DestinationState) -> DestinationView {
+        DestinationView {
+            destination: destination.into(),
+            state,
+            awaiting_commitment: false,
+            attempts: 1,
+            last_error: None,
+            updated: "2026-01-01 00:00:00".into(),
+            updated_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_job_list_shows_each_pacs_destination_only_when_there_are_any() {
+        use crate::spool::DestinationState::{Committed, Stored};
+        let plain = jobs_table(&[view("J1", vec![])]);
+        assert!(!plain.contains("PACS"), "{plain}");
+        let mut waiting = at("B@b:2", Stored);
+        waiting.awaiting_commitment = true;
+        let t = jobs_table(&[
+            view("J1", vec![at("A@a:1", Committed), waiting]),
+            view("J2", vec![]),
+        ]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(
+            lines[0].contains("LABEL  PACS") && lines[0].ends_with("DETAIL"),
+            "{t}"
+        );
+        assert!(
+            lines[1].contains("A@a:1 committed, B@b:2 stored, commitment awaited"),
+            "{t}"
+        );
+        assert!(
+            lines[2].starts_with("J2") && lines[2].ends_with(" -"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn one_job_shows_its_identity_and_each_destination() {
+        use crate::spool::DestinationState::Pending;
+        let mut pending = at("PACS@p:104", Pending);
+        pending.last_error = Some("connection refused".into());
+        let mut job = view("J1", vec![pending]);
+        job.identity = Some(
+            [
+                ("PatientID".to_string(), "123".to_string()),
+                ("PatientName".to_string(), "Doe^Jane".to_string()),
+            ]
+            .into(),
+        );
+        let text = job_text(&JobDetail {
+            job,
+            history: vec![],
+            films: vec![],
+            archive_pdf: None,
+            actions: vec!["cancel".into()],
+        });
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("IDENTITY")
+                    && l.ends_with("PatientID=123, PatientName=Doe^Jane")),
+            "{text}"
+        );
+        let pacs = text
+            .lines()
+            .find(|l| l.starts_with("PACS@p:104"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            pacs.contains("pending") && pacs.ends_with("connection refused"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The operator's side: [`Admin`]'s typed methods (jobs, queues, and the actions cancel,
-//! retry, hold, release, pause, resume, refuse, accept, each audited), which the web
+//! retry, hold, release, assign, pause, resume, refuse, accept, each audited), which the web
 //! console calls directly and the Unix socket in the data directory (`admin.sock`, mode
 //! 0600) maps `filmd jobs`, `filmd hold` ... onto. [`protocol`] is what goes over the
 //! socket, [`server`] the listener and [`client`] the commands' side.
 
 pub mod client;
+pub mod identity;
 pub mod protocol;
 pub mod server;
 mod view;
@@ -14,14 +15,14 @@ pub use client::{ClientError, ask, job_text, jobs_offline, jobs_table, queues_ta
 pub use protocol::{Answer, MAX_LIMIT, MAX_REQUEST, Request};
 pub use server::{Listening, listen};
 pub use view::{
-    AdminError, ErrorView, FilmView, HistoryView, JobDetail, JobPage, JobQuery, JobView, QueueView,
-    utc,
+    AdminError, DestinationView, ErrorView, FilmView, HistoryView, JobDetail, JobPage, JobQuery,
+    JobView, QueueView, utc,
 };
 
 use crate::audit::{Auditor, OperatorAction, OperatorEvent, OperatorTarget};
 use crate::outputs::board::PrinterBoard;
-use crate::spool::store::{JobFilter, State};
-use crate::spool::{Spool, now_ms};
+use crate::spool::store::{DestinationRow, JobFilter, JobRow, State};
+use crate::spool::{Identity, Spool, now_ms};
 use std::sync::Arc;
 use tracing::info;
 
@@ -79,8 +80,13 @@ impl Admin {
             offset: query.offset,
         };
         let rows = self.spool.jobs(&filter)?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut destinations = self.spool.destinations_of(&ids)?;
         Ok(JobPage {
-            jobs: rows.iter().map(JobView::from).collect(),
+            jobs: rows
+                .iter()
+                .map(|row| with_destinations(row, destinations.remove(&row.id)))
+                .collect(),
             total: self.spool.count_jobs(&filter)?,
             offset: query.offset,
             limit,
@@ -95,6 +101,7 @@ impl Admin {
             .ok_or_else(|| AdminError::NotFound(format!("no job {id}")))?;
         let history = self.spool.history(id)?;
         let params = self.spool.film_params(id)?;
+        let destinations = self.spool.destinations(id)?;
         let films = (1..=row.films as usize)
             .map(|number| FilmView {
                 number,
@@ -103,11 +110,11 @@ impl Admin {
             })
             .collect();
         Ok(JobDetail {
-            job: JobView::from(&row),
+            job: with_destinations(&row, Some(destinations.clone())),
             history: history.iter().map(HistoryView::from).collect(),
             films,
             archive_pdf: view::archive_pdf(row.note.as_deref()),
-            actions: view::actions(&row),
+            actions: view::actions(&row, &destinations),
         })
     }
 
@@ -192,6 +199,25 @@ impl Admin {
         let result = self.spool.release(id).map_err(AdminError::from);
         self.audit_job(OperatorAction::Release, id, operator, &result, |&c| {
             done("released", c)
+        });
+        result
+    }
+
+    /// Gives a job the identity its PACS destinations get (fields checked against their
+    /// VR, [`identity::check`]), merged into what was found, and releases it if held.
+    /// The audit trail names the attributes given, not their values.
+    pub fn assign(&self, id: &str, fields: &Identity, operator: &str) -> Result<(), AdminError> {
+        let checked = identity::check(fields).map_err(AdminError::Invalid);
+        let keys = checked
+            .as_ref()
+            .map(|i| i.keys().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        let result = checked.and_then(|i| self.spool.assign(id, i).map_err(AdminError::from));
+        if result.is_ok() {
+            info!(job = %id, operator, "identity given ({keys})");
+        }
+        self.audit_job(OperatorAction::Assign, id, operator, &result, |()| {
+            format!("identity given: {keys}")
         });
         result
     }
@@ -349,6 +375,14 @@ impl Admin {
                 },
                 Err(e) => Answer::error(e.to_string()),
             },
+            Request::Assign { id, identity } => match self.assign(&id, &identity, operator) {
+                Ok(()) => Answer {
+                    ok: true,
+                    id: Some(id),
+                    ..Answer::default()
+                },
+                Err(e) => Answer::error(e.to_string()),
+            },
             Request::Hold { id } => changed(self.hold(&id, operator)),
             Request::Release { id } => changed(self.release(&id, operator)),
             Request::Pause { queue } => changed(self.pause(&queue, operator)),
@@ -364,6 +398,18 @@ impl Admin {
                 Err(e) => Answer::error(e.to_string()),
             },
         }
+    }
+}
+
+/// A job as an operator sees it, with its destinations.
+fn with_destinations(row: &JobRow, destinations: Option<Vec<DestinationRow>>) -> JobView {
+    JobView {
+        destinations: destinations
+            .unwrap_or_default()
+            .iter()
+            .map(DestinationView::from)
+            .collect(),
+        ..JobView::from(row)
     }
 }
 

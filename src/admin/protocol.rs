@@ -3,6 +3,7 @@
 //! the timeouts).
 
 use super::{JobDetail, JobView, QueueView};
+use crate::spool::Identity;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -46,6 +47,9 @@ pub enum Request {
     Hold { id: String },
     /// Releases a held job.
     Release { id: String },
+    /// Gives a job the identity its PACS destinations get (DICOM keyword → value, see
+    /// [`super::identity::ASSIGNABLE`]), merged into what was found, and releases it.
+    Assign { id: String, identity: Identity },
     /// Pauses a queue: prints accepted, nothing delivered until it is resumed.
     Pause { queue: String },
     /// Resumes a paused queue.
@@ -137,5 +141,21 @@ mod tests {
         assert!(serde_json::from_str::<Request>(r#"{"op":"drop_tables"}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"op":"cancel","id":"x","all":true}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"op":"cancel"}"#).is_err());
+        let r: Request = serde_json::from_str(
+            r#"{"op":"assign","id":"x","identity":{"PatientID":"123","PatientSex":"F"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Request::Assign {
+                id: "x".into(),
+                identity: [
+                    ("PatientID".to_string(), "123".to_string()),
+                    ("PatientSex".to_string(), "F".to_string())
+                ]
+                .into()
+            }
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"op":"assign","id":"x"}"#).is_err());
     }
 }

@@ -1,8 +1,8 @@
 //! What an operator sees of jobs and queues, the same over the admin socket, the web
 //! console and its JSON API; and the typed errors of the operator's actions.
 
-use crate::spool::SpoolError;
-use crate::spool::store::{FilmParams, JobEvent, JobRow, LastError, State};
+use crate::spool::store::{DestinationRow, FilmParams, JobEvent, JobRow, LastError, State};
+use crate::spool::{DestinationState, Identity, SpoolError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,6 +35,59 @@ pub struct JobView {
     pub note: Option<String>,
     /// The job it was printed again as (`filmd retry`).
     pub retried_as: Option<String>,
+    /// The patient and study identity its PACS destinations get (DICOM keyword →
+    /// value); None until found or assigned.
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    /// Its state at each PACS destination of its queue.
+    #[serde(default)]
+    pub destinations: Vec<DestinationView>,
+}
+
+/// A job at one PACS destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationView {
+    /// As configured, e.g. `PACS@10.0.0.5:104`.
+    pub destination: String,
+    /// pending, stored, committed or failed.
+    pub state: DestinationState,
+    /// Stored, and the PACS's Storage Commitment report is awaited.
+    #[serde(default)]
+    pub awaiting_commitment: bool,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`, and unix milliseconds.
+    pub updated: String,
+    pub updated_ms: i64,
+}
+
+impl From<&DestinationRow> for DestinationView {
+    fn from(d: &DestinationRow) -> DestinationView {
+        DestinationView {
+            destination: d.destination.clone(),
+            state: d.state,
+            awaiting_commitment: d.state == DestinationState::Stored && d.transaction_uid.is_some(),
+            attempts: d.attempts,
+            last_error: d.last_error.clone(),
+            updated: utc(d.updated_ms),
+            updated_ms: d.updated_ms,
+        }
+    }
+}
+
+impl DestinationView {
+    /// `pending`, `stored`, `stored, commitment awaited`, `committed` or `failed`.
+    pub fn state_text(&self) -> String {
+        let state = serde_json::to_value(self.state)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        if self.awaiting_commitment {
+            format!("{state}, commitment awaited")
+        } else {
+            state
+        }
+    }
 }
 
 impl From<&JobRow> for JobView {
@@ -58,6 +111,8 @@ impl From<&JobRow> for JobView {
             last_error: r.last_error.clone(),
             note: r.note.clone(),
             retried_as: r.retried_as.clone().filter(|s| !s.is_empty()),
+            identity: r.identity.clone(),
+            destinations: Vec::new(),
         }
     }
 }
@@ -131,7 +186,8 @@ pub struct JobDetail {
     pub films: Vec<FilmView>,
     /// The archived PDF, if the queue archives and it is there.
     pub archive_pdf: Option<PathBuf>,
-    /// What an operator may do to it now: `cancel`, `retry`, `hold`, `release`.
+    /// What an operator may do to it now: `cancel`, `retry`, `hold`, `release`,
+    /// `assign`.
     pub actions: Vec<String>,
 }
 
@@ -232,8 +288,9 @@ impl From<SpoolError> for AdminError {
     }
 }
 
-/// What an operator may do to a job in this state.
-pub(super) fn actions(job: &JobRow) -> Vec<String> {
+/// What an operator may do to a job in this state, at these destinations: `assign`
+/// for a held job that goes to a PACS and is not stored there yet.
+pub(super) fn actions(job: &JobRow, destinations: &[DestinationRow]) -> Vec<String> {
     let mut out = Vec::new();
     if !job.state.is_final() {
         out.push("cancel");
@@ -245,6 +302,15 @@ pub(super) fn actions(job: &JobRow) -> Vec<String> {
         out.push("release");
     } else if matches!(job.state, State::Received | State::Composed) {
         out.push("hold");
+    }
+    let stored = destinations.iter().any(|d| {
+        matches!(
+            d.state,
+            DestinationState::Stored | DestinationState::Committed
+        )
+    });
+    if job.held && !job.state.is_final() && !destinations.is_empty() && !stored {
+        out.push("assign");
     }
     out.into_iter().map(String::from).collect()
 }
@@ -275,9 +341,44 @@ mod tests {
         }
     }
 
+    fn at(state: DestinationState) -> DestinationRow {
+        DestinationRow {
+            destination: "PACS@p:104".into(),
+            state,
+            attempts: 0,
+            next_attempt_ms: 0,
+            last_error: None,
+            transaction_uid: None,
+            updated_ms: 0,
+        }
+    }
+
+    #[test]
+    fn an_identity_is_offered_for_a_held_job_not_yet_stored_at_its_pacs() {
+        let pending = [at(DestinationState::Pending)];
+        let held = row(State::Storing, true);
+        assert_eq!(actions(&held, &pending), ["cancel", "release", "assign"]);
+        assert_eq!(actions(&row(State::Storing, false), &pending), ["cancel"]);
+        assert_eq!(actions(&held, &[]), ["cancel", "release"], "no PACS");
+        let stored = [at(DestinationState::Pending), at(DestinationState::Stored)];
+        assert_eq!(actions(&held, &stored), ["cancel", "release"]);
+    }
+
+    #[test]
+    fn a_destination_reads_its_state_and_whether_commitment_is_awaited() {
+        let mut d = at(DestinationState::Stored);
+        assert_eq!(DestinationView::from(&d).state_text(), "stored");
+        d.transaction_uid = Some("2.25.1".into());
+        let view = DestinationView::from(&d);
+        assert_eq!(view.state_text(), "stored, commitment awaited");
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["state"], "stored");
+        assert_eq!(json["awaiting_commitment"], true);
+    }
+
     #[test]
     fn only_the_actions_a_jobs_state_allows_are_offered() {
-        let offered = |state, held| actions(&row(state, held));
+        let offered = |state, held| actions(&row(state, held), &[]);
         assert_eq!(offered(State::Received, false), ["cancel", "hold"]);
         assert_eq!(offered(State::Composed, true), ["cancel", "release"]);
         assert_eq!(offered(State::Submitted, false), ["cancel"]);

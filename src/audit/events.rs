@@ -47,6 +47,8 @@ pub enum OperatorAction {
     Resume,
     Refuse,
     Accept,
+    /// An identity given to a job for its PACS destinations (`filmd assign`).
+    Assign,
 }
 
 impl OperatorAction {
@@ -60,6 +62,7 @@ impl OperatorAction {
             OperatorAction::Resume => "resume",
             OperatorAction::Refuse => "refuse",
             OperatorAction::Accept => "accept",
+            OperatorAction::Assign => "assign",
         }
     }
 }

@@ -151,6 +151,20 @@ fn jobs_and_queues_are_listed_and_impossible_actions_refused_with_reasons() {
         "{}",
         stderr(&cancel)
     );
+    // An identity only for a job going to a PACS, with values fit for their VR, and at
+    // least one of them.
+    let assign = filmd(&dir, &["assign", &id, "--patient-id", "123"]);
+    assert_eq!(assign.status.code(), Some(1));
+    assert!(
+        stderr(&assign).contains("cannot be given an identity: it is done"),
+        "{}",
+        stderr(&assign)
+    );
+    let assign = filmd(&dir, &["assign", &id, "--sex", "Q"]);
+    assert_eq!(assign.status.code(), Some(1));
+    assert!(stderr(&assign).contains("M, F or O"), "{}", stderr(&assign));
+    let assign = filmd(&dir, &["assign", &id]);
+    assert_eq!(assign.status.code(), Some(2), "clap: an option is required");
     let unknown = filmd(&dir, &["cancel", "no-such-job"]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(stderr(&unknown).contains("no job no-such-job"));

@@ -465,6 +465,70 @@ async fn operator_actions_change_the_states_of_jobs_and_queues() {
         "{}",
         hold_done.text()
     );
+    // An identity is for a job that goes to a PACS and is not finished; its fields are
+    // checked against their VR first (400), then the job (409).
+    let detail = console.job(&id).await;
+    assert_eq!(detail["job"]["destinations"], json!([]));
+    assert_eq!(detail["job"]["identity"], Value::Null);
+    let bad_sex = console
+        .post_json(
+            &format!("/api/v1/jobs/{id}/assign"),
+            json!({"identity": {"PatientID": "123", "PatientSex": "X"}}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        bad_sex.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        bad_sex.text()
+    );
+    assert!(
+        bad_sex.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("PatientSex \"X\": M, F or O")
+    );
+    let assign_done = console
+        .post_json(
+            &format!("/api/v1/jobs/{id}/assign"),
+            json!({"identity": {"PatientID": "123"}}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        assign_done.status,
+        StatusCode::CONFLICT,
+        "{}",
+        assign_done.text()
+    );
+    assert!(
+        assign_done.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be given an identity: it is done"),
+        "{}",
+        assign_done.text()
+    );
+    let assign_form = console
+        .post_form(
+            &format!("/jobs/{id}/assign"),
+            &[("csrf", &token), ("PatientID", "123")],
+        )
+        .await;
+    assert_eq!(
+        assign_form.status,
+        StatusCode::CONFLICT,
+        "{}",
+        assign_form.text()
+    );
+    assert!(
+        !console
+            .ok(&format!("/jobs/{id}"))
+            .await
+            .text()
+            .contains("data-action=\"assign\"")
+    );
     let unknown = console
         .post_json("/api/v1/jobs/no-such-job/cancel", json!({}), &[])
         .await;

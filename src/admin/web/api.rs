@@ -7,6 +7,7 @@ use super::data::{self, Refusal, blocking};
 use super::{AppState, Operator};
 use crate::admin::JobQuery;
 use crate::metrics::Scrape;
+use crate::spool::Identity;
 use crate::spool::State as JobState;
 use axum::Json;
 use axum::body::Bytes;
@@ -32,7 +33,8 @@ pub async fn jobs(State(state): State<AppState>, Query(query): Query<JobQuery>) 
     }
 }
 
-/// `GET /api/v1/jobs/{id}`: the job, its history, films, PDF and the actions that apply,
+/// `GET /api/v1/jobs/{id}`: the job (with its identity and its state at each PACS
+/// destination), its history, films, PDF and the actions that apply,
 /// with the console's URLs of the previews (`films[].preview_url`) and of the PDF
 /// (`pdf_url`) where they exist.
 pub async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Response {
@@ -90,6 +92,8 @@ pub struct ActionBody {
     pub force: bool,
     /// Refuse: why, for the modalities (Error Comment, at most 64 characters).
     pub reason: Option<String>,
+    /// Assign: the identity given, by DICOM keyword (`{"PatientID": "123", …}`).
+    pub identity: Identity,
 }
 
 /// The action's body, if the request is JSON: `Content-Type: application/json` (which a
@@ -114,7 +118,8 @@ fn action_body(headers: &HeaderMap, body: &Bytes) -> Result<ActionBody, Refusal>
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
 }
 
-/// `POST /api/v1/jobs/{id}/{cancel|retry|hold|release}`.
+/// `POST /api/v1/jobs/{id}/{cancel|retry|hold|release|assign}`; assign's body is
+/// `{"identity": {"PatientID": "…", …}}`.
 pub async fn job_action(
     State(state): State<AppState>,
     Extension(op): Extension<Operator>,
@@ -127,8 +132,12 @@ pub async fn job_action(
         Err(r) => return r.into_response(),
     };
     let operator = op.name();
+    let input = data::JobInput {
+        force: body.force,
+        identity: body.identity,
+    };
     match blocking(&state, move |ctx| {
-        data::job_action(ctx, &id, &action, body.force, &operator)
+        data::job_action(ctx, &id, &action, &input, &operator)
     })
     .await
     {

@@ -4,6 +4,7 @@
 
 use super::{AppState, Context};
 use crate::admin::{AdminError, JobDetail};
+use crate::spool::Identity;
 use axum::http::StatusCode;
 use std::path::PathBuf;
 use tracing::info;
@@ -74,24 +75,36 @@ fn in_archive(ctx: &Context, queue: &str, pdf: PathBuf) -> Option<PathBuf> {
     (pdf.starts_with(&dir) && pdf.is_file()).then_some(pdf)
 }
 
+/// What a job action carries besides its name.
+#[derive(Debug, Clone, Default)]
+pub struct JobInput {
+    /// Retry: also when printed again already or when it reached its printer.
+    pub force: bool,
+    /// Assign: the identity given, by DICOM keyword.
+    pub identity: Identity,
+}
+
 /// An operator's action on a job: the job to show next (the new one, for a retry).
 pub fn job_action(
     ctx: &Context,
     id: &str,
     action: &str,
-    force: bool,
+    input: &JobInput,
     operator: &str,
 ) -> Result<String, Refusal> {
     let admin = &ctx.admin;
     let done = match action {
         "cancel" => admin.cancel(id, operator).map(|()| id.to_string()),
-        "retry" => admin.retry(id, force, operator),
+        "retry" => admin.retry(id, input.force, operator),
         "hold" => admin.hold(id, operator).map(|_| id.to_string()),
         "release" => admin.release(id, operator).map(|_| id.to_string()),
+        "assign" => admin
+            .assign(id, &input.identity, operator)
+            .map(|()| id.to_string()),
         other => {
             return Err(Refusal::new(
                 StatusCode::NOT_FOUND,
-                format!("no job action {other:?}: cancel, retry, hold or release"),
+                format!("no job action {other:?}: cancel, retry, hold, release or assign"),
             ));
         }
     };

@@ -2,6 +2,7 @@
 //! carried out, and the browser sent back to the page it came from.
 
 use super::*;
+use crate::spool::Identity;
 
 /// The fields of an action form.
 #[derive(Debug, serde::Deserialize)]
@@ -12,6 +13,39 @@ pub struct ActionForm {
     reason: Option<String>,
     #[serde(default)]
     force: Option<String>,
+    /// Assign: the identity's fields, named by DICOM keyword.
+    #[serde(default, rename = "PatientID")]
+    patient_id: Option<String>,
+    #[serde(default, rename = "PatientName")]
+    patient_name: Option<String>,
+    #[serde(default, rename = "AccessionNumber")]
+    accession_number: Option<String>,
+    #[serde(default, rename = "StudyInstanceUID")]
+    study_instance_uid: Option<String>,
+    #[serde(default, rename = "PatientBirthDate")]
+    patient_birth_date: Option<String>,
+    #[serde(default, rename = "PatientSex")]
+    patient_sex: Option<String>,
+}
+
+impl ActionForm {
+    /// The identity fields filled in (an empty field is not given).
+    fn identity(&self) -> Identity {
+        [
+            ("PatientID", &self.patient_id),
+            ("PatientName", &self.patient_name),
+            ("AccessionNumber", &self.accession_number),
+            ("StudyInstanceUID", &self.study_instance_uid),
+            ("PatientBirthDate", &self.patient_birth_date),
+            ("PatientSex", &self.patient_sex),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let v = v.as_deref()?.trim();
+            (!v.is_empty()).then(|| (k.to_string(), v.to_string()))
+        })
+        .collect()
+    }
 }
 
 /// Whether the form carries its user's token; else the refusal (403).
@@ -36,13 +70,16 @@ pub async fn job_action(
     if let Err(r) = check_token(&state, &op, &form) {
         return refused(r);
     }
-    let force = form
-        .force
-        .as_deref()
-        .is_some_and(|f| f == "true" || f == "on");
+    let input = data::JobInput {
+        force: form
+            .force
+            .as_deref()
+            .is_some_and(|f| f == "true" || f == "on"),
+        identity: form.identity(),
+    };
     let operator = op.name();
     match blocking(&state, move |ctx| {
-        data::job_action(ctx, &id, &action, force, &operator)
+        data::job_action(ctx, &id, &action, &input, &operator)
     })
     .await
     {

@@ -2,22 +2,39 @@
 //! its previews, film parameters, history and actions.
 
 use super::*;
+use crate::admin::identity::{ASSIGNABLE, Vr};
 
-/// A job table: `table#ID`, a `tr[data-job]` per job with `td.state` and `a.job-link`.
+/// A job table: `table#ID`, a `tr[data-job]` per job with `td.state` and `a.job-link`;
+/// a `td.pacs` column of each job's destinations when any job has some.
 pub(super) fn jobs_table(b: &mut String, id: &str, jobs: &[JobView]) {
+    let pacs = jobs.iter().any(|j| !j.destinations.is_empty());
     let _ = write!(
         b,
         "<div class=\"scroll\"><table id=\"{id}\"><thead><tr><th>Job</th><th>Queue</th>\
          <th>State</th><th>Calling AE</th><th>Label</th><th>Films × copies</th>\
-         <th>Received</th><th>Updated</th><th>Attempts</th><th>Last error</th></tr></thead><tbody>"
+         <th>Received</th><th>Updated</th><th>Attempts</th>{}<th>Last error</th></tr></thead><tbody>",
+        if pacs { "<th>PACS</th>" } else { "" }
     );
     for j in jobs {
+        let destinations = if pacs {
+            let text: Vec<String> = j
+                .destinations
+                .iter()
+                .map(|d| format!("{} {}", d.destination, d.state_text()))
+                .collect();
+            format!(
+                "<td class=\"pacs\">{}</td>",
+                or_dash(Some(&text.join(", ")))
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             b,
             "<tr data-job=\"{id}\"><td><a class=\"job-link\" href=\"/jobs/{href}\">{id}</a></td>\
              <td>{queue}</td><td class=\"state state-{state}\">{state_text}</td><td>{ae}</td>\
              <td>{label}</td><td>{films} × {copies}</td><td>{created}</td><td>{updated}</td>\
-             <td>{attempts}</td><td class=\"error\">{error}</td></tr>",
+             <td>{attempts}</td>{destinations}<td class=\"error\">{error}</td></tr>",
             id = esc(&j.id),
             href = esc(&url(&j.id)),
             queue = esc(&j.queue),
@@ -35,6 +52,76 @@ pub(super) fn jobs_table(b: &mut String, id: &str, jobs: &[JobView]) {
     }
     if jobs.is_empty() {
         b.push_str("<tr class=\"empty\"><td colspan=\"10\">No jobs</td></tr>");
+    }
+    b.push_str("</tbody></table></div>");
+}
+
+/// A job's identity (`dl#identity`), its PACS destinations (`table#destinations`, a
+/// `tr[data-destination]` each), and for a held job waiting for one the assign form
+/// (`form[data-action=assign]`, fields named by DICOM keyword).
+fn pacs_sections(b: &mut String, job: &JobView, base: &str, csrf: &str, assign: bool) {
+    if job.destinations.is_empty() && job.identity.is_none() {
+        return;
+    }
+    b.push_str("<h2>Identity</h2><dl id=\"identity\" class=\"details\">");
+    match job.identity.as_ref().filter(|i| !i.is_empty()) {
+        Some(identity) => {
+            for (keyword, value) in identity {
+                let _ = write!(b, "<dt>{}</dt><dd>{}</dd>", esc(keyword), esc(value));
+            }
+        }
+        None => b.push_str("<dt>–</dt><dd>none yet</dd>"),
+    }
+    b.push_str("</dl>");
+    if assign {
+        let mut fields = String::new();
+        for (keyword, vr) in ASSIGNABLE {
+            let (label, hint) = match vr {
+                Vr::Lo => ("Patient ID", "maxlength=\"64\""),
+                Vr::Pn => (
+                    "Patient's Name",
+                    "placeholder=\"Family^Given\" maxlength=\"194\"",
+                ),
+                Vr::Sh => ("Accession Number", "maxlength=\"16\""),
+                Vr::Ui => ("Study Instance UID", "maxlength=\"64\" pattern=\"[0-9.]+\""),
+                Vr::Da => (
+                    "Birth date",
+                    "placeholder=\"YYYYMMDD\" pattern=\"[0-9]{8}\"",
+                ),
+                Vr::Sex => ("Sex", "placeholder=\"M, F or O\" pattern=\"[MFO]\""),
+            };
+            let _ = write!(
+                fields,
+                "<label>{label} <input name=\"{keyword}\" {hint}></label>"
+            );
+        }
+        b.push_str(&action_form(
+            &format!("{base}/assign"),
+            "assign",
+            "Assign and release",
+            csrf,
+            &fields,
+        ));
+    }
+    if job.destinations.is_empty() {
+        return;
+    }
+    b.push_str(
+        "<h2>PACS</h2><div class=\"scroll\"><table id=\"destinations\"><thead><tr>\
+         <th>Destination</th><th>State</th><th>Attempts</th><th>Updated</th>\
+         <th>Last error</th></tr></thead><tbody>",
+    );
+    for d in &job.destinations {
+        let _ = write!(
+            b,
+            "<tr data-destination=\"{dest}\"><td>{dest}</td><td class=\"state\">{state}</td>\
+             <td>{attempts}</td><td>{updated}</td><td class=\"error\">{error}</td></tr>",
+            dest = esc(&d.destination),
+            state = esc(&d.state_text()),
+            attempts = d.attempts,
+            updated = esc(&d.updated),
+            error = or_dash(d.last_error.as_deref()),
+        );
     }
     b.push_str("</tbody></table></div>");
 }
@@ -162,7 +249,8 @@ fn film_params(p: &FilmParams) -> String {
 }
 
 /// `/jobs/{id}`: `#job-state`, an `img.preview` per film, `a#download-pdf`, the forms
-/// `form[data-action=cancel|retry|hold|release]` that apply, and `ol#history`.
+/// `form[data-action=cancel|retry|hold|release]` that apply, its identity and PACS
+/// destinations ([`pacs_sections`]), and `ol#history`.
 pub async fn job(
     State(state): State<AppState>,
     Extension(op): Extension<Operator>,
@@ -253,6 +341,8 @@ pub async fn job(
             _ => "–".into(),
         },
     );
+    let assign = detail.actions.iter().any(|a| a == "assign");
+    pacs_sections(&mut b, job, &base, &csrf, assign);
     b.push_str("<h2>History</h2><ol id=\"history\">");
     for h in &detail.history {
         let _ = write!(
