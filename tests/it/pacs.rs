@@ -91,6 +91,7 @@ fn film(label: &'static str) -> filmd::scu::FilmSpec<'static> {
         ))],
     );
     spec.label = label;
+    spec.size = "14INX17IN";
     spec
 }
 
