@@ -14,9 +14,10 @@
 # prints one W1 film (STANDARD\2,2, four 1024x1024 12-bit images), then the script waits
 # until the job is done, which it is only once Orthanc has reported every instance
 # committed. The spool's history (`filmd job ID --json`) gives the times: received (the
-# N-ACTION), stored (the C-STOREs answered), committed (the report recorded) and done.
-# Then a table: p50 and max of N-ACTION -> stored and N-ACTION -> committed, in ms.
+# N-ACTION), composed (the console's previews written), committed (Orthanc's report
+# recorded: the job is done). Then a table: p50 and max of each, in ms from the N-ACTION.
 # Needs orthanc, cc, python3; every process started here is stopped by its PID.
+# The jobs' histories and the logs stay in $KEEP if set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -94,26 +95,24 @@ EOF
   for id in $(python3 -c 'import json,sys; print(" ".join(j["id"] for j in json.load(open(sys.argv[1]))))' "$dir/jobs.json"); do
     "$FILMD" job "$id" --json --data-dir "$dir/data" > "$dir/job-$id.json"
   done
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP/$store_as"; cp "$dir"/job-*.json "$dir"/*.log "$KEEP/$store_as/"; fi
   python3 - "$store_as" "$dir" <<'EOF'
 import glob, json, statistics, sys
 store_as, d = sys.argv[1], sys.argv[2]
-stored, committed = [], []
+composed, committed = [], []
 for f in glob.glob(d + "/job-*.json"):
-    job = json.load(open(f))
-    events = job.get("history", [])
     t = {}
-    for e in events:
-        name = e["event"].split()[0]
-        t.setdefault(name, e["at_ms"])
+    for e in json.load(open(f)).get("history", []):
+        t.setdefault(e["event"], e["at_ms"])
     t0 = t["received"]
-    stored.append(t.get("stored", t["done"]) - t0)
+    composed.append(t["composed"] - t0)
     committed.append(t.get("committed", t["done"]) - t0)
 def fmt(v): return f"{statistics.median(v):.0f} / {max(v):.0f}"
-print(f"| {store_as} | {len(committed)} | {fmt(stored)} | {fmt(committed)} |")
+print(f"| {store_as} | {len(committed)} | {fmt(composed)} | {fmt(committed)} |")
 EOF
   kill "$fpid" "$opid"; wait "$fpid" 2>/dev/null || true; wait "$opid" 2>/dev/null || true
 }
 
-echo "| stored as | films | N-ACTION -> stored, ms (p50 / max) | N-ACTION -> committed, ms (p50 / max) |"
+echo "| stored as | films | N-ACTION -> composed (previews), ms p50 / max | N-ACTION -> committed, ms p50 / max |"
 echo "|---|---|---|---|"
 for s in $STORE_AS; do run "$s"; done

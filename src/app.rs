@@ -20,7 +20,7 @@ use crate::net::tls::{self, Transport};
 use crate::outputs::archive::PdfArchive;
 use crate::outputs::board::{PrinterBoard, follow_recoveries};
 use crate::outputs::ipp::IppQueue;
-use crate::outputs::pacs::{PacsOutput, WithPacs};
+use crate::outputs::pacs::{PacsOutput, ReportsElsewhere, WithPacs};
 use crate::outputs::timed::Timed;
 use crate::print::commitment::CommitmentInbox;
 use crate::print::{PrintService, PrintSettings};
@@ -169,8 +169,15 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     };
     let mut tasks = Tasks::default();
     let mut outputs: HashMap<String, Arc<dyn QueueOutputs>> = HashMap::new();
+    let reports_elsewhere = Arc::new(ReportsElsewhere::default());
     for queue in &settings.queues {
-        let (output, poller) = queue_outputs(queue, &settings, &board, &observers.metrics)?;
+        let (output, poller) = queue_outputs(
+            queue,
+            &settings,
+            &board,
+            &observers.metrics,
+            &reports_elsewhere,
+        )?;
         tasks.0.extend(poller);
         let timed = Timed::new(&queue.name, output, observers.metrics.clone());
         outputs.insert(queue.name.clone(), Arc::new(timed));
@@ -189,6 +196,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         &mut tasks,
         &auditor,
         &observers,
+        reports_elsewhere,
     );
     match serving.await {
         Ok(Serving {
@@ -244,6 +252,7 @@ async fn serve_spool(
     tasks: &mut Tasks,
     auditor: &Auditor,
     observers: &Observers,
+    reports_elsewhere: Arc<ReportsElsewhere>,
 ) -> Result<Serving, StartError> {
     let data_dir = &settings.server.data_dir;
     let back = Arc::downgrade(&spool);
@@ -276,7 +285,10 @@ async fn serve_spool(
         .iter()
         .any(|q| q.pacs.as_ref().is_some_and(|p| p.commit))
     {
-        service = service.with_commitment_inbox(Arc::new(SpoolInbox(spool)));
+        service = service.with_commitment_inbox(Arc::new(SpoolInbox {
+            spool,
+            elsewhere: reports_elsewhere,
+        }));
     }
     let service = Arc::new(service);
     let mut endpoints = Vec::new();
@@ -476,6 +488,7 @@ fn queue_outputs(
     settings: &Settings,
     board: &Arc<PrinterBoard>,
     metrics: &Arc<Metrics>,
+    reports_elsewhere: &Arc<ReportsElsewhere>,
 ) -> Result<Outputs, StartError> {
     let archive = queue.archive.as_ref().map(|a| PdfArchive {
         dir: a.dir.clone(),
@@ -497,10 +510,13 @@ fn queue_outputs(
         })?;
         return Ok((inner, poller));
     };
-    let output = PacsOutput::new(&queue.name, pacs.clone()).map_err(|e| StartError::Pacs {
-        queue: queue.name.clone(),
-        message: e.to_string(),
-    })?;
+    let output =
+        PacsOutput::new(&queue.name, pacs.clone(), reports_elsewhere.clone()).map_err(|e| {
+            StartError::Pacs {
+                queue: queue.name.clone(),
+                message: e.to_string(),
+            }
+        })?;
     info!(
         queue = %queue.name,
         "storing in {}{}",
@@ -643,12 +659,19 @@ pub async fn run(
 
 /// Storage Commitment reports that a PACS sends on an association of its own (PS3.4
 /// J.3.3) go to the spool, which knows the transactions it waits for.
-struct SpoolInbox(Arc<Spool>);
+/// A store still waiting for the report on its own association stops waiting.
+struct SpoolInbox {
+    spool: Arc<Spool>,
+    elsewhere: Arc<ReportsElsewhere>,
+}
 
 impl CommitmentInbox for SpoolInbox {
     fn report(&self, calling_ae: &str, result: CommitmentResult) -> Result<(), String> {
-        match self.0.commitment_report(&result) {
-            Ok(true) => Ok(()),
+        match self.spool.commitment_report(&result) {
+            Ok(true) => {
+                self.elsewhere.arrived(&result.transaction_uid);
+                Ok(())
+            }
             Ok(false) => Err(format!(
                 "Transaction UID {} from {calling_ae} is not one filmd waits for",
                 result.transaction_uid

@@ -25,6 +25,7 @@ use crate::spool::{
 };
 use identity::IdentityRules;
 pub use instance::{ENCAPSULATED_PDF, SECONDARY_CAPTURE};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +37,45 @@ pub const STORAGE_COMMITMENT: &str = "1.2.840.10008.1.20.1";
 pub const WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
 
 /// How long a store waits on its own association for the commitment report before
-/// leaving it to come on an association the PACS opens (as Orthanc does).
+/// releasing it (PS3.4 J.3.3: the PACS may report on it or on an association of its own,
+/// as Orthanc always does; a PACS that finds it released opens one). The wait ends as
+/// soon as the report arrives, on either association.
 const SAME_ASSOCIATION_REPORT: Duration = Duration::from_secs(2);
+/// The wait above in slices, between which a report on the PACS's own association is
+/// looked for ([`ReportsElsewhere`]). A slice that ends in the middle of a PDU loses
+/// nothing: dicom-ul keeps the bytes read so far for the next receive.
+const REPORT_SLICE: Duration = Duration::from_millis(50);
+
+/// The Transaction UIDs that stores are waiting for on their own association, and
+/// whether their report came meanwhile on an association the PACS opened to filmd's
+/// listener (told by the listener's inbox): such a store stops waiting at once.
+#[derive(Debug, Default)]
+pub struct ReportsElsewhere(std::sync::Mutex<HashMap<String, bool>>);
+
+impl ReportsElsewhere {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn waiting(&self, transaction_uid: &str) {
+        self.lock().insert(transaction_uid.to_string(), false);
+    }
+
+    /// The listener took the report of `transaction_uid` (only a waiting store's is kept).
+    pub fn arrived(&self, transaction_uid: &str) {
+        if let Some(seen) = self.lock().get_mut(transaction_uid) {
+            *seen = true;
+        }
+    }
+
+    fn seen(&self, transaction_uid: &str) -> bool {
+        self.lock().get(transaction_uid).copied().unwrap_or(false)
+    }
+
+    fn done(&self, transaction_uid: &str) {
+        self.lock().remove(transaction_uid);
+    }
+}
 /// Worklist answers read at most: one is a match, more are ambiguous.
 const MAX_WORKLIST_MATCHES: usize = 8;
 
@@ -56,10 +94,15 @@ pub struct PacsOutput {
     settings: PacsSettings,
     rules: IdentityRules,
     tls: Option<Arc<rustls::ClientConfig>>,
+    elsewhere: Arc<ReportsElsewhere>,
 }
 
 impl PacsOutput {
-    pub fn new(queue: &str, settings: PacsSettings) -> Result<PacsOutput, PacsSetupError> {
+    pub fn new(
+        queue: &str,
+        settings: PacsSettings,
+        elsewhere: Arc<ReportsElsewhere>,
+    ) -> Result<PacsOutput, PacsSetupError> {
         let rules = IdentityRules::parse(&settings.identity).map_err(PacsSetupError::Identity)?;
         let tls = settings
             .tls
@@ -72,6 +115,7 @@ impl PacsOutput {
             settings,
             rules,
             tls,
+            elsewhere,
         })
     }
 
@@ -217,19 +261,37 @@ impl PacsOutput {
             &request.destination,
             &attempt,
         ]);
-        session
-            .request_commitment(tx, &self.references(job))
-            .map_err(store_err)?;
+        self.elsewhere.waiting(tx);
         let report = session
-            .wait_commitment(SAME_ASSOCIATION_REPORT)
+            .request_commitment(tx, &self.references(job))
+            .and_then(|()| self.wait_here(&mut session, tx))
             .map_err(store_err);
+        self.elsewhere.done(tx);
         let _ = session.release();
         match report? {
-            Some(result) if &result.transaction_uid == tx => settle_commitment(&result),
-            _ => Ok(StoreOutcome::CommitRequested {
+            Some(result) => settle_commitment(&result),
+            None => Ok(StoreOutcome::CommitRequested {
                 transaction_uid: tx.clone(),
             }),
         }
+    }
+
+    /// The report of `tx` on this association, if it comes within
+    /// [`SAME_ASSOCIATION_REPORT`] and not first on one the PACS opened.
+    fn wait_here(
+        &self,
+        session: &mut Session,
+        tx: &str,
+    ) -> Result<Option<CommitmentResult>, ClientError> {
+        let deadline = std::time::Instant::now() + SAME_ASSOCIATION_REPORT;
+        while std::time::Instant::now() < deadline && !self.elsewhere.seen(tx) {
+            match session.wait_commitment(REPORT_SLICE)? {
+                Some(result) if result.transaction_uid == tx => return Ok(Some(result)),
+                // A late report of an earlier attempt, which this one supersedes.
+                Some(_) | None => {}
+            }
+        }
+        Ok(None)
     }
 
     /// C-STOREs every instance of the job, composing one film at a time so that a
