@@ -425,6 +425,137 @@ fn done(what: &str, changed: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spool::{
+        BoxFuture, Composed, DeliveryError, Identification, PrintJob, QueueOutputs, SpoolConfig,
+        StoreOutcome, StoreRequest,
+    };
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    /// A queue with one PACS and no printer, whose jobs match no identity rule.
+    struct Unmatched;
+
+    impl QueueOutputs for Unmatched {
+        fn compose(&self, _: &PrintJob, _: &Path) -> Result<Composed, DeliveryError> {
+            Ok(Composed {
+                document: None,
+                note: String::new(),
+            })
+        }
+        fn has_printer(&self) -> bool {
+            false
+        }
+        fn destinations(&self) -> Vec<String> {
+            vec!["PACS@p:104".into()]
+        }
+        fn identify<'a>(
+            &'a self,
+            _: &'a PrintJob,
+        ) -> BoxFuture<'a, Result<Identification, DeliveryError>> {
+            Box::pin(async { Ok(Identification::Hold("nothing matched".into())) })
+        }
+        fn store(&self, r: StoreRequest) -> BoxFuture<'_, Result<StoreOutcome, DeliveryError>> {
+            Box::pin(async move {
+                match r.identity.get("PatientID") {
+                    Some(_) => Ok(StoreOutcome::Stored),
+                    None => Err(DeliveryError::Permanent("no identity".into())),
+                }
+            })
+        }
+    }
+
+    fn until(what: &str, mut f: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !f() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out: {what}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// A held job waiting for an identity offers `assign`; the operator's identity is
+    /// checked, given, shown, and the job stored and done.
+    #[test]
+    fn a_held_job_is_assigned_its_identity_and_goes_to_its_pacs() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let _guard = rt.enter();
+        let outputs: HashMap<String, Arc<dyn QueueOutputs>> = [(
+            "q".to_string(),
+            Arc::new(Unmatched) as Arc<dyn QueueOutputs>,
+        )]
+        .into();
+        let config = SpoolConfig {
+            workers: 1,
+            min_free_mib: 0,
+            ..SpoolConfig::default()
+        };
+        let spool =
+            Spool::open(&crate::data_dir::DataDir::new(dir.path()), config, outputs).unwrap();
+        let admin = Admin {
+            spool: spool.clone(),
+            board: PrinterBoard::new(["q"]),
+            queues: vec![("q".into(), None)],
+            auditor: Auditor::off(),
+        };
+        let job = PrintJob {
+            id: String::new(),
+            uid: "2.25.1".into(),
+            queue: "q".into(),
+            calling_ae_title: "CT".into(),
+            film_session_label: "no accession".into(),
+            owner_id: String::new(),
+            priority: "MED".into(),
+            copies: 1,
+            created_unix: 0,
+            device: Default::default(),
+            films: vec![],
+        };
+        let id = spool.submit(job, Box::new(|_| {})).unwrap();
+        until("held", || spool.job(&id).unwrap().is_some_and(|r| r.held));
+        let detail = admin.job(&id).unwrap();
+        assert_eq!(detail.actions, ["cancel", "release", "assign"]);
+        assert_eq!(detail.job.destinations[0].destination, "PACS@p:104");
+        assert_eq!(detail.job.last_error.as_deref(), Some("nothing matched"));
+
+        let bad: Identity = [("PatientBirthDate".to_string(), "1999-01-01".to_string())].into();
+        assert!(matches!(
+            admin.assign(&id, &bad, "op"),
+            Err(AdminError::Invalid(_))
+        ));
+        let answer = admin.answer(
+            Request::Assign {
+                id: id.clone(),
+                identity: [("PatientID".to_string(), " 123 ".to_string())].into(),
+            },
+            "op",
+        );
+        assert!(answer.ok, "{answer:?}");
+        until("done", || {
+            spool
+                .job(&id)
+                .unwrap()
+                .is_some_and(|r| r.state == State::Done)
+        });
+        let page = admin.jobs(&JobQuery::default()).unwrap();
+        let view = &page.jobs[0];
+        assert_eq!(
+            view.identity.as_ref().unwrap()["PatientID"],
+            "123",
+            "trimmed"
+        );
+        assert_eq!(view.destinations[0].state_text(), "stored");
+        let again = admin.assign(
+            &id,
+            &[("PatientID".to_string(), "9".to_string())].into(),
+            "op",
+        );
+        assert!(matches!(again, Err(AdminError::Conflict(_))), "{again:?}");
+        spool.shutdown();
+    }
 
     #[test]
     fn times_are_utc_and_readable() {

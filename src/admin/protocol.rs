@@ -26,7 +26,7 @@ pub enum Request {
     Jobs {
         #[serde(default)]
         queue: Option<String>,
-        /// received, composed, submitting, submitted, done, failed or cancelled.
+        /// received, composed, submitting, submitted, storing, done, failed or cancelled.
         #[serde(default)]
         state: Option<String>,
         /// Only jobs from this calling AE title.

@@ -133,7 +133,7 @@ pub struct JobPage {
 pub struct JobQuery {
     #[serde(default)]
     pub queue: Option<String>,
-    /// received, composed, submitting, submitted, done, failed or cancelled.
+    /// received, composed, submitting, submitted, storing, done, failed or cancelled.
     #[serde(default)]
     pub state: Option<String>,
     #[serde(default)]
@@ -151,7 +151,8 @@ pub struct HistoryView {
     /// UTC, `YYYY-MM-DD HH:MM:SS`.
     pub at: String,
     pub at_ms: i64,
-    /// `received`, a state, `held`, `released` or `retry`.
+    /// `received`, a state, `held`, `released`, `retry`, `identified`, or a PACS
+    /// destination's `stored`, `committed` or `failed` (the destination in the detail).
     pub event: String,
     pub detail: Option<String>,
 }

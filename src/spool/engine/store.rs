@@ -104,7 +104,10 @@ impl Inner {
             seen.insert(row.id.clone());
             self.store_job(t, row, due).await;
         }
-        t.identify_errors.retain(|id, _| seen.contains(id));
+        // Entries go when their job is identified; a job cancelled meanwhile leaves one.
+        if t.identify_errors.len() > 10_000 {
+            t.identify_errors.clear();
+        }
         let due = self.blocking(move |i| i.store.next_store_due(&queue)).await;
         match due {
             Some(Ok(Some(t))) => t.clamp(now_ms() + 20, now_ms() + 30_000),

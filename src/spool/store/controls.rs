@@ -27,10 +27,14 @@ pub struct QueueControl {
 pub struct JobEvent {
     /// Unix time, milliseconds.
     pub at_ms: i64,
-    /// `received`, a new state (`composed`, `submitting`, `submitted`, `done`, `failed`,
-    /// `cancelled`), `held`, `released`, or `retry` (an attempt failed; the job waits).
+    /// `received`, a new state (`composed`, `submitting`, `submitted`, `storing`, `done`,
+    /// `failed`, `cancelled`), `held`, `released`, `retry` (an attempt failed; the job
+    /// waits), `identified`, or a PACS destination's `stored`, `committed` or `failed`.
     pub event: String,
-    /// The error of a failed or cancelled job, or of a failed attempt.
+    /// The error of a failed or cancelled job, or of a failed attempt (a destination's
+    /// prefixed with its name: `PACS@h:p: why`); the destination of `stored` and
+    /// `committed`; the identity (`PatientID=…, …`) of `identified`; why a job was held
+    /// for want of an identity.
     pub detail: Option<String>,
 }
 

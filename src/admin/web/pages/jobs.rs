@@ -360,3 +360,73 @@ pub async fn job(
     b.push_str("</ol>");
     Html(page(&format!("Job {}", job.id), "/jobs", &b)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::DestinationView;
+    use crate::spool::{DestinationState, JobRow};
+
+    fn job(identity: Option<&[(&str, &str)]>, destinations: Vec<DestinationView>) -> JobView {
+        JobView {
+            identity: identity.map(|i| {
+                i.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            }),
+            destinations,
+            ..JobView::from(&JobRow::sample(JobState::Storing))
+        }
+    }
+
+    fn at(state: DestinationState, error: Option<&str>) -> DestinationView {
+        DestinationView {
+            destination: "PACS@p:104".into(),
+            state,
+            awaiting_commitment: false,
+            attempts: 2,
+            last_error: error.map(String::from),
+            updated: "2026-01-01 00:00:00".into(),
+            updated_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_job_page_shows_its_identity_destinations_and_the_assign_form_when_offered() {
+        let mut b = String::new();
+        let pending = at(DestinationState::Pending, Some("<refused>"));
+        pacs_sections(&mut b, &job(None, vec![pending]), "/jobs/J", "tok", true);
+        assert!(b.contains("<dl id=\"identity\""), "{b}");
+        assert!(b.contains("none yet"), "{b}");
+        assert!(
+            b.contains("<form method=\"post\" action=\"/jobs/J/assign\" data-action=\"assign\">"),
+            "{b}"
+        );
+        for (keyword, _) in ASSIGNABLE {
+            assert!(b.contains(&format!("name=\"{keyword}\"")), "{keyword}: {b}");
+        }
+        assert!(b.contains("<tr data-destination=\"PACS@p:104\">"), "{b}");
+        assert!(b.contains("&lt;refused&gt;"), "escaped: {b}");
+
+        let mut b = String::new();
+        let committed = at(DestinationState::Committed, None);
+        let identity: &[(&str, &str)] = &[("PatientName", "Doe^<Jane>")];
+        pacs_sections(
+            &mut b,
+            &job(Some(identity), vec![committed]),
+            "/jobs/J",
+            "t",
+            false,
+        );
+        assert!(
+            b.contains("<dt>PatientName</dt><dd>Doe^&lt;Jane&gt;</dd>"),
+            "{b}"
+        );
+        assert!(!b.contains("data-action=\"assign\""), "{b}");
+        assert!(b.contains("<td class=\"state\">committed</td>"), "{b}");
+
+        let mut b = String::new();
+        pacs_sections(&mut b, &job(None, vec![]), "/jobs/J", "t", false);
+        assert!(b.is_empty(), "nothing for a job without a PACS: {b}");
+    }
+}
