@@ -24,6 +24,7 @@ mod layouts;
 mod loadgen;
 mod pacs;
 mod pacs_peers;
+mod pacs_tls;
 mod pdfa;
 mod print_scu;
 mod pwg_ippeveprinter;
@@ -54,6 +55,7 @@ fn main() -> std::process::ExitCode {
             loadgen::tests(),
             pacs::tests(),
             pacs_peers::tests(),
+            pacs_tls::tests(),
             pdfa::tests(),
             print_scu::tests(),
             pwg_ippeveprinter::tests(),

@@ -9,16 +9,16 @@
 use crate::common;
 use crate::common::harness::{Test, trials};
 
-use common::dcmtk_peers::{StoreScp, Wlmscpfs, WorklistItem, dcmtk_command};
+use common::dcmtk_peers::{StoreScp, Wlmscpfs, WorklistItem};
 use common::ipp_peers::free_port;
+use common::pacs_jobs::{dcmdump, destination_state, filmd, job_where, pacs_queue, print};
 use common::pacs_peers::{Orthanc, OrthancConfig, RemoteModality};
-use common::scu::*;
 use common::{PEER_DEADLINE, Server, output_within};
 use dicom_dictionary_std::tags;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 pub fn tests() -> Vec<Test> {
     trials![
@@ -33,100 +33,6 @@ pub fn tests() -> Vec<Test> {
         #[needs(Orthanc)]
         sigkill_between_store_and_commitment_report_commits_once_after_restart,
     ]
-}
-
-/// Runs `filmd ARGS --data-dir DIR`.
-fn filmd(data_dir: &Path, args: &[&str]) -> Output {
-    output_within(
-        Command::new(env!("CARGO_BIN_EXE_filmd"))
-            .args(args)
-            .arg("--data-dir")
-            .arg(data_dir),
-        PEER_DEADLINE,
-    )
-}
-
-fn jobs(data_dir: &Path) -> Vec<Value> {
-    let out = filmd(data_dir, &["jobs", "--json"]);
-    assert!(
-        out.status.success(),
-        "filmd jobs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Value>(&out.stdout)
-        .expect("JSON")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Waits (at most 90 s: a bound for a loaded machine and a PACS's backoff, not a
-/// timing) until `f` gives a value.
-fn wait_for<T>(what: &str, context: impl Fn() -> String, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "timed out: {what}\n{}",
-            context()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A one-image film (a 64×64 ramp) with this Film Session Label.
-fn film(label: &'static str) -> filmd::scu::FilmSpec<'static> {
-    let pixels: Vec<u16> = (0..64 * 64).map(|p| (p % 64 * 4) as u16).collect();
-    let mut spec = filmd::scu::FilmSpec::gray(
-        "STANDARD\\1,1",
-        vec![Some(filmd::scu::gray_image(
-            64,
-            64,
-            8,
-            "MONOCHROME2",
-            &pixels,
-        ))],
-    );
-    spec.label = label;
-    spec.size = "14INX17IN";
-    spec
-}
-
-fn print(server: &Server, label: &'static str) {
-    let mut scu = Scu::connect(server.port, &[GRAY_META]);
-    let (status, _) = print_film(&mut scu, &film(label));
-    assert_eq!(status, 0, "print N-ACTION");
-    scu.release();
-}
-
-/// The job with this label, once `pred` holds for it.
-fn job_where(server: &Server, label: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    wait_for(
-        what,
-        || {
-            format!(
-                "jobs: {:#?}\nfilmd log:\n{}",
-                jobs(&server.data_dir),
-                server.log_text()
-            )
-        },
-        || {
-            jobs(&server.data_dir)
-                .into_iter()
-                .find(|j| j["label"] == label && pred(j))
-        },
-    )
-}
-
-/// The state of the job's one destination.
-fn destination_state(job: &Value) -> String {
-    job["destinations"][0]["state"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// An Orthanc serving the worklist item and knowing filmd (AE FILMD) at `filmd_port`.
@@ -150,13 +56,6 @@ fn orthanc_with_worklist(items: &[WorklistItem], filmd_port: u16) -> (Orthanc, t
         ..Default::default()
     });
     (orthanc, worklists)
-}
-
-fn pacs_queue(extra: &str) -> String {
-    format!(
-        "[server]\nae_title = \"FILMD\"\n\n[[queue]]\nname = \"pacs\"\npdf_dir = \"\"\n\
-         dpi = 100\n{extra}"
-    )
 }
 
 /// Orthanc's simplified tags of its only instance, once it has one.
@@ -294,17 +193,6 @@ fn dcmtk_worklist_match_is_stored_and_the_unmatched_film_waits_for_filmd_assign(
         .find(|d| d.contains("PID-4242"))
         .expect("the assigned film stored");
     assert!(assigned.contains("Roe^Richard") && assigned.contains("ACC-9999"));
-}
-
-/// `dcmdump +E`: the file's dump; any error it reports fails the test.
-fn dcmdump(path: &Path) -> String {
-    let out = output_within(dcmtk_command("dcmdump").arg("+E").arg(path), PEER_DEADLINE);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && err.trim().is_empty(),
-        "dcmdump: {err}"
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The job's PDF/A as one Encapsulated PDF instance (PS3.3 A.45.1).

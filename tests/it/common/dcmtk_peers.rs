@@ -78,6 +78,16 @@ fn spawn_listening(
     panic!("{what} did not start: {last}");
 }
 
+/// The PEM files of a TLS storescp ([`StoreScp::start_tls`]).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Its certificate: clients check it names the host they connect to (127.0.0.1).
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// The CA its clients' certificates must be signed by; `None` asks for none.
+    pub client_ca: Option<PathBuf>,
+}
+
 /// DCMTK `storescp` on 127.0.0.1: accepts the storage SOP classes in uncompressed
 /// transfer syntaxes and writes each received object to its output directory.
 pub struct StoreScp {
@@ -99,14 +109,35 @@ impl StoreScp {
         Self::start_at(aet, Some(port))
     }
 
+    /// Starts storescp accepting only DICOM TLS (PS3.15 B.9) with `tls`'s key and
+    /// certificate; with `tls.client_ca` it requires a client certificate signed by it,
+    /// without it it asks for none.
+    pub fn start_tls(aet: &str, tls: &TlsFiles) -> StoreScp {
+        Self::start_with(aet, None, Some(tls))
+    }
+
     fn start_at(aet: &str, fixed: Option<u16>) -> StoreScp {
+        Self::start_with(aet, fixed, None)
+    }
+
+    fn start_with(aet: &str, fixed: Option<u16>, tls: Option<&TlsFiles>) -> StoreScp {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("received");
         std::fs::create_dir_all(&out).unwrap();
         let log = dir.path().join("storescp.log");
         let (child, port) = spawn_listening("storescp", &log, fixed, |port| {
             let mut cmd = on_loopback(program("storescp"));
-            cmd.args(["--verbose", "--aetitle", aet, "--output-directory"])
+            cmd.args(["--verbose", "--aetitle", aet]);
+            if let Some(tls) = tls {
+                cmd.arg("+tls").arg(&tls.key).arg(&tls.cert);
+                match &tls.client_ca {
+                    // --require-peer-cert: no certificate, or one `ca` did not sign, fails.
+                    Some(ca) => cmd.arg("+cf").arg(ca).arg("-rc"),
+                    // --ignore-peer-cert: no client certificate is asked for.
+                    None => cmd.arg("-ic"),
+                };
+            }
+            cmd.arg("--output-directory")
                 .arg(&out)
                 .arg(port.to_string());
             cmd

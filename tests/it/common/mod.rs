@@ -7,6 +7,7 @@ pub mod certs;
 pub mod dcmtk_peers;
 pub mod harness;
 pub mod ipp_peers;
+pub mod pacs_jobs;
 pub mod pacs_peers;
 pub mod pdf;
 pub mod scu;
