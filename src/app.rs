@@ -279,15 +279,19 @@ async fn serve_spool(
     let mut service = PrintService::new(PrintSettings::of(settings), spool.clone(), board)
         .with_auditor(auditor.clone())
         .with_metrics(observers.metrics.clone());
-    // The listener takes Storage Commitment reports only when some queue asks for them.
-    if settings
+    // The listener takes Storage Commitment reports only when some queue asks for them,
+    // from the destinations asked.
+    let reporters: Vec<String> = settings
         .queues
         .iter()
-        .any(|q| q.pacs.as_ref().is_some_and(|p| p.commit))
-    {
+        .filter_map(|q| q.pacs.as_ref().filter(|p| p.commit))
+        .flat_map(|p| p.destinations.iter().map(|d| d.ae_title.trim().to_string()))
+        .collect();
+    if !reporters.is_empty() {
         service = service.with_commitment_inbox(Arc::new(SpoolInbox {
             spool,
             elsewhere: reports_elsewhere,
+            reporters,
         }));
     }
     let service = Arc::new(service);
@@ -659,14 +663,23 @@ pub async fn run(
 
 /// Storage Commitment reports that a PACS sends on an association of its own (PS3.4
 /// J.3.3) go to the spool, which knows the transactions it waits for.
-/// A store still waiting for the report on its own association stops waiting.
+/// A store still waiting for the report on its own association stops waiting. Only a
+/// destination asked for commitment may report: its AE title is the calling AE title of
+/// the association it opens (Orthanc calls from the AE title filmd called).
 struct SpoolInbox {
     spool: Arc<Spool>,
     elsewhere: Arc<ReportsElsewhere>,
+    reporters: Vec<String>,
 }
 
 impl CommitmentInbox for SpoolInbox {
     fn report(&self, calling_ae: &str, result: CommitmentResult) -> Result<(), String> {
+        if !self.reporters.iter().any(|ae| ae == calling_ae.trim()) {
+            return Err(format!(
+                "{} is not the AE title of a destination asked for Storage Commitment",
+                calling_ae.trim()
+            ));
+        }
         match self.spool.commitment_report(&result) {
             Ok(true) => {
                 self.elsewhere.arrived(&result.transaction_uid);

@@ -59,11 +59,15 @@ pub(super) fn problems(q: &QueueConfig, tls: &TlsConfig) -> Vec<(&'static str, S
     if q.store.len() > MAX_DESTINATIONS {
         out.push(("store", format!("at most {MAX_DESTINATIONS} destinations")));
     }
-    for (n, d) in q.store.iter().enumerate() {
-        if let Err(e) = d.parse::<Destination>() {
-            out.push(("store", format!("{d:?}: {e}")));
-        } else if q.store[..n].iter().any(|earlier| earlier == d) {
-            out.push(("store", format!("{d:?} is named twice")));
+    // Two spellings of one destination (`PACS@h:104`, `PACS@h:0104`) are one destination.
+    let mut seen = std::collections::HashSet::new();
+    for d in &q.store {
+        match d.parse::<Destination>() {
+            Err(e) => out.push(("store", format!("{d:?}: {e}"))),
+            Ok(parsed) if !seen.insert(parsed.to_string()) => {
+                out.push(("store", format!("{d:?} is named twice")));
+            }
+            Ok(_) => {}
         }
     }
     if !q.worklist.is_empty()
@@ -157,7 +161,7 @@ mod tests {
     #[test]
     fn bad_destinations_rules_and_lonely_keys_are_named() {
         let p = problems_of(
-            "store = [\"PACS@127.0.0.1:4242\", \"nope\", \"PACS@127.0.0.1:4242\"]\n\
+            "store = [\"PACS@127.0.0.1:4242\", \"nope\", \"PACS@127.0.0.1:04242\"]\n\
              identity = ['(?P<Nonsense>\\d+)']\nworklist = \"RIS@\"\n",
         )
         .join("\n");

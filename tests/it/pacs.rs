@@ -110,10 +110,14 @@ fn a_film_labelled_with_its_accession_lands_in_orthanc_with_the_worklist_patient
         // 14×17 in at 100 dpi.
         ("Columns", "1400"),
         ("Rows", "1700"),
-        ("PixelSpacing", "0.254\\0.254"),
+        ("NominalScannedPixelSpacing", "0.254\\0.254"),
     ] {
         assert_eq!(tags[key].as_str(), Some(want), "{key} in {tags:#}");
     }
+    assert!(
+        tags.get("PixelSpacing").is_none(),
+        "a film is not patient-scale"
+    );
     // The pixels are the composed page: the ramp's 64 steps are on it.
     let file = orthanc.file(&id);
     let obj = dicom_object::from_reader(std::io::Cursor::new(&file[128..])).expect("Part 10");

@@ -232,6 +232,7 @@ pub fn worklist_query(found: &Identity) -> Option<InMemDicomObject> {
         text(tags::REFERRING_PHYSICIAN_NAME, VR::PN, ""),
         text(tags::PATIENT_NAME, VR::PN, ""),
         text(tags::PATIENT_ID, VR::LO, patient_id.unwrap_or("")),
+        text(tags::ISSUER_OF_PATIENT_ID, VR::LO, ""),
         text(tags::PATIENT_BIRTH_DATE, VR::DA, ""),
         text(tags::PATIENT_SEX, VR::CS, ""),
         text(tags::STUDY_INSTANCE_UID, VR::UI, ""),

@@ -57,11 +57,14 @@ pub struct JobUids {
     pub series: String,
 }
 
-fn job_parts<'a>(job: &'a PrintJob, what: &'a str) -> [&'a str; 4] {
-    ["filmd", what, &job.uid, &job.id]
+/// What a job's UIDs are derived from: its Print Job SOP Instance UID, unique to the
+/// N-ACTION that created it and kept when an operator prints the job again (`filmd
+/// retry` makes a new spool job of the same print), so the PACS keeps one copy then too.
+fn job_parts<'a>(job: &'a PrintJob, what: &'a str) -> [&'a str; 3] {
+    ["filmd", what, &job.uid]
 }
 
-/// The study and series UIDs of `job`, from its Print Job SOP Instance UID and its ID.
+/// The study and series UIDs of `job`, from its Print Job SOP Instance UID.
 pub fn job_uids(job: &PrintJob) -> JobUids {
     JobUids {
         study: derived_uid(&job_parts(job, "study")),
@@ -72,8 +75,8 @@ pub fn job_uids(job: &PrintJob) -> JobUids {
 /// SOP Instance UID of film `film_number` (from 1) of `job`.
 pub fn film_uid(job: &PrintJob, film_number: usize) -> String {
     let n = film_number.to_string();
-    let [a, b, c, d] = job_parts(job, "film");
-    derived_uid(&[a, b, c, d, &n])
+    let [a, b, c] = job_parts(job, "film");
+    derived_uid(&[a, b, c, &n])
 }
 
 /// SOP Instance UID of the job's Encapsulated PDF.
@@ -239,13 +242,14 @@ pub fn secondary_capture(
     put_str(&mut obj, tags::LATERALITY, VR::CS, "");
     put_str(&mut obj, tags::DATE_OF_SECONDARY_CAPTURE, VR::DA, &date);
     put_str(&mut obj, tags::TIME_OF_SECONDARY_CAPTURE, VR::TM, &time);
+    // The page's pixel pitch on the film (PS3.3 C.8.6.2). Not Pixel Spacing (0028,0030):
+    // that is a distance in the patient (PS3.3 10.7.1.3), and a film is minified, so a
+    // viewer would measure the anatomy wrong.
     let spacing = spacing_mm(page.dpi);
-    let pair = PrimitiveValue::Strs([spacing.clone(), spacing].into());
-    obj.put(DataElement::new(tags::PIXEL_SPACING, VR::DS, pair.clone()));
     obj.put(DataElement::new(
         tags::NOMINAL_SCANNED_PIXEL_SPACING,
         VR::DS,
-        pair,
+        PrimitiveValue::Strs([spacing.clone(), spacing].into()),
     ));
     let color = page.channels == 3;
     let rows = u16::try_from(page.height_px).unwrap_or(u16::MAX);

@@ -160,7 +160,7 @@ impl PacsOutput {
         &self,
         worklist: &Destination,
         found: &Identity,
-    ) -> Result<Option<Identity>, DeliveryError> {
+    ) -> Result<Option<Identity>, WorklistTrouble> {
         let Some(query) = identity::worklist_query(found) else {
             return Ok(None);
         };
@@ -170,10 +170,7 @@ impl PacsOutput {
             .c_find(WORKLIST_FIND, &query, MAX_WORKLIST_MATCHES)
             .map_err(wl_err)?;
         let _ = session.release();
-        Ok(match items.as_slice() {
-            [one] => Some(identity::from_worklist(one)),
-            _ => None,
-        })
+        Ok(one_study(&items))
     }
 
     /// Identification from the film's texts, blocking (runs the worklist C-FIND).
@@ -184,9 +181,11 @@ impl PacsOutput {
     ) -> Result<Identification, DeliveryError> {
         let found = self.rules.extract(texts);
         let (identity, matched, tried) = match &self.settings.worklist {
-            Some(worklist) => match self.ask_worklist(worklist, &found)? {
-                Some(item) => (identity::merge(&found, &item), true, String::new()),
-                None => (
+            Some(worklist) => match self.ask_worklist(worklist, &found) {
+                Err(WorklistTrouble::Later(e)) => return Err(e),
+                Err(WorklistTrouble::Refused(why)) => (found.clone(), false, why),
+                Ok(Some(item)) => (identity::merge(&found, &item), true, String::new()),
+                Ok(None) => (
                     found.clone(),
                     false,
                     if identity::worklist_query(&found).is_some() {
@@ -252,15 +251,10 @@ impl PacsOutput {
             let _ = session.release();
             return Ok(StoreOutcome::Stored);
         }
-        // A Transaction UID of its own for each attempt (PS3.4 J.3.2), stable for it.
-        let attempt = request.attempt.to_string();
-        let tx = &instance::derived_uid(&[
-            "commitment",
-            &job.uid,
-            &job.id,
-            &request.destination,
-            &attempt,
-        ]);
+        // A Transaction UID of its own for each attempt (PS3.4 J.3.2), random: a report
+        // naming it comes from the PACS that was asked, not from someone who could
+        // compute it from what the console shows.
+        let tx = &format!("2.25.{}", rand::random::<u128>() >> 1);
         self.elsewhere.waiting(tx);
         let report = session
             .request_commitment(tx, &self.references(job))
@@ -321,6 +315,22 @@ impl PacsOutput {
     }
 }
 
+/// The identity of the one study the worklist answers describe: a worklist answers once
+/// per Scheduled Procedure Step, so several answers are one match when they agree on the
+/// patient, the study and the accession number; none, or answers that disagree, are no
+/// match.
+fn one_study(items: &[dicom_object::InMemDicomObject]) -> Option<Identity> {
+    let identities: Vec<Identity> = items.iter().map(identity::from_worklist).collect();
+    let first = identities.first()?;
+    let key = |i: &Identity| {
+        ["PatientID", "StudyInstanceUID", "AccessionNumber"].map(|k| i.get(k).cloned())
+    };
+    identities
+        .iter()
+        .all(|i| key(i) == key(first))
+        .then(|| first.clone())
+}
+
 /// What a commitment report means for the destination: committed, or (some instances
 /// failed) a retryable error, so that the spool sends them again.
 pub fn settle_commitment(result: &CommitmentResult) -> Result<StoreOutcome, DeliveryError> {
@@ -353,9 +363,20 @@ fn store_err(e: ClientError) -> DeliveryError {
     }
 }
 
-/// A worklist that cannot be asked only delays: the job's identity waits for it.
-fn wl_err(e: ClientError) -> DeliveryError {
-    DeliveryError::Retryable(format!("worklist: {e}"))
+/// Why the worklist could not be asked: a worklist that is away or busy only delays
+/// (the job's identity waits for it); one that refuses (rejects the association, does
+/// not take the worklist model, fails the query) is no match.
+enum WorklistTrouble {
+    Later(DeliveryError),
+    Refused(String),
+}
+
+fn wl_err(e: ClientError) -> WorklistTrouble {
+    if e.is_retryable() {
+        WorklistTrouble::Later(DeliveryError::Retryable(format!("worklist: {e}")))
+    } else {
+        WorklistTrouble::Refused(format!("worklist: {e}"))
+    }
 }
 
 /// A queue's other outputs with its PACS destinations beside them.
@@ -462,5 +483,74 @@ impl QueueOutputs for WithPacs {
                 .await
                 .map_err(|e| DeliveryError::Retryable(format!("store: {e}")))?
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::InMemDicomObject;
+
+    fn item(patient: &str, study: &str, accession: &str, step: &str) -> InMemDicomObject {
+        let text = |tag, vr, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
+        InMemDicomObject::from_element_iter([
+            text(tags::PATIENT_ID, VR::LO, patient),
+            text(tags::STUDY_INSTANCE_UID, VR::UI, study),
+            text(tags::ACCESSION_NUMBER, VR::SH, accession),
+            text(tags::REQUESTED_PROCEDURE_DESCRIPTION, VR::LO, step),
+        ])
+    }
+
+    #[test]
+    fn worklist_answers_are_one_match_when_they_name_one_study() {
+        assert_eq!(one_study(&[]), None);
+        let one = one_study(&[item("P1", "1.2.3", "A1", "CT")]).expect("a match");
+        assert_eq!(one["PatientID"], "P1");
+        // Two Scheduled Procedure Steps of one requested procedure: one study.
+        let steps = [
+            item("P1", "1.2.3", "A1", "CT"),
+            item("P1", "1.2.3", "A1", "CT"),
+        ];
+        assert_eq!(
+            one_study(&steps).map(|i| i["StudyInstanceUID"].clone()),
+            Some("1.2.3".into())
+        );
+        // Two patients, or two studies, under one accession number: no match.
+        assert_eq!(
+            one_study(&[
+                item("P1", "1.2.3", "A1", "CT"),
+                item("P2", "1.2.3", "A1", "CT")
+            ]),
+            None
+        );
+        assert_eq!(
+            one_study(&[
+                item("P1", "1.2.3", "A1", "CT"),
+                item("P1", "1.2.4", "A1", "CT")
+            ]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_report_with_failures_names_them() {
+        let ok = CommitmentResult {
+            transaction_uid: "2.25.1".into(),
+            committed: vec!["2.25.2".into()],
+            failed: vec![],
+        };
+        assert_eq!(settle_commitment(&ok), Ok(StoreOutcome::Committed));
+        let failed = CommitmentResult {
+            failed: vec![("2.25.3".into(), 0x0112)],
+            ..ok
+        };
+        match settle_commitment(&failed) {
+            Err(DeliveryError::Retryable(why)) => {
+                assert!(why.contains("2.25.3") && why.contains("0x0112"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
