@@ -228,7 +228,8 @@ pub struct QueueConfig {
     pub ipp_ca_file: PathBuf,
     /// Seconds between two Get-Printer-Attributes polls of the printer's state.
     pub ipp_poll_secs: u64,
-    /// Jobs of this queue not yet delivered; one more is refused with C601/C602.
+    /// Jobs of this queue not yet printed (those waiting only for a PACS do not count);
+    /// one more is refused with C601/C602.
     pub max_jobs: usize,
     /// What a grayscale-only queue (`color = false`) does with colour films: `refuse`
     /// them (the colour Meta SOP class is not accepted for its AE titles) or `convert`

@@ -112,7 +112,8 @@ pub type FinishedHook = Arc<dyn Fn(&JobRow) + Send + Sync>;
 pub enum Full {
     /// The spool's file system has less than the configured free space left.
     Disk { free_mib: u64, min_free_mib: u64 },
-    /// The queue holds its configured number of unfinished jobs.
+    /// The queue holds its configured number of jobs not yet printed (unfinished, not
+    /// `storing`).
     Queue { queue: String, limit: usize },
 }
 
@@ -127,7 +128,10 @@ impl std::fmt::Display for Full {
                 "spool disk full ({free_mib} MiB free, {min_free_mib} MiB kept free)"
             ),
             Full::Queue { queue, limit } => {
-                write!(f, "queue {queue} holds {limit} unfinished jobs, its limit")
+                write!(
+                    f,
+                    "queue {queue} holds {limit} jobs not yet printed, its limit"
+                )
             }
         }
     }

@@ -66,6 +66,11 @@ pub enum StoreOutcome {
     CommitRequested { transaction_uid: String },
     /// Stored, and the PACS reported every instance committed on the same association.
     Committed,
+    /// The PACS reported, on the same association, instances it did not commit (PS3.4
+    /// J.3.3, Event Type 2); says which and why. Recorded as such a report coming later
+    /// is: the destination is `pending` again and every instance is sent again after the
+    /// backoff, under a fresh transaction.
+    NotCommitted(String),
 }
 
 /// A Storage Commitment result (PS3.4 J.3.3, N-EVENT-REPORT Event Type 1 or 2) for one

@@ -399,7 +399,7 @@ impl Inner {
             .get(&job.queue)
             .copied()
             .unwrap_or(self.config.max_jobs_per_queue);
-        if self.store.unfinished_in_queue(&job.queue)? >= limit {
+        if self.store.limited_in_queue(&job.queue)? >= limit {
             return Err(SpoolError::Full(Full::Queue {
                 queue: job.queue,
                 limit,

@@ -105,9 +105,9 @@ impl Inner {
             let error = format!("queue {} no longer stores to it", row.queue);
             warn!(job = %row.id, destination = %d.destination, "{error}");
             let update = DestinationUpdate::Failed { error: &error };
-            if let Err(e) = self
-                .store
-                .record_destination(&row.id, &d.destination, update, now_ms())
+            if let Err(e) =
+                self.store
+                    .record_destination(&row.id, &d.destination, &d.seen(), update, now_ms())
             {
                 error!(job = %row.id, "spool database: {e}");
             }

@@ -8,18 +8,23 @@
 //! across a restart is asked for again.
 
 use super::*;
-use crate::spool::store::{DestinationRow, DestinationUpdate};
+use crate::spool::store::{DestinationRow, DestinationUpdate, Seen};
 use crate::spool::{CommitmentResult, Identification, Identity, StoreOutcome, StoreRequest};
 
 /// Storage Commitment reports that arrived while stores were under way: a PACS may
 /// report on a new association before the store that asked for the commitment has
 /// returned and recorded its Transaction UID. Kept until that store is recorded; dropped
-/// when no store is under way any more.
+/// when no store is under way any more. At most [`EARLY_REPORTS`] are kept.
 #[derive(Default)]
 pub(in crate::spool) struct Reports {
     in_flight: usize,
     early: HashMap<String, CommitmentResult>,
 }
+
+/// How many early reports are kept at most: a store task runs one store at a time per
+/// queue, so a few suffice; beyond, a report for an unknown transaction is refused as
+/// such (a PACS, or anyone, sending reports for transactions that are not filmd's).
+pub(in crate::spool) const EARLY_REPORTS: usize = 64;
 
 /// Failure Reason (0008,1197) values of a Storage Commitment report (PS3.4 J.3.3.1.1),
 /// with the standard's wording; others are shown as numbers.
@@ -217,18 +222,20 @@ impl Inner {
         due: &[DestinationRow],
         update: impl Fn(&DestinationRow) -> DestinationUpdate<'a>,
     ) {
-        let updates: Vec<(String, Update)> = due
+        let updates: Vec<(String, Seen, Update)> = due
             .iter()
-            .map(|d| (d.destination.clone(), Update::from(update(d))))
+            .map(|d| (d.destination.clone(), d.seen(), Update::from(update(d))))
             .collect();
         let i = id.to_string();
         self.blocking(move |s| {
-            for (dest, u) in &updates {
-                if let Err(e) = s
+            for (dest, seen, u) in &updates {
+                match s
                     .store
-                    .record_destination(&i, dest, u.as_update(), now_ms())
+                    .record_destination(&i, dest, seen, u.as_update(), now_ms())
                 {
-                    error!(job = %i, "spool database: {e}");
+                    Ok(true) => {}
+                    Ok(false) => debug!(job = %i, destination = %dest, "changed meanwhile: {u:?} not recorded"),
+                    Err(e) => error!(job = %i, "spool database: {e}"),
                 }
             }
             s.stored(&i);
@@ -249,14 +256,15 @@ impl Inner {
         let begun = self
             .blocking(move |s| s.store.begin_store(&i, &de, now_ms()))
             .await;
-        let Some(Ok(Some((state, attempt)))) = begun else {
+        let Some(Ok(Some(seen))) = begun else {
             return; // no longer due: held, paused, finished meanwhile
         };
+        let attempt = seen.attempts;
         let request = StoreRequest {
             job: job.clone(),
             destination: dest.clone(),
             identity: identity.clone(),
-            state,
+            state: seen.state,
             attempt,
         };
         lock(&self.reports).in_flight += 1;
@@ -267,23 +275,31 @@ impl Inner {
                 Update::Stored(Some(transaction_uid.clone()))
             }
             Ok(StoreOutcome::Committed) => Update::Committed,
+            Ok(StoreOutcome::NotCommitted(why)) => Update::NotCommitted(
+                why.clone(),
+                now_ms() + ms(self.config.retry.backoff(attempt)),
+            ),
             Err(DeliveryError::Retryable(m)) => {
                 Update::Retry(m.clone(), now_ms() + ms(self.config.retry.backoff(attempt)))
             }
             Err(DeliveryError::Permanent(m)) => Update::Failed(m.clone()),
         };
         match &result {
+            Ok(StoreOutcome::NotCommitted(why)) => {
+                warn!(job = %id, destination = %dest, "{why}: sent again")
+            }
             Ok(outcome) => info!(job = %id, destination = %dest, "{outcome:?}"),
             Err(e) => warn!(job = %id, destination = %dest, "store: {e}"),
         }
         let timeout = ms(self.config.commit_timeout);
-        self.blocking(move |s| s.record_store(&id, &dest, update, timeout))
+        self.blocking(move |s| s.record_store(&id, &dest, &seen, update, timeout))
             .await;
     }
 
-    /// Records a store's outcome and settles the job. Under the reports' lock, so that a
-    /// report that came early is either seen here or finds the transaction recorded.
-    fn record_store(&self, id: &str, dest: &str, update: Update, commit_timeout: i64) {
+    /// Records a store's outcome, unless its destination changed since the store began
+    /// (`seen`), and settles the job. Under the reports' lock, so that a report that came
+    /// early is either seen here or finds the transaction recorded.
+    fn record_store(&self, id: &str, dest: &str, seen: &Seen, update: Update, commit_timeout: i64) {
         let now = now_ms();
         let recorded = match &update {
             Update::Stored(Some(uid)) => DestinationUpdate::Stored {
@@ -294,9 +310,17 @@ impl Inner {
         };
         let early = {
             let mut reports = lock(&self.reports);
-            if let Err(e) = self.store.record_destination(id, dest, recorded, now) {
+            match self.store.record_destination(id, dest, seen, recorded, now) {
+                Ok(true) => {}
+                // A report for the transaction before it was recorded meanwhile, say:
+                // the newer state stays.
+                Ok(false) => {
+                    info!(job = %id, destination = %dest, "changed while storing: {update:?} not recorded")
+                }
                 // The row stays as it was: the store is sent again (same UIDs).
-                error!(job = %id, destination = %dest, "store outcome not recorded: {e}");
+                Err(e) => {
+                    error!(job = %id, destination = %dest, "store outcome not recorded: {e}")
+                }
             }
             reports.in_flight = reports.in_flight.saturating_sub(1);
             let early = match &update {
@@ -334,6 +358,12 @@ impl Inner {
             match self.record_report(result)? {
                 Some(job) => job,
                 None if reports.in_flight == 0 => return Ok(false),
+                None if reports.early.len() >= EARLY_REPORTS
+                    && !reports.early.contains_key(&result.transaction_uid) =>
+                {
+                    warn!(transaction = %result.transaction_uid, "Storage Commitment report for no known transaction, {EARLY_REPORTS} kept already: refused");
+                    return Ok(false);
+                }
                 None => {
                     debug!(transaction = %result.transaction_uid, "commitment report before its store was recorded: kept");
                     reports
@@ -392,6 +422,7 @@ enum Update {
     Committed,
     Retry(String, i64),
     Failed(String),
+    NotCommitted(String, i64),
 }
 
 impl Update {
@@ -408,6 +439,10 @@ impl Update {
                 next_attempt_ms: *next,
             },
             Update::Failed(error) => DestinationUpdate::Failed { error },
+            Update::NotCommitted(error, next) => DestinationUpdate::NotCommitted {
+                error,
+                next_attempt_ms: *next,
+            },
         }
     }
 }
@@ -424,6 +459,10 @@ impl From<DestinationUpdate<'_>> for Update {
                 next_attempt_ms,
             } => Update::Retry(error.to_string(), next_attempt_ms),
             DestinationUpdate::Failed { error } => Update::Failed(error.to_string()),
+            DestinationUpdate::NotCommitted {
+                error,
+                next_attempt_ms,
+            } => Update::NotCommitted(error.to_string(), next_attempt_ms),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::job::{JobRow, State};
 use super::schema::row_to_job;
-use super::{COLUMNS, JobStore, Result, UNFINISHED};
+use super::{COLUMNS, JobStore, Result, UNFINISHED, job_row};
 use crate::spool::{DestinationState, Identity};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,27 @@ impl DestinationRow {
         };
         format!("{} {state}", self.destination)
     }
+
+    /// The row as seen now, for [`JobStore::record_destination`].
+    pub fn seen(&self) -> Seen {
+        Seen {
+            state: self.state,
+            transaction_uid: self.transaction_uid.clone(),
+            attempts: self.attempts,
+        }
+    }
+}
+
+/// A destination's row as a store (or the recovery) saw it when it began: what became
+/// of that store is recorded only while the row is still so (compare and set), so that a
+/// late outcome never overwrites a newer one (a commitment report recorded meanwhile, a
+/// store begun since).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub state: DestinationState,
+    pub transaction_uid: Option<String>,
+    /// Stores begun there, this one's included.
+    pub attempts: u32,
 }
 
 /// What became of a store at one destination, as recorded.
@@ -70,6 +91,13 @@ pub enum DestinationUpdate<'a> {
     /// A permanent failure: the job fails once its printer part is over.
     Failed {
         error: &'a str,
+    },
+    /// The PACS reported on the store's own association instances it did not commit
+    /// (`error` names them): `pending` again, the transaction forgotten, every instance
+    /// sent again from `next_attempt_ms`, as [`JobStore::commitment_report`] does.
+    NotCommitted {
+        error: &'a str,
+        next_attempt_ms: i64,
     },
 }
 
@@ -99,6 +127,16 @@ fn row_to_destination(r: &rusqlite::Row<'_>) -> rusqlite::Result<DestinationRow>
         transaction_uid: r.get(5)?,
         updated_ms: r.get(6)?,
     })
+}
+
+/// As the `state` column spells it.
+fn seen_state(state: DestinationState) -> &'static str {
+    match state {
+        DestinationState::Pending => "pending",
+        DestinationState::Stored => "stored",
+        DestinationState::Committed => "committed",
+        DestinationState::Failed => "failed",
+    }
 }
 
 fn parse_state(s: &str) -> DestinationState {
@@ -210,76 +248,96 @@ impl JobStore {
 
     /// Counts one more store at a due destination of a job the store task may work on,
     /// before it starts (so that one cut short by a crash counts too). Returns the
-    /// destination's state and the new count; None if it is no longer due or the job
-    /// may not go on (finished, held, or its queue paused meanwhile).
+    /// destination's row as the store begins (its state, transaction and the new count),
+    /// for recording its outcome; None if it is no longer due or the job may not go on
+    /// (finished, held, or its queue paused meanwhile).
     pub fn begin_store(
         &self,
         job_id: &str,
         destination: &str,
         now_ms: i64,
-    ) -> Result<Option<(DestinationState, u32)>> {
+    ) -> Result<Option<Seen>> {
         let conn = self.conn();
-        let found: Option<(String, u32)> = conn
+        let found: Option<(String, Option<String>, u32)> = conn
             .query_row(
                 &format!(
                     "UPDATE destinations AS d SET attempts = attempts + 1, updated_ms = ?3
                      WHERE d.job_id = ?1 AND d.destination = ?2 AND {DUE}
                         AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = d.job_id AND {STORABLE})
-                     RETURNING state, attempts"
+                     RETURNING state, transaction_uid, attempts"
                 ),
                 params![job_id, destination, now_ms],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        Ok(found.map(|(state, n)| (parse_state(&state), n)))
+        Ok(found.map(|(state, transaction_uid, attempts)| Seen {
+            state: parse_state(&state),
+            transaction_uid,
+            attempts,
+        }))
     }
 
-    /// Records what became of a store at one destination; false if there is no such row.
+    /// Records what became of a store at one destination, if the row is still as the
+    /// store saw it (`seen`: same state, transaction and count of stores begun) and its
+    /// job is unfinished; false otherwise (a report recorded meanwhile, another store
+    /// begun, the job finished: the newer state stays) or if there is no such row.
     pub fn record_destination(
         &self,
         job_id: &str,
         destination: &str,
+        seen: &Seen,
         update: DestinationUpdate<'_>,
         now_ms: i64,
     ) -> Result<bool> {
-        let conn = self.conn();
-        let n = match update {
+        // (state, transaction_uid, last_error, next_attempt_ms); None keeps a column.
+        let (state, transaction_uid, error, next_attempt_ms): (
+            &str,
+            Option<&str>,
+            Option<&str>,
+            i64,
+        ) = match update {
             DestinationUpdate::Stored {
                 transaction_uid,
                 next_attempt_ms,
-            } => conn.execute(
-                "UPDATE destinations SET state = 'stored', transaction_uid = ?3,
-                    next_attempt_ms = ?4, updated_ms = ?5
-                 WHERE job_id = ?1 AND destination = ?2",
-                params![
-                    job_id,
-                    destination,
-                    transaction_uid,
-                    next_attempt_ms,
-                    now_ms
-                ],
-            )?,
-            DestinationUpdate::Committed => conn.execute(
-                "UPDATE destinations SET state = 'committed', transaction_uid = NULL,
-                    next_attempt_ms = 0, updated_ms = ?3
-                 WHERE job_id = ?1 AND destination = ?2",
-                params![job_id, destination, now_ms],
-            )?,
+            } => ("stored", transaction_uid, None, next_attempt_ms),
+            DestinationUpdate::Committed => ("committed", None, None, 0),
             DestinationUpdate::Retry {
                 error,
                 next_attempt_ms,
-            } => conn.execute(
-                "UPDATE destinations SET last_error = ?3, next_attempt_ms = ?4, updated_ms = ?5
-                 WHERE job_id = ?1 AND destination = ?2",
-                params![job_id, destination, error, next_attempt_ms, now_ms],
-            )?,
-            DestinationUpdate::Failed { error } => conn.execute(
-                "UPDATE destinations SET state = 'failed', last_error = ?3,
-                    transaction_uid = NULL, next_attempt_ms = 0, updated_ms = ?4
-                 WHERE job_id = ?1 AND destination = ?2",
-                params![job_id, destination, error, now_ms],
-            )?,
+            } => (
+                seen_state(seen.state),
+                seen.transaction_uid.as_deref(),
+                Some(error),
+                next_attempt_ms,
+            ),
+            DestinationUpdate::Failed { error } => ("failed", None, Some(error), 0),
+            DestinationUpdate::NotCommitted {
+                error,
+                next_attempt_ms,
+            } => ("pending", None, Some(error), next_attempt_ms),
         };
+        let n = self.conn().execute(
+            &format!(
+                "UPDATE destinations AS d SET state = ?3, transaction_uid = ?4,
+                    last_error = COALESCE(?5, last_error), next_attempt_ms = ?6, updated_ms = ?7
+                 WHERE d.job_id = ?1 AND d.destination = ?2
+                    AND d.state = ?8 AND d.transaction_uid IS ?9 AND d.attempts = ?10
+                    AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = d.job_id
+                        AND j.state IN {UNFINISHED})"
+            ),
+            params![
+                job_id,
+                destination,
+                state,
+                transaction_uid,
+                error,
+                next_attempt_ms,
+                now_ms,
+                seen_state(seen.state),
+                seen.transaction_uid,
+                seen.attempts,
+            ],
+        )?;
         Ok(n == 1)
     }
 
@@ -361,44 +419,49 @@ impl JobStore {
 
     /// Merges an operator's `fields` into an unfinished job's identity (theirs win) and
     /// releases the job if it is held; one transaction. Refused for a job with no
-    /// destination, or one already stored at one (the PACS has it under the old
-    /// identity).
+    /// destination, or once a store has begun at any of its destinations: the PACS may
+    /// hold some of its instances under the old identity already (same SOP Instance UIDs,
+    /// another patient), even when the store did not finish.
     pub fn assign(&self, id: &str, fields: &Identity, now_ms: i64) -> Result<Assigned> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row = tx
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-                [id],
-                row_to_job,
-            )
-            .optional()?;
-        let Some(row) = row else {
+        let Some(row) = job_row(&tx, id)? else {
             return Ok(Assigned::Unknown);
         };
         if row.state.is_final() {
             return Ok(Assigned::Refused(format!("it is {}", row.state.as_str())));
         }
-        let states: Vec<(String, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT destination, state FROM destinations WHERE job_id = ?1
-                 ORDER BY destination",
-            )?;
-            let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let destinations: Vec<DestinationRow> = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {DESTINATION_COLUMNS} FROM destinations WHERE job_id = ?1
+                 ORDER BY destination"
+            ))?;
+            let rows = stmt.query_map([id], row_to_destination)?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        if states.is_empty() {
+        if destinations.is_empty() {
             return Ok(Assigned::Refused(format!(
                 "queue {} stores to no PACS",
                 row.queue
             )));
         }
-        if let Some((dest, state)) = states
-            .iter()
-            .find(|(_, s)| matches!(s.as_str(), "stored" | "committed"))
-        {
+        if let Some(d) = destinations.iter().find(|d| {
+            matches!(
+                d.state,
+                DestinationState::Stored | DestinationState::Committed
+            )
+        }) {
             return Ok(Assigned::Refused(format!(
-                "it is already {state} at {dest} under its identity"
+                "it is already {} at {} under its identity",
+                seen_state(d.state),
+                d.destination
+            )));
+        }
+        if let Some(d) = destinations.iter().find(|d| d.attempts > 0) {
+            return Ok(Assigned::Refused(format!(
+                "{} store(s) at {} began under its identity: some of its instances may be \
+                 there already",
+                d.attempts, d.destination
             )));
         }
         let mut identity = row.identity.unwrap_or_default();

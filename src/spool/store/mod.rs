@@ -32,7 +32,7 @@ mod job;
 mod schema;
 
 pub use controls::{JobEvent, LastError, QueueActivity, QueueControl};
-pub use destinations::{Assigned, DestinationRow, DestinationUpdate};
+pub use destinations::{Assigned, DestinationRow, DestinationUpdate, Seen};
 pub use job::{FilmParams, HeldChange, JobFilter, JobRow, NewJob, Priority, RetryClaim, State};
 pub use schema::SCHEMA_VERSION;
 
@@ -47,7 +47,7 @@ use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("queue {queue} holds {limit} unfinished jobs, its limit")]
+    #[error("queue {queue} holds {limit} jobs not yet printed, its limit")]
     QueueFull { queue: String, limit: usize },
     #[error("job database: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -170,12 +170,13 @@ impl JobStore {
     }
 
     /// Commits a received job. With `max_unfinished`, refuses it when its queue already holds
-    /// that many unfinished jobs; the count and the insert are one transaction.
+    /// that many unfinished jobs not `storing` (see [`JobStore::limited_in_queue`]); the
+    /// count and the insert are one transaction.
     pub fn insert(&self, job: &NewJob, now_ms: i64, max_unfinished: Option<usize>) -> Result<i64> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(limit) = max_unfinished {
-            let n = count_unfinished(&tx, &job.queue)?;
+            let n = count_limited(&tx, &job.queue)?;
             if n >= limit {
                 return Err(StoreError::QueueFull {
                     queue: job.queue.clone(),
@@ -215,14 +216,7 @@ impl JobStore {
     }
 
     pub fn get(&self, id: &str) -> Result<Option<JobRow>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-                [id],
-                row_to_job,
-            )
-            .optional()?)
+        job_row(&self.conn(), id)
     }
 
     /// Moves a job from one of `from` to `to` (compare and set); false if it was elsewhere.
@@ -397,14 +391,7 @@ impl JobStore {
     pub fn claim_retry(&self, id: &str, force: bool, now_ms: i64) -> Result<RetryClaim> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row = tx
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
-                [id],
-                row_to_job,
-            )
-            .optional()?;
-        let Some(row) = row else {
+        let Some(row) = job_row(&tx, id)? else {
             return Ok(RetryClaim::Unknown);
         };
         let claim = match (&row.state, row.retried_as.as_deref(), &row.remote_id) {
@@ -491,9 +478,10 @@ impl JobStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Unfinished jobs of `queue`.
-    pub fn unfinished_in_queue(&self, queue: &str) -> Result<usize> {
-        count_unfinished(&self.conn(), queue)
+    /// The jobs of `queue` its limit counts: unfinished, not `storing` (printed, waiting
+    /// only for a PACS).
+    pub fn limited_in_queue(&self, queue: &str) -> Result<usize> {
+        count_limited(&self.conn(), queue)
     }
 
     /// Unfinished jobs of every queue.
@@ -603,9 +591,26 @@ const STARTABLE: &str = "(state NOT IN ('received', 'composed') OR (held = 0 AND
 pub(super) const UNFINISHED: &str =
     "('received', 'composed', 'submitting', 'submitted', 'storing')";
 
-fn count_unfinished(conn: &Connection, queue: &str) -> Result<usize> {
+/// A job's row, inside a transaction or not.
+fn job_row(conn: &Connection, id: &str) -> Result<Option<JobRow>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+            [id],
+            row_to_job,
+        )
+        .optional()?)
+}
+
+/// The jobs of `queue` its limit counts: unfinished ones, but for `storing` ones (printed,
+/// waiting only for a PACS: with the PACS down they pile up, and the printer must not be
+/// refused work for it; the disk stays guarded by `min_free_mib`).
+fn count_limited(conn: &Connection, queue: &str) -> Result<usize> {
     let n: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM jobs WHERE queue = ?1 AND state IN {UNFINISHED}"),
+        &format!(
+            "SELECT COUNT(*) FROM jobs WHERE queue = ?1 AND state IN {UNFINISHED}
+                AND state <> 'storing'"
+        ),
         [queue],
         |r| r.get(0),
     )?;

@@ -132,7 +132,7 @@ fn queue_limit_refuses_without_inserting() {
     s.transition("a", &[State::Received], State::Failed, Some("x"), 2)
         .unwrap();
     s.insert(&job("c", "q", Priority::Med), 1, Some(2)).unwrap();
-    assert_eq!(s.unfinished_in_queue("q").unwrap(), 2);
+    assert_eq!(s.limited_in_queue("q").unwrap(), 2);
     assert_eq!(s.backlog().unwrap(), 3);
 }
 
@@ -408,12 +408,23 @@ fn a_job_is_done_only_when_every_destination_is() {
         transaction_uid: uid,
         next_attempt_ms: 0,
     };
-    assert!(s.record_destination("a", "A@a:1", stored(None), 4).unwrap());
+    let fresh = Seen {
+        state: DestinationState::Pending,
+        transaction_uid: None,
+        attempts: 0,
+    };
     assert!(
-        s.record_destination("a", "B@b:2", stored(Some("1.2")), 4)
+        s.record_destination("a", "A@a:1", &fresh, stored(None), 4)
             .unwrap()
     );
-    assert!(!s.record_destination("a", "C@c:3", stored(None), 4).unwrap());
+    assert!(
+        s.record_destination("a", "B@b:2", &fresh, stored(Some("1.2")), 4)
+            .unwrap()
+    );
+    assert!(
+        !s.record_destination("a", "C@c:3", &fresh, stored(None), 4)
+            .unwrap()
+    );
     assert_eq!(s.conclude("a", &[State::Storing], 5).unwrap(), storing);
     let back = |n| 100 + i64::from(n);
     assert_eq!(s.commitment_report("9.9", None, back, 6).unwrap(), None);
@@ -427,17 +438,19 @@ fn a_job_is_done_only_when_every_destination_is() {
         (b.state, b.next_attempt_ms, b.transaction_uid.as_deref()),
         (DestinationState::Pending, 100, None)
     );
-    assert_eq!(
-        s.begin_store("a", "B@b:2", 7).unwrap(),
-        Some((DestinationState::Pending, 1))
-    );
+    let begun = Seen {
+        state: DestinationState::Pending,
+        transaction_uid: None,
+        attempts: 1,
+    };
+    assert_eq!(s.begin_store("a", "B@b:2", 7).unwrap(), Some(begun.clone()));
     assert_eq!(
         s.begin_store("a", "A@a:1", 7).unwrap(),
         None,
         "stored: not due"
     );
     assert!(
-        s.record_destination("a", "B@b:2", DestinationUpdate::Committed, 8)
+        s.record_destination("a", "B@b:2", &begun, DestinationUpdate::Committed, 8)
             .unwrap()
     );
     assert_eq!(
@@ -450,7 +463,10 @@ fn a_job_is_done_only_when_every_destination_is() {
     f.destinations = vec!["A@a:1".into()];
     s.insert(&f, 10, None).unwrap();
     let failed = DestinationUpdate::Failed { error: "refused" };
-    assert!(s.record_destination("f", "A@a:1", failed, 11).unwrap());
+    assert!(
+        s.record_destination("f", "A@a:1", &fresh, failed, 11)
+            .unwrap()
+    );
     assert!(s.set_composed("f", None, "", 12).unwrap());
     let why = Some("PACS A@a:1: refused".to_string());
     assert_eq!(
@@ -464,4 +480,112 @@ fn a_job_is_done_only_when_every_destination_is() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A store's outcome is recorded only while its destination is as the store saw it
+/// when it began: not over a commitment report recorded meanwhile, not after another
+/// store began, not for a job that is over.
+#[test]
+fn a_late_store_outcome_never_overwrites_a_newer_state() {
+    let (_d, s) = store();
+    let mut j = job("a", "q", Priority::Med);
+    j.destinations = vec!["A@a:1".into()];
+    s.insert(&j, 1, None).unwrap();
+    assert!(s.set_composed("a", None, "", 2).unwrap());
+    let stored = |uid| DestinationUpdate::Stored {
+        transaction_uid: Some(uid),
+        next_attempt_ms: 0,
+    };
+    let first = s.begin_store("a", "A@a:1", 3).unwrap().unwrap();
+    assert!(
+        s.record_destination("a", "A@a:1", &first, stored("X"), 4)
+            .unwrap()
+    );
+    // Commitment asked for again, under Y; the report for X comes meanwhile.
+    let again = s.begin_store("a", "A@a:1", 5).unwrap().unwrap();
+    assert_eq!(
+        again,
+        Seen {
+            state: DestinationState::Stored,
+            transaction_uid: Some("X".into()),
+            attempts: 2
+        }
+    );
+    assert_eq!(
+        s.commitment_report("X", None, |_| 0, 6).unwrap(),
+        Some(("a".into(), "A@a:1".into()))
+    );
+    assert_eq!(
+        s.conclude("a", &[State::Composed], 7).unwrap(),
+        Some((State::Done, None))
+    );
+    assert!(
+        !s.record_destination("a", "A@a:1", &again, stored("Y"), 8)
+            .unwrap()
+    );
+    let retry = DestinationUpdate::Retry {
+        error: "timeout",
+        next_attempt_ms: 9,
+    };
+    assert!(
+        !s.record_destination("a", "A@a:1", &again, retry, 8)
+            .unwrap()
+    );
+    let d = &s.destinations("a").unwrap()[0];
+    assert_eq!(
+        (
+            d.state,
+            d.transaction_uid.as_deref(),
+            d.last_error.as_deref()
+        ),
+        (DestinationState::Committed, None, None)
+    );
+
+    let mut j = job("b", "q", Priority::Med);
+    j.destinations = vec!["A@a:1".into()];
+    s.insert(&j, 10, None).unwrap();
+    assert!(s.set_composed("b", None, "", 11).unwrap());
+    let stale = s.begin_store("b", "A@a:1", 12).unwrap().unwrap();
+    let newer = s.begin_store("b", "A@a:1", 13).unwrap().unwrap();
+    assert!(
+        !s.record_destination("b", "A@a:1", &stale, stored("Z"), 14)
+            .unwrap(),
+        "another store began since"
+    );
+    assert!(
+        s.transition("b", &[State::Composed], State::Cancelled, None, 15)
+            .unwrap()
+    );
+    assert!(
+        !s.record_destination("b", "A@a:1", &newer, stored("Z"), 16)
+            .unwrap(),
+        "the job is over"
+    );
+    let d = &s.destinations("b").unwrap()[0];
+    assert_eq!(
+        (d.state, d.transaction_uid.as_deref(), d.attempts),
+        (DestinationState::Pending, None, 2)
+    );
+}
+
+/// A job whose destinations are not done yet (`storing`) does not count against its
+/// queue's limit.
+#[test]
+fn storing_jobs_do_not_count_against_the_queue_limit() {
+    let (_d, s) = store();
+    let mut j = job("a", "q", Priority::Med);
+    j.destinations = vec!["A@a:1".into()];
+    s.insert(&j, 1, Some(1)).unwrap();
+    assert!(matches!(
+        s.insert(&job("b", "q", Priority::Med), 2, Some(1)),
+        Err(StoreError::QueueFull { limit: 1, .. })
+    ));
+    assert!(s.set_composed("a", None, "", 3).unwrap());
+    assert_eq!(
+        s.conclude("a", &[State::Composed], 4).unwrap(),
+        Some((State::Storing, None))
+    );
+    assert_eq!(s.limited_in_queue("q").unwrap(), 0);
+    s.insert(&job("b", "q", Priority::Med), 5, Some(1)).unwrap();
+    assert_eq!(s.backlog().unwrap(), 2, "both unfinished");
 }

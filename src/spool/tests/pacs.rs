@@ -19,6 +19,10 @@ struct Pacs {
     answers: Mutex<VecDeque<Result<StoreOutcome, DeliveryError>>>,
     /// While set, `store` stores the instances but never returns (filmd dies first).
     hang: AtomicBool,
+    /// While set, `store` waits once it has noted its request (a store under way).
+    gate: AtomicBool,
+    /// Stores that returned.
+    returned: AtomicU32,
     /// Reports commitment itself before `store` returns (a PACS quicker on a new
     /// association than the store's own answer).
     early: Mutex<Option<Weak<Spool>>>,
@@ -119,33 +123,44 @@ impl QueueOutputs for Pacs {
                 r.attempt,
                 r.identity.clone(),
             ));
-            let scripted = lock(&self.answers).pop_front();
-            if let Some(answer) = scripted {
-                return answer;
+            while self.gate.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            if r.state == DestinationState::Pending {
-                lock(&self.instances).insert((r.destination.clone(), r.job.uid.clone()));
-            }
-            if self.hang.load(Ordering::SeqCst) {
-                std::future::pending::<()>().await;
-            }
-            if !self.commit {
-                return Ok(StoreOutcome::Stored);
-            }
-            let transaction_uid = tx(&r.destination, r.attempt);
-            let early = lock(&self.early).clone();
-            if let Some(spool) = early.and_then(|w| w.upgrade()) {
-                let known = spool
-                    .commitment_report(&CommitmentResult {
-                        transaction_uid: transaction_uid.clone(),
-                        committed: vec![r.job.uid.clone()],
-                        failed: vec![],
-                    })
-                    .unwrap();
-                assert!(known, "kept while its store is under way");
-            }
-            Ok(StoreOutcome::CommitRequested { transaction_uid })
+            let answer = self.answer_store(r).await;
+            self.returned.fetch_add(1, Ordering::SeqCst);
+            answer
         })
+    }
+}
+
+impl Pacs {
+    async fn answer_store(&self, r: StoreRequest) -> Result<StoreOutcome, DeliveryError> {
+        let scripted = lock(&self.answers).pop_front();
+        if let Some(answer) = scripted {
+            return answer;
+        }
+        if r.state == DestinationState::Pending {
+            lock(&self.instances).insert((r.destination.clone(), r.job.uid.clone()));
+        }
+        if self.hang.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        if !self.commit {
+            return Ok(StoreOutcome::Stored);
+        }
+        let transaction_uid = tx(&r.destination, r.attempt);
+        let early = lock(&self.early).clone();
+        if let Some(spool) = early.and_then(|w| w.upgrade()) {
+            let known = spool
+                .commitment_report(&CommitmentResult {
+                    transaction_uid: transaction_uid.clone(),
+                    committed: vec![r.job.uid.clone()],
+                    failed: vec![],
+                })
+                .unwrap();
+            assert!(known, "kept while its store is under way");
+        }
+        Ok(StoreOutcome::CommitRequested { transaction_uid })
     }
 }
 
@@ -605,6 +620,215 @@ fn a_report_that_comes_before_its_store_is_recorded_is_kept_for_it() {
     assert_eq!(
         destination(&spool, &id, "PACS@a:104").state,
         DestinationState::Committed
+    );
+}
+
+/// Reports the transaction the destination awaits until the job is done (the store task
+/// may ask for commitment again meanwhile, under a fresh transaction).
+fn commit_until_done(spool: &Spool, id: &str, dest: &str) {
+    wait_until("done", || {
+        if let Some(uid) = destination(spool, id, dest).transaction_uid {
+            spool.commitment_report(&report(&uid, &[])).unwrap();
+        }
+        spool.job(id).unwrap().unwrap().state == State::Done
+    });
+}
+
+/// The PACS answers a commitment asked for again (its report never came) on the same
+/// association with instances it lacks: the destination is `pending` again, the old
+/// transaction forgotten, and every instance is sent again after the backoff; the last
+/// error and the history say why.
+#[test]
+fn instances_not_committed_on_the_stores_own_association_are_sent_again() {
+    let h = Harness::new();
+    let pacs = Arc::new(Pacs::archive(&["PACS@a:104"], true));
+    let spool = h.open_pacs(
+        &pacs,
+        SpoolConfig {
+            commit_timeout: Duration::from_millis(100),
+            ..fast()
+        },
+    );
+    let why = "1 instance(s) not committed: 2.25.7 (0112H No such object instance)";
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    wait_destination(&spool, &id, "PACS@a:104", DestinationState::Stored);
+    pacs.answer(Ok(StoreOutcome::NotCommitted(why.into())));
+    wait_until("sent again", || pacs.requests().len() >= 3);
+    let requests: Vec<(DestinationState, u32)> =
+        pacs.requests().iter().map(|r| (r.1, r.2)).collect();
+    assert_eq!(
+        requests[..3],
+        [
+            (DestinationState::Pending, 1),
+            (DestinationState::Stored, 2),
+            (DestinationState::Pending, 3)
+        ]
+    );
+    commit_until_done(&spool, &id, "PACS@a:104");
+    let d = destination(&spool, &id, "PACS@a:104");
+    assert_eq!(
+        (d.state, d.last_error.as_deref()),
+        (DestinationState::Committed, Some(why))
+    );
+    assert!(
+        !spool
+            .commitment_report(&report(&tx("PACS@a:104", 1), &[]))
+            .unwrap(),
+        "the first transaction is forgotten"
+    );
+    assert!(events(&spool, &id).contains(&format!("retry (PACS@a:104: {why})")));
+    assert_eq!(lock(&pacs.instances).len(), 1);
+}
+
+/// A store's outcome that comes after a newer state was recorded does not overwrite it:
+/// the commitment asked for again is under way when the report for the first
+/// transaction commits the destination and ends the job; the late `CommitRequested`
+/// leaves both as they are.
+#[test]
+fn a_late_store_outcome_does_not_overwrite_a_commitment_recorded_meanwhile() {
+    let h = Harness::new();
+    let pacs = Arc::new(Pacs::archive(&["PACS@a:104"], true));
+    let spool = h.open_pacs(
+        &pacs,
+        SpoolConfig {
+            commit_timeout: Duration::from_millis(100),
+            ..fast()
+        },
+    );
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    wait_destination(&spool, &id, "PACS@a:104", DestinationState::Stored);
+    pacs.gate.store(true, Ordering::SeqCst);
+    wait_until("asked again", || pacs.requests().len() == 2);
+    assert!(
+        spool
+            .commitment_report(&report(&tx("PACS@a:104", 1), &[]))
+            .unwrap()
+    );
+    wait_state(&spool, &id, State::Done);
+    pacs.gate.store(false, Ordering::SeqCst);
+    wait_until("returned", || pacs.returned.load(Ordering::SeqCst) == 2);
+    std::thread::sleep(Duration::from_millis(200));
+    let d = destination(&spool, &id, "PACS@a:104");
+    assert_eq!(
+        (d.state, d.transaction_uid.as_deref(), d.attempts),
+        (DestinationState::Committed, None, 2)
+    );
+    assert_eq!(spool.job(&id).unwrap().unwrap().state, State::Done);
+    assert!(
+        !spool
+            .commitment_report(&report(&tx("PACS@a:104", 2), &[]))
+            .unwrap()
+    );
+    assert_eq!(
+        events(&spool, &id)
+            .iter()
+            .filter(|e| e.starts_with("stored") || e.starts_with("committed"))
+            .collect::<Vec<_>>(),
+        ["stored (PACS@a:104)", "committed (PACS@a:104)"]
+    );
+    assert_eq!(pacs.requests().len(), 2);
+}
+
+/// Reports for unknown transactions while a store is under way are kept for it, but
+/// only 64: beyond, one more is refused as unknown; those kept go once no store
+/// is under way.
+#[test]
+fn reports_kept_for_stores_under_way_are_bounded() {
+    let h = Harness::new();
+    let pacs = Arc::new(Pacs::archive(&["PACS@a:104"], true));
+    pacs.gate.store(true, Ordering::SeqCst);
+    let spool = h.open_pacs(&pacs, fast());
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    wait_until("a store under way", || pacs.requests().len() == 1);
+    for n in 0..64 {
+        let unknown = report(&format!("2.25.{n}"), &[]);
+        assert!(spool.commitment_report(&unknown).unwrap(), "{n} kept");
+    }
+    assert!(
+        !spool.commitment_report(&report("2.25.1000", &[])).unwrap(),
+        "beyond the bound: unknown"
+    );
+    assert!(
+        spool.commitment_report(&report("2.25.0", &[])).unwrap(),
+        "one kept already"
+    );
+    pacs.gate.store(false, Ordering::SeqCst);
+    wait_destination(&spool, &id, "PACS@a:104", DestinationState::Stored);
+    assert!(
+        !spool.commitment_report(&report("2.25.0", &[])).unwrap(),
+        "dropped once no store is under way"
+    );
+    commit_until_done(&spool, &id, "PACS@a:104");
+}
+
+/// With the PACS down, printed jobs wait in `storing`: they do not count against the
+/// queue's limit, so the printer goes on taking prints; jobs not yet printed do count.
+#[test]
+fn jobs_waiting_only_for_a_pacs_do_not_count_against_the_queue_limit() {
+    let h = Harness::new();
+    let printer = Arc::new(Fake::printer());
+    let pacs = Arc::new(Pacs {
+        printer: printer.clone(),
+        ..Pacs::archive(&["PACS@a:104"], false)
+    });
+    for _ in 0..1000 {
+        pacs.answer(Err(DeliveryError::Retryable("connection refused".into())));
+    }
+    let spool = h.open_pacs(
+        &pacs,
+        SpoolConfig {
+            max_jobs_per_queue: 1,
+            ..fast()
+        },
+    );
+    let (first, _) = submit(&spool, h.job("first", "MED", 1));
+    wait_state(&spool, &first, State::Storing);
+    printer.hold.store(true, Ordering::SeqCst);
+    let (second, _) = submit(&spool, h.job("second", "MED", 1));
+    wait_state(&spool, &second, State::Submitted);
+    let err = spool
+        .submit(h.job("third", "MED", 1), recorder().1)
+        .unwrap_err();
+    assert!(
+        matches!(&err, SpoolError::Full(Full::Queue { limit: 1, .. })),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "print queue full: queue q holds 1 jobs not yet printed, its limit"
+    );
+}
+
+/// Once a store has begun at a destination (even one that did not finish: some films
+/// may be there), the job's identity is no longer the operator's to change.
+#[test]
+fn an_identity_is_refused_once_a_store_has_begun() {
+    let h = Harness::new();
+    let pacs = Arc::new(Pacs::archive(&["PACS@a:104"], false));
+    pacs.answer(Err(DeliveryError::Retryable(
+        "A700 out of resources".into(),
+    )));
+    let mut config = fast();
+    config.retry.initial_backoff = Duration::from_secs(3600);
+    config.retry.max_backoff = Duration::from_secs(3600);
+    let spool = h.open_pacs(&pacs, config);
+    let (id, _) = submit(&spool, h.job("a", "MED", 1));
+    wait_until("tried once", || {
+        destination(&spool, &id, "PACS@a:104").last_error.is_some()
+    });
+    let d = destination(&spool, &id, "PACS@a:104");
+    assert_eq!((d.state, d.attempts), (DestinationState::Pending, 1));
+    match spool.assign(&id, identity(&[("PatientID", "8")])) {
+        Err(SpoolError::NotAssignable { why, .. }) => assert_eq!(
+            why,
+            "1 store(s) at PACS@a:104 began under its identity: some of its instances may \
+             be there already"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        spool.job(&id).unwrap().unwrap().identity,
+        Some(identity(&[("PatientID", "P1")]))
     );
 }
 
