@@ -5,7 +5,9 @@
 //! filmd is the SCU of this class, so only N-EVENT-REPORT is served on it.
 
 use super::status;
-use crate::backend::dimse::commitment::{commitment_result, describe};
+use crate::backend::dimse::commitment::{
+    EVENT_FAILURES_EXIST, EVENT_SUCCESSFUL, commitment_result, describe,
+};
 use crate::net::Response;
 use crate::net::dimse::Command;
 use crate::spool::CommitmentResult;
@@ -39,7 +41,7 @@ pub fn report(
         error_comment: comment,
         ..Default::default()
     };
-    if !matches!(event_type_id, 1 | 2) {
+    if event_type_id != EVENT_SUCCESSFUL && event_type_id != EVENT_FAILURES_EXIST {
         return answer(
             status::NO_SUCH_EVENT_TYPE,
             Some(format!("Event Type ID {event_type_id} is not 1 or 2")),

@@ -32,7 +32,7 @@ use dicom_ul::ClientAssociationOptions;
 use dicom_ul::pdu::{
     AssociationRJResult, PDataValue, PDataValueType, Pdu, PresentationContextResultReason,
 };
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Basic Grayscale Print Management Meta SOP Class (PS3.4 H.3.1).
 pub const GRAY_META: &str = uids::BASIC_GRAYSCALE_PRINT_MANAGEMENT_META;
@@ -165,6 +165,19 @@ fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// A message whose first PDVs have arrived: kept in [`Scu`] when a read times out between
+/// its PDUs, so that the next read goes on with it instead of finding a data set fragment
+/// with no command.
+#[derive(Debug, Default)]
+struct Partial {
+    /// Whether any PDV of the message has arrived.
+    started: bool,
+    cmd_bytes: Vec<u8>,
+    data_bytes: Vec<u8>,
+    /// The decoded command set, once its last fragment came and a data set follows.
+    command: Option<Command>,
+}
+
 /// One association with a Print SCP.
 pub struct Scu {
     /// The open association; `None` once released. Public so that tests can write raw
@@ -179,6 +192,19 @@ pub struct Scu {
     pub events: Vec<Command>,
     /// Their data sets, index for index.
     pub event_data: Vec<Option<InMemDicomObject>>,
+    /// Bound on [`Scu::events`]: one more N-EVENT-REPORT aborts the association
+    /// ([`Scu::set_max_events`]).
+    max_events: usize,
+    /// The message being received, across a read that timed out.
+    partial: Partial,
+    /// The read timeout the socket has now.
+    read_timeout: Duration,
+    /// Set by [`Scu::wait_event`]: the bound on the FIRST PDU of the next message (once
+    /// a message has begun, the rest comes under the DIMSE timeout).
+    first_pdu_by: Option<Instant>,
+    /// Set by [`Scu::request_each`]: the bound on the whole exchange (and how long it
+    /// was); past it the association is aborted.
+    exchange_deadline: Option<(Instant, Duration)>,
 }
 
 impl Scu {
@@ -238,7 +264,54 @@ impl Scu {
             max_message: MAX_RESPONSE_BYTES,
             events: Vec::new(),
             event_data: Vec::new(),
+            max_events: usize::MAX,
+            partial: Partial::default(),
+            read_timeout: options.dimse_timeout,
+            first_pdu_by: None,
+            exchange_deadline: None,
         })
+    }
+
+    /// Bounds the N-EVENT-REPORTs kept in [`Scu::events`] (unbounded unless set): one
+    /// more aborts the association with [`ScuError::Protocol`]. A caller that sets it
+    /// removes the events it has read, so that the bound applies to the unread ones.
+    pub fn set_max_events(&mut self, n: usize) {
+        self.max_events = n;
+    }
+
+    /// A-ABORT for a peer that breaks the exchange's bounds: the protocol error to return.
+    pub(crate) fn abort_with(&mut self, why: String) -> ScuError {
+        if let Some(a) = self.assoc.take() {
+            let _ = a.abort();
+        }
+        self.partial = Partial::default();
+        ScuError::Protocol(why)
+    }
+
+    /// Sets the socket's read timeout (at least 1 ms: zero would mean none), unless it
+    /// has it already.
+    fn set_read_timeout(&mut self, t: Duration) -> Result<(), ScuError> {
+        let t = t.max(Duration::from_millis(1));
+        if t != self.read_timeout {
+            self.assoc()?
+                .socket()
+                .set_read_timeout(Some(t))
+                .map_err(|e| ScuError::Receive(format!("set read timeout: {e}")))?;
+            self.read_timeout = t;
+        }
+        Ok(())
+    }
+
+    /// Back to the DIMSE timeout between PDUs (after a wait or an exchange with bounds
+    /// of its own), so that A-RELEASE and later requests wait as usual.
+    fn restore_read_timeout(&mut self) -> Result<(), ScuError> {
+        self.first_pdu_by = None;
+        self.exchange_deadline = None;
+        if self.assoc.is_some() {
+            self.set_read_timeout(self.dimse_timeout)
+        } else {
+            Ok(())
+        }
     }
 
     /// Bounds each received command set and data set to `bytes` (at most
@@ -316,19 +389,58 @@ impl Scu {
         Ok(())
     }
 
-    /// Receives one complete message: (context id, command, data set bytes).
+    /// Receives one complete message: (context id, command, data set bytes). When a read
+    /// times out in the middle of a message, what arrived of it is kept for the next call.
     fn receive_message(&mut self) -> Result<(u8, Command, Option<Vec<u8>>), ScuError> {
-        let mut cmd_bytes = Vec::new();
-        let mut data_bytes = Vec::new();
-        let mut command: Option<Command> = None;
+        let mut partial = std::mem::take(&mut self.partial);
+        let received = self.receive_into(&mut partial);
+        if matches!(received, Err(ScuError::Timeout(_))) {
+            self.partial = partial;
+        }
+        received
+    }
+
+    /// The bound on the next PDU: the DIMSE timeout, or what is left of
+    /// [`Scu::first_pdu_by`] before a message has begun, and never past
+    /// [`Scu::exchange_deadline`]; `true` when the exchange's deadline is what bounds it.
+    fn next_pdu_timeout(&self, started: bool) -> (Duration, bool) {
+        let now = Instant::now();
+        let mut wait = self.dimse_timeout;
+        if !started && let Some(by) = self.first_pdu_by {
+            wait = by.saturating_duration_since(now);
+        }
+        match self.exchange_deadline {
+            Some((d, _)) if d.saturating_duration_since(now) <= wait => {
+                (d.saturating_duration_since(now), true)
+            }
+            _ => (wait, false),
+        }
+    }
+
+    fn receive_into(
+        &mut self,
+        p: &mut Partial,
+    ) -> Result<(u8, Command, Option<Vec<u8>>), ScuError> {
         loop {
-            let pdu = self.assoc()?.receive().map_err(|e| {
-                if timed_out(&e) {
-                    ScuError::Timeout(e.to_string())
+            let (wait, by_deadline) = self.next_pdu_timeout(p.started);
+            let total = self.exchange_deadline.map(|(_, t)| t).unwrap_or_default();
+            let exchange_over = || format!("no final response within {total:?}");
+            if wait.is_zero() {
+                return Err(if by_deadline {
+                    self.abort_with(exchange_over())
                 } else {
-                    ScuError::Receive(error_chain(&e))
+                    ScuError::Timeout("the wait is over".into())
+                });
+            }
+            self.set_read_timeout(wait)?;
+            let pdu = match self.assoc()?.receive() {
+                Ok(pdu) => pdu,
+                Err(e) if timed_out(&e) && by_deadline => {
+                    return Err(self.abort_with(exchange_over()));
                 }
-            })?;
+                Err(e) if timed_out(&e) => return Err(ScuError::Timeout(e.to_string())),
+                Err(e) => return Err(ScuError::Receive(error_chain(&e))),
+            };
             let data = match pdu {
                 Pdu::PData { data } => data,
                 Pdu::AbortRQ { source } => {
@@ -347,39 +459,41 @@ impl Scu {
                 }
             };
             for pdv in data {
+                p.started = true;
                 let ctx = pdv.presentation_context_id;
                 match pdv.value_type {
                     PDataValueType::Command => {
-                        if command.is_some() {
+                        if p.command.is_some() {
                             return Err(ScuError::Protocol(
                                 "a command fragment after the command set ended".into(),
                             ));
                         }
-                        if cmd_bytes.len() + pdv.data.len() > self.max_message {
+                        if p.cmd_bytes.len() + pdv.data.len() > self.max_message {
                             return Err(ScuError::Protocol("command set too large".into()));
                         }
-                        cmd_bytes.extend_from_slice(&pdv.data);
+                        p.cmd_bytes.extend_from_slice(&pdv.data);
                         if pdv.is_last {
-                            let c = Command::decode(&cmd_bytes)
+                            let c = Command::decode(&p.cmd_bytes)
                                 .map_err(|e| ScuError::Protocol(e.to_string()))?;
                             if !c.has_data_set {
                                 return Ok((ctx, c, None));
                             }
-                            command = Some(c);
+                            p.command = Some(c);
                         }
                     }
                     PDataValueType::Data => {
-                        let Some(c) = command.as_ref() else {
+                        let Some(c) = p.command.as_ref() else {
                             return Err(ScuError::Protocol(
                                 "a data set fragment before the command set".into(),
                             ));
                         };
-                        if data_bytes.len() + pdv.data.len() > self.max_message {
+                        if p.data_bytes.len() + pdv.data.len() > self.max_message {
                             return Err(ScuError::Protocol("data set too large".into()));
                         }
-                        data_bytes.extend_from_slice(&pdv.data);
+                        p.data_bytes.extend_from_slice(&pdv.data);
                         if pdv.is_last {
-                            return Ok((ctx, c.clone(), Some(data_bytes)));
+                            let c = c.clone();
+                            return Ok((ctx, c, Some(std::mem::take(&mut p.data_bytes))));
                         }
                     }
                 }
@@ -475,6 +589,12 @@ impl Scu {
             status: Some(0),
             ..Default::default()
         };
+        if self.events.len() >= self.max_events {
+            return Err(self.abort_with(format!(
+                "more than {} N-EVENT-REPORTs unread",
+                self.max_events
+            )));
+        }
         self.send_message(ctx, &rsp, None)?;
         self.events.push(c);
         self.event_data.push(data);

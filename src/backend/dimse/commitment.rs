@@ -120,19 +120,45 @@ pub fn commitment_result(
     }
 }
 
+/// How many failed instances [`failed_instances`] names; the rest are counted.
+pub const FAILED_INSTANCES_SHOWN: usize = 10;
+
+/// Why a report's failed instances were not committed, for logs and a destination's
+/// last error: "2 instance(s) not committed: 1.2.3 (0x0112 No such object instance),
+/// 1.2.4 (0x0110 Processing failure)", naming the first [`FAILED_INSTANCES_SHOWN`] and
+/// then "and K more"; "0 instance(s) not committed" when none failed.
+pub fn failed_instances(result: &CommitmentResult) -> String {
+    let mut s = format!("{} instance(s) not committed", result.failed.len());
+    for (n, (uid, reason)) in result
+        .failed
+        .iter()
+        .take(FAILED_INSTANCES_SHOWN)
+        .enumerate()
+    {
+        s.push_str(if n == 0 { ": " } else { ", " });
+        s.push_str(&format!(
+            "{uid} (0x{reason:04X} {})",
+            failure_reason_meaning(*reason)
+        ));
+    }
+    let more = result.failed.len().saturating_sub(FAILED_INSTANCES_SHOWN);
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
+    }
+    s
+}
+
 /// One line for logs and the operator: how many were committed, and why the others were
-/// not.
+/// not ([`failed_instances`]).
 pub fn describe(result: &CommitmentResult) -> String {
     let mut s = format!(
         "transaction {}: {} committed",
         result.transaction_uid,
         result.committed.len()
     );
-    for (uid, reason) in &result.failed {
-        s.push_str(&format!(
-            ", {uid} not committed: 0x{reason:04X} {}",
-            failure_reason_meaning(*reason)
-        ));
+    if !result.failed.is_empty() {
+        s.push_str(", ");
+        s.push_str(&failed_instances(result));
     }
     s
 }
@@ -221,7 +247,45 @@ mod tests {
         .unwrap();
         assert_eq!(r.committed, vec!["1.2.3"]);
         assert_eq!(r.failed, vec![("1.2.4".to_string(), 0x0112)]);
-        assert!(describe(&r).contains("1.2.4 not committed: 0x0112 No such object instance"));
+        assert_eq!(
+            describe(&r),
+            "transaction 2.25.7: 1 committed, \
+             1 instance(s) not committed: 1.2.4 (0x0112 No such object instance)"
+        );
+    }
+
+    #[test]
+    fn failed_instances_names_the_first_ten_with_their_reasons() {
+        let result = |failed: Vec<(String, u16)>| CommitmentResult {
+            transaction_uid: "2.25.7".into(),
+            committed: vec!["1.2.3".into()],
+            failed,
+        };
+        assert_eq!(
+            failed_instances(&result(vec![])),
+            "0 instance(s) not committed"
+        );
+        assert_eq!(
+            failed_instances(&result(vec![
+                ("1.2.4".into(), COMMIT_NO_SUCH),
+                ("1.2.5".into(), 0x0110),
+                ("1.2.6".into(), 0xC001),
+            ])),
+            "3 instance(s) not committed: 1.2.4 (0x0112 No such object instance), \
+             1.2.5 (0x0110 Processing failure), 1.2.6 (0xC001 Unknown failure reason)"
+        );
+        let many: Vec<_> = (0..13).map(|i| (format!("1.2.{i}"), 0x0213)).collect();
+        let text = failed_instances(&result(many));
+        assert!(
+            text.starts_with("13 instance(s) not committed: 1.2.0 (0x0213 Resource limitation), "),
+            "{text}"
+        );
+        assert!(text.contains("1.2.9 (0x0213"), "{text}");
+        assert!(!text.contains("1.2.10 "), "{text}");
+        assert!(
+            text.ends_with("(0x0213 Resource limitation) and 3 more"),
+            "{text}"
+        );
     }
 
     #[test]

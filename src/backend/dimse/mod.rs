@@ -11,7 +11,7 @@ pub mod status;
 
 pub use commitment::{
     STORAGE_COMMITMENT_INSTANCE, STORAGE_COMMITMENT_PUSH_MODEL, commitment_request,
-    commitment_result,
+    commitment_result, failed_instances,
 };
 pub use destination::{Destination, DestinationError};
 
@@ -29,6 +29,10 @@ const PRIORITY_MEDIUM: u16 = 0;
 /// Bound on one received command or data set: responses, worklist identifiers and
 /// commitment reports are small; a peer that sends more is broken.
 const MAX_RECEIVED: usize = 4 << 20;
+/// Bound on the N-EVENT-REPORTs received and not yet read by
+/// [`Session::wait_commitment`]: a PACS sends one report per request, one that sends
+/// more than this is broken and the association is aborted.
+pub const MAX_UNREAD_EVENTS: usize = 64;
 
 /// How filmd associates with a peer (PS3.8 7.1.1).
 #[derive(Debug, Clone)]
@@ -174,11 +178,9 @@ fn uid(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
 
 /// One association with a peer.
 pub struct Session {
-    /// `None` once released or aborted.
+    /// `None` once released or aborted. Its [`Scu::events`] are the N-EVENT-REPORTs
+    /// not yet read by [`Session::wait_commitment`] (at most [`MAX_UNREAD_EVENTS`]).
     scu: Option<Scu>,
-    /// Storage Commitment reports already handed out by [`Session::wait_commitment`]
-    /// (an index into the SCU's received events).
-    events_seen: usize,
 }
 
 impl Session {
@@ -200,10 +202,8 @@ impl Session {
         };
         let mut scu = Scu::connect((dest.host.as_str(), dest.port), &options)?;
         scu.set_max_message(MAX_RECEIVED);
-        Ok(Session {
-            scu: Some(scu),
-            events_seen: 0,
-        })
+        scu.set_max_events(MAX_UNREAD_EVENTS);
+        Ok(Session { scu: Some(scu) })
     }
 
     fn scu(&mut self) -> Result<&mut Scu, ClientError> {
@@ -219,9 +219,12 @@ impl Session {
             .is_some_and(|s| s.context(abstract_syntax).is_some())
     }
 
-    /// Fails with [`ClientError::NotAccepted`] unless `abstract_syntax` has a context.
+    /// Fails with [`ClientError::NotAccepted`] unless `abstract_syntax` has a context,
+    /// with [`ClientError::Lost`] once the association is gone (aborted).
     fn require(&self, abstract_syntax: &str) -> Result<(), ClientError> {
-        if self.accepted(abstract_syntax) {
+        if self.scu.as_ref().is_none_or(|s| s.assoc.is_none()) {
+            Err(ClientError::Lost("no open association".into()))
+        } else if self.accepted(abstract_syntax) {
             Ok(())
         } else {
             Err(ClientError::NotAccepted(abstract_syntax.to_string()))
@@ -343,16 +346,14 @@ impl Session {
                 .scu
                 .as_mut()
                 .ok_or_else(|| ClientError::Lost("no open association".into()))?;
-            while self.events_seen < scu.events.len() {
-                let i = self.events_seen;
-                self.events_seen += 1;
-                let event = &scu.events[i];
+            while !scu.events.is_empty() {
+                let event = scu.events.remove(0);
+                let data = scu.event_data.remove(0);
                 if event.affected_sop_class_uid.as_deref() != Some(STORAGE_COMMITMENT_PUSH_MODEL) {
                     continue;
                 }
-                let empty = InMemDicomObject::new_empty();
-                let data = scu.event_data[i].as_ref().unwrap_or(&empty);
-                return commitment_result(event.event_type_id.unwrap_or(0), data)
+                let data = data.unwrap_or_else(InMemDicomObject::new_empty);
+                return commitment_result(event.event_type_id.unwrap_or(0), &data)
                     .map(Some)
                     .map_err(|why| ClientError::Protocol(format!("commitment report: {why}")));
             }

@@ -64,7 +64,13 @@ impl Peer {
         }
     }
 
-    fn send(&mut self, ctx: u8, mut command: Command, data: Option<&InMemDicomObject>) {
+    fn send(&mut self, ctx: u8, command: Command, data: Option<&InMemDicomObject>) {
+        assert!(self.try_send(ctx, command, data), "send");
+    }
+
+    /// Sends a message as a command PDU and a data set PDU: false when the client is
+    /// gone (it aborted).
+    fn try_send(&mut self, ctx: u8, mut command: Command, data: Option<&InMemDicomObject>) -> bool {
         command.has_data_set = data.is_some();
         let mut pdvs = vec![PDataValue {
             presentation_context_id: ctx,
@@ -80,11 +86,8 @@ impl Peer {
                 data: codec::encode(d, &self.ts(ctx)).expect("encode"),
             });
         }
-        for pdv in pdvs {
-            self.assoc
-                .send(&Pdu::PData { data: vec![pdv] })
-                .expect("send");
-        }
+        pdvs.into_iter()
+            .all(|pdv| self.assoc.send(&Pdu::PData { data: vec![pdv] }).is_ok())
     }
 
     /// Answers a request with a status.
@@ -504,4 +507,201 @@ fn a_refused_connection_is_retryable() {
         matches!(e, ClientError::Connect(_)) && e.is_retryable(),
         "{e}"
     );
+}
+
+/// The Storage Commitment report of `report` as an N-EVENT-REPORT-RQ command set.
+fn commitment_event(message_id: u16, event_type_id: u16) -> Command {
+    Command {
+        command_field: cf::N_EVENT_REPORT_RQ,
+        message_id: Some(message_id),
+        affected_sop_class_uid: Some(STORAGE_COMMITMENT_PUSH_MODEL.into()),
+        affected_sop_instance_uid: Some(STORAGE_COMMITMENT_INSTANCE.into()),
+        event_type_id: Some(event_type_id),
+        has_data_set: true,
+        ..Default::default()
+    }
+}
+
+/// A peer that answers the N-ACTION and then sends the report's command PDU, pauses
+/// `pause`, and sends its data set PDU.
+fn split_report(pause: Duration) -> (Destination, JoinHandle<()>) {
+    peer(&[STORAGE_COMMITMENT_PUSH_MODEL], move |p| {
+        let (ctx, rq, _) = p.recv();
+        p.answer(ctx, &rq, 0x0000, None);
+        std::thread::sleep(Duration::from_millis(30));
+        let command = PDataValue {
+            presentation_context_id: ctx,
+            value_type: PDataValueType::Command,
+            is_last: true,
+            data: commitment_event(9, 1).encode(),
+        };
+        p.assoc
+            .send(&Pdu::PData {
+                data: vec![command],
+            })
+            .expect("send");
+        std::thread::sleep(pause);
+        let data = PDataValue {
+            presentation_context_id: ctx,
+            value_type: PDataValueType::Data,
+            is_last: true,
+            data: codec::encode(&report("2.25.44", &["1.2.3"], &[]), &p.ts(ctx)).expect("encode"),
+        };
+        p.assoc
+            .send(&Pdu::PData { data: vec![data] })
+            .expect("send");
+        let (_, rsp, _) = p.recv();
+        assert_eq!(rsp.command_field, cf::N_EVENT_REPORT_RSP);
+        assert_eq!(rsp.message_id_being_responded_to, Some(9));
+        p.released();
+    })
+}
+
+/// Waits for the report in 50 ms slices, as the PACS output does.
+fn wait_in_slices(s: &mut Session) -> CommitmentResult {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(r) = s.wait_commitment(Duration::from_millis(50)).unwrap() {
+            return r;
+        }
+    }
+    panic!("no report within 10 s");
+}
+
+#[test]
+fn a_report_split_by_a_pause_longer_than_the_slice_arrives_whole() {
+    let (dest, peer) = split_report(Duration::from_millis(300));
+    let mut s = Session::open(&dest, &options(), &[STORAGE_COMMITMENT_PUSH_MODEL]).unwrap();
+    s.request_commitment("2.25.44", &[(SECONDARY_CAPTURE.into(), "1.2.3".into())])
+        .unwrap();
+    let result = wait_in_slices(&mut s);
+    assert_eq!(result.transaction_uid, "2.25.44");
+    assert_eq!(result.committed, ["1.2.3"]);
+    s.release().unwrap();
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_report_split_by_a_pause_longer_than_the_dimse_timeout_is_kept_across_waits() {
+    let (dest, peer) = split_report(Duration::from_millis(600));
+    let opts = ClientOptions {
+        dimse_timeout: Duration::from_millis(150),
+        ..options()
+    };
+    let mut s = Session::open(&dest, &opts, &[STORAGE_COMMITMENT_PUSH_MODEL]).unwrap();
+    s.request_commitment("2.25.44", &[(SECONDARY_CAPTURE.into(), "1.2.3".into())])
+        .unwrap();
+    let result = wait_in_slices(&mut s);
+    assert_eq!(result.committed, ["1.2.3"]);
+    s.release().unwrap();
+    peer.join().unwrap();
+}
+
+fn pending(rq: &Command) -> Command {
+    Command {
+        command_field: cf::C_FIND_RSP,
+        message_id_being_responded_to: rq.message_id,
+        affected_sop_class_uid: Some(MODALITY_WORKLIST_FIND.into()),
+        status: Some(0xFF00),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_worklist_scp_that_ignores_c_cancel_is_aborted() {
+    let (dest, peer) = peer(&[MODALITY_WORKLIST_FIND], |p| {
+        let (ctx, rq, _) = p.recv();
+        p.send(ctx, pending(&rq), Some(&worklist_item("P0")));
+        p.send(ctx, pending(&rq), Some(&worklist_item("P1")));
+        let (_, cancel, _) = p.recv();
+        assert_eq!(cancel.command_field, cf::C_CANCEL_RQ);
+        // ignores it: Pending responses until the client gives up
+        let mut sent = 0;
+        while sent < 10_000 && p.try_send(ctx, pending(&rq), Some(&worklist_item("P"))) {
+            sent += 1;
+        }
+        assert!(sent < 10_000, "the client never aborted");
+    });
+    let mut s = Session::open(&dest, &options(), &[MODALITY_WORKLIST_FIND]).unwrap();
+    let e = s
+        .c_find(MODALITY_WORKLIST_FIND, &worklist_item("P*"), 1)
+        .unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Protocol(why) if why.contains("after C-CANCEL")),
+        "{e}"
+    );
+    let again = s.c_find(MODALITY_WORKLIST_FIND, &worklist_item("P*"), 1);
+    assert!(matches!(again, Err(ClientError::Lost(_))), "{again:?}");
+    drop(s);
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_worklist_scp_that_never_ends_is_aborted_at_the_exchange_deadline() {
+    let (dest, peer) = peer(&[MODALITY_WORKLIST_FIND], |p| {
+        let (ctx, rq, _) = p.recv();
+        // a Pending response without an identifier every 100 ms, well within the
+        // DIMSE timeout each, for ever
+        let mut sent = 0;
+        while sent < 200 && p.try_send(ctx, pending(&rq), None) {
+            sent += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(sent < 200, "the client never aborted");
+    });
+    let opts = ClientOptions {
+        dimse_timeout: Duration::from_millis(400),
+        ..options()
+    };
+    let mut s = Session::open(&dest, &opts, &[MODALITY_WORKLIST_FIND]).unwrap();
+    let started = Instant::now();
+    let e = s
+        .c_find(MODALITY_WORKLIST_FIND, &worklist_item("P*"), 10)
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(&e, ClientError::Protocol(why) if why.contains("no final response within 800ms")),
+        "{e}"
+    );
+    assert!(
+        took >= Duration::from_millis(700) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    drop(s);
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_peer_flooding_events_before_the_response_is_aborted() {
+    let (dest, peer) = peer(&[SECONDARY_CAPTURE, STORAGE_COMMITMENT_PUSH_MODEL], |p| {
+        let (_, _rq, _) = p.recv();
+        let ctx = p
+            .assoc
+            .presentation_contexts()
+            .iter()
+            .find(|c| c.abstract_syntax == STORAGE_COMMITMENT_PUSH_MODEL)
+            .map(|c| c.id)
+            .expect("commitment context");
+        let data = report("2.25.45", &["1.2.3"], &[]);
+        let mut sent = 0;
+        while sent < 10_000 && p.try_send(ctx, commitment_event(sent as u16, 1), Some(&data)) {
+            sent += 1;
+        }
+        assert!(sent < 10_000, "the client never aborted");
+    });
+    let mut s = Session::open(
+        &dest,
+        &options(),
+        &[SECONDARY_CAPTURE, STORAGE_COMMITMENT_PUSH_MODEL],
+    )
+    .unwrap();
+    let e = s.c_store(&instance("1.2.3")).unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Protocol(why) if why.contains("more than 64 N-EVENT-REPORTs")),
+        "{e}"
+    );
+    let again = s.c_store(&instance("1.2.4"));
+    assert!(matches!(again, Err(ClientError::Lost(_))), "{again:?}");
+    drop(s);
+    peer.join().unwrap();
 }
