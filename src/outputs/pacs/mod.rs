@@ -13,7 +13,7 @@
 pub mod identity;
 pub mod instance;
 
-use crate::backend::dimse::{ClientError, ClientOptions, Destination, Session};
+use crate::backend::dimse::{ClientError, ClientOptions, Destination, Session, failed_instances};
 use crate::config::{PacsSettings, StoreAs, Unmatched};
 use crate::film::compose::compose;
 use crate::net::tls::client_config;
@@ -331,28 +331,15 @@ fn one_study(items: &[dicom_object::InMemDicomObject]) -> Option<Identity> {
         .then(|| first.clone())
 }
 
-/// What a commitment report means for the destination: committed, or (some instances
-/// failed) a retryable error, so that the spool sends them again.
+/// What a commitment report on the store's own association means for the destination:
+/// committed, or (some instances failed) not committed, so that the spool sends them
+/// again.
 pub fn settle_commitment(result: &CommitmentResult) -> Result<StoreOutcome, DeliveryError> {
     if result.failed.is_empty() {
         Ok(StoreOutcome::Committed)
     } else {
-        Err(DeliveryError::Retryable(commitment_failures(result)))
+        Ok(StoreOutcome::NotCommitted(failed_instances(result)))
     }
-}
-
-/// "2 instance(s) not committed: UID (reason 0x0110), …", for the destination's last error.
-pub fn commitment_failures(result: &CommitmentResult) -> String {
-    let list: Vec<String> = result
-        .failed
-        .iter()
-        .map(|(uid, reason)| format!("{uid} (reason 0x{reason:04X})"))
-        .collect();
-    format!(
-        "{} instance(s) not committed: {}",
-        result.failed.len(),
-        list.join(", ")
-    )
 }
 
 fn store_err(e: ClientError) -> DeliveryError {
@@ -547,7 +534,7 @@ mod tests {
             ..ok
         };
         match settle_commitment(&failed) {
-            Err(DeliveryError::Retryable(why)) => {
+            Ok(StoreOutcome::NotCommitted(why)) => {
                 assert!(why.contains("2.25.3") && why.contains("0x0112"), "{why}")
             }
             other => panic!("{other:?}"),
