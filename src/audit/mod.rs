@@ -229,9 +229,13 @@ impl AuditTask {
             return;
         };
         if tokio::time::timeout(within, &mut task).await.is_err() {
-            task.abort();
+            // Counted before the abort: once the aborted task is dropped, so is its
+            // receiver with the messages still queued, and the channel's capacity no
+            // longer shows them.
             let tx = &self.shared.tx;
             let queued = tx.max_capacity().saturating_sub(tx.capacity()) as u64;
+            task.abort();
+            let _ = task.await;
             let left = queued + self.shared.in_hand.swap(0, Ordering::Relaxed);
             self.shared.dropped.fetch_add(left, Ordering::Relaxed);
             warn!(
