@@ -206,13 +206,14 @@ fn spacing_mm(dpi: u32) -> String {
 
 /// Film `film_number` (from 1) of `job`, composed as `page`, as a Secondary Capture Image
 /// (PS3.3 A.8.1): MONOCHROME2 for a gray page (0 is black, as composed), RGB color-by-pixel
-/// for a color one, 8 bits; Pixel Spacing from the page's resolution. Page sides beyond
+/// for a color one, 8 bits; Nominal Scanned Pixel Spacing from the page's resolution. The
+/// page's pixels move into the data set (a 14×17 in film at 300 dpi is 21 MB). Page sides beyond
 /// 65535 pixels cannot be Rows/Columns; the configuration's 1200 dpi bound keeps every
 /// film size far below.
 pub fn secondary_capture(
     job: &PrintJob,
     film_number: usize,
-    page: &Page,
+    page: Page,
     identity: &Identity,
 ) -> InMemDicomObject {
     let uids = job_uids(job);
@@ -274,7 +275,7 @@ pub fn secondary_capture(
     obj.put(DataElement::new(
         tags::PIXEL_DATA,
         VR::OB,
-        PrimitiveValue::from(page.pixels.clone()),
+        PrimitiveValue::from(page.pixels),
     ));
     declare_charset(&mut obj);
     obj

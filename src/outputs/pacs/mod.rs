@@ -300,8 +300,7 @@ impl PacsOutput {
             StoreAs::SecondaryCapture => {
                 for (n, film) in job.films.iter().enumerate() {
                     let page = compose(film, &job.device);
-                    let dataset = instance::secondary_capture(job, n + 1, &page, identity);
-                    drop(page);
+                    let dataset = instance::secondary_capture(job, n + 1, page, identity);
                     session.c_store(&dataset).map_err(store_err)?;
                 }
             }

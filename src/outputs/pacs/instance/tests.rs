@@ -104,7 +104,7 @@ fn a_gray_film_is_a_monochrome2_secondary_capture_with_the_identity() {
         ("StudyInstanceUID", "1.2.3.4"),
         ("Unknown", "ignored"),
     ]);
-    let obj = secondary_capture(&j, 2, &page, &id);
+    let obj = secondary_capture(&j, 2, page.clone(), &id);
     assert_eq!(s(&obj, tags::SOP_CLASS_UID), "1.2.840.10008.5.1.4.1.1.7");
     assert_eq!(s(&obj, tags::SOP_INSTANCE_UID), film_uid(&j, 2));
     assert_eq!(s(&obj, tags::STUDY_INSTANCE_UID), "1.2.3.4");
@@ -152,7 +152,7 @@ fn a_gray_film_is_a_monochrome2_secondary_capture_with_the_identity() {
         "ASCII only"
     );
     // Without a Study Instance UID in the identity: the job's own.
-    let obj = secondary_capture(&j, 1, &page, &Identity::new());
+    let obj = secondary_capture(&j, 1, page.clone(), &Identity::new());
     assert_eq!(s(&obj, tags::STUDY_INSTANCE_UID), job_uids(&j).study);
     assert_eq!(s(&obj, tags::PATIENT_NAME), "");
 }
@@ -169,7 +169,7 @@ fn a_color_page_is_rgb_color_by_pixel() {
         channels: 3,
         pixels: (0u8..18).collect(),
     };
-    let obj = secondary_capture(&j, 1, &page, &Identity::new());
+    let obj = secondary_capture(&j, 1, page.clone(), &Identity::new());
     assert_eq!(s(&obj, tags::PHOTOMETRIC_INTERPRETATION), "RGB");
     assert_eq!(u(&obj, tags::SAMPLES_PER_PIXEL), 3);
     assert_eq!(u(&obj, tags::PLANAR_CONFIGURATION), 0);
@@ -193,7 +193,7 @@ fn identity_values_are_cut_to_their_vr_and_bad_ones_left_out() {
         ("PatientSex", "f"),
         ("PatientID", "a\\b"),
     ]);
-    let obj = secondary_capture(&j, 1, &page, &id);
+    let obj = secondary_capture(&j, 1, page.clone(), &id);
     assert_eq!(s(&obj, tags::ACCESSION_NUMBER), "ACC-0123456789-0");
     assert_eq!(s(&obj, tags::STUDY_INSTANCE_UID), job_uids(&j).study);
     assert_eq!(s(&obj, tags::PATIENT_BIRTH_DATE), "");
@@ -206,7 +206,12 @@ fn identity_values_are_cut_to_their_vr_and_bad_ones_left_out() {
 fn non_ascii_text_declares_utf8_and_is_written_as_utf8() {
     let j = job("Röntgen Ω");
     let page = compose(&j.films[0], &j.device);
-    let obj = secondary_capture(&j, 1, &page, &identity(&[("PatientName", "Müller^Jürgen")]));
+    let obj = secondary_capture(
+        &j,
+        1,
+        page.clone(),
+        &identity(&[("PatientName", "Müller^Jürgen")]),
+    );
     assert_eq!(s(&obj, tags::SPECIFIC_CHARACTER_SET), "ISO_IR 192");
     let bytes = crate::net::dataset::encode(&obj, EXPLICIT_VR_LE).unwrap();
     let name = "Müller^Jürgen".as_bytes();
@@ -293,8 +298,8 @@ fn dcmtk_reads_the_part10_files_without_errors() {
         ("StudyID", "S1"),
     ]);
     let files = [
-        ("gray.dcm", secondary_capture(&j, 1, &gray, &id)),
-        ("color.dcm", secondary_capture(&j, 2, &color, &id)),
+        ("gray.dcm", secondary_capture(&j, 1, gray.clone(), &id)),
+        ("color.dcm", secondary_capture(&j, 2, color.clone(), &id)),
         (
             "pdf.dcm",
             encapsulated_pdf(&j, b"%PDF-1.4\n%%EOF\n", &Identity::new()),
