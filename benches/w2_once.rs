@@ -28,6 +28,7 @@ struct Options {
     write_pgm: Option<PathBuf>,
     from_pgm: Option<PathBuf>,
     out: Option<PathBuf>,
+    raw: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -54,6 +55,7 @@ fn parse(args: &[String]) -> Result<Options> {
         write_pgm: None,
         from_pgm: None,
         out: None,
+        raw: None,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -65,6 +67,7 @@ fn parse(args: &[String]) -> Result<Options> {
             "--write-pgm" => options.write_pgm = Some(value()?.into()),
             "--from-pgm" => options.from_pgm = Some(value()?.into()),
             "--out" => options.out = Some(value()?.into()),
+            "--write-raw" => options.raw = Some(value()?.into()),
             other => bail!(
                 "unknown argument {other}; use --runs N --dpi D [--from-pgm DIR] [--out FILE] | --write-pgm DIR"
             ),
@@ -98,6 +101,10 @@ fn measure(options: &Options, images: &[Image]) -> Result<()> {
         composing.push(composed);
         encoding.push(total - composed);
         totals.push(total);
+        if let (Some(raw), 1) = (&options.raw, run) {
+            std::fs::write(raw, &page.pixels)
+                .with_context(|| format!("writing {}", raw.display()))?;
+        }
         last = (page.width_px, page.height_px, pdf);
     }
     let (width, height, pdf) = last;

@@ -136,6 +136,49 @@ pub fn compose(film: &Film, device: &Device) -> Page {
     }
 }
 
+/// Rows in each strip [`compose_with`] hands to its sink: 64 rows of a 300 dpi 14×17 in
+/// page are 269 KB, small enough to be encoded while still in the core's cache.
+pub const STRIP_ROWS: usize = 64;
+
+/// A band of composed rows, handed to [`compose_with`]'s sink as soon as it is complete.
+#[derive(Debug, Clone, Copy)]
+pub struct Strip<'a> {
+    /// 0-based, top to bottom.
+    pub index: usize,
+    /// The page row the strip starts at.
+    pub first_row: usize,
+    /// Bytes per row: width × channels.
+    pub row_bytes: usize,
+    /// The strip's rows, `row_bytes` each, top to bottom.
+    pub rows: &'a [u8],
+}
+
+/// Composes `film` as [`compose`] does, handing each [`Strip`] to `sink` as soon as its
+/// rows are final, so that encoding a page overlaps composing it. The sink's results come
+/// back in strip order, beside the whole page.
+pub fn compose_with<T: Send>(
+    film: &Film,
+    device: &Device,
+    sink: impl Fn(Strip<'_>) -> T + Sync,
+) -> (Page, Vec<T>) {
+    let page = compose(film, device);
+    let row_bytes = page.width_px as usize * usize::from(page.channels);
+    let results = page
+        .pixels
+        .chunks(STRIP_ROWS * row_bytes.max(1))
+        .enumerate()
+        .map(|(index, rows)| {
+            sink(Strip {
+                index,
+                first_row: index * STRIP_ROWS,
+                row_bytes,
+                rows,
+            })
+        })
+        .collect();
+    (page, results)
+}
+
 /// The gray of an sRGB pixel printed on a gray-only device: the same relative luminance
 /// (IEC 61966-2-1 decoding, Rec. 709 / sRGB weights 0.2126, 0.7152, 0.0722, encoded
 /// again), so that neutral colours keep their value and a colour keeps its lightness.
