@@ -1,11 +1,13 @@
 //! The W2 film, composed and encoded as a PDF N times, median printed:
-//! the filmd side of scripts/bench-compare.sh, which also runs ImageMagick on the same
-//! twenty images.
+//! the filmd side of scripts/bench-compare.sh, which also runs libvips and ImageMagick on
+//! the same twenty images.
 //!
-//!     cargo bench --bench w2_once -- --runs 5 --dpi 300
+//!     cargo bench --bench w2_once -- --runs 5 --dpi 300 [--color]
 //!     w2_once --bench --write-pgm DIR            # the twenty images as 16-bit PGM files
 //!     w2_once --bench --from-pgm DIR --out F.pdf # read them back, write the PDF
+//!     w2_once --bench --runs 1 --write-raw F     # the composed page's raw pixels
 //!
+//! `--color` prints the twenty images as RGB on a colour page (three times the bytes).
 //! Each run times `compose` and `encode_pdf` of the whole film in memory (reading PGM
 //! files, when asked to, happens once before the runs). Without `--bench` or `--runs`
 //! (as under `cargo test --benches`) it composes and encodes once at 300 dpi and checks
@@ -14,7 +16,9 @@
 mod common;
 
 use anyhow::{Context, Result, bail, ensure};
-use common::{W2_BITS, W2_COLUMNS, W2_IMAGE_SIZE, W2_ROWS, device, document_info, film, tiles};
+use common::{
+    W2_BITS, W2_COLUMNS, W2_IMAGE_SIZE, W2_ROWS, device, document_info, film, tiles, w2_color_film,
+};
 use filmd::backend::pdf::encode_pdf;
 use filmd::film::compose::compose;
 use filmd::film::{Image, Magnification, Photometric, Pixels};
@@ -29,6 +33,7 @@ struct Options {
     from_pgm: Option<PathBuf>,
     out: Option<PathBuf>,
     raw: Option<PathBuf>,
+    color: bool,
 }
 
 fn main() -> Result<()> {
@@ -56,6 +61,7 @@ fn parse(args: &[String]) -> Result<Options> {
         from_pgm: None,
         out: None,
         raw: None,
+        color: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -68,8 +74,9 @@ fn parse(args: &[String]) -> Result<Options> {
             "--from-pgm" => options.from_pgm = Some(value()?.into()),
             "--out" => options.out = Some(value()?.into()),
             "--write-raw" => options.raw = Some(value()?.into()),
+            "--color" => options.color = true,
             other => bail!(
-                "unknown argument {other}; use --runs N --dpi D [--from-pgm DIR] [--out FILE] | --write-pgm DIR"
+                "unknown argument {other}; use --runs N --dpi D [--color] [--from-pgm DIR] [--out FILE] [--write-raw FILE] | --write-pgm DIR"
             ),
         }
     }
@@ -79,7 +86,11 @@ fn parse(args: &[String]) -> Result<Options> {
 
 /// Composes and encodes `runs` times; prints every run and the medians.
 fn measure(options: &Options, images: &[Image]) -> Result<()> {
-    let film = film(W2_COLUMNS, W2_ROWS, images, Magnification::Cubic);
+    let film = if options.color {
+        w2_color_film(images)
+    } else {
+        film(W2_COLUMNS, W2_ROWS, images, Magnification::Cubic)
+    };
     let device = device(options.dpi);
     let info = document_info("STANDARD\\4,5");
     let mut composing = Vec::with_capacity(options.runs);
@@ -112,8 +123,9 @@ fn measure(options: &Options, images: &[Image]) -> Result<()> {
         std::fs::write(out, &pdf).with_context(|| format!("writing {}", out.display()))?;
     }
     println!(
-        "w2_once dpi={} page={width}x{height} runs={} pdf_bytes={} median_ms={:.1} compose_median_ms={:.1} encode_median_ms={:.1}",
+        "w2_once dpi={} color={} page={width}x{height} runs={} pdf_bytes={} median_ms={:.1} compose_median_ms={:.1} encode_median_ms={:.1}",
         options.dpi,
+        options.color,
         options.runs,
         pdf.len(),
         ms(median(&mut totals)),

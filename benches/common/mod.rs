@@ -120,3 +120,37 @@ pub fn document_info(subject: &str) -> DocumentInfo {
         ..DocumentInfo::default()
     }
 }
+
+/// `gray` (a 12-bit or 8-bit tile) as an 8-bit RGB image with a warm tint, for colour pages.
+pub fn rgb_tile(gray: &Image) -> Image {
+    let shift = gray.bits_stored.saturating_sub(8);
+    let samples: Vec<u8> = if gray.bits_stored > 8 {
+        gray.pixels
+            .as_slice()
+            .chunks_exact(2)
+            .map(|b| (u16::from_le_bytes([b[0], b[1]]) >> shift) as u8)
+            .collect()
+    } else {
+        gray.pixels.as_slice().to_vec()
+    };
+    let pixels = samples
+        .iter()
+        .flat_map(|&v| [v, (u16::from(v) * 7 / 8) as u8, (u16::from(v) * 5 / 8) as u8])
+        .collect();
+    Image {
+        photometric: Photometric::Rgb,
+        bits_stored: 8,
+        pixels: Pixels::new(pixels),
+        ..gray.clone()
+    }
+}
+
+/// The W2 film in colour: the same layout with the twenty tiles as RGB images on an RGB
+/// page (a colour film session).
+pub fn w2_color_film(images: &[Image]) -> Film {
+    let rgb: Vec<Image> = images.iter().map(rgb_tile).collect();
+    Film {
+        color: true,
+        ..film(W2_COLUMNS, W2_ROWS, &rgb, Magnification::Cubic)
+    }
+}
