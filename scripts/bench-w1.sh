@@ -4,6 +4,8 @@
 #   sudo scripts/bench-w1.sh            # ASSOCS="8 1" FILMS=10 by default
 #   sudo TLS=1 scripts/bench-w1.sh      # and filmd over DICOM TLS beside plain TCP
 #   sudo CONSOLE_POLL=1 scripts/bench-w1.sh  # and filmd with its web console watched
+#   sudo BASELINE=/path/to/old/filmd scripts/bench-w1.sh  # and an older filmd build beside
+#                                       # this one, in the same run (a regression check)
 #
 # W1 is `STANDARD\2,2` on 14INX17IN, four different 1024x1024 12-bit images per film
 # (8.39 MB of pixel data), film box N-ACTION, filmd writing PDFs (its default queue).
@@ -51,6 +53,10 @@ DCM_PORT=10400
 [ "$(id -u)" = 0 ] || { echo "bench-w1: needs root for unshare --net" >&2; exit 1; }
 TLS="${TLS:-0}"
 CONSOLE_POLL="${CONSOLE_POLL:-0}"
+BASELINE="${BASELINE:-}"
+if [ -n "$BASELINE" ] && [ ! -x "$BASELINE" ]; then
+  echo "bench-w1: BASELINE=$BASELINE is not an executable" >&2; exit 1
+fi
 for c in dcmprscp unshare ip ss python3 $([ "$TLS" = 1 ] && echo openssl) \
          $([ "$CONSOLE_POLL" = 1 ] && echo curl chromium chromedriver); do
   command -v "$c" >/dev/null 2>&1 || { echo "bench-w1: $c missing (scripts/install-peers.sh)" >&2; exit 1; }
@@ -152,7 +158,7 @@ stop_watchers() {
 # run_filmd N [tls|console]
 run_filmd() {
   local n=$1 mode=${2:-} name="filmd-$1" port="" rc=0 t0 t1 pdfs=0 hwm http=""
-  local serve=(--listen 127.0.0.1:0) client=() tls=""
+  local serve=(--listen 127.0.0.1:0) client=() tls="" bin="$FILMD"
   if [ "$mode" = tls ]; then
     tls=1
     name="filmd-tls-$n"
@@ -160,12 +166,13 @@ run_filmd() {
     client=(--tls-ca "$work/pki/ca.pem" --tls-cert "$work/pki/client.pem" --tls-key "$work/pki/client.key")
   fi
   [ "$mode" = console ] && name="filmd-console-$n"
+  if [ "$mode" = baseline ]; then name="filmd-base-$n"; bin="$BASELINE"; fi
   local d="$work/$name"
   mkdir -p "$d"
   # The web console (on by default) on a free loopback port in every run, so that no
   # run depends on the default 8631 being free; idle unless watched.
   serve+=(--http-listen 127.0.0.1:0)
-  "$FILMD" serve "${serve[@]}" --data-dir "$d/data" >"$d/stdout" 2>"$d/filmd.log" &
+  "$bin" serve "${serve[@]}" --data-dir "$d/data" >"$d/stdout" 2>"$d/filmd.log" &
   filmd_pid=$!
   for _ in $(seq 300); do
     port="$(sed -n 's/^listening.* on .*:\([0-9]*\)$/\1/p' "$d/stdout" | head -1)"
@@ -178,6 +185,7 @@ run_filmd() {
   [ "$mode" = console ] && start_watchers "$name" "$http"
   local what="filmd"
   case "$mode" in tls) what="filmd over TLS" ;; console) what="filmd, console watched" ;;
+    baseline) what="filmd baseline ($bin)" ;;
     *) [ "$CONSOLE_POLL" = 1 ] && what="filmd, console idle" ;; esac
   echo "$what, $n association(s) x $FILMS films: $LOADGEN --port $port --called-ae FILMD --associations $n ${LOADGEN_ARGS[*]} ${client[*]} --timeout 300  (load $(load))"
   t0=$(now)
@@ -281,13 +289,15 @@ for n in $ASSOCS; do
   run_filmd "$n"
   if [ "$TLS" = 1 ]; then run_filmd "$n" tls; fi
   if [ "$CONSOLE_POLL" = 1 ]; then run_filmd "$n" console; fi
+  if [ -n "$BASELINE" ]; then run_filmd "$n" baseline; fi
   run_dcmprscp "$n"
 done
 
-python3 - "$work" "$ASSOCS" "$TLS" "$CONSOLE_POLL" <<'EOF'
+python3 - "$work" "$ASSOCS" "$TLS" "$CONSOLE_POLL" "$BASELINE" <<'EOF'
 import json, sys
 work, assocs, tls = sys.argv[1], sys.argv[2].split(), sys.argv[3] == "1"
 console = sys.argv[4] == "1"
+baseline = sys.argv[5] != ""
 def load(name):
     with open(f"{work}/{name}.json") as f:
         r = json.load(f)
@@ -305,6 +315,8 @@ for n in assocs:
         rows.append(("filmd TLS", load(f"filmd-tls-{n}"), "PDFs"))
     if console:
         rows.append(("filmd (console watched)", load(f"filmd-console-{n}"), "PDFs"))
+    if baseline:
+        rows.append(("filmd baseline", load(f"filmd-base-{n}"), "PDFs"))
     rows.append(("dcmprscp", d, "Stored Prints"))
     for name, r, out in rows:
         e2e = r["outputs"] / r["e2e_s"] if r["e2e_s"] > 0 else 0
@@ -314,7 +326,8 @@ for n in assocs:
               f"| {r['associate']['max_ms']:.0f} | {r['outputs']} {out} in {r['e2e_s']:.1f} s "
               f"({e2e:.2f}/s) | {r['peak_rss_kib'] / 1024:.0f} MiB | {ratio} |")
 for n in assocs:
-    for name in ["filmd"] + ["filmd-tls"] * tls + ["filmd-console"] * console + ["dcmprscp"]:
+    for name in (["filmd"] + ["filmd-tls"] * tls + ["filmd-console"] * console
+                 + ["filmd-base"] * baseline + ["dcmprscp"]):
         r = load(f"{name}-{n}")
         if r["failures"] or r["warnings"] or r["association_errors"] or r["loadgen_exit"]:
             print(f"{name} x{n}: exit {r['loadgen_exit']}, failures {r['failures']}, "
