@@ -392,7 +392,9 @@ fn enlarging_uses_the_shuffle_plan_and_shrinking_a_lot_the_long_one() {
     let plan =
         |from, to| Resampler::new((from, 4), (to, 4), 1, Filter::CatmullRom, Kernels::Detected);
     match &plan(512, 978).simd {
-        Simd::Avx2(x86::HorizontalPlan::Shuffle { blocks, .. }) => assert!(*blocks >= 120),
+        Simd::Avx2(x86::HorizontalPlan::Shuffle { blocks, .. }) => {
+            assert!(*blocks >= 115, "{blocks}")
+        }
         other => panic!("{other:?}"),
     }
     assert!(matches!(
