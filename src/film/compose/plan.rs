@@ -9,6 +9,7 @@ use super::super::model::{Magnification, Photometric, Polarity, Smoothing};
 use super::super::resample::{Filter, Kernels, Resampler};
 use super::placement_in_box;
 use super::{Bounds, Device, Film, Image, ImageBox, areas, luminance_gray, parallel_map};
+use std::sync::Arc;
 
 /// Source rows per unit of work of the horizontal pass.
 const ROWS_PER_UNIT: usize = 32;
@@ -43,7 +44,7 @@ pub(super) enum Content<'f> {
     /// Resampled: the horizontal pass's intermediate, for the strips' vertical pass.
     Scaled {
         source: Rows<'f>,
-        resampler: Resampler,
+        resampler: Arc<Resampler>,
         intermediate: Vec<i16>,
     },
 }
@@ -71,7 +72,7 @@ pub(super) struct Rows<'f> {
 /// How stored samples become device samples.
 enum Mapping {
     /// Grayscale through the box's tone map (PS3.14); `wide`: 2 bytes per sample.
-    Tone { table: Vec<u8>, wide: bool },
+    Tone { table: Arc<[u8]>, wide: bool },
     /// RGB passed through, XOR `invert` (0xff for REVERSE).
     Rgb { invert: u8 },
     /// RGB on a grayscale page: its luminance, XOR `invert`.
@@ -149,6 +150,7 @@ impl<'f> Plan<'f> {
         let empty = area_gray(film.empty_image_density, device);
         let frame = film.trim.then_some((device.dpi / 150).max(1) as usize);
         let mut paintings = Vec::new();
+        let mut shared = Shared::default();
         for (index, bounds) in film
             .display_format
             .box_bounds(&area)
@@ -162,7 +164,7 @@ impl<'f> Plan<'f> {
             match image_box.and_then(|b| b.image.as_ref().map(|image| (b, image))) {
                 Some((image_box, image)) => {
                     let page = (width, height, channels);
-                    match plan_image(bounds, film, device, image_box, image, page) {
+                    match plan_image(bounds, film, device, image_box, image, page, &mut shared) {
                         Planned::Nothing => {}
                         Planned::Empty => paintings.push(Painting::Fill {
                             bounds,
@@ -261,11 +263,12 @@ enum Planned<'f> {
 /// box empty.
 fn plan_image<'f>(
     bounds: Bounds,
-    film: &Film,
+    film: &'f Film,
     device: &Device,
-    image_box: &ImageBox,
+    image_box: &'f ImageBox,
     image: &'f Image,
     (page_width, page_height, page_channels): (usize, usize, usize),
+    shared: &mut Shared<'f>,
 ) -> Planned<'f> {
     let (box_w, box_h) = (bounds.2 - bounds.0, bounds.3 - bounds.1);
     let (cols, rows) = (image.columns as usize, image.rows as usize);
@@ -281,7 +284,7 @@ fn plan_image<'f>(
                 return Planned::Empty;
             }
         };
-    let Some(mapping) = mapping(image, image_box, film, device, page_channels) else {
+    let Some(mapping) = mapping(image, image_box, film, device, page_channels, shared) else {
         tracing::warn!(
             position = image_box.position,
             rows,
@@ -337,7 +340,7 @@ fn plan_image<'f>(
     ) {
         return Planned::Nothing;
     }
-    let resampler = Resampler::new((sw, sh), (w, h), channels, filter, Kernels::Detected);
+    let resampler = shared.resampler((sw, sh), (w, h), channels, filter);
     let intermediate = vec![0; resampler.intermediate_len()];
     Planned::Content(
         at,
@@ -366,12 +369,13 @@ fn inside(at: Bounds, (width, height): (usize, usize), position: u32, kept: bool
 /// How the image's samples become device values: grayscale through the box's tone map;
 /// RGB passed through (inverted for REVERSE), reduced to its luminance on a grayscale
 /// page. `None` when the pixel data is shorter than rows × columns × samples.
-fn mapping(
+fn mapping<'f>(
     image: &Image,
-    image_box: &ImageBox,
-    film: &Film,
+    image_box: &'f ImageBox,
+    film: &'f Film,
     device: &Device,
     page_channels: usize,
+    shared: &mut Shared<'f>,
 ) -> Option<Mapping> {
     let count = image.rows as usize * image.columns as usize;
     let len = image.pixels.as_slice().len();
@@ -394,9 +398,49 @@ fn mapping(
     if len < count * if wide { 2 } else { 1 } {
         return None;
     }
-    let tone = ToneMap::new(&ToneParams::for_image_box(film, image_box, image), device);
-    Some(Mapping::Tone {
-        table: tone.table().to_vec(),
-        wide,
-    })
+    let params = ToneParams::for_image_box(film, image_box, image);
+    let table = match shared.tables.iter().find(|(p, _)| *p == params) {
+        Some((_, table)) => Arc::clone(table),
+        None => {
+            let table: Arc<[u8]> = ToneMap::new(&params, device).table().into();
+            shared.tables.push((params, Arc::clone(&table)));
+            table
+        }
+    };
+    Some(Mapping::Tone { table, wide })
+}
+
+/// What boxes of one film share: the boxes of a sheet mostly have the same tone
+/// parameters and the same scale, and a 12-bit tone map (4096 GSDF evaluations) costs as
+/// much as resampling a box.
+#[derive(Default)]
+struct Shared<'f> {
+    tables: Vec<(ToneParams<'f>, Arc<[u8]>)>,
+    resamplers: Vec<(ResamplerKey, Arc<Resampler>)>,
+}
+
+type ResamplerKey = ((usize, usize), (usize, usize), usize, Filter);
+
+impl Shared<'_> {
+    fn resampler(
+        &mut self,
+        from: (usize, usize),
+        to: (usize, usize),
+        channels: usize,
+        filter: Filter,
+    ) -> Arc<Resampler> {
+        let key = (from, to, channels, filter);
+        if let Some((_, resampler)) = self.resamplers.iter().find(|(k, _)| *k == key) {
+            return Arc::clone(resampler);
+        }
+        let resampler = Arc::new(Resampler::new(
+            from,
+            to,
+            channels,
+            filter,
+            Kernels::Detected,
+        ));
+        self.resamplers.push((key, Arc::clone(&resampler)));
+        resampler
+    }
 }

@@ -520,10 +520,7 @@ fn the_page_is_the_same_on_any_number_of_threads() {
     for color in [false, true] {
         let f = busy_film(color);
         let (one, _) = compose_on(&f, &dev, &|_| (), 1);
-        assert!(
-            one.pixels.iter().any(|&v| v == 0),
-            "frames and text are drawn"
-        );
+        assert!(one.pixels.contains(&0), "frames and text are drawn");
         for threads in [2, 3, 7] {
             let (many, _) = compose_on(&f, &dev, &|_| (), threads);
             assert!(
@@ -558,4 +555,46 @@ fn every_strip_reaches_the_sink_with_its_final_rows() {
         assert!(rows[..] == page.pixels[at..at + rows.len()], "strip {i}");
     }
     assert_eq!(page.pixels, compose(&f, &dev).pixels);
+}
+
+#[test]
+fn annotation_text_cut_by_strip_boundaries_is_drawn_as_on_the_whole_page() {
+    use crate::film::text::Raster;
+    let dev = Device {
+        dpi: 100,
+        ..device()
+    };
+    let f = busy_film(false);
+    let plan = plan::Plan::new(&f, &dev, (800, 1000, 1), 1);
+    assert!(!plan.texts.is_empty());
+    let mut whole = vec![200u8; 800 * 1000];
+    crate::film::bands::draw_placed(
+        &plan.texts,
+        0,
+        &mut Raster {
+            pixels: &mut whole,
+            width: 800,
+            height: 1000,
+            channels: 1,
+            first_row: 0,
+        },
+    );
+    assert!(whole.contains(&0));
+    // Strips of 5 rows cut every line of text several times.
+    let mut strips = vec![200u8; 800 * 1000];
+    for (index, rows) in strips.chunks_mut(800 * 5).enumerate() {
+        let height = rows.len() / 800;
+        crate::film::bands::draw_placed(
+            &plan.texts,
+            0,
+            &mut Raster {
+                pixels: rows,
+                width: 800,
+                height,
+                channels: 1,
+                first_row: index * 5,
+            },
+        );
+    }
+    assert!(whole == strips);
 }

@@ -283,7 +283,12 @@ impl Resampler {
     #[cfg(target_arch = "x86_64")]
     fn detect(horizontal: &Weights, in_width: usize) -> Simd {
         if std::arch::is_x86_feature_detected!("avx2") {
-            Simd::Avx2(x86::HorizontalPlan::new(horizontal, in_width))
+            let padded = if in_width <= 4096 {
+                in_width + x86::PADDING
+            } else {
+                in_width
+            };
+            Simd::Avx2(x86::HorizontalPlan::new(horizontal, padded))
         } else {
             Simd::None
         }
@@ -331,8 +336,20 @@ impl Resampler {
         match &self.simd {
             Simd::None => scalar::horizontal(row, &self.horizontal, out, 0),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Simd::Avx2` is only chosen when the CPU reports AVX2.
-            Simd::Avx2(plan) => unsafe { x86::horizontal(row, &self.horizontal, plan, out) },
+            Simd::Avx2(plan) => {
+                // The SIMD loads of the last outputs reach past the row: a copy with zeros
+                // after it lets them run too (the zeros get zero weights).
+                let mut padded = [0u8; 4096 + x86::PADDING];
+                let row = match padded.get_mut(..row.len() + x86::PADDING) {
+                    Some(buffer) => {
+                        buffer[..row.len()].copy_from_slice(row);
+                        &*buffer
+                    }
+                    None => row,
+                };
+                // SAFETY: `Simd::Avx2` is only chosen when the CPU reports AVX2.
+                unsafe { x86::horizontal(row, &self.horizontal, plan, out) }
+            }
         }
     }
 

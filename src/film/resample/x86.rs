@@ -17,6 +17,10 @@
 use super::{H_ROUND, H_SHIFT, INTER_MAX, INTER_MIN, V_ROUND, V_SHIFT, Weights, scalar};
 use std::arch::x86_64::*;
 
+/// Zero bytes the caller appends to rows of up to 4096 samples so that the loads of the
+/// last outputs stay inside the row: one load, or the longest padded window.
+pub(super) const PADDING: usize = 32;
+
 /// How the horizontal pass of one axis runs, precomputed from its weights.
 #[derive(Debug)]
 pub(super) enum HorizontalPlan {
