@@ -8,9 +8,11 @@
 //!
 //! The arithmetic is 16-bit so that SIMD units multiply 16 lanes at a time: weights are
 //! i16 with [`WEIGHT_BITS`] fractional bits, the horizontal pass (always first) writes an
-//! i16 intermediate with [`INTER_BITS`] fractional bits (cubic overshoot below 0 and above
-//! 255 is kept, not clipped, until the vertical pass rounds and clamps to 0..=255). Every
-//! product and every sum fits an i32, so the order of the additions does not matter and
+//! i16 intermediate with [`INTER_BITS`] fractional bits, clamped to 0..=255 gray levels as
+//! the earlier u8 intermediate was (cubic overshoot of the first pass is clipped, so a
+//! sharp edge rings as it always printed), and the vertical pass rounds and clamps once
+//! more. Every product and every sum fits an i32, so the order of the additions does not
+//! matter and
 //! the x86_64 AVX2 kernels ([`x86`]) give exactly the portable kernels' ([`scalar`]) result.
 //! Colour is resampled as three planes with the gray kernels.
 //!
@@ -26,15 +28,16 @@ mod x86;
 /// i16, and a weight's rounding error (2⁻¹⁵) times 255 over a dozen taps stays far below
 /// one gray level.
 pub const WEIGHT_BITS: u32 = 14;
-/// Fractional bits of the intermediate between the passes: 1/64 gray level, and room in
-/// an i16 for cubic overshoot of ±128 levels.
+/// Fractional bits of the intermediate between the passes: 1/64 gray level (255 levels
+/// in an i16 with room to spare).
 pub const INTER_BITS: u32 = 6;
 const ONE: i32 = 1 << WEIGHT_BITS;
-/// Bounds of the intermediate: −128 to 384 gray levels. Real overshoot is at most about
-/// 0.13 × 255 (Catmull-Rom's negative lobes); clamping here keeps the products of the
-/// vertical pass inside an i32 even for absurd inputs.
-const INTER_MIN: i32 = -128 << INTER_BITS;
-const INTER_MAX: i32 = (384 << INTER_BITS) - 1;
+/// Bounds of the intermediate: 0 to 255 gray levels. Keeping the first pass's overshoot
+/// instead would give the exact separable filter, but ring harder at sharp 2-D edges (a
+/// corner's two overshoots multiply) than films printed so far: up to 15 levels apart
+/// on the golden pages.
+const INTER_MIN: i32 = 0;
+const INTER_MAX: i32 = 255 << INTER_BITS;
 /// Shift and rounding of the horizontal pass (u8 × weight → intermediate).
 const H_SHIFT: u32 = WEIGHT_BITS - INTER_BITS;
 const H_ROUND: i32 = 1 << (H_SHIFT - 1);
