@@ -286,12 +286,10 @@ impl Resampler {
     #[cfg(target_arch = "x86_64")]
     fn detect(horizontal: &Weights, in_width: usize) -> Simd {
         if std::arch::is_x86_feature_detected!("avx2") {
-            let padded = if in_width <= 4096 {
-                in_width + x86::PADDING
-            } else {
-                in_width
-            };
-            Simd::Avx2(x86::HorizontalPlan::new(horizontal, padded))
+            Simd::Avx2(x86::HorizontalPlan::new(
+                horizontal,
+                in_width + x86::PADDING,
+            ))
         } else {
             Simd::None
         }
@@ -315,20 +313,32 @@ impl Resampler {
     /// The horizontal pass of one source row (`in_width × channels` interleaved samples)
     /// into its intermediate row. `scratch` is reused between calls.
     pub fn horizontal(&self, in_row: &[u8], inter_row: &mut [i16], scratch: &mut Vec<u8>) {
-        let width = self.out_width;
-        if self.channels == 1 {
-            self.horizontal_plane(&in_row[..self.in_width], &mut inter_row[..width]);
+        let (n, width) = (self.in_width, self.out_width);
+        // The SIMD loads of the last outputs reach past the row: the planes are copied with
+        // zeros after them (zero weights) so that those outputs run in SIMD too.
+        let padding = match self.simd {
+            Simd::None => 0,
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2(_) => x86::PADDING,
+        };
+        if self.channels == 1 && padding == 0 {
+            self.horizontal_plane(&in_row[..n], &mut inter_row[..width]);
             return;
         }
-        let n = self.in_width;
-        scratch.resize(3 * n, 0);
-        let (r, rest) = scratch.split_at_mut(n);
-        let (g, b) = rest.split_at_mut(n);
-        for (((px, r), g), b) in in_row.chunks_exact(3).zip(r).zip(g).zip(b.iter_mut()) {
-            (*r, *g, *b) = (px[0], px[1], px[2]);
+        let plane_len = n + padding;
+        scratch.clear();
+        scratch.resize(self.channels * plane_len, 0);
+        if self.channels == 1 {
+            scratch[..n].copy_from_slice(&in_row[..n]);
+        } else {
+            let (r, rest) = scratch.split_at_mut(plane_len);
+            let (g, b) = rest.split_at_mut(plane_len);
+            for (((px, r), g), b) in in_row.chunks_exact(3).zip(r).zip(g).zip(b.iter_mut()) {
+                (*r, *g, *b) = (px[0], px[1], px[2]);
+            }
         }
         for (plane, out) in scratch
-            .chunks_exact(n)
+            .chunks_exact(plane_len)
             .zip(inter_row.chunks_exact_mut(width))
         {
             self.horizontal_plane(plane, out);
@@ -339,20 +349,8 @@ impl Resampler {
         match &self.simd {
             Simd::None => scalar::horizontal(row, &self.horizontal, out, 0),
             #[cfg(target_arch = "x86_64")]
-            Simd::Avx2(plan) => {
-                // The SIMD loads of the last outputs reach past the row: a copy with zeros
-                // after it lets them run too (the zeros get zero weights).
-                let mut padded = [0u8; 4096 + x86::PADDING];
-                let row = match padded.get_mut(..row.len() + x86::PADDING) {
-                    Some(buffer) => {
-                        buffer[..row.len()].copy_from_slice(row);
-                        &*buffer
-                    }
-                    None => row,
-                };
-                // SAFETY: `Simd::Avx2` is only chosen when the CPU reports AVX2.
-                unsafe { x86::horizontal(row, &self.horizontal, plan, out) }
-            }
+            // SAFETY: `Simd::Avx2` is only chosen when the CPU reports AVX2.
+            Simd::Avx2(plan) => unsafe { x86::horizontal(row, &self.horizontal, plan, out) },
         }
     }
 

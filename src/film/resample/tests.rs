@@ -228,8 +228,9 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// Sizes that enlarge, shrink a little and a lot, mix both, and have odd widths.
-const SIZES: [((usize, usize), (usize, usize)); 8] = [
+const SIZES: [((usize, usize), (usize, usize)); 9] = [
     ((37, 29), (101, 83)),
+    ((101, 7), (20, 5)),
     ((64, 64), (123, 123)),
     ((50, 41), (47, 39)),
     ((203, 97), (61, 19)),

@@ -17,8 +17,8 @@
 use super::{H_ROUND, H_SHIFT, INTER_MAX, INTER_MIN, V_ROUND, V_SHIFT, Weights, scalar};
 use std::arch::x86_64::*;
 
-/// Zero bytes the caller appends to rows of up to 4096 samples so that the loads of the
-/// last outputs stay inside the row: one load, or the longest padded window.
+/// Zero bytes the caller appends to a row so that the loads of the last outputs stay
+/// inside it: one load, or most padded windows.
 pub(super) const PADDING: usize = 32;
 
 /// How the horizontal pass of one axis runs, precomputed from its weights.
@@ -146,8 +146,25 @@ pub(super) fn horizontal(row: &[u8], weights: &Weights, plan: &HorizontalPlan, o
                 let Some(window) = row.get(start..start + coeffs.len()) else {
                     break;
                 };
-                let mut acc = _mm_setzero_si128();
-                for (pixels, w) in window.chunks_exact(8).zip(coeffs.chunks_exact(8)) {
+                let mut wide = _mm256_setzero_si256();
+                let (pixels16, rest) = window.split_at(window.len() / 16 * 16);
+                let (weights16, rest_weights) = coeffs.split_at(pixels16.len());
+                for (pixels, w) in pixels16.chunks_exact(16).zip(weights16.chunks_exact(16)) {
+                    // SAFETY: 16 bytes and 16 i16 are read, the length of both chunks.
+                    let (pixels, w) = unsafe {
+                        (
+                            _mm_loadu_si128(pixels.as_ptr().cast()),
+                            _mm256_loadu_si256(w.as_ptr().cast()),
+                        )
+                    };
+                    let products = _mm256_madd_epi16(_mm256_cvtepu8_epi16(pixels), w);
+                    wide = _mm256_add_epi32(wide, products);
+                }
+                let mut acc = _mm_add_epi32(
+                    _mm256_castsi256_si128(wide),
+                    _mm256_extracti128_si256::<1>(wide),
+                );
+                for (pixels, w) in rest.chunks_exact(8).zip(rest_weights.chunks_exact(8)) {
                     // SAFETY: 8 bytes and 8 i16 are read, the length of both chunks.
                     let (pixels, w) = unsafe {
                         (
