@@ -5,6 +5,8 @@
 //!
 //! - W2: 14INX17IN portrait, `STANDARD\4,5`, twenty different 512² 12-bit images, CUBIC,
 //!   at 300 dpi (4200 × 5100) and 600 dpi (8400 × 10200);
+//! - W2 on a colour page at 300 dpi (gray images written as R = G = B), and a colour
+//!   `STANDARD\2,2` of four 512² RGB images;
 //! - one 2048² 12-bit image, `STANDARD\1,1`, CUBIC, 300 dpi.
 //!
 //! Samples are few and short so the run takes about a minute on two cores; under
@@ -16,7 +18,7 @@ use common::{W2_COLUMNS, W2_ROWS, device, document_info, film, tile, w2_film};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use filmd::backend::pdf::encode_pdf;
 use filmd::film::compose::compose;
-use filmd::film::{Device, Film, Magnification};
+use filmd::film::{Device, Film, Image, Magnification, Photometric, Pixels};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -57,6 +59,24 @@ fn films(c: &mut Criterion) {
     compose_and_encode(&mut group, &format!("{w2_name}/300dpi"), &w2, &device(300));
     compose_and_encode(&mut group, &format!("{w2_name}/600dpi"), &w2, &device(600));
 
+    let mut colour = w2_film();
+    colour.color = true;
+    compose_and_encode(
+        &mut group,
+        &format!("{w2_name}/colour/300dpi"),
+        &colour,
+        &device(300),
+    );
+    let rgb: Vec<Image> = (1..=4).map(rgb_tile).collect();
+    let mut rgb_film = film(2, 2, &rgb, Magnification::Cubic);
+    rgb_film.color = true;
+    compose_and_encode(
+        &mut group,
+        "STANDARD_2x2_512_RGB_CUBIC/300dpi",
+        &rgb_film,
+        &device(300),
+    );
+
     let large = film(1, 1, &[tile(2048, 12, 11)], Magnification::Cubic);
     compose_and_encode(
         &mut group,
@@ -65,6 +85,23 @@ fn films(c: &mut Criterion) {
         &device(300),
     );
     group.finish();
+}
+
+/// An RGB image made of three 8-bit tiles, one per channel, interleaved.
+fn rgb_tile(seed: u64) -> Image {
+    let planes: Vec<Image> = (0..3).map(|c| tile(512, 8, seed * 3 + c)).collect();
+    let planes: Vec<&[u8]> = planes.iter().map(|p| p.pixels.as_slice()).collect();
+    let pixels = (0..512 * 512)
+        .flat_map(|i| planes.iter().map(move |p| p[i]))
+        .collect();
+    Image {
+        rows: 512,
+        columns: 512,
+        photometric: Photometric::Rgb,
+        bits_stored: 8,
+        pixel_aspect_ratio: (1, 1),
+        pixels: Pixels::new(pixels),
+    }
 }
 
 criterion::criterion_group!(benches, films);

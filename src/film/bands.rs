@@ -183,18 +183,24 @@ fn pixels(r: Rect) -> Bounds {
     (x0 as usize, y0 as usize, x1 as usize, y1 as usize)
 }
 
-/// Burns the annotation texts into their lines (called by `compose` once the images are
-/// drawn): fitted by [`text::fit_line`], aligned in their slot, centred on their line.
-pub fn draw(bands: &Bands, film: &Film, device: &Device, raster: &mut Raster) {
-    if bands.lines.is_empty() {
-        return;
-    }
+/// An annotation text set and placed, ready to be drawn into any strip of the page.
+pub struct Placed {
+    set: text::SetLine,
+    origin: (f32, f32),
+    clip: Bounds,
+}
+
+/// The annotation texts of `bands`, fitted by [`text::fit_line`], aligned in their slot
+/// and centred on their line, with the ink that contrasts with Border Density. Fitting
+/// happens (and is logged) once per film, however many strips draw the texts.
+pub fn prepare(bands: &Bands, film: &Film, device: &Device) -> (Vec<Placed>, u8) {
     let ink = if area_gray(film.border_density, device) >= 128 {
         0
     } else {
         255
     };
     let book = text::fonts();
+    let mut placed = Vec::new();
     for line in &bands.lines {
         let Some(annotation) = film.annotations.get(line.annotation) else {
             continue;
@@ -239,8 +245,37 @@ pub fn draw(bands: &Bands, film: &Film, device: &Device, raster: &mut Raster) {
                 Align::Center => free / 2.0,
                 Align::Right => free,
             };
-        text::draw_line(book, &set, (x, baseline), line.bounds, ink, raster);
+        placed.push(Placed {
+            set,
+            origin: (x, baseline),
+            clip: line.bounds,
+        });
     }
+    (placed, ink)
+}
+
+/// Burns the `placed` texts into `raster` (the whole page or a strip of it: only the
+/// lines crossing its rows are drawn), once the images are drawn.
+pub fn draw_placed(placed: &[Placed], ink: u8, raster: &mut Raster) {
+    let rows = raster.first_row..raster.first_row + raster.height;
+    for text in placed {
+        if text.clip.1 < rows.end && text.clip.3 > rows.start {
+            text::draw_line(
+                text::fonts(),
+                &text.set,
+                text.origin,
+                text.clip,
+                ink,
+                raster,
+            );
+        }
+    }
+}
+
+/// [`prepare`] and [`draw_placed`] in one go.
+pub fn draw(bands: &Bands, film: &Film, device: &Device, raster: &mut Raster) {
+    let (placed, ink) = prepare(bands, film, device);
+    draw_placed(&placed, ink, raster);
 }
 
 #[cfg(test)]

@@ -200,6 +200,9 @@ pub struct Raster<'a> {
     pub width: usize,
     pub height: usize,
     pub channels: usize,
+    /// The page row of the buffer's first row: a strip of a page is drawn in page
+    /// coordinates, so that glyphs cut by a strip boundary rasterise as on the whole page.
+    pub first_row: usize,
 }
 
 /// A pixel rectangle (x0, y0, x1, y1), x1/y1 exclusive.
@@ -217,9 +220,9 @@ pub fn draw_line(
 ) {
     let clip = (
         clip.0,
-        clip.1,
+        clip.1.max(raster.first_row),
         clip.2.min(raster.width),
-        clip.3.min(raster.height),
+        clip.3.min(raster.first_row + raster.height),
     );
     let c = raster.channels;
     for (index, glyph) in &line.glyphs {
@@ -243,7 +246,7 @@ pub fn draw_line(
             if alpha <= 0.0 {
                 return;
             }
-            let at = (py as usize * raster.width + px as usize) * c;
+            let at = ((py as usize - raster.first_row) * raster.width + px as usize) * c;
             for v in &mut raster.pixels[at..at + c] {
                 let blended = f32::from(*v) + (f32::from(ink) - f32::from(*v)) * alpha;
                 *v = blended.round().clamp(0.0, 255.0) as u8;
@@ -359,6 +362,7 @@ mod tests {
             width: w,
             height: h,
             channels: 3,
+            first_row: 0,
         };
         // The line is wider and taller than the clip and starts left of it.
         draw_line(&book, &line, (0.0, 45.0), clip, 0, &mut raster);
