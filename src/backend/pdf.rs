@@ -9,19 +9,19 @@
 //! with the Info dictionary (6.6). Nothing PDF/A forbids is written: no encryption, LZW,
 //! transparency, JavaScript, fonts or annotations. See [`super::pdfa`] for the metadata.
 //!
-//! The image is deflated here, not by lopdf, in parallel strips ([`super::zlib`]).
+//! The image is compressed here, not by lopdf: PNG-filtered rows deflated in strips
+//! ([`super::deflate`]), declared with `/DecodeParms << /Predictor 15 … >>` (ISO 32000-1
+//! 7.4.4.4, Table 8), which PDF/A-2 allows (ISO 19005-2 6.1.7 restricts only the filter
+//! names: LZW and Crypt). A caller that compressed the strips while composing hands the
+//! stream to [`PdfBuilder::add_compressed_page`].
 
+use super::deflate::zlib_predicted;
 use super::icc;
 pub use super::pdfa::{DocumentInfo, FilmMetadata};
 use super::pdfa::{DocumentText, Identifiers, text_string, xmp_packet};
-pub use super::zlib::zlib_compress;
 use crate::film::Page;
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 
-/// zlib level for page images. On a 4200 x 5100 gray film page (benches/page.rs, two
-/// cores) level 3 took ~37 ms in strips for 2.98 MB; level 1 ~23 ms but 4.07 MB (zlib-rs
-/// uses a quicker, weaker algorithm at 1); level 6 ~44 ms for 2.95 MB.
-pub const COMPRESSION_LEVEL: u32 = 3;
 /// Name of each page's image in its resources.
 const IMAGE_NAME: &str = "Im0";
 
@@ -43,8 +43,6 @@ pub enum PdfError {
     },
     #[error("page {index}: {channels} channels, only 1 (gray) and 3 (RGB) can be written")]
     Channels { index: usize, channels: u8 },
-    #[error("deflate failed: {0}")]
-    Compress(String),
     #[error("PDF writer: {0}")]
     Lopdf(#[from] lopdf::Error),
     #[error("writing the PDF: {0}")]
@@ -86,8 +84,20 @@ impl PdfBuilder {
         })
     }
 
-    /// Appends one page holding `page`'s image.
+    /// Appends one page holding `page`'s image, compressed here on every core.
     pub fn add_page(&mut self, page: &Page) -> Result<(), PdfError> {
+        check_size(self.kids.len(), page)?;
+        let row_bytes = page.width_px as usize * usize::from(page.channels);
+        let image = zlib_predicted(&page.pixels, row_bytes, usize::from(page.channels));
+        self.add_compressed_page(page, image)
+    }
+
+    /// Appends one page of `page`'s size and colour whose image is `image`: the zlib
+    /// stream of its PNG-filtered rows (one filter tag byte per row, as
+    /// [`super::deflate`] writes them), e.g. strips compressed while the page was composed
+    /// and joined by [`zlib_from_strips`](super::deflate::zlib_from_strips). The stream is
+    /// written as it is; the pixels of `page` are not read.
+    pub fn add_compressed_page(&mut self, page: &Page, image: Vec<u8>) -> Result<(), PdfError> {
         let index = self.kids.len();
         let profile = match page.channels {
             1 => self.profile(1)?,
@@ -95,7 +105,7 @@ impl PdfBuilder {
             channels => return Err(PdfError::Channels { index, channels }),
         };
         let color_space = vec![Object::Name(b"ICCBased".to_vec()), profile.into()];
-        let id = add_page(&mut self.doc, self.pages_id, index, page, color_space)?;
+        let id = add_page(&mut self.doc, self.pages_id, page, image, color_space)?;
         self.kids.push(id.into());
         Ok(())
     }
@@ -188,13 +198,14 @@ impl PdfBuilder {
     }
 }
 
-fn add_page(
-    doc: &mut Document,
-    parent: ObjectId,
-    index: usize,
-    page: &Page,
-    color_space: Vec<Object>,
-) -> Result<ObjectId, PdfError> {
+/// A page must be gray or RGB, and its pixels must fill its size exactly.
+fn check_size(index: usize, page: &Page) -> Result<(), PdfError> {
+    if !matches!(page.channels, 1 | 3) {
+        return Err(PdfError::Channels {
+            index,
+            channels: page.channels,
+        });
+    }
     let expected = page.width_px as usize * page.height_px as usize * usize::from(page.channels);
     if page.pixels.len() != expected || expected == 0 {
         return Err(PdfError::PageSize {
@@ -206,7 +217,23 @@ fn add_page(
             actual: page.pixels.len(),
         });
     }
-    let data = zlib_compress(&page.pixels, COMPRESSION_LEVEL)?;
+    Ok(())
+}
+
+fn add_page(
+    doc: &mut Document,
+    parent: ObjectId,
+    page: &Page,
+    data: Vec<u8>,
+    color_space: Vec<Object>,
+) -> Result<ObjectId, PdfError> {
+    // PNG predictors, the tag byte of each row saying which (ISO 32000-1 Table 8).
+    let decode_parms = dictionary! {
+        "Predictor" => 15,
+        "Colors" => i64::from(page.channels),
+        "BitsPerComponent" => 8,
+        "Columns" => i64::from(page.width_px),
+    };
     let image = Stream::new(
         dictionary! {
             "Type" => "XObject",
@@ -216,9 +243,11 @@ fn add_page(
             "ColorSpace" => color_space,
             "BitsPerComponent" => 8,
             "Filter" => "FlateDecode",
+            "DecodeParms" => decode_parms,
         },
         data,
     )
+    // Already compressed: lopdf must neither deflate nor filter it again.
     .with_compression(false);
     let image_id = doc.try_add_object(image)?;
 
@@ -280,6 +309,7 @@ fn pdf_number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::deflate::unfilter_row;
     use std::io::Read;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -309,11 +339,32 @@ mod tests {
         }
     }
 
-    fn inflate(data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        flate2::read::ZlibDecoder::new(data)
-            .read_to_end(&mut out)
+    /// The pixels of an image stream: inflated, then PNG-unfiltered as its `/DecodeParms`
+    /// say (ISO 32000-1 7.4.4.4).
+    fn decode(image: &lopdf::xobject::PdfImage) -> Vec<u8> {
+        let parms = image
+            .origin_dict
+            .get(b"DecodeParms")
+            .and_then(Object::as_dict)
+            .expect("DecodeParms");
+        let get = |key: &[u8]| parms.get(key).and_then(Object::as_i64).expect("integer");
+        assert_eq!(get(b"Predictor"), 15);
+        assert_eq!(get(b"BitsPerComponent"), 8);
+        assert_eq!(get(b"Columns"), image.width);
+        let colors = get(b"Colors") as usize;
+        let row_bytes = image.width as usize * colors;
+        let mut filtered = Vec::new();
+        flate2::read::ZlibDecoder::new(image.content)
+            .read_to_end(&mut filtered)
             .expect("valid zlib");
+        let mut out: Vec<u8> = Vec::new();
+        for (r, row) in filtered.chunks(row_bytes + 1).enumerate() {
+            let above = match r {
+                0 => vec![0; row_bytes],
+                _ => out[(r - 1) * row_bytes..].to_vec(),
+            };
+            unfilter_row(row, colors, &above, &mut out).expect("known filter");
+        }
         out
     }
 
@@ -364,7 +415,7 @@ mod tests {
                 image.filters.as_deref(),
                 Some(&["FlateDecode".to_string()][..])
             );
-            assert_eq!(inflate(image.content), page.pixels);
+            assert_eq!(decode(image), page.pixels);
 
             let content = String::from_utf8(doc.get_page_content(*id)).expect("ascii content");
             assert!(content.contains("/Im0 Do"), "{content}");
@@ -396,7 +447,7 @@ mod tests {
         let image_of = |id: ObjectId| {
             let images = doc.get_page_images(id).expect("images");
             assert_eq!(images.len(), 1);
-            (images[0].id, inflate(images[0].content))
+            (images[0].id, decode(&images[0]))
         };
         for (i, id) in ids.iter().enumerate() {
             let (image, pixels) = image_of(*id);
