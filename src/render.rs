@@ -7,7 +7,7 @@ use crate::film::AnnotationFormats;
 use crate::film::custom::CustomLayouts;
 use crate::film::{
     AreaDensity, Device, DisplayFormat, Film, FilmSize, ImageBox, Magnification, Medium,
-    Orientation, Page, Polarity, PresentationLut, compose::compose,
+    Orientation, Page, Polarity, PresentationLut,
 };
 use crate::print::image_box::parse_image;
 use std::path::{Path, PathBuf};
@@ -227,17 +227,15 @@ pub fn render(
     output: &Path,
 ) -> Result<Page, RenderError> {
     let (film, device) = build_film(req, queue, custom, formats)?;
-    let page = compose(&film, &device);
     let out_err = |message: String| RenderError::Output {
         path: output.to_path_buf(),
         message,
     };
-    let bytes = match output
+    let extension = output
         .extension()
         .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+        .map(str::to_ascii_lowercase);
+    let (page, bytes) = match extension.as_deref() {
         Some("pdf") => {
             let info = crate::backend::pdf::DocumentInfo {
                 title: format!("filmd render {}", film.display_format),
@@ -254,11 +252,21 @@ pub fn render(
                 films: vec![crate::outputs::archive::film_metadata(&film)],
                 ..Default::default()
             };
-            crate::backend::pdf::encode_pdf(std::slice::from_ref(&page), &info)
-                .map_err(|e| out_err(e.to_string()))?
+            // Compressed while composed, strip by strip.
+            let (page, image) = crate::outputs::archive::compose_compressed(&film, &device);
+            let pdf = || -> Result<Vec<u8>, crate::backend::pdf::PdfError> {
+                let mut builder = crate::backend::pdf::PdfBuilder::new()?;
+                builder.add_compressed_page(&page, image)?;
+                builder.finish(&info)
+            };
+            let bytes = pdf().map_err(|e| out_err(e.to_string()))?;
+            (page, bytes)
         }
         Some("png") => {
-            crate::backend::png::encode_png(&page).map_err(|e| out_err(e.to_string()))?
+            let (page, image) = crate::outputs::archive::compose_compressed(&film, &device);
+            let bytes = crate::backend::png::png_from_zlib(&page, &image)
+                .map_err(|e| out_err(e.to_string()))?;
+            (page, bytes)
         }
         _ => return Err(out_err("the output must end in .pdf or .png".into())),
     };

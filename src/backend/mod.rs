@@ -4,7 +4,8 @@
 //!
 //! - [`pdf`]: one PDF/A-2b page per film, the composed raster as a Flate-compressed image.
 //! - [`pdfa`]: the PDF/A-2b metadata: XMP packet, Info values, identifiers, dates.
-//! - [`zlib`]: zlib streams deflated in parallel strips, for the page images.
+//! - [`deflate`]: PNG-filtered rows deflated in strips into one zlib stream, for the page
+//!   images of PDF and PNG documents.
 //! - [`icc`]: the sRGB and gray ICC profiles the PDF/A output intent and images name.
 //! - [`png`]: one PNG file per film, lossless, with its resolution.
 //! - [`pwg`]: PWG Raster (PWG 5102.4), the format every IPP Everywhere printer accepts.
@@ -14,6 +15,7 @@
 //!   status, retry classification.
 //! - [`dimse`]: a DICOM client of a PACS: C-STORE, worklist C-FIND, Storage Commitment.
 
+pub mod deflate;
 pub mod dimse;
 pub mod icc;
 pub mod ipp;
@@ -22,4 +24,3 @@ pub mod pdf;
 pub mod pdfa;
 pub mod png;
 pub mod pwg;
-pub mod zlib;

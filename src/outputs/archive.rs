@@ -3,10 +3,11 @@
 //! directory. A queue served only by it has no printer, so its jobs are done once the PDF
 //! is durable.
 
+use crate::backend::deflate::{compress_strip, zlib_from_strips, zlib_predicted};
 use crate::backend::pdf::{DocumentInfo, FilmMetadata, PdfBuilder};
 use crate::data_dir::DataDir;
-use crate::film::compose::compose;
-use crate::film::{Film, Page};
+use crate::film::compose::compose_with;
+use crate::film::{Device, Film, Page};
 use crate::metrics::Metrics;
 use crate::spool::{Composed, DeliveryError, PrintJob, QueueOutputs, write_durably};
 use std::fs;
@@ -81,8 +82,32 @@ pub(crate) fn write_preview(data: &DataDir, job: &PrintJob, n: usize, page: &Pag
     }
 }
 
-/// Composes every film of a job into one PDF/A document, page by page (each raw page is
-/// compressed into the PDF as soon as it is composed), the films `copies` times over,
+/// Composes `film` on `device` and compresses its image for a PDF page
+/// ([`PdfBuilder::add_compressed_page`]) or a PNG IDAT while it is composed: each strip of
+/// rows is PNG-filtered and deflated by the core that composed it, while it is still in
+/// that core's cache, and the strips are joined into one zlib stream.
+pub fn compose_compressed(film: &Film, device: &Device) -> (Page, Vec<u8>) {
+    // The page's samples per pixel, as composition decides them (film/compose.rs): colour
+    // only for a colour film on a colour device.
+    let channels = if film.color && !device.gray_only {
+        3
+    } else {
+        1
+    };
+    let (page, strips) = compose_with(film, device, |strip| {
+        compress_strip(strip.rows, strip.row_bytes, channels)
+    });
+    if usize::from(page.channels) != channels {
+        // Composition decided otherwise: compress the finished page instead.
+        let row_bytes = page.width_px as usize * usize::from(page.channels);
+        let image = zlib_predicted(&page.pixels, row_bytes, usize::from(page.channels));
+        return (page, image);
+    }
+    (page, zlib_from_strips(&strips))
+}
+
+/// Composes every film of a job into one PDF/A document, page by page (each page is
+/// compressed while it is composed, [`compose_compressed`]), the films `copies` times over,
 /// collated: each film is composed and compressed once, whatever the copies. Previews are
 /// written when `previews` says where. Encoding errors are permanent.
 pub fn job_pdf_copies(
@@ -94,8 +119,8 @@ pub fn job_pdf_copies(
         |e: crate::backend::pdf::PdfError| DeliveryError::Permanent(format!("PDF encoding: {e}"));
     let mut pdf = PdfBuilder::new().map_err(encoding)?;
     for (n, film) in job.films.iter().enumerate() {
-        let page = compose(film, &job.device);
-        pdf.add_page(&page).map_err(encoding)?;
+        let (page, image) = compose_compressed(film, &job.device);
+        pdf.add_compressed_page(&page, image).map_err(encoding)?;
         if let Some(data) = previews {
             write_preview(data, job, n, &page);
         }

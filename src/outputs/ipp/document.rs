@@ -16,7 +16,7 @@ use crate::backend::media::{MediaChoice, MediaFit, choose_media, fit_page};
 use crate::backend::pwg::{ImageBox, PwgPage, PwgWriter};
 use crate::film::compose::compose;
 use crate::film::{Device, Page};
-use crate::outputs::archive::job_pdf_copies;
+use crate::outputs::archive::{compose_compressed, job_pdf_copies};
 use crate::spool::{DeliveryError, PrintJob};
 use std::path::Path;
 
@@ -155,9 +155,10 @@ pub(super) fn render(
                     job.films.len()
                 )));
             }
-            let page = compose(&job.films[0], &job.device);
+            // Compressed while composed, strip by strip, as for a PDF.
+            let (page, image) = compose_compressed(&job.films[0], &job.device);
             DocumentBody::Bytes(
-                crate::backend::png::encode_png(&page)
+                crate::backend::png::png_from_zlib(&page, &image)
                     .map_err(|e| DeliveryError::Permanent(format!("PNG encoding: {e}")))?,
             )
         }

@@ -156,6 +156,34 @@ pub fn pages(path: &Path) -> Vec<PageImage> {
             .unwrap();
         let width_px = d.get(b"Width").unwrap().as_i64().unwrap() as u32;
         let height_px = d.get(b"Height").unwrap().as_i64().unwrap() as u32;
+        if let Ok(parms) = d.get(b"DecodeParms").and_then(Object::as_dict) {
+            // PNG predictors (ISO 32000-1 7.4.4.4): a filter tag byte before every row.
+            assert_eq!(parms.get(b"Predictor").unwrap().as_i64().unwrap(), 15);
+            assert_eq!(
+                parms.get(b"Colors").unwrap().as_i64().unwrap(),
+                i64::from(channels)
+            );
+            assert_eq!(
+                parms.get(b"Columns").unwrap().as_i64().unwrap(),
+                i64::from(width_px)
+            );
+            let row_bytes = width_px as usize * channels as usize;
+            let mut rows: Vec<u8> = Vec::with_capacity(pixels.len());
+            for (r, filtered) in pixels.chunks(row_bytes + 1).enumerate() {
+                let above = match r {
+                    0 => vec![0; row_bytes],
+                    _ => rows[(r - 1) * row_bytes..r * row_bytes].to_vec(),
+                };
+                filmd::backend::deflate::unfilter_row(
+                    filtered,
+                    channels as usize,
+                    &above,
+                    &mut rows,
+                )
+                .expect("a PNG filter tag");
+            }
+            pixels = rows;
+        }
         assert_eq!(
             pixels.len(),
             (width_px * height_px) as usize * channels as usize
