@@ -3,10 +3,10 @@
 //! directory. A queue served only by it has no printer, so its jobs are done once the PDF
 //! is durable.
 
-use crate::backend::deflate::{compress_strip, zlib_from_strips, zlib_predicted};
+use crate::backend::deflate::{compress_strip, zlib_from_strips};
 use crate::backend::pdf::{DocumentInfo, FilmMetadata, PdfBuilder};
 use crate::data_dir::DataDir;
-use crate::film::compose::compose_with;
+use crate::film::compose::{compose_with, page_channels};
 use crate::film::{Device, Film, Page};
 use crate::metrics::Metrics;
 use crate::spool::{Composed, DeliveryError, PrintJob, QueueOutputs, write_durably};
@@ -87,22 +87,11 @@ pub(crate) fn write_preview(data: &DataDir, job: &PrintJob, n: usize, page: &Pag
 /// rows is PNG-filtered and deflated by the core that composed it, while it is still in
 /// that core's cache, and the strips are joined into one zlib stream.
 pub fn compose_compressed(film: &Film, device: &Device) -> (Page, Vec<u8>) {
-    // The page's samples per pixel, as composition decides them (film/compose.rs): colour
-    // only for a colour film on a colour device.
-    let channels = if film.color && !device.gray_only {
-        3
-    } else {
-        1
-    };
+    let channels = page_channels(film, device);
     let (page, strips) = compose_with(film, device, |strip| {
         compress_strip(strip.rows, strip.row_bytes, channels)
     });
-    if usize::from(page.channels) != channels {
-        // Composition decided otherwise: compress the finished page instead.
-        let row_bytes = page.width_px as usize * usize::from(page.channels);
-        let image = zlib_predicted(&page.pixels, row_bytes, usize::from(page.channels));
-        return (page, image);
-    }
+    debug_assert_eq!(usize::from(page.channels), channels);
     (page, zlib_from_strips(&strips))
 }
 

@@ -121,6 +121,17 @@ pub fn compose_with<T: Send>(
     compose_on(film, device, &sink, threads())
 }
 
+/// Samples per pixel of `film`'s page on `device`: 3 for a colour film on a colour
+/// device, else 1 (a gray-only device prints colour films as their luminance; the plan
+/// converts). Encoders that compress strips as they are composed need it beforehand.
+pub fn page_channels(film: &Film, device: &Device) -> usize {
+    if film.color && !device.gray_only {
+        3
+    } else {
+        1
+    }
+}
+
 /// Most threads one composition uses: the work is memory-bound beyond a few cores, and
 /// the print server composes other films and encodes at the same time.
 const MAX_THREADS: usize = 4;
@@ -139,12 +150,7 @@ fn compose_on<T: Send>(
     threads: usize,
 ) -> (Page, Vec<T>) {
     let geometry = PageGeometry::new(film.size, film.orientation, device.dpi);
-    // A gray-only device prints colour films as their luminance (the plan converts).
-    let channels: usize = if film.color && !device.gray_only {
-        3
-    } else {
-        1
-    };
+    let channels = page_channels(film, device);
     let (width, height) = (geometry.width_px as usize, geometry.height_px as usize);
     let plan = plan::Plan::new(film, device, (width, height, channels), threads);
     let row_bytes = width * channels;
