@@ -41,6 +41,7 @@
 //! `job-state-reasons` (the table in `outputs::ipp::status`).
 
 mod engine;
+mod group;
 mod pacs;
 pub mod payload;
 pub mod store;

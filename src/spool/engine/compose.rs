@@ -1,6 +1,26 @@
 //! Compose threads: received jobs, by Print Priority then arrival, across queues.
+//!
+//! A compose thread spends its time composing, not waiting on fsyncs: the attempt, the
+//! composition and, on a queue without a printer, the job's end are relaxed commits
+//! (store/durability.rs). A job done that way *retires* later, in a batch: one sync of
+//! the database makes the batch's ends durable, then each job's files go and its DONE is
+//! reported. The payload must not go first: after power loss the job would be
+//! `received` again without its films.
 
 use super::*;
+
+/// Jobs that retire together at most this many at a time...
+const RETIRE_BATCH: usize = 32;
+/// ...or once the oldest has waited this long (each compose thread looks after every
+/// job, and before it waits for work).
+const RETIRE_AFTER: Duration = Duration::from_millis(200);
+
+/// Jobs done by a relaxed commit, not yet retired.
+#[derive(Default)]
+pub(super) struct Retiring {
+    ids: Vec<String>,
+    since: Option<Instant>,
+}
 
 impl Inner {
     pub(super) fn compose_loop(self: Arc<Self>) {
@@ -11,13 +31,64 @@ impl Inner {
                     let id = row.id.clone();
                     self.compose_one(row);
                     lock(&self.claimed).remove(&id);
+                    self.retire_if_due();
                 }
-                Ok(None) => self.wait_for_work(generation),
+                Ok(None) => {
+                    self.retire();
+                    self.wait_for_work(generation);
+                }
                 Err(e) => {
                     error!("spool database: {e}");
+                    self.retire();
                     self.wait_for_work(generation);
                 }
             }
+        }
+        self.retire();
+    }
+
+    /// Queues a job done by a relaxed commit for retirement.
+    pub(super) fn retire_later(&self, id: &str) {
+        let mut retiring = lock(&self.retiring);
+        retiring.since.get_or_insert_with(Instant::now);
+        retiring.ids.push(id.to_string());
+    }
+
+    fn retire_if_due(&self) {
+        let due = {
+            let retiring = lock(&self.retiring);
+            retiring.ids.len() >= RETIRE_BATCH
+                || retiring.since.is_some_and(|t| t.elapsed() >= RETIRE_AFTER)
+        };
+        if due {
+            self.retire();
+        }
+    }
+
+    /// Makes the waiting jobs' ends durable (one fsync), then ends them: files removed,
+    /// DONE reported, the finished hook told. If the sync fails they wait for the next
+    /// try, their files kept.
+    pub(super) fn retire(&self) {
+        let ids = {
+            let mut retiring = lock(&self.retiring);
+            retiring.since = None;
+            std::mem::take(&mut retiring.ids)
+        };
+        if ids.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.sync() {
+            error!(
+                "spool database: {} done job(s) not made durable: {e}",
+                ids.len()
+            );
+            let mut retiring = lock(&self.retiring);
+            retiring.since.get_or_insert_with(Instant::now);
+            retiring.ids.extend(ids);
+            return;
+        }
+        for id in ids {
+            self.ended(&id, State::Done, None);
         }
     }
 
@@ -55,7 +126,12 @@ impl Inner {
             );
             return;
         };
-        let attempts = match self.store.begin_attempt(id, State::Received, now_ms()) {
+        // Relaxed: after power loss the attempt may be uncounted, and the job composed
+        // once more than the limit says; a crash of filmd itself keeps the count.
+        let attempts = match self
+            .store
+            .relaxed(|s| s.begin_attempt(id, State::Received, now_ms()))
+        {
             Ok(Some(n)) => n,
             Ok(None) => return, // cancelled, held or paused meanwhile
             Err(e) => {
@@ -117,13 +193,22 @@ impl Inner {
                     return;
                 }
                 let doc = document.as_ref().map(|(p, f)| (p.as_str(), f.as_str()));
-                match self.store.set_composed(id, doc, &composed.note, now) {
+                // Relaxed: composed again after power loss if lost, which overwrites the
+                // same files; the printer's submission (begin_submit, FULL) and a PACS
+                // store (begin_store, FULL) make it durable before they go out.
+                let recorded = self
+                    .store
+                    .relaxed(|s| s.set_composed(id, doc, &composed.note, now));
+                match recorded {
                     Ok(true) if outputs.has_printer() => {
                         self.wake_queue(&row.queue);
                         self.wake_store(&row.queue);
                     }
                     Ok(true) => {
-                        self.printed(id, &[State::Composed]);
+                        let concluded = self
+                            .store
+                            .relaxed(|s| s.conclude(id, &[State::Composed], now_ms()));
+                        self.concluded(id, concluded, true);
                     }
                     Ok(false) => debug!(job = %id, "composed, but no longer waiting for it"),
                     Err(e) => error!(job = %id, "recording composition: {e}"),
