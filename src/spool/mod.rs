@@ -359,7 +359,11 @@ impl RetryPolicy {
 /// Tuning of the spool. The defaults suit a departmental film printer.
 #[derive(Debug, Clone)]
 pub struct SpoolConfig {
-    /// Compose threads (composition is CPU-bound). Default: cores, 1 to 8.
+    /// Compose threads. Default: one more than the cores, 2 to 9: composition is
+    /// CPU-bound, but each job ends with its document's fsync (an archive PDF's data
+    /// before its rename), and the extra thread composes meanwhile so that no core
+    /// idles during a backlog. Each thread holds one page and its encoded document at
+    /// a time (a 14x17 in page at 300 dpi is 21 MB raw), which bounds the memory.
     pub workers: usize,
     /// Unfinished jobs a queue may hold before N-ACTIONs get C601/C602. Default 1000.
     pub max_jobs_per_queue: usize,
@@ -388,7 +392,8 @@ impl Default for SpoolConfig {
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2)
-                .clamp(1, 8),
+                .clamp(1, 8)
+                + 1,
             max_jobs_per_queue: 1000,
             queue_limits: HashMap::new(),
             min_free_mib: 256,
