@@ -20,6 +20,7 @@
 use super::PrintJob;
 use super::group::GroupCommit;
 use crate::data_dir::DataDir;
+use std::cell::RefCell;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,12 +36,68 @@ const JOB_MAGIC_FAMILY: &[u8; 6] = b"FILMDJ";
 /// Writes `bytes` to `path` atomically and durably: temp file, fsync, rename, fsync dir.
 /// Writers whose renames come while a directory fsync is in flight share the next one
 /// (each returns once its own rename is durable).
+///
+/// On a compose thread inside [`deferring_dir_syncs`], the directory fsync is left to
+/// the thread's caller, which does it before anything depends on the file (before the
+/// job that wrote it is recorded done, engine/compose.rs): jobs done together share it.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_synced(path, bytes)?;
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("path without a directory"))?;
+    let deferred = DEFERRED_DIRS.with(|d| match d.borrow_mut().as_mut() {
+        Some(dirs) => {
+            if !dirs.iter().any(|d| d == dir) {
+                dirs.push(dir.to_path_buf());
+            }
+            true
+        }
+        None => false,
+    });
+    if deferred {
+        return Ok(());
+    }
     DIR_SYNCS.commit(dir.to_path_buf(), sync_dirs)
+}
+
+thread_local! {
+    /// Directories whose fsync [`write_durably`] left to [`deferring_dir_syncs`]'s caller.
+    static DEFERRED_DIRS: RefCell<Option<Vec<PathBuf>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f`; when `defer`, the directory fsyncs of the [`write_durably`] calls it makes on
+/// this thread are not done but returned, for the caller to do with [`sync_dirs_now`]
+/// before anything depends on those files.
+pub(crate) fn deferring_dir_syncs<T>(defer: bool, f: impl FnOnce() -> T) -> (T, Vec<PathBuf>) {
+    struct Scope;
+    impl Drop for Scope {
+        fn drop(&mut self) {
+            DEFERRED_DIRS.with(|d| d.borrow_mut().take());
+        }
+    }
+    if !defer {
+        return (f(), Vec::new());
+    }
+    DEFERRED_DIRS.with(|d| *d.borrow_mut() = Some(Vec::new()));
+    let scope = Scope;
+    let out = f();
+    let dirs = DEFERRED_DIRS
+        .with(|d| d.borrow_mut().take())
+        .unwrap_or_default();
+    drop(scope);
+    (out, dirs)
+}
+
+/// fsyncs each distinct directory of `dirs` (what [`deferring_dir_syncs`] returned).
+pub(crate) fn sync_dirs_now(dirs: &[PathBuf]) -> std::io::Result<()> {
+    let mut done: Vec<&PathBuf> = Vec::new();
+    for dir in dirs {
+        if !done.contains(&dir) {
+            sync_dir(dir)?;
+            done.push(dir);
+        }
+    }
+    Ok(())
 }
 
 /// [`write_durably`] but for the directory fsync: the file's data is durable under its

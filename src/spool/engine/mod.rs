@@ -61,8 +61,8 @@ pub(super) struct Inner {
     claimed: Mutex<HashSet<String>>,
     /// Received jobs committed in groups (intake.rs).
     intake: GroupCommit<intake::Arriving, Result<(), SpoolError>>,
-    /// Jobs composed done by a relaxed commit, whose files and DONE wait for a sync
-    /// (compose.rs).
+    /// Jobs composed on a queue without printer or PACS, waiting to be recorded done
+    /// in a batch (compose.rs).
     retiring: Mutex<compose::Retiring>,
     /// Bumped whenever there may be new work for compose threads (no lost wake-ups).
     generation: Mutex<u64>,
@@ -328,22 +328,16 @@ impl Inner {
     /// Compare and set from `from`; true if the job was there.
     fn printed(&self, id: &str, from: &[State]) -> bool {
         let concluded = self.store.conclude(id, from, now_ms());
-        self.concluded(id, concluded, false)
+        self.concluded(id, concluded)
     }
 
-    /// What follows [`JobStore::conclude`]; `relaxed`: it was a relaxed commit, so a job
-    /// done retires only after a sync (compose.rs).
+    /// What follows [`JobStore::conclude`].
     fn concluded(
         &self,
         id: &str,
         concluded: Result<Option<(State, Option<String>)>, StoreError>,
-        relaxed: bool,
     ) -> bool {
         match concluded {
-            Ok(Some((State::Done, _))) if relaxed => {
-                self.retire_later(id);
-                true
-            }
             Ok(Some((State::Storing, _))) => {
                 self.notify(id, Progress::Printing);
                 if let Ok(Some(row)) = self.store.get(id) {

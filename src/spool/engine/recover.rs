@@ -20,7 +20,7 @@ impl Inner {
                 done.push(id);
             }
         }
-        // Done by a relaxed commit whose retirement the stop cut short (compose.rs): the
+        // Recorded done by a retirement that the stop cut short (compose.rs): the
         // end made durable (what the log replayed may be in the page cache only), then
         // retired.
         if !done.is_empty() {
