@@ -137,7 +137,9 @@ static DIR_SYNCS: LazyLock<GroupCommit<PathBuf, std::io::Result<()>>> =
 
 /// One fsync per distinct directory of a group; each writer gets its directory's outcome.
 fn sync_dirs(dirs: Vec<PathBuf>) -> Vec<std::io::Result<()>> {
-    let mut done: Vec<(PathBuf, Result<(), (std::io::ErrorKind, String)>)> = Vec::new();
+    /// An fsync's outcome, to hand to every writer of the directory.
+    type Outcome = Result<(), (std::io::ErrorKind, String)>;
+    let mut done: Vec<(PathBuf, Outcome)> = Vec::new();
     dirs.into_iter()
         .map(|dir| {
             let outcome = match done.iter().find(|(d, _)| *d == dir) {
