@@ -13,6 +13,38 @@
 //!
 //! The Print Job SOP class (PS3.4 H.4.8) sees a job's progress through an [`Observer`].
 //!
+//! # What is fsynced, and why
+//!
+//! Two promises bound the fsyncs: an N-ACTION answered with success has its job on disk
+//! (power loss included), and every acknowledged film is delivered once (a SIGKILL or a
+//! power loss at any point included). A state change must be durable before an external
+//! effect only if losing it could repeat or lose that effect; every other change is a
+//! relaxed commit (`synchronous = NORMAL`, store/durability.rs): it survives a SIGKILL at
+//! once, and power loss once a later FULL commit or sync has returned (the WAL keeps a
+//! prefix of the commits). The fsyncs left, per film of an archive-only queue:
+//!
+//! | fsync | why it is needed | shared by |
+//! |---|---|---|
+//! | payload data, before its rename | the films must be on disk before success is answered | none: each N-ACTION's own, run side by side |
+//! | `jobs/` directory | the payload's name must survive power loss before its row does | the intake group (engine/intake.rs) |
+//! | WAL, intake commit (FULL) | the row is the acknowledgement | the intake group |
+//! | PDF data, before its rename | a PDF under its final name is whole (archive output) | none |
+//! | PDF directory | the PDF's name must be durable before the job is durably `done` | the retirement batch (engine/compose.rs) |
+//! | WAL, retirement sync | `done` must be durable before the payload goes and DONE is reported | the retirement batch |
+//!
+//! Relaxed, with the reason a loss is harmless: the compose attempt (after power loss
+//! the job may be composed once more than `max_compose_attempts` says); `composed` (the
+//! job is composed again and overwrites the same files, the archive PDF under the same
+//! name); an archive job's `done` (committed only after its PDF's directory fsync; lost,
+//! the job is composed again into the same file); `submitted` (lost, the row is
+//! `submitting`, so the job is looked up at the printer by name and adopted, as after a
+//! crash during the submission). Not relaxed: `submitting` (begin_submit) before a
+//! document goes to a printer, and `begin_store` before a PACS store, since both make
+//! every earlier relaxed commit durable before the effect; the operator's controls; the
+//! PACS destinations' outcomes; failures. Not fsynced at all: removals (a payload whose
+//! unlink a crash undid is removed again at the next start, or with its row at the end
+//! of the retention) and previews (a view of the film, not the film).
+//!
 //! # A job's states, and how they map
 //!
 //! Four vocabularies meet here: the spool's own [`State`] (a row of the job table), what a
@@ -41,6 +73,7 @@
 //! `job-state-reasons` (the table in `outputs::ipp::status`).
 
 mod engine;
+mod group;
 mod pacs;
 pub mod payload;
 pub mod store;
@@ -358,7 +391,11 @@ impl RetryPolicy {
 /// Tuning of the spool. The defaults suit a departmental film printer.
 #[derive(Debug, Clone)]
 pub struct SpoolConfig {
-    /// Compose threads (composition is CPU-bound). Default: cores, 1 to 8.
+    /// Compose threads. Default: one more than the cores, 2 to 9: composition is
+    /// CPU-bound, but each job ends with its document's fsync (an archive PDF's data
+    /// before its rename), and the extra thread composes meanwhile so that no core
+    /// idles during a backlog. Each thread holds one page and its encoded document at
+    /// a time (a 14x17 in page at 300 dpi is 21 MB raw), which bounds the memory.
     pub workers: usize,
     /// Unfinished jobs a queue may hold before N-ACTIONs get C601/C602. Default 1000.
     pub max_jobs_per_queue: usize,
@@ -387,7 +424,8 @@ impl Default for SpoolConfig {
             workers: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2)
-                .clamp(1, 8),
+                .clamp(1, 8)
+                + 1,
             max_jobs_per_queue: 1000,
             queue_limits: HashMap::new(),
             min_free_mib: 256,

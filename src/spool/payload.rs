@@ -11,13 +11,20 @@
 //! A payload is made durable before its row is committed (temp file, fsync, rename, fsync of
 //! the directory: the rename is atomic and the directory fsync makes it survive power loss,
 //! POSIX rename(2) and fsync(2)). So a payload without a row is a job whose N-ACTION was
-//! never answered with success, and is removed at start.
+//! never answered with success, and is removed at start. The directory fsync is shared:
+//! payloads committed in one group (engine/intake.rs) share one, and files written by
+//! [`write_durably`] while another's directory fsync is in flight share the next one
+//! (group.rs). Removals are not fsynced: a file whose unlink a crash undid is removed
+//! again at the next start or by the retention sweep.
 
 use super::PrintJob;
+use super::group::GroupCommit;
 use crate::data_dir::DataDir;
+use std::cell::RefCell;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 /// File magic and format version of a job file. The encoding has no field names, so any
 /// change to [`PrintJob`] takes a new version: 05 dropped the archive and preview
@@ -27,7 +34,76 @@ const JOB_MAGIC: &[u8; 8] = b"FILMDJ05";
 const JOB_MAGIC_FAMILY: &[u8; 6] = b"FILMDJ";
 
 /// Writes `bytes` to `path` atomically and durably: temp file, fsync, rename, fsync dir.
+/// Writers whose renames come while a directory fsync is in flight share the next one
+/// (each returns once its own rename is durable).
+///
+/// On a compose thread inside [`deferring_dir_syncs`], the directory fsync is left to
+/// the thread's caller, which does it before anything depends on the file (before the
+/// job that wrote it is recorded done, engine/compose.rs): jobs done together share it.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_synced(path, bytes)?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("path without a directory"))?;
+    let deferred = DEFERRED_DIRS.with(|d| match d.borrow_mut().as_mut() {
+        Some(dirs) => {
+            if !dirs.iter().any(|d| d == dir) {
+                dirs.push(dir.to_path_buf());
+            }
+            true
+        }
+        None => false,
+    });
+    if deferred {
+        return Ok(());
+    }
+    DIR_SYNCS.commit(dir.to_path_buf(), sync_dirs)
+}
+
+thread_local! {
+    /// Directories whose fsync [`write_durably`] left to [`deferring_dir_syncs`]'s caller.
+    static DEFERRED_DIRS: RefCell<Option<Vec<PathBuf>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f`; when `defer`, the directory fsyncs of the [`write_durably`] calls it makes on
+/// this thread are not done but returned, for the caller to do with [`sync_dirs_now`]
+/// before anything depends on those files.
+pub(crate) fn deferring_dir_syncs<T>(defer: bool, f: impl FnOnce() -> T) -> (T, Vec<PathBuf>) {
+    struct Scope;
+    impl Drop for Scope {
+        fn drop(&mut self) {
+            DEFERRED_DIRS.with(|d| d.borrow_mut().take());
+        }
+    }
+    if !defer {
+        return (f(), Vec::new());
+    }
+    DEFERRED_DIRS.with(|d| *d.borrow_mut() = Some(Vec::new()));
+    let scope = Scope;
+    let out = f();
+    let dirs = DEFERRED_DIRS
+        .with(|d| d.borrow_mut().take())
+        .unwrap_or_default();
+    drop(scope);
+    (out, dirs)
+}
+
+/// fsyncs each distinct directory of `dirs` (what [`deferring_dir_syncs`] returned).
+pub(crate) fn sync_dirs_now(dirs: &[PathBuf]) -> std::io::Result<()> {
+    let mut done: Vec<&PathBuf> = Vec::new();
+    for dir in dirs {
+        if !done.contains(&dir) {
+            sync_dir(dir)?;
+            done.push(dir);
+        }
+    }
+    Ok(())
+}
+
+/// [`write_durably`] but for the directory fsync: the file's data is durable under its
+/// name once its directory is fsynced. For a caller that fsyncs the directory once for
+/// many files (engine/intake.rs).
+pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("path without a directory"))?;
@@ -38,6 +114,8 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let written = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
+        // The data before the name: a rename that reaches the disk before the data
+        // would leave an empty or partial file under the final name after a crash.
         f.sync_all()
     })();
     if let Err(e) = written {
@@ -45,13 +123,36 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    fs::rename(&tmp, path)?;
-    sync_dir(dir)
+    fs::rename(&tmp, path)
 }
 
 /// fsyncs a directory so that a rename or unlink in it survives a crash.
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// The directory fsyncs of [`write_durably`], shared by the writers of one group.
+static DIR_SYNCS: LazyLock<GroupCommit<PathBuf, std::io::Result<()>>> =
+    LazyLock::new(GroupCommit::default);
+
+/// One fsync per distinct directory of a group; each writer gets its directory's outcome.
+fn sync_dirs(dirs: Vec<PathBuf>) -> Vec<std::io::Result<()>> {
+    /// An fsync's outcome, to hand to every writer of the directory.
+    type Outcome = Result<(), (std::io::ErrorKind, String)>;
+    let mut done: Vec<(PathBuf, Outcome)> = Vec::new();
+    dirs.into_iter()
+        .map(|dir| {
+            let outcome = match done.iter().find(|(d, _)| *d == dir) {
+                Some((_, outcome)) => outcome.clone(),
+                None => {
+                    let outcome = sync_dir(&dir).map_err(|e| (e.kind(), e.to_string()));
+                    done.push((dir, outcome.clone()));
+                    outcome
+                }
+            };
+            outcome.map_err(|(kind, message)| std::io::Error::new(kind, message))
+        })
+        .collect()
 }
 
 /// True for "no space left" and "quota exceeded": the spool is full, not broken.
@@ -155,10 +256,13 @@ impl Layout {
             .and_then(|b| decode_job(&b).map_err(|e| format!("payload {}: {e}", path.display())))
     }
 
-    /// Removes a job's payload and composed documents; absent files are fine.
+    /// Removes a job's payload and composed documents; absent files are fine. Not
+    /// fsynced: a payload whose removal a crash undid is removed again at the next start
+    /// (no row: never acknowledged; a `done` row: its retirement was cut short,
+    /// engine/recover.rs) or with its row at the end of the retention.
     pub fn remove(&self, id: &str) -> std::io::Result<()> {
         match fs::remove_file(self.payload(id)) {
-            Ok(()) => sync_dir(&self.jobs_dir())?,
+            Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }

@@ -890,4 +890,5 @@ fn a_job_that_reached_its_printer_is_printed_again_only_when_forced() {
 }
 
 mod controls;
+mod intake;
 mod pacs;

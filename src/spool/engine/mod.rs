@@ -7,6 +7,7 @@
 //! an error that may have come after the printer took the job) is first looked up at the
 //! printer by its job name, and the printer's job is adopted instead of sending a second one.
 
+use super::group::GroupCommit;
 use super::payload::{self, Layout};
 use super::store::{FilmParams, JobRow, JobStore, NewJob, Priority, RetryClaim, State, StoreError};
 use super::{
@@ -25,6 +26,7 @@ use tracing::{debug, error, info, warn};
 mod compose;
 mod control;
 mod deliver;
+mod intake;
 mod recover;
 mod store;
 
@@ -57,6 +59,11 @@ pub(super) struct Inner {
     observers: Mutex<HashMap<String, Watch>>,
     /// Jobs a compose thread is working on, or being submitted: no other thread takes them.
     claimed: Mutex<HashSet<String>>,
+    /// Received jobs committed in groups (intake.rs).
+    intake: GroupCommit<intake::Arriving, Result<(), SpoolError>>,
+    /// Jobs composed on a queue without printer or PACS, waiting to be recorded done
+    /// in a batch (compose.rs).
+    retiring: Mutex<compose::Retiring>,
     /// Bumped whenever there may be new work for compose threads (no lost wake-ups).
     generation: Mutex<u64>,
     wake: Condvar,
@@ -207,6 +214,8 @@ impl Inner {
             printers_back: Mutex::new(HashSet::new()),
             observers: Mutex::new(HashMap::new()),
             claimed: Mutex::new(HashSet::new()),
+            intake: GroupCommit::default(),
+            retiring: Mutex::new(compose::Retiring::default()),
             generation: Mutex::new(0),
             wake: Condvar::new(),
             stopping: AtomicBool::new(false),
@@ -318,7 +327,17 @@ impl Inner {
     /// failed if one failed, else `storing` (PRINTING to the observer) until they are.
     /// Compare and set from `from`; true if the job was there.
     fn printed(&self, id: &str, from: &[State]) -> bool {
-        match self.store.conclude(id, from, now_ms()) {
+        let concluded = self.store.conclude(id, from, now_ms());
+        self.concluded(id, concluded)
+    }
+
+    /// What follows [`JobStore::conclude`].
+    fn concluded(
+        &self,
+        id: &str,
+        concluded: Result<Option<(State, Option<String>)>, StoreError>,
+    ) -> bool {
+        match concluded {
             Ok(Some((State::Storing, _))) => {
                 self.notify(id, Progress::Printing);
                 if let Ok(Some(row)) = self.store.get(id) {
@@ -382,88 +401,6 @@ impl Inner {
             free_mib: free / MIB,
             min_free_mib: self.config.min_free_mib,
         })
-    }
-
-    pub(super) fn submit(
-        &self,
-        mut job: PrintJob,
-        observer: Observer,
-    ) -> Result<String, SpoolError> {
-        if !self.outputs.contains_key(&job.queue) {
-            return Err(SpoolError::UnknownQueue(job.queue));
-        }
-        self.check_refusal(&job.queue)?;
-        let limit = self
-            .config
-            .queue_limits
-            .get(&job.queue)
-            .copied()
-            .unwrap_or(self.config.max_jobs_per_queue);
-        if self.store.limited_in_queue(&job.queue)? >= limit {
-            return Err(SpoolError::Full(Full::Queue {
-                queue: job.queue,
-                limit,
-            }));
-        }
-        job.id = self.new_id();
-        let bytes = payload::encode_job(&job).map_err(SpoolError::Encode)?;
-        let free = payload::free_bytes(&self.layout.root)?;
-        let reserve = self.config.min_free_mib.saturating_mul(MIB);
-        if free < reserve.saturating_add(bytes.len() as u64) {
-            return Err(self.disk_full());
-        }
-        let id = job.id.clone();
-        // Claimed until PENDING is reported, so that PRINTING cannot come first.
-        lock(&self.claimed).insert(id.clone());
-        let committed = self.commit(&job, &bytes, limit);
-        if committed.is_ok() {
-            lock(&self.observers).insert(
-                id.clone(),
-                Watch {
-                    observer,
-                    last: None,
-                },
-            );
-            self.notify(&id, Progress::Pending);
-        }
-        lock(&self.claimed).remove(&id);
-        committed?;
-        self.wake_compose();
-        Ok(id)
-    }
-
-    /// Payload durable first, then the row: either both exist or the job was not accepted.
-    pub(super) fn commit(
-        &self,
-        job: &PrintJob,
-        bytes: &[u8],
-        limit: usize,
-    ) -> Result<(), SpoolError> {
-        let path = self.layout.payload(&job.id);
-        if let Err(e) = payload::write_durably(&path, bytes) {
-            let _ = fs::remove_file(&path);
-            return Err(if payload::is_disk_full(&e) {
-                self.disk_full()
-            } else {
-                e.into()
-            });
-        }
-        if let Err(e) = self.store.insert(
-            &new_job(job, bytes.len(), self.destinations_of(&job.queue)),
-            now_ms(),
-            Some(limit),
-        ) {
-            let _ = fs::remove_file(&path);
-            let _ = payload::sync_dir(&self.layout.jobs_dir());
-            return Err(match e {
-                StoreError::QueueFull { queue, limit } => {
-                    SpoolError::Full(Full::Queue { queue, limit })
-                }
-                e if e.is_disk_full() => self.disk_full(),
-                e => e.into(),
-            });
-        }
-        Ok(())
     }
 
     pub(super) fn retry(&self, id: &str, force: bool) -> Result<String, SpoolError> {

@@ -9,10 +9,25 @@ impl Inner {
     /// acknowledged, and settles rows whose queue or files are gone.
     pub(in crate::spool) fn recover(&self) -> std::io::Result<()> {
         let ids = self.store.ids().map_err(io_err)?;
+        let mut done = Vec::new();
         for id in self.layout.scan_payloads()? {
             if !ids.contains(&id) {
                 warn!(job = %id, "payload of a job that was never acknowledged: removed");
                 self.layout.remove(&id)?;
+            } else if let Ok(Some(row)) = self.store.get(&id)
+                && row.state == State::Done
+            {
+                done.push(id);
+            }
+        }
+        // Recorded done by a retirement that the stop cut short (compose.rs): the
+        // end made durable (what the log replayed may be in the page cache only), then
+        // retired.
+        if !done.is_empty() {
+            self.store.sync().map_err(io_err)?;
+            for id in done {
+                info!(job = %id, "done before the stop: its files go now");
+                self.ended(&id, State::Done, None);
             }
         }
         match self.store.ask_commitments_again(now_ms()) {

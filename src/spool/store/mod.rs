@@ -28,6 +28,7 @@
 
 mod controls;
 mod destinations;
+mod durability;
 mod job;
 mod schema;
 
@@ -53,6 +54,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("job database: {0}")]
     Schema(String),
+    #[error("job database: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl StoreError {
@@ -79,6 +82,9 @@ struct Locked<'a> {
     conn: MutexGuard<'a, Connection>,
     total_before: u64,
     changes: &'a watch::Sender<u64>,
+    /// Set to `synchronous = NORMAL` for this lock's statements ([`JobStore::relaxed`]);
+    /// back to FULL on release.
+    relaxed: bool,
 }
 
 impl Deref for Locked<'_> {
@@ -96,6 +102,9 @@ impl DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
+        if self.relaxed {
+            durability::restore_full(&self.conn);
+        }
         if self.conn.total_changes() != self.total_before {
             self.changes.send_modify(|n| *n = n.wrapping_add(1));
         }
@@ -148,10 +157,12 @@ impl JobStore {
 
     fn conn(&self) -> Locked<'_> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let relaxed = durability::relax_if_asked(&conn);
         Locked {
             total_before: conn.total_changes(),
             conn,
             changes: &self.changes,
+            relaxed,
         }
     }
 
@@ -171,48 +182,11 @@ impl JobStore {
 
     /// Commits a received job. With `max_unfinished`, refuses it when its queue already holds
     /// that many unfinished jobs not `storing` (see [`JobStore::limited_in_queue`]); the
-    /// count and the insert are one transaction.
+    /// count and the insert are one transaction. Returns the job's arrival order.
     pub fn insert(&self, job: &NewJob, now_ms: i64, max_unfinished: Option<usize>) -> Result<i64> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(limit) = max_unfinished {
-            let n = count_limited(&tx, &job.queue)?;
-            if n >= limit {
-                return Err(StoreError::QueueFull {
-                    queue: job.queue.clone(),
-                    limit,
-                });
-            }
-        }
-        tx.execute(
-            "INSERT INTO jobs (id, uid, queue, priority, state, attempts, created_ms, updated_ms,
-                next_attempt_ms, copies, films, label, owner, calling_ae, payload_bytes,
-                film_params)
-             VALUES (?1, ?2, ?3, ?4, 'received', 0, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                job.id,
-                job.uid,
-                job.queue,
-                job.priority as i64,
-                now_ms,
-                job.copies,
-                job.films,
-                job.label,
-                job.owner,
-                job.calling_ae,
-                i64::try_from(job.payload_bytes).unwrap_or(i64::MAX),
-                serde_json::to_string(&job.film_params).ok(),
-            ],
-        )?;
-        let seq = tx.last_insert_rowid();
-        for destination in &job.destinations {
-            tx.execute(
-                "INSERT INTO destinations (job_id, destination, updated_ms) VALUES (?1, ?2, ?3)",
-                params![job.id, destination, now_ms],
-            )?;
-        }
-        tx.commit()?;
-        Ok(seq)
+        self.insert_group(&[(job, max_unfinished)], now_ms)?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Schema("no outcome for the job".into())))
     }
 
     pub fn get(&self, id: &str) -> Result<Option<JobRow>> {

@@ -4,7 +4,7 @@ use super::schema::MIGRATIONS;
 use super::*;
 use crate::spool::DestinationState;
 
-fn job(id: &str, queue: &str, priority: Priority) -> NewJob {
+pub(super) fn job(id: &str, queue: &str, priority: Priority) -> NewJob {
     NewJob {
         id: id.into(),
         uid: format!("2.25.{id}"),

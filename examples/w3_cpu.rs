@@ -1,0 +1,139 @@
+//! The compose+encode CPU limit of W3: the film `filmd-loadgen` sends in scripts/bench-w3.sh
+//! (8INX10IN `STANDARD\1,1`, one 512² 12-bit image, the load generator's own test image),
+//! made into its archive PDF and preview the way the spool's compose thread makes it
+//! (`outputs::archive::job_pdf_copies`, on the default queue's device), many times in one
+//! process. CPU time is read with getrusage(2) (RUSAGE_SELF: every thread of the process,
+//! so a composition that uses both cores counts both), so the figure does not depend on
+//! what else the machine runs; the limit is then `cores / CPU seconds per film`.
+//!
+//!     cargo run --release --example w3_cpu -- --films 40
+//!
+//! Prints one line: `w3_cpu films=N cpu_ms_per_film=… wall_ms_per_film=… pdf_bytes=…
+//! cores=… limit_films_per_s=…`.
+
+use anyhow::{Context, Result, bail};
+use filmd::film::{
+    AreaDensity, DisplayFormat, Film, FilmSize, Image, ImageBox, Magnification, Medium,
+    Orientation, Photometric, Pixels, PresentationLut,
+};
+use filmd::spool::PrintJob;
+use std::time::{Duration, Instant};
+
+fn main() -> Result<()> {
+    let mut films = 40usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--films" => {
+                films = args
+                    .next()
+                    .context("--films needs a value")?
+                    .parse()
+                    .context("--films")?
+            }
+            "--bench" => {}
+            other => bail!("unknown argument {other}; use --films N"),
+        }
+    }
+    let loaded = filmd::config::load(None, &filmd::config::Overrides::default())
+        .context("the embedded default configuration")?;
+    let queue = loaded
+        .settings
+        .queues
+        .first()
+        .context("the default configuration has no queue")?;
+    let device = queue.device(false);
+    let magnification = queue.default_magnification;
+    let previews = tempfile::tempdir()?;
+    let data = filmd::data_dir::DataDir::new(previews.path());
+    let job = w3_job(device, magnification);
+    // Warm-up: page buffers, the font cache, the allocator.
+    let mut pdf_bytes = 0;
+    for _ in 0..2 {
+        pdf_bytes = filmd::outputs::archive::job_pdf_copies(&job, 1, Some(&data))
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .len();
+    }
+    let cpu_before = cpu_time()?;
+    let wall = Instant::now();
+    for _ in 0..films {
+        let pdf = filmd::outputs::archive::job_pdf_copies(&job, 1, Some(&data))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        std::hint::black_box(&pdf);
+    }
+    let wall = wall.elapsed();
+    let cpu = cpu_time()? - cpu_before;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_film = cpu.as_secs_f64() / films.max(1) as f64;
+    println!(
+        "w3_cpu films={films} cpu_ms_per_film={:.1} wall_ms_per_film={:.1} pdf_bytes={pdf_bytes} cores={cores} limit_films_per_s={:.2}",
+        per_film * 1e3,
+        wall.as_secs_f64() * 1e3 / films.max(1) as f64,
+        cores as f64 / per_film.max(1e-9),
+    );
+    Ok(())
+}
+
+/// The job of one W3 film as the spool holds it.
+fn w3_job(device: filmd::film::Device, magnification: Magnification) -> PrintJob {
+    let samples = filmd::scu::load::test_image(512, 512, 12, 1);
+    let image = Image {
+        rows: 512,
+        columns: 512,
+        photometric: Photometric::Monochrome2,
+        bits_stored: 12,
+        pixel_aspect_ratio: (1, 1),
+        pixels: Pixels::new(samples.iter().flat_map(|s| s.to_le_bytes()).collect()),
+    };
+    let film = Film {
+        display_format: DisplayFormat::Standard {
+            columns: 1,
+            rows: 1,
+        },
+        size: FilmSize::from_id("8INX10IN").expect("8INX10IN is a standard film size"),
+        orientation: Orientation::Portrait,
+        magnification,
+        border_density: AreaDensity::Black,
+        empty_image_density: AreaDensity::Black,
+        min_density: device.min_density,
+        max_density: device.max_density,
+        trim: false,
+        medium: Medium::ClearFilm,
+        illumination: 2000,
+        reflected_ambient_light: 10,
+        presentation_lut: PresentationLut::Identity,
+        color: false,
+        image_boxes: vec![ImageBox {
+            image: Some(image),
+            ..ImageBox::empty(1)
+        }],
+        annotations: vec![],
+    };
+    PrintJob {
+        id: "0000000000000-000000-w3".into(),
+        uid: "2.25.3".into(),
+        queue: "default".into(),
+        calling_ae_title: "LOADGEN".into(),
+        film_session_label: String::new(),
+        owner_id: String::new(),
+        priority: "MED".into(),
+        copies: 1,
+        created_unix: 0,
+        device,
+        films: vec![film],
+    }
+}
+
+/// User plus system CPU time of every thread of this process so far.
+fn cpu_time() -> Result<Duration> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: usage points to writable memory of the right type; getrusage fills it
+    // when it returns 0.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: getrusage returned 0, so the struct is initialised.
+    let usage = unsafe { usage.assume_init() };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Ok(tv(usage.ru_utime) + tv(usage.ru_stime))
+}
