@@ -24,8 +24,8 @@ use common::{
 };
 use filmd::backend::pdf::{PdfBuilder, encode_pdf};
 use filmd::film::compose::compose;
-use filmd::outputs::archive::compose_compressed;
 use filmd::film::{Image, Magnification, Photometric, Pixels};
+use filmd::outputs::archive::compose_compressed;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

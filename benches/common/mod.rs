@@ -135,7 +135,13 @@ pub fn rgb_tile(gray: &Image) -> Image {
     };
     let pixels = samples
         .iter()
-        .flat_map(|&v| [v, (u16::from(v) * 7 / 8) as u8, (u16::from(v) * 5 / 8) as u8])
+        .flat_map(|&v| {
+            [
+                v,
+                (u16::from(v) * 7 / 8) as u8,
+                (u16::from(v) * 5 / 8) as u8,
+            ]
+        })
         .collect();
     Image {
         photometric: Photometric::Rgb,
