@@ -19,6 +19,7 @@ pub mod config;
 pub mod conformance;
 pub mod data_dir;
 pub mod film;
+pub mod memory;
 pub mod metrics;
 pub mod net;
 pub mod outputs;

@@ -155,7 +155,8 @@ impl Default for PrinterIdentity {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SpoolSettings {
-    /// Threads composing films; 0 means one per core, at most 8.
+    /// Jobs composed at once; 0 means one more than the cores (2 to 9): one job composes
+    /// while another waits on its PDF's fsync.
     pub compose_workers: usize,
     /// Free space the spool's disk must keep, MiB; below it a print is refused with
     /// C601/C602 rather than half-written.

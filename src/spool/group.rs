@@ -20,8 +20,9 @@ pub struct GroupCommit<T, R> {
 struct Groups<T, R> {
     /// Items waiting for the next commit, with their tickets.
     queued: Vec<(u64, T)>,
-    /// Outcomes of committed items not yet taken by their callers.
-    outcomes: HashMap<u64, R>,
+    /// Outcomes of committed items not yet taken by their callers; `None` for an item
+    /// whose group's leader panicked during the commit.
+    outcomes: HashMap<u64, Option<R>>,
     next_ticket: u64,
     in_flight: bool,
 }
@@ -49,15 +50,22 @@ impl<T, R> GroupCommit<T, R> {
     /// `commit` gets a group of items in arrival order and must return one outcome per
     /// item, in the same order (a failure of the whole group is each item's failure).
     /// It runs on the calling thread of whichever caller leads the group, so every
-    /// caller must pass an equivalent function.
-    pub fn commit(&self, item: T, commit: impl Fn(Vec<T>) -> Vec<R>) -> R {
+    /// caller must pass an equivalent function. Should the leader panic in `commit`, the
+    /// other callers of its group get `lost()`: whether their items were committed is not
+    /// known, so it must be a failure (the panic goes on up in the leader).
+    pub fn commit(
+        &self,
+        item: T,
+        commit: impl Fn(Vec<T>) -> Vec<R>,
+        lost: impl FnOnce() -> R,
+    ) -> R {
         let mut groups = self.lock();
         let ticket = groups.next_ticket;
         groups.next_ticket += 1;
         groups.queued.push((ticket, item));
         loop {
             if let Some(outcome) = groups.outcomes.remove(&ticket) {
-                return outcome;
+                return outcome.unwrap_or_else(lost);
             }
             if groups.in_flight {
                 groups = self.ended.wait(groups).unwrap_or_else(|p| p.into_inner());
@@ -68,11 +76,18 @@ impl<T, R> GroupCommit<T, R> {
             let (tickets, items): (Vec<u64>, Vec<T>) =
                 std::mem::take(&mut groups.queued).into_iter().unzip();
             drop(groups);
-            let outcomes = Lead { group: self }.run(items, &commit);
+            let lead = Lead {
+                group: self,
+                leader: ticket,
+                tickets: &tickets,
+            };
+            let outcomes = lead.run(items, &commit);
             groups = self.lock();
             groups.in_flight = false;
             debug_assert_eq!(tickets.len(), outcomes.len());
-            groups.outcomes.extend(tickets.into_iter().zip(outcomes));
+            groups
+                .outcomes
+                .extend(tickets.iter().copied().zip(outcomes.into_iter().map(Some)));
             self.ended.notify_all();
         }
     }
@@ -84,10 +99,13 @@ impl<T, R> GroupCommit<T, R> {
     }
 }
 
-/// The leader's commit; if it panics, the group is let go so that the other callers
-/// do not wait forever (they lead the next commit, and the panic goes on up).
+/// The leader's commit; if it panics, every other caller of the group is told its item
+/// was lost (rather than leading empty commits for ever while waiting for an outcome
+/// that never comes), and the panic goes on up in the leader.
 struct Lead<'a, T, R> {
     group: &'a GroupCommit<T, R>,
+    leader: u64,
+    tickets: &'a [u64],
 }
 
 impl<T, R> Lead<'_, T, R> {
@@ -100,7 +118,12 @@ impl<T, R> Lead<'_, T, R> {
 
 impl<T, R> Drop for Lead<'_, T, R> {
     fn drop(&mut self) {
-        self.group.lock().in_flight = false;
+        let mut groups = self.group.lock();
+        groups.in_flight = false;
+        for &ticket in self.tickets.iter().filter(|&&t| t != self.leader) {
+            groups.outcomes.insert(ticket, None);
+        }
+        drop(groups);
         self.group.ended.notify_all();
     }
 }
@@ -127,10 +150,14 @@ mod tests {
     fn a_lone_caller_commits_at_once_and_gets_its_outcome() {
         let group = GroupCommit::default();
         let commits = AtomicUsize::new(0);
-        let outcome = group.commit(7, |items: Vec<i32>| {
-            commits.fetch_add(1, Ordering::SeqCst);
-            items.into_iter().map(|i| i * 2).collect()
-        });
+        let outcome = group.commit(
+            7,
+            |items: Vec<i32>| {
+                commits.fetch_add(1, Ordering::SeqCst);
+                items.into_iter().map(|i| i * 2).collect()
+            },
+            || -1,
+        );
         assert_eq!((outcome, commits.load(Ordering::SeqCst)), (14, 1));
     }
 
@@ -157,7 +184,7 @@ mod tests {
         };
         let first = {
             let (group, commit) = (group.clone(), commit.clone());
-            std::thread::spawn(move || group.commit(0, commit))
+            std::thread::spawn(move || group.commit(0, commit, || Err("lost".into())))
         };
         wait_until("the first commit started", || {
             group.queued() == 0 && group.lock().in_flight
@@ -166,7 +193,7 @@ mod tests {
             .map(|i| {
                 let (group, commit, committed) = (group.clone(), commit.clone(), committed.clone());
                 std::thread::spawn(move || {
-                    let outcome = group.commit(i, commit);
+                    let outcome = group.commit(i, commit, || Err("lost".into()));
                     assert!(
                         committed.lock().unwrap().contains(&i),
                         "{i} returned before its commit"
@@ -214,7 +241,7 @@ mod tests {
                     let g = group.clone();
                     wait_until("the first commit started", move || g.lock().in_flight);
                 }
-                std::thread::spawn(move || group.commit(i, commit))
+                std::thread::spawn(move || group.commit(i, commit, || Err("lost".into())))
             })
             .collect();
         let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
@@ -233,10 +260,62 @@ mod tests {
         let group = Arc::new(GroupCommit::<u32, u32>::default());
         let g = group.clone();
         let panicked = std::thread::spawn(move || {
-            g.commit(1, |_| panic!("commit panicked"));
+            g.commit(1, |_| panic!("commit panicked"), || 0);
         })
         .join();
         assert!(panicked.is_err());
-        assert_eq!(group.commit(2, |items| items), 2);
+        assert_eq!(group.commit(2, |items| items, || 0), 2);
+    }
+
+    /// The members of a group whose leader panics are told their items were lost; they
+    /// neither wait for ever nor lead empty commits in a loop, and the next caller
+    /// commits normally.
+    #[test]
+    fn the_members_of_a_group_whose_leader_panics_get_lost() {
+        const N: usize = 5;
+        let group = Arc::new(GroupCommit::<usize, Result<usize, &str>>::default());
+        let commits = Arc::new(AtomicUsize::new(0));
+        let commit = {
+            let (group, commits) = (group.clone(), commits.clone());
+            move |items: Vec<usize>| -> Vec<Result<usize, &str>> {
+                if commits.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // The first commit (item 0 alone) waits for the others, who form
+                    // the second group, whose leader panics.
+                    let g = group.clone();
+                    wait_until("the others queued", move || g.queued() == N - 1);
+                    return items.into_iter().map(Ok).collect();
+                }
+                assert!(!items.is_empty(), "an empty group was led");
+                panic!("commit panicked");
+            }
+        };
+        let threads: Vec<_> = (0..N)
+            .map(|i| {
+                let (group, commit) = (group.clone(), commit.clone());
+                if i == 1 {
+                    let g = group.clone();
+                    wait_until("the first commit started", move || g.lock().in_flight);
+                }
+                std::thread::spawn(move || group.commit(i, commit, || Err("lost")))
+            })
+            .collect();
+        let outcomes: Vec<_> = threads.into_iter().map(|t| t.join()).collect();
+        assert_eq!(outcomes[0].as_ref().ok(), Some(&Ok(0)));
+        let panicked = outcomes[1..].iter().filter(|o| o.is_err()).count();
+        let lost = outcomes[1..]
+            .iter()
+            .filter(|o| matches!(o, Ok(Err("lost"))))
+            .count();
+        assert_eq!((panicked, lost), (1, N - 2), "one leader, the rest lost");
+        assert_eq!(commits.load(Ordering::SeqCst), 2, "no empty commits led");
+        assert_eq!(
+            group.commit(
+                9,
+                |items| items.into_iter().map(Ok).collect(),
+                || Err("lost")
+            ),
+            Ok(9)
+        );
+        assert!(group.lock().outcomes.is_empty(), "no outcome left behind");
     }
 }

@@ -36,14 +36,16 @@
 //! the job may be composed once more than `max_compose_attempts` says); `composed` (the
 //! job is composed again and overwrites the same files, the archive PDF under the same
 //! name); an archive job's `done` (committed only after its PDF's directory fsync; lost,
-//! the job is composed again into the same file); `submitted` (lost, the row is
-//! `submitting`, so the job is looked up at the printer by name and adopted, as after a
-//! crash during the submission). Not relaxed: `submitting` (begin_submit) before a
-//! document goes to a printer, and `begin_store` before a PACS store, since both make
-//! every earlier relaxed commit durable before the effect; the operator's controls; the
-//! PACS destinations' outcomes; failures. Not fsynced at all: removals (a payload whose
-//! unlink a crash undid is removed again at the next start, or with its row at the end
-//! of the retention) and previews (a view of the film, not the film).
+//! the job is composed again into the same file). Not relaxed: `submitting`
+//! (begin_submit) before a document goes to a printer, and `begin_store` before a PACS
+//! store, since both make every earlier relaxed commit durable before the effect;
+//! `submitted` (lost, the job would be looked up at the printer by name, which a printer
+//! that purges finished jobs cannot answer: it would print twice); the operator's
+//! controls; the PACS destinations' outcomes; failures. Not fsynced at all: removals (a
+//! payload whose unlink a crash undid is removed again at the next start, or with its row
+//! at the end of the retention; the job's finished hook, its audit Data Export and its
+//! film counters, may then run a second time: at least once, not exactly once) and
+//! previews (a view of the film, not the film).
 //!
 //! # A job's states, and how they map
 //!

@@ -57,7 +57,11 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if deferred {
         return Ok(());
     }
-    DIR_SYNCS.commit(dir.to_path_buf(), sync_dirs)
+    DIR_SYNCS.commit(dir.to_path_buf(), sync_dirs, || {
+        Err(std::io::Error::other(
+            "the directory fsync holding this file failed (its leader panicked)",
+        ))
+    })
 }
 
 thread_local! {

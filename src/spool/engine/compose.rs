@@ -15,7 +15,8 @@ use std::path::PathBuf;
 /// Jobs that retire together at most this many at a time...
 const RETIRE_BATCH: usize = 32;
 /// ...or once the oldest has waited this long (each compose thread looks after every
-/// job, and before it waits for work).
+/// job, and before it waits for work; so behind a backlog of long compositions, such as
+/// many-film jobs at 600 dpi, a retirement may wait up to one composition longer).
 const RETIRE_AFTER: Duration = Duration::from_millis(200);
 
 /// A job composed on a queue without printer or PACS, waiting for its retirement.

@@ -198,11 +198,12 @@ impl Inner {
             Ok(remote) => {
                 d.printer_errors = 0;
                 let (i, r) = (id.clone(), remote.clone());
-                // Relaxed: lost to power loss, the row is `submitting` again and the job
-                // is looked up at the printer by name and adopted, as after a crash
-                // during the submission (begin_submit was FULL: that is what counts).
+                // FULL, not relaxed: lost, the row would be `submitting` again after a
+                // power loss and the job looked up at the printer by name, which fails
+                // on a printer that purges finished jobs (it would print twice). A
+                // printer's pace is paper's, not fsync's.
                 let recorded = self
-                    .blocking(move |s| s.store.relaxed(|st| st.set_submitted(&i, &r, now_ms())))
+                    .blocking(move |s| s.store.set_submitted(&i, &r, now_ms()))
                     .await;
                 if let Some(Ok(true)) = recorded {
                     info!(job = %id, remote = %remote, "submitted to the printer");

@@ -83,9 +83,15 @@ impl Inner {
             row: new_job(job, bytes.len(), self.destinations_of(&job.queue)),
             limit,
         };
-        let outcome = self
-            .intake
-            .commit(arriving, |group| self.commit_group(group));
+        let outcome = self.intake.commit(
+            arriving,
+            |group| self.commit_group(group),
+            || {
+                Err(SpoolError::Io(std::io::Error::other(
+                    "the group commit holding this job failed (its leader panicked)",
+                )))
+            },
+        );
         if outcome.is_err() {
             // Not fsynced: a payload without a row is removed at the next start anyway.
             let _ = fs::remove_file(&path);
