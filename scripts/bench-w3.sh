@@ -69,6 +69,9 @@ mkdir -p "$d"
 # before their A-ASSOCIATE-RQ) would refuse or close most of them.
 printf '[server]\nmax_associations = %d\nmax_associations_per_host = %d\nmax_pending = %d\n' \
   $((ASSOCS + 8)) $((ASSOCS + 8)) $((ASSOCS + 8)) >"$d/filmd.toml"
+if [ -n "${COMPOSE_WORKERS:-}" ]; then
+  printf '[spool]\ncompose_workers = %d\n' "$COMPOSE_WORKERS" >>"$d/filmd.toml"
+fi
 "$FILMD" serve --config "$d/filmd.toml" --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
   --data-dir "$d/data" \
   >"$d/stdout" 2>"$work/filmd.log" &
