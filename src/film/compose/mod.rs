@@ -157,7 +157,7 @@ fn compose_on<T: Send>(
     // Zeroed memory from the allocator: each page of it is first touched by the thread
     // that paints its strip.
     let mut pixels = vec![0u8; row_bytes * height];
-    crate::memory::advise_huge_pages(&mut pixels);
+    crate::os::advise_huge_pages(&mut pixels);
     let strips: Vec<(usize, &mut [u8])> = pixels
         .chunks_mut(STRIP_ROWS * row_bytes.max(1))
         .enumerate()

@@ -145,7 +145,10 @@ pub(super) fn start(
         let i = inner.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("spool-compose-{n}"))
-            .spawn(move || i.compose_loop());
+            .spawn(move || {
+                crate::os::lower_thread_priority();
+                i.compose_loop()
+            });
         match spawned {
             Ok(t) => threads.push(t),
             Err(e) => {

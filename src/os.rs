@@ -1,4 +1,4 @@
-//! Hints to the kernel about large buffers.
+//! Hints to the kernel: large buffers, and which threads may wait.
 //!
 //! A composed page is one large allocation (21 MB at 300 dpi on 14×17 in, 86 MB at
 //! 600 dpi) that the allocator maps fresh for every film. Touched 4 KiB at a time, it costs
@@ -29,4 +29,28 @@ pub fn advise_huge_pages(buffer: &mut [u8]) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = buffer;
+}
+
+/// How much less CPU priority than the print service a background thread takes (a nice
+/// value, 0 to 19): composing films is throughput, answering a modality's N-ACTION is
+/// latency. A composition spreads over both cores for tens of milliseconds; without this,
+/// the next film's N-ACTION on the same association waited behind it.
+pub const BACKGROUND_NICE: i32 = 5;
+
+/// Lowers the calling thread's CPU priority by [`BACKGROUND_NICE`] (Linux
+/// `setpriority(2)` on the thread's own ID: nice values are per thread there, and threads
+/// it spawns inherit it). Only a hint: a failure is ignored.
+pub fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take and return plain integers and touch no memory
+    // of ours.
+    unsafe {
+        let tid = libc::gettid();
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
+        libc::setpriority(
+            libc::PRIO_PROCESS,
+            tid as libc::id_t,
+            (now + BACKGROUND_NICE).min(19),
+        );
+    }
 }
