@@ -4,7 +4,8 @@
 //! 600 dpi) that the allocator maps fresh for every film. Touched 4 KiB at a time, it costs
 //! one page fault per 4 KiB: at 600 dpi about 21,000 faults per film, an eighth of the
 //! film's CPU time in the profile. Where transparent huge pages are on in `madvise` mode
-//! (Debian's default), asking for them makes that one fault per 2 MiB.
+//! (as on the machines filmd is measured on), asking for them makes that one fault per
+//! 2 MiB.
 
 /// Asks the kernel to back `buffer` with transparent huge pages (Linux `madvise(2)`,
 /// `MADV_HUGEPAGE`). Only a hint: nothing changes where the kernel does not support or
