@@ -20,6 +20,7 @@ pub mod conformance;
 pub mod data_dir;
 pub mod film;
 pub mod metrics;
+pub mod modality;
 pub mod net;
 pub mod os;
 pub mod outputs;

@@ -9,15 +9,28 @@ use crate::film::{
     AreaDensity, Device, DisplayFormat, Film, FilmSize, ImageBox, Magnification, Medium,
     Orientation, Page, Polarity, PresentationLut,
 };
-use crate::print::image_box::parse_image;
 use std::path::{Path, PathBuf};
 
 /// What `filmd render` composes: its command-line arguments as they are.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RenderRequest {
-    /// Print-ready images (8 bits, or 12 in 16; MONOCHROME1/2 or RGB), in box order.
+    /// DICOM image files, in box order (each frame of a multi-frame file takes a box).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
+    #[command(flatten)]
+    pub film: FilmOptions,
+    #[command(flatten)]
+    pub image: crate::modality::ImageOptions,
+    /// Resolution (default: the queue's).
+    #[arg(long)]
+    pub dpi: Option<u32>,
+}
+
+/// The film box and image box settings a user gives on the command line, shared by
+/// `filmd render` (which composes them here) and `filmd print` (which sends them to a
+/// Print SCP as Basic Film Box and Image Box attributes, PS3.3 C.13.3 and C.13.5).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FilmOptions {
     /// Image Display Format, e.g. 'STANDARD\2,2', 'ROW\1,2', 'COL\2,1', SLIDE, 'CUSTOM\1'.
     #[arg(long = "format", default_value = r"STANDARD\1,1")]
     pub display_format: String,
@@ -44,9 +57,6 @@ pub struct RenderRequest {
     pub medium: Option<String>,
     #[arg(long)]
     pub trim: bool,
-    /// Resolution (default: the queue's).
-    #[arg(long)]
-    pub dpi: Option<u32>,
     /// Annotation Display Format ID, e.g. TOP_BOTTOM (see layouts/annotations.toml).
     #[arg(long)]
     pub annotation_format: Option<String>,
@@ -77,18 +87,18 @@ pub fn build_film(
     custom: &CustomLayouts,
     formats: &AnnotationFormats,
 ) -> Result<(Film, Device), RenderError> {
-    let display_format = DisplayFormat::parse(&req.display_format, custom)
+    let display_format = DisplayFormat::parse(&req.film.display_format, custom)
         .map_err(|e| RenderError::Invalid(e.to_string()))?;
-    let Some(size) = FilmSize::from_id(&req.film_size) else {
-        return invalid(format!("unknown film size {:?}", req.film_size));
+    let Some(size) = FilmSize::from_id(&req.film.film_size) else {
+        return invalid(format!("unknown film size {:?}", req.film.film_size));
     };
-    let Some(orientation) = Orientation::from_term(&req.orientation) else {
+    let Some(orientation) = Orientation::from_term(&req.film.orientation) else {
         return invalid(format!(
             "orientation {:?}: use PORTRAIT or LANDSCAPE",
-            req.orientation
+            req.film.orientation
         ));
     };
-    let magnification = match &req.magnification {
+    let magnification = match &req.film.magnification {
         None => queue.default_magnification,
         Some(term) => Magnification::from_term(term).ok_or_else(|| {
             RenderError::Invalid(format!(
@@ -103,12 +113,12 @@ pub fn build_film(
             ))
         })
     };
-    let polarity = match req.polarity.as_str() {
+    let polarity = match req.film.polarity.as_str() {
         "NORMAL" => Polarity::Normal,
         "REVERSE" => Polarity::Reverse,
         p => return invalid(format!("polarity {p:?}: use NORMAL or REVERSE")),
     };
-    let medium = match &req.medium {
+    let medium = match &req.film.medium {
         None => queue.default_medium_type,
         Some(term) => Medium::from_term(term)
             .ok_or_else(|| RenderError::Invalid(format!("medium {term:?}")))?,
@@ -119,14 +129,21 @@ pub fn build_film(
     }
     let mut color = false;
     let mut image_boxes = Vec::new();
-    for (i, path) in req.images.iter().enumerate() {
-        let image = read_image(path)?;
-        color |= image.photometric == crate::film::Photometric::Rgb;
-        image_boxes.push(ImageBox {
-            polarity,
-            image: Some(image),
-            ..ImageBox::empty(i as u32 + 1)
-        });
+    for path in &req.images {
+        let images =
+            crate::modality::load_file(path, &req.image).map_err(|e| RenderError::Image {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        for image in images {
+            color |= image.photometric == crate::film::Photometric::Rgb;
+            let position = image_boxes.len() as u32 + 1;
+            image_boxes.push(ImageBox {
+                polarity,
+                image: Some(image),
+                ..ImageBox::empty(position)
+            });
+        }
     }
     let clamp = |v: u16| v.clamp(queue.min_density, queue.max_density);
     let film = Film {
@@ -134,18 +151,18 @@ pub fn build_film(
         size,
         orientation,
         magnification,
-        border_density: area(&req.border_density)?,
-        empty_image_density: area(&req.empty_image_density)?,
-        min_density: clamp(req.min_density.unwrap_or(queue.default_min_density)),
-        max_density: clamp(req.max_density.unwrap_or(queue.default_max_density)),
-        trim: req.trim,
+        border_density: area(&req.film.border_density)?,
+        empty_image_density: area(&req.film.empty_image_density)?,
+        min_density: clamp(req.film.min_density.unwrap_or(queue.default_min_density)),
+        max_density: clamp(req.film.max_density.unwrap_or(queue.default_max_density)),
+        trim: req.film.trim,
         medium,
         illumination: crate::print::print_job::DEFAULT_ILLUMINATION,
         reflected_ambient_light: crate::print::print_job::DEFAULT_REFLECTED_AMBIENT_LIGHT,
         presentation_lut: PresentationLut::Identity,
         color,
         image_boxes,
-        annotations: film_annotations(req, formats)?,
+        annotations: film_annotations(&req.film, formats)?,
     };
     let device = Device {
         dpi,
@@ -169,24 +186,9 @@ fn display_format_box_count(film: &Film, device: &Device) -> usize {
     film.display_format.box_count(&area) as usize
 }
 
-/// Reads a print-ready image (8 bits, or 12 in 16; MONOCHROME1/2 or RGB) from a DICOM file.
-fn read_image(path: &Path) -> Result<crate::film::Image, RenderError> {
-    let err = |message: String| RenderError::Image {
-        path: path.to_path_buf(),
-        message,
-    };
-    let obj = dicom_object::open_file(path).map_err(|e| err(e.to_string()))?;
-    let photometric = obj
-        .get(dicom_dictionary_std::tags::PHOTOMETRIC_INTERPRETATION)
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
-    parse_image(&obj, photometric == "RGB").map_err(|r| err(r.comment))
-}
-
 /// The annotations of `req`: its texts in the positions of its annotation format.
 fn film_annotations(
-    req: &RenderRequest,
+    req: &FilmOptions,
     formats: &AnnotationFormats,
 ) -> Result<Vec<crate::film::Annotation>, RenderError> {
     let Some(id) = &req.annotation_format else {

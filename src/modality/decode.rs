@@ -1,0 +1,1 @@
+//! Pixel Data, native or encapsulated, to [super::StoredFrame]s, frame by frame.

@@ -1,0 +1,203 @@
+//! The modality's image pipeline (PS3.4 N.2, PS3.3 C.7.6.3, C.11): a DICOM image as a
+//! modality or a PACS stores it (any Bits Stored, signed or not, compressed or not,
+//! monochrome, RGB, YBR or palette, one frame or many) becomes print-ready image box
+//! images (8 or 12-bit MONOCHROME2, or 8-bit RGB) for `filmd render` and `filmd print`.
+//!
+//! The steps, in the standard's order: stored values → Modality LUT (Rescale Slope and
+//! Intercept, or a Modality LUT Sequence) → VOI LUT (a window with its VOI LUT Function,
+//! or a VOI LUT Sequence) → print-ready P-values. [`attributes`] reads what the steps
+//! need from a data set, [`decode`] turns Pixel Data (native or encapsulated) into stored
+//! values frame by frame, and [`pipeline`] (with [`lut`], [`voi`] and [`color`]) is pure:
+//! plain data in, a [`crate::film::Image`] out, no I/O.
+
+pub mod attributes;
+pub mod color;
+pub mod decode;
+pub mod lut;
+pub mod pipeline;
+pub mod voi;
+
+use std::path::Path;
+
+/// Why a file cannot become print-ready images. Each variant says what to change.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModalityError {
+    /// The file could not be read or parsed as DICOM.
+    #[error("reading: {0}")]
+    Read(String),
+    /// An attribute is missing or breaks PS3.3 (the message names it).
+    #[error("{0}")]
+    Invalid(String),
+    /// Pixel Data in a transfer syntax filmd has no decoder for.
+    #[error("transfer syntax {uid} ({name}) has no decoder in filmd")]
+    UnsupportedTransferSyntax { uid: String, name: String },
+    /// A decoder failed on this file's Pixel Data.
+    #[error("decoding {syntax}: {message}")]
+    Decode { syntax: String, message: String },
+    /// Valid DICOM that the pipeline does not handle (the message says what).
+    #[error("{0}")]
+    Unsupported(String),
+    /// The command-line options do not fit this image (e.g. `--frame 9` of 2 frames).
+    #[error("{0}")]
+    Options(String),
+}
+
+/// Photometric Interpretation (0028,0004) of stored pixels, PS3.3 C.7.6.3.1.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredPhotometric {
+    Monochrome1,
+    Monochrome2,
+    Rgb,
+    YbrFull,
+    /// Y, Y, Cb, Cr for each two pixels of a row when native (PS3.3 C.7.6.3.1.2).
+    YbrFull422,
+    PaletteColor,
+}
+
+/// A lookup table as PS3.3 C.11.1.1.1 and C.11.2.1.1 describe it: the LUT Descriptor's
+/// first mapped stored value and bits per entry, and the entries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lut {
+    /// Second value of the LUT Descriptor: the input value mapped to `data[0]`
+    /// (signed when the input is).
+    pub first_mapped: i32,
+    /// Third value of the LUT Descriptor: bits per entry (8 to 16).
+    pub bits: u8,
+    /// LUT Data; inputs below `first_mapped` map to the first entry, above the last
+    /// to the last.
+    pub data: Vec<u16>,
+}
+
+/// Modality LUT module, PS3.3 C.11.1: the linear rescale, or a table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModalityLut {
+    Rescale { slope: f64, intercept: f64 },
+    Table(Lut),
+}
+
+impl ModalityLut {
+    /// No rescale: output = stored value.
+    pub const IDENTITY: ModalityLut = ModalityLut::Rescale {
+        slope: 1.0,
+        intercept: 0.0,
+    };
+}
+
+/// A Window Center (0028,1050) and Width (0028,1051) pair, in Modality LUT output units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub center: f64,
+    pub width: f64,
+}
+
+impl Window {
+    /// Parses the `--window C,W` argument, e.g. `40,400`.
+    pub fn parse_arg(s: &str) -> Result<Window, String> {
+        let (c, w) = s
+            .split_once(',')
+            .ok_or_else(|| format!("{s:?}: use CENTER,WIDTH, e.g. 40,400"))?;
+        let center: f64 = c.trim().parse().map_err(|_| format!("center {c:?}"))?;
+        let width: f64 = w.trim().parse().map_err(|_| format!("width {w:?}"))?;
+        if !center.is_finite() || !width.is_finite() || width <= 0.0 {
+            return Err(format!("{s:?}: the width must be above 0"));
+        }
+        Ok(Window { center, width })
+    }
+}
+
+/// VOI LUT Function (0028,1056), PS3.3 C.11.2.1.3; LINEAR when absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VoiFunction {
+    #[default]
+    Linear,
+    LinearExact,
+    Sigmoid,
+}
+
+/// Red, Green and Blue Palette Color Lookup Tables, PS3.3 C.7.6.3.1.5.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Palette {
+    pub red: Lut,
+    pub green: Lut,
+    pub blue: Lut,
+}
+
+/// What the pipeline needs of an image's data set: the Image Pixel module (PS3.3
+/// C.7.6.3), the Modality LUT and VOI LUT modules (C.11.1, C.11.2) and the geometry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageAttributes {
+    pub rows: u32,
+    pub columns: u32,
+    pub samples_per_pixel: u16,
+    pub photometric: StoredPhotometric,
+    pub bits_allocated: u16,
+    pub bits_stored: u16,
+    pub high_bit: u16,
+    /// Pixel Representation (0028,0103) 1: two's complement.
+    pub signed: bool,
+    /// Planar Configuration (0028,0006): 0 interleaved, 1 plane after plane.
+    pub planar_configuration: u16,
+    /// Number of Frames (0028,0008), 1 when absent.
+    pub frames: u32,
+    pub modality_lut: ModalityLut,
+    /// The windows in file order, with their explanations ("" when none).
+    pub windows: Vec<(Window, String)>,
+    pub voi_function: VoiFunction,
+    /// VOI LUT Sequence (0028,3010) items, in file order.
+    pub voi_luts: Vec<Lut>,
+    pub palette: Option<Palette>,
+    /// Pixel Aspect Ratio (0028,0034): vertical, horizontal.
+    pub pixel_aspect_ratio: Option<(u32, u32)>,
+    /// Pixel Spacing (0028,0030) or Imager Pixel Spacing (0018,1164): row spacing
+    /// (vertical), column spacing (horizontal), in mm.
+    pub pixel_spacing: Option<(f64, f64)>,
+}
+
+/// One decoded frame: the stored values as its Pixel Data holds them, unpacked (bits
+/// allocated, byte order, the bits above High Bit removed, the sign extended from Bits
+/// Stored when signed), in pixel data order: interleaved, or plane after plane when
+/// `planar_configuration` is 1; YBR_FULL_422 as two Y, Cb, Cr per two pixels when the
+/// decoder left it so. A decoder that changed the colour space or the layout (a JPEG
+/// decoder turning YBR into RGB) says so here, not in [`ImageAttributes`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFrame {
+    pub values: Vec<i32>,
+    pub photometric: StoredPhotometric,
+    pub planar_configuration: u16,
+}
+
+/// How the pipeline chooses among an image's frames and windows: the same options for
+/// `filmd render` and `filmd print`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ImageOptions {
+    /// Frame to use (from 1) of multi-frame files; every frame, a box each, when absent.
+    #[arg(long)]
+    pub frame: Option<u32>,
+    /// Window Center,Width in the image's units (after the Modality LUT), e.g. 40,400:
+    /// replaces the file's windows.
+    #[arg(long, value_parser = Window::parse_arg, allow_hyphen_values = true)]
+    pub window: Option<Window>,
+    /// Which of the file's windows or VOI LUTs to use, from 1 (default: the first).
+    #[arg(long = "voi")]
+    pub voi_index: Option<usize>,
+}
+
+/// Reads a DICOM file and returns its print-ready images: one per frame chosen by
+/// `options`, in frame order.
+pub fn load_file(
+    path: &Path,
+    options: &ImageOptions,
+) -> Result<Vec<crate::film::Image>, ModalityError> {
+    // Placeholder until the pipeline lands: print-ready images only, as before.
+    let _ = options;
+    let obj = dicom_object::open_file(path).map_err(|e| ModalityError::Read(e.to_string()))?;
+    let photometric = obj
+        .get(dicom_dictionary_std::tags::PHOTOMETRIC_INTERPRETATION)
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    crate::print::image_box::parse_image(&obj, photometric == "RGB")
+        .map(|image| vec![image])
+        .map_err(|r| ModalityError::Invalid(r.comment))
+}
