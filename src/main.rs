@@ -55,6 +55,12 @@ enum Command {
         #[arg(long)]
         queue: Option<String>,
     },
+    /// Print DICOM image files as films on a Print SCP (filmd or any other), reporting
+    /// each DIMSE status: exit status 0 when every film printed.
+    Print {
+        #[command(flatten)]
+        request: filmd::scu::job::PrintRequest,
+    },
     /// List what each queue accepts (film sizes, display formats with their boxes,
     /// magnification and smoothing types, annotation formats): the conformance statement.
     Layouts {
@@ -321,6 +327,7 @@ fn main() -> ExitCode {
             config,
             queue,
         } => render(&request, &output, config.as_deref(), queue.as_deref()),
+        Command::Print { request } => print(&request),
         Command::Layouts { config } => layouts(config.as_deref()),
         Command::CheckConfig { file } => check_config(&file),
         Command::HashPassword => hash_password(),
@@ -540,6 +547,15 @@ fn render(
         page.dpi
     );
     Ok(())
+}
+
+fn print(request: &filmd::scu::job::PrintRequest) -> Result<(), Failure> {
+    use filmd::scu::job::{PrintError, print_files};
+    match print_files(request, &mut std::io::stdout().lock()) {
+        Ok(_) => Ok(()),
+        Err(e @ PrintError::Unreachable { .. }) => Err(Failure::NoServer(e.to_string())),
+        Err(e) => Err(Failure::Failed(e.into())),
+    }
 }
 
 fn jobs(server: &ServerDir, query: admin::JobQuery, json: bool) -> Result<(), Failure> {

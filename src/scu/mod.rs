@@ -14,6 +14,7 @@
 
 pub mod dataset;
 pub mod film;
+pub mod job;
 pub mod link;
 pub mod load;
 pub mod multi;
