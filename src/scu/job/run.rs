@@ -14,8 +14,8 @@ use crate::net::dimse::{Command, command_field as cf};
 use crate::print::print_job::REFERENCED_PRINT_JOB_SEQUENCE;
 use crate::print::uids;
 use crate::scu::{
-    COLOR_META, GRAY_META, Reply, Scu, ScuError, ScuOptions, ScuTls, load::boxes_of_format,
-    referenced_uids,
+    COLOR_META, GRAY_META, Reply, Scu, ScuError, ScuOptions, ScuTls, VERIFICATION,
+    load::boxes_of_format, referenced_uids,
 };
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
@@ -141,14 +141,14 @@ pub fn print(
         jobs: BTreeMap::new(),
         failures: Vec::new(),
     };
-    p.negotiated(&args.calling_ae, &destination);
+    p.negotiated(&args.calling_ae, &destination, &options.abstract_syntaxes);
     let result = p.session(request, &job.images, job.timeout);
     p.finish(result)
 }
 
 impl Printing<'_> {
     /// Reports the association: the SCP's maximum PDU length and each context's result.
-    fn negotiated(&mut self, calling_ae: &str, destination: &str) {
+    fn negotiated(&mut self, calling_ae: &str, destination: &str, proposed: &[String]) {
         let Some(link) = self.scu.assoc.as_ref() else {
             return;
         };
@@ -160,19 +160,23 @@ impl Printing<'_> {
             self.out,
             "association {calling_ae} -> {destination}: accepted, SCP max PDU {max_pdu}"
         );
-        for c in link.presentation_contexts() {
-            let result = match c.reason {
-                PresentationContextResultReason::Acceptance => {
-                    format!("accepted, {}", report::transfer_syntax_name(&c.transfer_syntax))
-                }
-                ref other => format!("not accepted ({other:?})"),
-            };
-            say!(
-                self.out,
-                "  context {} {}: {result}",
-                c.id,
-                report::sop_class_name(&c.abstract_syntax)
-            );
+        // dicom-ul keeps the accepted contexts only: a proposed syntax missing from its
+        // list was rejected.
+        let contexts = link.presentation_contexts();
+        for syntax in std::iter::once(VERIFICATION).chain(proposed.iter().map(String::as_str)) {
+            let name = report::sop_class_name(syntax);
+            match contexts.iter().find(|c| {
+                c.abstract_syntax == syntax
+                    && c.reason == PresentationContextResultReason::Acceptance
+            }) {
+                Some(c) => say!(
+                    self.out,
+                    "  context {} {name}: accepted, {}",
+                    c.id,
+                    report::transfer_syntax_name(&c.transfer_syntax)
+                ),
+                None => say!(self.out, "  {name}: not accepted"),
+            }
         }
     }
 
@@ -198,10 +202,11 @@ impl Printing<'_> {
         };
         let status = reply.status();
         let line = status_line(service, status, reply.command.error_comment.as_deref());
-        say!(self.out, "{line}{}", extra(&reply));
         if !is_done(status) {
+            say!(self.out, "{line}");
             return Err(Stop::Refused(line));
         }
+        say!(self.out, "{line}{}", extra(&reply));
         if status != crate::print::status::SUCCESS {
             self.warnings += 1;
         }
