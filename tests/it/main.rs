@@ -26,6 +26,7 @@ mod pacs;
 mod pacs_peers;
 mod pacs_tls;
 mod pdfa;
+mod print_command;
 mod print_scu;
 mod pwg_ippeveprinter;
 mod pynetdicom;
@@ -57,6 +58,7 @@ fn main() -> std::process::ExitCode {
             pacs_peers::tests(),
             pacs_tls::tests(),
             pdfa::tests(),
+            print_command::tests(),
             print_scu::tests(),
             pwg_ippeveprinter::tests(),
             pynetdicom::tests(),
