@@ -107,7 +107,10 @@ fn five_images_on_standard_2x2_print_as_two_films_two_pages() {
     ] {
         assert!(out.contains(line), "{line:?} not in:\n{out}");
     }
-    assert!(!out.contains("film 2, box 2"), "film 2 holds one image:\n{out}");
+    assert!(
+        !out.contains("film 2, box 2"),
+        "film 2 holds one image:\n{out}"
+    );
     // Both jobs were followed to their end within the timeout.
     assert_eq!(out.matches(": DONE").count(), 2, "{out}");
     let pdfs = server.wait_pdfs(2);
@@ -118,7 +121,10 @@ fn five_images_on_standard_2x2_print_as_two_films_two_pages() {
     assert!((pages[0].width_pt - 576.0).abs() < 0.01 && (pages[0].height_pt - 720.0).abs() < 0.01);
     // Film 1: value 0 (black) top left, 1000 top right, brighter towards box 4 (3000).
     let film1 = &pages[0];
-    assert!(film1.gray_at(0.25, 0.25) + 50 < film1.gray_at(0.75, 0.75), "film 1 ramps up");
+    assert!(
+        film1.gray_at(0.25, 0.25) + 50 < film1.gray_at(0.75, 0.75),
+        "film 1 ramps up"
+    );
     // Film 2: 4095 (white) in box 1; the other boxes empty (the SCP's default, black).
     let film2 = &pages[1];
     assert!(film2.gray_at(0.25, 0.25) > 200, "box 1 white");
@@ -134,8 +140,20 @@ fn a_colour_image_makes_a_colour_film_and_session_print_one_job() {
     write_file(&rgb_path, common::scu::rgb_image(32, 32, &red), 100);
     files.push(rgb_path);
     let to = format!("FILMD@127.0.0.1:{}", server.port);
-    let mut args = vec!["print", "--to", &to, "--session-print", "--label", "issue 14"];
-    args.extend(["--annotation-format", "TOP_BOTTOM", "--annotation", "colour test"]);
+    let mut args = vec![
+        "print",
+        "--to",
+        &to,
+        "--session-print",
+        "--label",
+        "issue 14",
+    ];
+    args.extend([
+        "--annotation-format",
+        "TOP_BOTTOM",
+        "--annotation",
+        "colour test",
+    ]);
     args.extend(paths(&files));
     let (code, out, err) = filmd(&args);
     assert_eq!(code, 0, "{out}{err}");
@@ -151,7 +169,10 @@ fn a_colour_image_makes_a_colour_film_and_session_print_one_job() {
     ] {
         assert!(out.contains(line), "{line:?} not in:\n{out}");
     }
-    assert!(!out.contains("Film Box N-ACTION"), "the session is printed once:\n{out}");
+    assert!(
+        !out.contains("Film Box N-ACTION"),
+        "the session is printed once:\n{out}"
+    );
     assert_eq!(out.matches(": DONE").count(), 1, "{out}");
     let pdfs = server.wait_pdfs(1);
     assert_eq!(pdfs.len(), 1, "one job for the session");
@@ -161,9 +182,16 @@ fn a_colour_image_makes_a_colour_film_and_session_print_one_job() {
     // Film 1: the gray image as RGB (white); film 2: red.
     let w = pages[0].width_px / 2;
     let h = pages[0].height_px / 2;
-    assert!(pages[0].at(w, h).iter().all(|&c| c > 200), "{:?}", pages[0].at(w, h));
+    assert!(
+        pages[0].at(w, h).iter().all(|&c| c > 200),
+        "{:?}",
+        pages[0].at(w, h)
+    );
     let red_px = pages[1].at(w, h);
-    assert!(red_px[0] > 200 && red_px[1] < 60 && red_px[2] < 60, "{red_px:?}");
+    assert!(
+        red_px[0] > 200 && red_px[1] < 60 && red_px[2] < 60,
+        "{red_px:?}"
+    );
 }
 
 fn a_refused_film_box_exits_1_with_its_status_and_no_server_exits_2() {
@@ -175,14 +203,21 @@ fn a_refused_film_box_exits_1_with_its_status_and_no_server_exits_2() {
     let (code, out, err) = filmd(&["print", "--to", &to, "--film-size", "99INX99IN", file]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
-        out.contains("Film Box N-CREATE (film 1): 0x0106 Failure: Invalid attribute value (Error Comment \"")
-            && out.contains("99INX99IN"),
+        out.contains(
+            "Film Box N-CREATE (film 1): 0x0106 Failure: Invalid attribute value (Error Comment \""
+        ) && out.contains("99INX99IN"),
         "{out}"
     );
     // The session is still deleted and the association released.
-    assert!(out.contains("Film Session N-DELETE: 0x0000 Success"), "{out}");
+    assert!(
+        out.contains("Film Session N-DELETE: 0x0000 Success"),
+        "{out}"
+    );
     assert!(out.contains("0 of 1 film(s) printed"), "{out}");
-    assert!(err.contains("0x0106") && err.contains("0 of 1 film(s) printed"), "{err}");
+    assert!(
+        err.contains("0x0106") && err.contains("0 of 1 film(s) printed"),
+        "{err}"
+    );
     // An unsupported display format is refused the same way.
     let (code, out, _) = filmd(&["print", "--to", &to, "--format", r"STANDARD\99,99", file]);
     assert_eq!(code, 1, "{out}");
@@ -292,7 +327,14 @@ fn dcmprscp_stores_a_print_object_for_each_film() {
     let files = gray_files(dir.path(), &[0, 2000, 4095]);
     let to = format!("PRINTSCP@127.0.0.1:{}", scp.port);
     let mut args = vec!["print", "--to", &to, "--format", r"STANDARD\1,2"];
-    args.extend(["--film-size", "14INX17IN", "--medium", "PAPER", "--copies", "2"]);
+    args.extend([
+        "--film-size",
+        "14INX17IN",
+        "--medium",
+        "PAPER",
+        "--copies",
+        "2",
+    ]);
     args.extend(paths(&files));
     let (code, out, err) = filmd(&args);
     assert_eq!(code, 0, "{out}{err}\ndcmprscp:\n{}", scp.log());
@@ -312,7 +354,10 @@ fn dcmprscp_stores_a_print_object_for_each_film() {
     args.push("--session-print");
     let (code, out, err) = filmd(&args);
     assert_eq!(code, 0, "{out}{err}\ndcmprscp:\n{}", scp.log());
-    assert!(out.contains("Film Session N-ACTION: 0x0000 Success"), "{out}");
+    assert!(
+        out.contains("Film Session N-ACTION: 0x0000 Success"),
+        "{out}"
+    );
     assert_eq!(scp.stored_prints().len(), 4, "{out}\n{}", scp.log());
 
     // dcmprscp prints grayscale only: a colour film is refused at negotiation.
@@ -320,6 +365,9 @@ fn dcmprscp_stores_a_print_object_for_each_film() {
     write_file(&rgb, common::scu::rgb_image(2, 2, &[[9, 9, 9]; 4]), 7);
     let (code, out, err) = filmd(&["print", "--to", &to, rgb.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("Basic Color Print Management Meta: not accepted"), "{out}");
+    assert!(
+        out.contains("Basic Color Print Management Meta: not accepted"),
+        "{out}"
+    );
     assert_eq!(scp.stored_prints().len(), 4);
 }

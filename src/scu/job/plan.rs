@@ -137,14 +137,22 @@ pub fn film_box(session_uid: &str, film: &FilmOptions, given: &Given) -> InMemDi
             tags::ANNOTATION_DISPLAY_FORMAT_ID,
             film.annotation_format.as_deref(),
         ),
-        ("orientation", tags::FILM_ORIENTATION, Some(&film.orientation)),
+        (
+            "orientation",
+            tags::FILM_ORIENTATION,
+            Some(&film.orientation),
+        ),
         ("film_size", tags::FILM_SIZE_ID, Some(&film.film_size)),
         (
             "magnification",
             tags::MAGNIFICATION_TYPE,
             film.magnification.as_deref(),
         ),
-        ("border_density", tags::BORDER_DENSITY, Some(&film.border_density)),
+        (
+            "border_density",
+            tags::BORDER_DENSITY,
+            Some(&film.border_density),
+        ),
         (
             "empty_image_density",
             tags::EMPTY_IMAGE_DENSITY,

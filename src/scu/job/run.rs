@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+/// Bound on the N-EVENT-REPORTs received while one request waits for its response.
+pub const MAX_UNREAD_EVENTS: usize = 1024;
+
 /// What to print, loaded and checked.
 pub struct Job {
     /// Print-ready images, one image box each, in order.
@@ -69,11 +72,7 @@ macro_rules! say {
 }
 
 /// Prints `job` as `request` asks, reporting to `out`.
-pub fn print(
-    request: &PrintRequest,
-    job: Job,
-    out: &mut dyn Write,
-) -> Result<Printed, PrintError> {
+pub fn print(request: &PrintRequest, job: Job, out: &mut dyn Write) -> Result<Printed, PrintError> {
     let args = &request.args;
     let color = job.color || job.images.iter().any(|i| i.photometric == Photometric::Rgb);
     let meta = if color { COLOR_META } else { GRAY_META };
@@ -130,6 +129,10 @@ pub fn print(
             });
         }
     };
+    let mut scu = scu;
+    // Events are read after every response: more than this many unread is a peer that
+    // floods the association, which is then aborted.
+    scu.set_max_events(MAX_UNREAD_EVENTS);
     let mut p = Printing {
         scu,
         out,
@@ -239,9 +242,13 @@ impl Printing<'_> {
         );
         let reply = self.create(uids::BASIC_FILM_SESSION, &data);
         let reply = self.judge("Film Session N-CREATE", reply, |_| String::new())?;
-        let session_uid = reply.command.affected_sop_instance_uid.clone().ok_or_else(|| {
-            Stop::Refused("the Film Session N-CREATE response has no SOP Instance UID".into())
-        })?;
+        let session_uid = reply
+            .command
+            .affected_sop_instance_uid
+            .clone()
+            .ok_or_else(|| {
+                Stop::Refused("the Film Session N-CREATE response has no SOP Instance UID".into())
+            })?;
         let printed = self.films(request, images, &session_uid).and_then(|()| {
             if args.session_print {
                 let reply = self
@@ -327,9 +334,16 @@ impl Printing<'_> {
                     .unwrap_or(0);
                 format!(", {boxes} image boxes")
             })?;
-            let film_box_uid = reply.command.affected_sop_instance_uid.clone().ok_or_else(|| {
-                Stop::Refused("the Film Box N-CREATE response has no SOP Instance UID".into())
-            })?;
+            let film_box_uid =
+                reply
+                    .command
+                    .affected_sop_instance_uid
+                    .clone()
+                    .ok_or_else(|| {
+                        Stop::Refused(
+                            "the Film Box N-CREATE response has no SOP Instance UID".into(),
+                        )
+                    })?;
             let data = reply.data.unwrap_or_else(InMemDicomObject::new_empty);
             let boxes = referenced_uids(&data, tags::REFERENCED_IMAGE_BOX_SEQUENCE);
             if boxes.is_empty() {
@@ -347,7 +361,8 @@ impl Printing<'_> {
                     .map_err(|e| Stop::Refused(format!("image {}: {e}", next + i + 1)))?;
                 let data = plan::image_box(position, item, self.color, polarity);
                 let reply = self.scu.n_set(self.meta, image_box_class, uid, &data);
-                let service = format!("{sequence_kind} Image Box N-SET (film {film}, box {position})");
+                let service =
+                    format!("{sequence_kind} Image Box N-SET (film {film}, box {position})");
                 self.judge(&service, reply, |_| String::new())?;
             }
             next += take;
@@ -356,13 +371,19 @@ impl Printing<'_> {
                 let reply = self
                     .scu
                     .n_action(self.meta, uids::BASIC_FILM_BOX, &film_box_uid);
-                let reply = self.judge(&format!("Film Box N-ACTION (film {film})"), reply, print_job_of)?;
+                let reply = self.judge(
+                    &format!("Film Box N-ACTION (film {film})"),
+                    reply,
+                    print_job_of,
+                )?;
                 self.note_jobs(&reply);
                 self.printed += 1;
                 let reply = self
                     .scu
                     .n_delete(self.meta, uids::BASIC_FILM_BOX, &film_box_uid);
-                self.judge(&format!("Film Box N-DELETE (film {film})"), reply, |_| String::new())?;
+                self.judge(&format!("Film Box N-DELETE (film {film})"), reply, |_| {
+                    String::new()
+                })?;
             }
         }
         Ok(())

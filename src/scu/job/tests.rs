@@ -75,7 +75,9 @@ fn destination_is_ae_at_host_colon_port() {
     assert_eq!((v6.host.as_str(), v6.port), ("::1", 104));
     assert_eq!(v6.to_string(), "LASER@[::1]:104");
     assert_eq!(
-        Destination::parse("A B@printer.example:104").unwrap().ae_title,
+        Destination::parse("A B@printer.example:104")
+            .unwrap()
+            .ae_title,
         "A B"
     );
     for bad in [
@@ -126,9 +128,15 @@ fn film_box_holds_the_format_and_session_and_only_given_options() {
         ..film
     };
     let some = plan::film_box("1.2.3", &film, &given);
-    assert_eq!(text(&some, tags::FILM_SIZE_ID).as_deref(), Some("14INX17IN"));
+    assert_eq!(
+        text(&some, tags::FILM_SIZE_ID).as_deref(),
+        Some("14INX17IN")
+    );
     assert_eq!(text(&some, tags::BORDER_DENSITY).as_deref(), Some("BLACK"));
-    assert_eq!(text(&some, tags::MAGNIFICATION_TYPE).as_deref(), Some("CUBIC"));
+    assert_eq!(
+        text(&some, tags::MAGNIFICATION_TYPE).as_deref(),
+        Some("CUBIC")
+    );
     assert_eq!(u16s(&some, tags::MAX_DENSITY), vec![310]);
     assert_eq!(text(&some, tags::TRIM).as_deref(), Some("YES"));
     assert!(some.get(tags::FILM_ORIENTATION).is_none());
@@ -136,12 +144,20 @@ fn film_box_holds_the_format_and_session_and_only_given_options() {
 
 #[test]
 fn film_session_holds_only_what_was_given() {
-    assert!(plan::film_session(None, None, None, None).iter().next().is_none());
+    assert!(
+        plan::film_session(None, None, None, None)
+            .iter()
+            .next()
+            .is_none()
+    );
     let s = plan::film_session(Some(2), Some("HIGH"), Some("PAPER"), Some("CT chest"));
     assert_eq!(text(&s, tags::NUMBER_OF_COPIES).as_deref(), Some("2"));
     assert_eq!(text(&s, tags::PRINT_PRIORITY).as_deref(), Some("HIGH"));
     assert_eq!(text(&s, tags::MEDIUM_TYPE).as_deref(), Some("PAPER"));
-    assert_eq!(text(&s, tags::FILM_SESSION_LABEL).as_deref(), Some("CT chest"));
+    assert_eq!(
+        text(&s, tags::FILM_SESSION_LABEL).as_deref(),
+        Some("CT chest")
+    );
 }
 
 fn gray12(values: &[u16], rows: u32, columns: u32) -> Image {
@@ -161,10 +177,16 @@ fn a_12_bit_image_goes_as_bits_stored_12_in_16() {
     assert_eq!(u16s(&item, tags::BITS_ALLOCATED), vec![16]);
     assert_eq!(u16s(&item, tags::BITS_STORED), vec![12]);
     assert_eq!(u16s(&item, tags::HIGH_BIT), vec![11]);
-    assert_eq!(text(&item, tags::PHOTOMETRIC_INTERPRETATION).as_deref(), Some("MONOCHROME2"));
+    assert_eq!(
+        text(&item, tags::PHOTOMETRIC_INTERPRETATION).as_deref(),
+        Some("MONOCHROME2")
+    );
     let bytes = item.get(tags::PIXEL_DATA).unwrap().to_bytes().unwrap();
     assert_eq!(&bytes[..], &[0, 0, 0xFF, 0x0F, 0, 0x08, 1, 0]);
-    assert!(item.get(tags::PIXEL_ASPECT_RATIO).is_none(), "1:1 is not sent");
+    assert!(
+        item.get(tags::PIXEL_ASPECT_RATIO).is_none(),
+        "1:1 is not sent"
+    );
 }
 
 #[test]
@@ -176,8 +198,15 @@ fn on_a_colour_film_gray_becomes_rgb_by_plane_and_monochrome1_is_inverted() {
     assert_eq!(u16s(&item, tags::PLANAR_CONFIGURATION), vec![1]);
     assert_eq!(u16s(&item, tags::BITS_ALLOCATED), vec![8]);
     let bytes = item.get(tags::PIXEL_DATA).unwrap().to_bytes().unwrap();
-    assert_eq!(&bytes[..], &[0, 255, 0, 255, 0, 255], "R plane, G plane, B plane");
-    assert_eq!(text(&item, tags::PIXEL_ASPECT_RATIO).as_deref(), Some(r"2\1"));
+    assert_eq!(
+        &bytes[..],
+        &[0, 255, 0, 255, 0, 255],
+        "R plane, G plane, B plane"
+    );
+    assert_eq!(
+        text(&item, tags::PIXEL_ASPECT_RATIO).as_deref(),
+        Some(r"2\1")
+    );
     let m1 = Image {
         photometric: Photometric::Monochrome1,
         bits_stored: 8,
@@ -237,13 +266,24 @@ fn statuses_are_worded_with_the_standards_meaning() {
     assert_eq!(status_meaning(0xC999), "Error: Cannot understand");
     assert_eq!(status_meaning(0x0999), "Failure");
     assert_eq!(
-        status_line("Film Box N-CREATE (film 1)", 0x0106, Some(" Film Size ID 99X99 ")),
+        status_line(
+            "Film Box N-CREATE (film 1)",
+            0x0106,
+            Some(" Film Size ID 99X99 ")
+        ),
         "Film Box N-CREATE (film 1): 0x0106 Failure: Invalid attribute value (Error Comment \"Film Size ID 99X99\")"
     );
-    assert_eq!(status_line("Film Session N-CREATE", 0, None), "Film Session N-CREATE: 0x0000 Success");
+    assert_eq!(
+        status_line("Film Session N-CREATE", 0, None),
+        "Film Session N-CREATE: 0x0000 Success"
+    );
     assert!(report::is_done(0xB605) && report::is_done(0) && !report::is_done(0xC602));
     assert_eq!(
-        (report::print_job_event(1), report::print_job_event(3), report::print_job_event(4)),
+        (
+            report::print_job_event(1),
+            report::print_job_event(3),
+            report::print_job_event(4)
+        ),
         ("PENDING", "DONE", "FAILURE")
     );
 }
