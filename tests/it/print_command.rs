@@ -19,6 +19,7 @@ pub fn tests() -> Vec<Test> {
         five_images_on_standard_2x2_print_as_two_films_two_pages,
         a_colour_image_makes_a_colour_film_and_session_print_one_job,
         a_refused_film_box_exits_1_with_its_status_and_no_server_exits_2,
+        prints_over_tls_with_a_client_certificate,
         #[needs(DcmtkStore)]
         dcmprscp_stores_a_print_object_for_each_film,
     ]
@@ -237,6 +238,32 @@ fn a_refused_film_box_exits_1_with_its_status_and_no_server_exits_2() {
     let (code, out, err) = filmd(&["print", "--to", &closed, text.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("notes.txt"), "{err}");
+}
+
+fn prints_over_tls_with_a_client_certificate() {
+    let pki = common::certs::Pki::new();
+    let server = common::Server::start_with(&[], Some(&pki.tls_section("127.0.0.1:0", true, true)));
+    let port = server.tls_port.expect("a TLS listener");
+    let dir = tempfile::tempdir().unwrap();
+    let files = gray_files(dir.path(), &[1000, 3000]);
+    let to = format!("FILMD@127.0.0.1:{port}");
+    let ca = pki.ca.to_str().unwrap();
+    let (cert, key) = (
+        pki.client.cert.to_str().unwrap(),
+        pki.client.key.to_str().unwrap(),
+    );
+    let mut args = vec!["print", "--to", &to, "--format", r"STANDARD\1,2", "--tls"];
+    args.extend(["--ca-file", ca, "--cert", cert, "--key", key]);
+    args.extend(paths(&files));
+    let (code, out, err) = filmd(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 of 1 film(s) printed"), "{out}");
+    assert_eq!(common::pdf::pages(&server.wait_pdfs(1)[0]).len(), 1);
+    // Without the client certificate the server refuses the handshake: no association.
+    let mut args = vec!["print", "--to", &to, "--tls", "--ca-file", ca];
+    args.extend(paths(&files));
+    let (code, out, err) = filmd(&args);
+    assert_eq!(code, 2, "{out}{err}");
 }
 
 /// DCMTK's dcmprscp on 127.0.0.1 (through the bind shim: it binds 0.0.0.0), storing each

@@ -107,12 +107,63 @@ impl clap::FromArgMatches for PrintRequest {
 
 impl clap::Args for PrintRequest {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        PrintArgs::augment_args(cmd)
+        hide_render_defaults(PrintArgs::augment_args(cmd))
     }
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        PrintArgs::augment_args_for_update(cmd)
+        hide_render_defaults(PrintArgs::augment_args_for_update(cmd))
     }
+}
+
+/// The film options whose clap defaults are `filmd render`'s: `filmd print` sends them
+/// only when given, so its help must not claim a default (the printer's applies).
+const NOT_SENT_UNLESS_GIVEN: [(&str, &str); 5] = [
+    ("film_size", "Film Size ID, e.g. 14INX17IN"),
+    ("orientation", "Film Orientation: PORTRAIT or LANDSCAPE"),
+    (
+        "border_density",
+        "Border Density: BLACK, WHITE or hundredths of OD",
+    ),
+    (
+        "empty_image_density",
+        "Empty Image Density: BLACK, WHITE or hundredths of OD",
+    ),
+    ("polarity", "Polarity of every image box: NORMAL or REVERSE"),
+];
+
+/// The other film options, worded for a printer rather than a queue of `filmd render`.
+const PRINTER_HELP: [(&str, &str); 5] = [
+    (
+        "magnification",
+        "Magnification Type: REPLICATE, BILINEAR, CUBIC or NONE (default: the printer's)",
+    ),
+    (
+        "min_density",
+        "Min Density, hundredths of OD (default: the printer's)",
+    ),
+    (
+        "max_density",
+        "Max Density, hundredths of OD (default: the printer's)",
+    ),
+    (
+        "medium",
+        "Medium Type, e.g. PAPER, CLEAR FILM, BLUE FILM (default: the printer's)",
+    ),
+    ("trim", "Trim: a box around each image"),
+];
+
+fn hide_render_defaults(mut cmd: clap::Command) -> clap::Command {
+    for (id, help) in PRINTER_HELP {
+        cmd = cmd.mut_arg(id, |a| a.help(help));
+    }
+    for (id, help) in NOT_SENT_UNLESS_GIVEN {
+        cmd = cmd.mut_arg(id, |a| {
+            a.hide_default_value(true).help(format!(
+                "{help} (sent only when given: else the printer's default)"
+            ))
+        });
+    }
+    cmd
 }
 
 /// Why `filmd print` did not print every film.
