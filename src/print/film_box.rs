@@ -368,7 +368,7 @@ impl PrintHandler {
                     Refusal::invalid(
                         tags::ANNOTATION_DISPLAY_FORMAT_ID,
                         format!(
-                            "Annotation Display Format ID {id:?} unknown on queue {}; see the conformance statement",
+                            "Annotation Display Format ID {id:?} unknown on queue {}",
                             q.name
                         ),
                     )
