@@ -47,7 +47,7 @@ fn describe_queue(
     let id = &q.identity;
     let _ = writeln!(
         out,
-        "  Printer Name {:?}; Manufacturer {:?}; Model Name {:?}; Serial Number {:?}; Software Versions {:?}",
+        "  Printer Name \"{}\"; Manufacturer \"{}\"; Model Name \"{}\"; Serial Number \"{}\"; Software Versions \"{}\"",
         q.printer_name,
         id.manufacturer,
         id.model,
@@ -267,7 +267,7 @@ mod tests {
         }
         let text = describe(&settings);
         for needle in [
-            "Printer Name \"DRYVIEW 5950\"; Manufacturer \"filmd project\"; Model Name \"DRYVIEW 5950\"; Serial Number \"0\"; Software Versions \"5.0\\\\fw 2\"",
+            "Printer Name \"DRYVIEW 5950\"; Manufacturer \"filmd project\"; Model Name \"DRYVIEW 5950\"; Serial Number \"0\"; Software Versions \"5.0\\fw 2\"",
             "Annotation Display Format ID aliases: ANNOTATION = TOP_BOTTOM",
         ] {
             assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
