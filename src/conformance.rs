@@ -1,6 +1,7 @@
 //! What each queue accepts, as text for the conformance statement (`filmd layouts`):
 //! PS3.4 H.3.4 asks an SCP to state its printable pixel matrix per film size, its display
-//! formats with the position and size of every custom box, and its attribute values.
+//! formats with the position and size of every custom box, and its attribute values; and
+//! the identity each queue reports in Printer N-GET, with its annotation format aliases.
 
 use crate::config::{QueueSettings, Settings};
 use crate::film::layout::{MAX_BOXES, MAX_BOXES_PER_LINE, SlideFrame};
@@ -42,6 +43,16 @@ fn describe_queue(
         "queue {:?}: called AE title(s) {}",
         q.name,
         q.ae_titles.join(", ")
+    );
+    let id = &q.identity;
+    let _ = writeln!(
+        out,
+        "  Printer Name \"{}\"; Manufacturer \"{}\"; Model Name \"{}\"; Serial Number \"{}\"; Software Versions \"{}\"",
+        q.printer_name,
+        id.manufacturer,
+        id.model,
+        id.serial_number,
+        id.software_versions.join("\\")
     );
     let _ = writeln!(
         out,
@@ -193,6 +204,18 @@ fn describe_queue(
             ids.join(", ")
         );
     }
+    if !q.annotation_aliases.is_empty() {
+        let aliases: Vec<String> = q
+            .annotation_aliases
+            .iter()
+            .map(|(alias, format)| format!("{alias} = {format}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  Annotation Display Format ID aliases: {}",
+            aliases.join(", ")
+        );
+    }
 }
 
 #[cfg(test)]
@@ -225,9 +248,31 @@ mod tests {
             "REPLICATE, BILINEAR, CUBIC, NONE (default CUBIC)",
             "SHARP, MEDIUM, SMOOTH (default SHARP)",
             "LABEL (1)",
+            "Printer Name \"filmd default\"; Manufacturer \"filmd project\"",
         ] {
             assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_queue_lists_its_own_identity_and_its_aliases() {
+        let mut settings = embedded();
+        {
+            let q = Arc::make_mut(&mut settings.queues[0]);
+            q.printer_name = "DRYVIEW 5950".into();
+            q.identity.model = "DRYVIEW 5950".into();
+            q.identity.software_versions = vec!["5.0".into(), "fw 2".into()];
+            q.annotation_aliases =
+                crate::config::AnnotationAliases::from_pairs([("ANNOTATION", "TOP_BOTTOM")]);
+        }
+        let text = describe(&settings);
+        for needle in [
+            "Printer Name \"DRYVIEW 5950\"; Manufacturer \"filmd project\"; Model Name \"DRYVIEW 5950\"; Serial Number \"0\"; Software Versions \"5.0\\fw 2\"",
+            "Annotation Display Format ID aliases: ANNOTATION = TOP_BOTTOM",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+        }
+        assert!(!describe(&embedded()).contains("aliases"));
     }
 
     #[test]

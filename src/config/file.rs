@@ -8,6 +8,7 @@ use crate::film::{FilmSize, FormatKind, Medium, size::FILM_SIZES};
 use crate::net::access::{AccessRules, AeGlob, IpNetwork};
 use crate::outputs::archive::PdfName;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -124,7 +125,8 @@ pub struct TlsConfig {
     pub require_client_cert: bool,
 }
 
-/// What Printer N-GET reports about the device (PS3.3 C.13.9).
+/// What Printer N-GET reports about the device (PS3.3 C.13.9); a queue may override the
+/// identity keys (see `config::identity`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PrinterIdentity {
@@ -132,6 +134,8 @@ pub struct PrinterIdentity {
     pub manufacturer: String,
     pub model: String,
     pub serial_number: String,
+    /// Software Versions (0018,1020), values separated by `\`; empty: "filmd <version>".
+    pub software_versions: String,
     /// Date of Last Calibration, YYYYMMDD (empty: unknown).
     pub calibration_date: String,
     /// Time of Last Calibration, HHMMSS (empty: unknown).
@@ -145,6 +149,7 @@ impl Default for PrinterIdentity {
             manufacturer: "filmd project".into(),
             model: "filmd PDF film printer".into(),
             serial_number: "0".into(),
+            software_versions: String::new(),
             calibration_date: String::new(),
             calibration_time: String::new(),
         }
@@ -266,6 +271,22 @@ pub struct QueueConfig {
     /// measured with a step wedge. Empty: the documented default curve
     /// (sRGB-encoded relative reflectance, see `filmd::film::density`).
     pub characteristic_curve: Vec<[f64; 2]>,
+    /// Printer Name (2110,0030) of this queue; empty: "<printer.name> <queue name>".
+    pub printer_name: String,
+    /// Manufacturer (0008,0070) this queue reports; empty: `printer.manufacturer`. Some
+    /// modalities pick their print profile from it and the model name.
+    pub manufacturer: String,
+    /// Manufacturer's Model Name (0008,1090); empty: `printer.model`.
+    pub model: String,
+    /// Device Serial Number (0018,1000); empty: `printer.serial_number`.
+    pub serial_number: String,
+    /// Software Versions (0018,1020), values separated by `\`; empty:
+    /// `printer.software_versions`.
+    pub software_versions: String,
+    /// Other names of Annotation Display Format IDs on this queue, alias to format ID
+    /// (`{ ANNOTATION = "TOP_BOTTOM" }`, DCMTK's sample configuration's name); checked
+    /// against the loaded formats in `config::identity`.
+    pub annotation_aliases: BTreeMap<String, String>,
 }
 
 /// See [`QueueConfig::color_films`].
@@ -315,6 +336,12 @@ impl Default for QueueConfig {
             identity: Vec::new(),
             worklist: String::new(),
             unmatched: Default::default(),
+            printer_name: String::new(),
+            manufacturer: String::new(),
+            model: String::new(),
+            serial_number: String::new(),
+            software_versions: String::new(),
+            annotation_aliases: BTreeMap::new(),
         }
     }
 }
@@ -633,6 +660,9 @@ impl ConfigFile {
                 "must be between 1 and 4096".into(),
             );
         }
+        for (key, problem) in super::interop::printer_problems(&self.printer) {
+            bad(format!("printer.{key}"), problem);
+        }
         for (key, problem) in self.audit.validate() {
             bad(format!("audit.{key}"), problem);
         }
@@ -669,12 +699,8 @@ impl ConfigFile {
                     format!("{:?}: use letters, digits, '-' and '_'", q.name),
                 );
             }
-            // Printer Name (2110,0030) is "<printer.name> <queue>", an LO of 64 characters.
-            if self.printer.name.chars().count() + 1 + q.name.chars().count() > 64 {
-                bad(
-                    k("name"),
-                    "with printer.name it makes a Printer Name over 64 characters".into(),
-                );
+            for (key, problem) in super::interop::queue_problems(&self.printer, q) {
+                bad(k(key), problem);
             }
             if !seen_names.insert(q.name.clone()) {
                 bad(k("name"), format!("{:?} is used by another queue", q.name));

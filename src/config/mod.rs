@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod error;
 mod file;
+mod interop;
 mod layouts;
 mod pacs;
 mod settings;
@@ -18,6 +19,7 @@ pub use file::{
     ColorFilms, ConfigFile, DEFAULT_CONFIG, PrinterIdentity, QueueConfig, ServerConfig,
     SpoolSettings,
 };
+pub use interop::{AnnotationAliases, FILMD_SOFTWARE_VERSION, QueueIdentity};
 pub use layouts::{
     ANNOTATIONS_FILE, AnnotationSetup, DEFAULT_FONTS_DIR, DEFAULT_LAYOUTS_DIR, load_custom_layouts,
 };
@@ -111,6 +113,14 @@ pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Loaded, Config
     let file = file.checked(&checked_as)?;
     let custom_layouts = load_custom_layouts(&file.server.layouts_dir)?;
     let annotations = layouts::load(&file.server)?;
+    // The aliases name formats, which are known only now.
+    let issues = interop::alias_issues(&file.queues, &annotations.formats);
+    if !issues.is_empty() {
+        return Err(ConfigError::Invalid {
+            path: checked_as,
+            issues,
+        });
+    }
     let files_summary = annotations.summary();
     Ok(Loaded {
         settings: Settings::resolve(&file, &source, custom_layouts, annotations.formats),
@@ -158,6 +168,38 @@ mod tests {
         };
         assert_eq!(path, Path::new("<embedded> with command-line flags"));
         assert_eq!(issues[0].key, "server.listen");
+    }
+
+    #[test]
+    fn annotation_aliases_are_checked_against_the_loaded_formats() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |aliases: &str| {
+            let path = dir.path().join("filmd.toml");
+            std::fs::write(
+                &path,
+                format!(
+                    "[server]\nlayouts_dir = {:?}\n[[queue]]\nname = \"ct\"\n\
+                     annotation_aliases = {aliases}\n",
+                    dir.path().join("absent").display().to_string()
+                ),
+            )
+            .unwrap();
+            path
+        };
+        // The default layouts_dir may be absent; a configured one must exist.
+        std::fs::create_dir(dir.path().join("absent")).unwrap();
+        let good = write("{ ANNOTATION = \"TOP_BOTTOM\" }");
+        let loaded = load(Some(&good), &Overrides::default()).expect("valid");
+        let q = &loaded.settings.queues[0];
+        assert_eq!(q.annotation_aliases.resolve("ANNOTATION"), "TOP_BOTTOM");
+        let bad = write("{ ANNOTATION = \"NOPE\" }");
+        let Err(ConfigError::Invalid { path, issues }) = load(Some(&bad), &Overrides::default())
+        else {
+            panic!("an alias of an unknown format accepted")
+        };
+        assert_eq!(path, bad);
+        assert_eq!(issues[0].key, "queue[0].annotation_aliases.ANNOTATION");
+        assert!(issues[0].problem.contains("\"NOPE\" is not"), "{issues:?}");
     }
 
     #[test]

@@ -74,8 +74,14 @@ pub struct QueueSettings {
     pub ae_titles: Vec<String>,
     /// Who may associate with this queue (empty rules: everyone).
     pub access: AccessRules,
-    /// Printer Name (2110,0030): "<printer.name> <queue name>".
+    /// Printer Name (2110,0030): the queue's `printer_name`, else "<printer.name> <queue
+    /// name>".
     pub printer_name: String,
+    /// Manufacturer, Model Name, Serial Number and Software Versions the queue reports in
+    /// Printer N-GET and Printer Configuration Retrieval.
+    pub identity: super::QueueIdentity,
+    /// Other names of Annotation Display Format IDs on this queue.
+    pub annotation_aliases: super::AnnotationAliases,
     /// Resolution for Requested Resolution ID STANDARD and HIGH.
     pub dpi: u32,
     pub high_dpi: u32,
@@ -279,7 +285,9 @@ fn resolve_queue(
         ae_titles: file.queue_ae_titles(i),
         // Validated: every rule parses.
         access: q.access_rules().unwrap_or_default(),
-        printer_name: format!("{} {}", file.printer.name, q.name),
+        printer_name: super::interop::printer_name(&file.printer, q),
+        identity: super::interop::resolve(&file.printer, q),
+        annotation_aliases: super::AnnotationAliases::new(&q.annotation_aliases),
         dpi: q.dpi,
         high_dpi: q.high_dpi,
         color: q.color,

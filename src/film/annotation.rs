@@ -193,7 +193,7 @@ fn shown(value: Option<&str>) -> String {
 
 /// Annotation Display Format ID is a CS value: at most 16 characters of upper-case letters,
 /// digits, space and underscore (PS3.5 6.2).
-fn is_code_string(id: &str) -> bool {
+pub(crate) fn is_code_string(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 16
         && id

@@ -72,7 +72,8 @@ impl PrintHandler {
     }
 
     /// The annotations of a film box as its film will carry them: every position of its
-    /// Annotation Display Format, with the text set for it.
+    /// Annotation Display Format (the format an alias of the queue stands for), with the
+    /// text set for it.
     pub(crate) fn film_annotations(&self, fb: &FilmBox) -> Vec<Annotation> {
         let Some(id) = &fb.annotation_format else {
             return Vec::new();
@@ -82,6 +83,7 @@ impl PrintHandler {
             .iter()
             .map(|a| (a.position, a.text.clone()))
             .collect();
-        self.config.annotation_formats.annotations(id, &texts)
+        let format = self.queue().annotation_aliases.resolve(id);
+        self.config.annotation_formats.annotations(format, &texts)
     }
 }

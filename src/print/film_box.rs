@@ -355,17 +355,24 @@ impl PrintHandler {
             "STANDARD or HIGH",
         )?
         .unwrap_or(false);
+        // The ID as the SCU sent it is kept (and echoed); an alias of this queue stands for
+        // its format (`annotation_aliases`, see film_annotations).
         let annotation_format = attrs::string(data, tags::ANNOTATION_DISPLAY_FORMAT_ID)?;
         let annotation_count = match &annotation_format {
             None => 0,
-            Some(id) => self.config.annotation_formats.positions(id).ok_or_else(|| {
-                Refusal::invalid(
-                    tags::ANNOTATION_DISPLAY_FORMAT_ID,
-                    format!(
-                        "Annotation Display Format ID {id:?} unknown; see the conformance statement"
-                    ),
-                )
-            })?,
+            Some(id) => self
+                .config
+                .annotation_formats
+                .positions(q.annotation_aliases.resolve(id))
+                .ok_or_else(|| {
+                    Refusal::invalid(
+                        tags::ANNOTATION_DISPLAY_FORMAT_ID,
+                        format!(
+                            "Annotation Display Format ID {id:?} unknown on queue {}",
+                            q.name
+                        ),
+                    )
+                })?,
         };
         let mut fb = FilmBox {
             uid: instance.unwrap_or_else(new_uid),

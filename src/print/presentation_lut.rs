@@ -1,5 +1,7 @@
 //! Presentation LUT SOP Class (PS3.4 H.4.9): N-CREATE and N-DELETE. A LUT is either a shape
-//! (IDENTITY, LIN OD) or an explicit table (PS3.3 C.11.4).
+//! (IDENTITY, LIN OD) or an explicit table (PS3.3 C.11.4). The N-CREATE response carries
+//! the created attributes (PS3.7 10.1.5.1.6, Table H.4-23): some SCUs fail on an N-CREATE
+//! response without a data set.
 
 use super::attrs::{self, Refusal};
 use super::status;
@@ -7,7 +9,8 @@ use super::uids;
 use super::{PrintHandler, new_uid};
 use crate::film::PresentationLut;
 use crate::net::Response;
-use dicom_core::VR;
+use dicom_core::value::DataSetSequence;
+use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
@@ -104,6 +107,60 @@ pub fn parse_table(item: &InMemDicomObject) -> Result<PresentationLut, Refusal> 
     })
 }
 
+/// The attributes of a created Presentation LUT, for the N-CREATE response (PS3.4 Table
+/// H.4-23, SCP usage M): its Presentation LUT Shape, or its Presentation LUT Sequence with
+/// the LUT Descriptor as received, the LUT Explanation if one was sent, and the LUT Data
+/// as applied (entries above the descriptor's bits clamped).
+pub fn created_attributes(lut: &PresentationLut, explanation: Option<&str>) -> InMemDicomObject {
+    let shape = |term: &str| {
+        InMemDicomObject::from_element_iter([DataElement::new(
+            tags::PRESENTATION_LUT_SHAPE,
+            VR::CS,
+            PrimitiveValue::from(term),
+        )])
+    };
+    match lut {
+        PresentationLut::Identity => shape("IDENTITY"),
+        PresentationLut::LinOd => shape("LIN OD"),
+        PresentationLut::Table {
+            first_mapped,
+            bits,
+            entries,
+        } => {
+            // Validated: 256 or 4096 entries, first mapped 0.
+            let count = u16::try_from(entries.len()).unwrap_or(u16::MAX);
+            let mut item = InMemDicomObject::from_element_iter([
+                DataElement::new(
+                    tags::LUT_DESCRIPTOR,
+                    VR::US,
+                    PrimitiveValue::U16(
+                        [count, *first_mapped, u16::from(*bits)]
+                            .into_iter()
+                            .collect(),
+                    ),
+                ),
+                DataElement::new(
+                    tags::LUT_DATA,
+                    VR::US,
+                    PrimitiveValue::U16(entries.iter().copied().collect()),
+                ),
+            ]);
+            if let Some(text) = explanation {
+                item.put(DataElement::new(
+                    tags::LUT_EXPLANATION,
+                    VR::LO,
+                    PrimitiveValue::from(text),
+                ));
+            }
+            InMemDicomObject::from_element_iter([DataElement::new(
+                tags::PRESENTATION_LUT_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::from(vec![item]),
+            )])
+        }
+    }
+}
+
 impl PrintHandler {
     pub(crate) fn presentation_lut_create(
         &mut self,
@@ -115,6 +172,7 @@ impl PrintHandler {
             .get(tags::PRESENTATION_LUT_SEQUENCE)
             .and_then(|e| e.items())
             .and_then(|i| i.first());
+        let mut explanation = None;
         let lut = match (shape.as_deref(), sequence) {
             (Some(_), Some(_)) => {
                 return Err(Refusal::invalid(
@@ -130,7 +188,10 @@ impl PrintHandler {
                     format!("Presentation LUT Shape {other:?}; use IDENTITY or LIN OD"),
                 ));
             }
-            (None, Some(item)) => parse_table(item)?,
+            (None, Some(item)) => {
+                explanation = attrs::string(item, tags::LUT_EXPLANATION)?;
+                parse_table(item)?
+            }
             (None, None) => {
                 return Err(Refusal::at(
                     status::MISSING_ATTRIBUTE,
@@ -152,10 +213,11 @@ impl PrintHandler {
                 "64 Presentation LUTs per association at most",
             ));
         }
-        self.luts.insert(uid.clone(), StoredLut { lut });
         let mut r = Response::status(status::SUCCESS);
         r.affected_sop_class_uid = Some(uids::PRESENTATION_LUT.into());
-        r.affected_sop_instance_uid = Some(uid);
+        r.affected_sop_instance_uid = Some(uid.clone());
+        r.data = Some(created_attributes(&lut, explanation.as_deref()));
+        self.luts.insert(uid, StoredLut { lut });
         Ok(r)
     }
 
@@ -199,6 +261,62 @@ mod tests {
                 PrimitiveValue::U16(data.into_iter().collect()),
             ),
         ])
+    }
+
+    #[test]
+    fn the_n_create_response_carries_the_shape_or_the_table_as_created() {
+        for (lut, term) in [
+            (PresentationLut::Identity, "IDENTITY"),
+            (PresentationLut::LinOd, "LIN OD"),
+        ] {
+            let data = created_attributes(&lut, None);
+            assert_eq!(
+                data.element(tags::PRESENTATION_LUT_SHAPE)
+                    .unwrap()
+                    .to_str()
+                    .unwrap(),
+                term
+            );
+            assert!(data.get(tags::PRESENTATION_LUT_SEQUENCE).is_none());
+        }
+        let mut sent = table([256, 0, 10], (0..256).map(|i| i * 8).collect());
+        sent.put(DataElement::new(
+            tags::LUT_EXPLANATION,
+            VR::LO,
+            PrimitiveValue::from("gamma 2.2"),
+        ));
+        let lut = parse_table(&sent).unwrap();
+        let data = created_attributes(&lut, Some("gamma 2.2"));
+        assert!(data.get(tags::PRESENTATION_LUT_SHAPE).is_none());
+        let items = data
+            .element(tags::PRESENTATION_LUT_SEQUENCE)
+            .unwrap()
+            .items()
+            .unwrap();
+        assert_eq!(items.len(), 1);
+        let item = &items[0];
+        assert_eq!(
+            item.element(tags::LUT_DESCRIPTOR)
+                .unwrap()
+                .to_multi_int::<u16>()
+                .unwrap(),
+            [256, 0, 10]
+        );
+        let entries = item
+            .element(tags::LUT_DATA)
+            .unwrap()
+            .to_multi_int::<u16>()
+            .unwrap();
+        assert_eq!(entries.len(), 256);
+        // As applied: 8 * 200 = 1600 is above 10 bits and was clamped to 1023.
+        assert_eq!((entries[1], entries[100], entries[200]), (8, 800, 1023));
+        assert_eq!(
+            item.element(tags::LUT_EXPLANATION)
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            "gamma 2.2"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Printer SOP Class (PS3.4 H.4.6) and Printer Configuration Retrieval SOP Class (H.4.11):
-//! N-GET on their well-known instances.
+//! N-GET on their well-known instances. The identity they report is the queue's (its
+//! Printer Name, Manufacturer, Model Name, Serial Number, Software Versions), so that one
+//! filmd can stand for several printer models a modality knows.
 
 use super::PrintHandler;
 use super::attrs::Refusal;
@@ -35,6 +37,25 @@ fn select(obj: InMemDicomObject, requested: &[u32]) -> (InMemDicomObject, Vec<u3
         }
     }
     (out, missing)
+}
+
+/// What a queue says of its device in Printer N-GET (PS3.3 C.13.9): Printer Name,
+/// Manufacturer, Manufacturer's Model Name, Device Serial Number and Software Versions,
+/// the queue's own where configured (`config::QueueIdentity`), since some modalities pick
+/// their print profile from them.
+fn identity_elements(queue: &QueueSettings) -> [DataElement<InMemDicomObject>; 5] {
+    let id = &queue.identity;
+    [
+        text(tags::PRINTER_NAME, VR::LO, &queue.printer_name),
+        text(tags::MANUFACTURER, VR::LO, &id.manufacturer),
+        text(tags::MANUFACTURER_MODEL_NAME, VR::LO, &id.model),
+        text(tags::DEVICE_SERIAL_NUMBER, VR::LO, &id.serial_number),
+        DataElement::new(
+            tags::SOFTWARE_VERSIONS,
+            VR::LO,
+            PrimitiveValue::Strs(id.software_versions.iter().cloned().collect()),
+        ),
+    ]
 }
 
 /// The context a Printer N-EVENT-REPORT goes on: the Printer SOP class's own, else a
@@ -118,16 +139,10 @@ impl PrintHandler {
         let mut obj = InMemDicomObject::from_element_iter([
             text(tags::PRINTER_STATUS, VR::CS, live.status.term()),
             text(tags::PRINTER_STATUS_INFO, VR::CS, &live.info),
-            text(tags::PRINTER_NAME, VR::LO, &self.queue().printer_name),
-            text(tags::MANUFACTURER, VR::LO, &p.manufacturer),
-            text(tags::MANUFACTURER_MODEL_NAME, VR::LO, &p.model),
-            text(tags::DEVICE_SERIAL_NUMBER, VR::LO, &p.serial_number),
-            text(
-                tags::SOFTWARE_VERSIONS,
-                VR::LO,
-                concat!("filmd ", env!("CARGO_PKG_VERSION")),
-            ),
         ]);
+        for e in identity_elements(self.queue()) {
+            obj.put(e);
+        }
         // Type 2 in N-GET: present, empty when unknown.
         obj.put(text(
             tags::DATE_OF_LAST_CALIBRATION,
@@ -278,16 +293,8 @@ impl PrintHandler {
                 VR::US,
                 PrimitiveValue::from(64u16),
             ),
-            text(
-                tags::MANUFACTURER,
-                VR::LO,
-                &self.config.printer.manufacturer,
-            ),
-            text(
-                tags::MANUFACTURER_MODEL_NAME,
-                VR::LO,
-                &self.config.printer.model,
-            ),
+            text(tags::MANUFACTURER, VR::LO, &q.identity.manufacturer),
+            text(tags::MANUFACTURER_MODEL_NAME, VR::LO, &q.identity.model),
             text(tags::PRINTER_NAME, VR::LO, &q.printer_name),
         ]);
         InMemDicomObject::from_element_iter([DataElement::new(
@@ -323,6 +330,67 @@ impl PrintHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{ConfigFile, Settings};
+    use crate::film::AnnotationFormats;
+    use crate::film::custom::CustomLayouts;
+
+    fn values(elements: &[DataElement<InMemDicomObject>]) -> Vec<(Tag, String)> {
+        elements
+            .iter()
+            .map(|e| {
+                let v = e.to_multi_str().map(|v| v.join("\\")).unwrap_or_default();
+                (e.header().tag, v)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_queue_reports_its_own_identity_over_the_printer_section() {
+        let text = "[printer]\nname = \"Radiology\"\nmanufacturer = \"ACME\"\n\
+                    model = \"Laser 1\"\nserial_number = \"S1\"\n\
+                    [[queue]]\nname = \"ct\"\nprinter_name = \"DRYVIEW 5950\"\n\
+                    manufacturer = \"Carestream Health\"\nmodel = \"DRYVIEW 5950\"\n\
+                    serial_number = \"59501234\"\nsoftware_versions = \"5.0.1\\\\FW 12\"\n\
+                    [[queue]]\nname = \"mr\"\nae_titles = [\"MR\"]\n";
+        let file = ConfigFile::parse(text, std::path::Path::new("t.toml")).expect("valid");
+        let settings = Settings::resolve(
+            &file,
+            std::path::Path::new("t.toml"),
+            CustomLayouts::embedded(),
+            AnnotationFormats::embedded().clone(),
+        );
+        assert_eq!(
+            values(&identity_elements(&settings.queues[0])),
+            [
+                (tags::PRINTER_NAME, "DRYVIEW 5950".into()),
+                (tags::MANUFACTURER, "Carestream Health".into()),
+                (tags::MANUFACTURER_MODEL_NAME, "DRYVIEW 5950".into()),
+                (tags::DEVICE_SERIAL_NUMBER, "59501234".into()),
+                (tags::SOFTWARE_VERSIONS, "5.0.1\\FW 12".into()),
+            ]
+        );
+        let mr = identity_elements(&settings.queues[1]);
+        assert_eq!(
+            values(&mr),
+            [
+                (tags::PRINTER_NAME, "Radiology mr".into()),
+                (tags::MANUFACTURER, "ACME".into()),
+                (tags::MANUFACTURER_MODEL_NAME, "Laser 1".into()),
+                (tags::DEVICE_SERIAL_NUMBER, "S1".into()),
+                (
+                    tags::SOFTWARE_VERSIONS,
+                    crate::config::FILMD_SOFTWARE_VERSION.into()
+                ),
+            ]
+        );
+        assert_eq!(mr[4].value().multiplicity(), 1);
+        assert_eq!(
+            identity_elements(&settings.queues[0])[4]
+                .value()
+                .multiplicity(),
+            2
+        );
+    }
 
     #[test]
     fn printer_events_carry_info_and_name_except_for_normal() {

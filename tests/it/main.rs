@@ -17,6 +17,7 @@ mod durability;
 mod flood;
 mod golden;
 mod gsdf_table;
+mod interop;
 mod ipp_backend;
 mod ipp_delivery;
 mod ipp_recovery;
@@ -49,6 +50,7 @@ fn main() -> std::process::ExitCode {
             flood::tests(),
             golden::tests(),
             gsdf_table::tests(),
+            interop::tests(),
             ipp_backend::tests(),
             ipp_delivery::tests(),
             ipp_recovery::tests(),

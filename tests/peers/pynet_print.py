@@ -437,7 +437,8 @@ class Session:
             ds.PresentationLUTSequence = [item]
         else:
             ds.PresentationLUTShape = shape
-        rec, _ = self.n_create(ds, PresentationLUT, self.new_uid())
+        rec, attrs = self.n_create(ds, PresentationLUT, self.new_uid())
+        self.result["presentation_lut_attributes"] = to_json(attrs) if attrs is not None else None
         if rec["category"] == "failure" or rec["category"] == "none":
             return None
         return rec["instance_uid"]
