@@ -12,8 +12,8 @@ use super::{
     ImageAttributes, Lut, ModalityError, ModalityLut, Palette, StoredPhotometric, VoiFunction,
     Window,
 };
-use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::header::HasLength;
+use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{DataDictionary, Tag};
 use dicom_dictionary_std::{StandardDataDictionary, tags};
 use dicom_object::InMemDicomObject;
@@ -58,7 +58,9 @@ pub fn read_attributes(obj: &InMemDicomObject) -> Result<ImageAttributes, Modali
     let high_bit = fits(high_bit, "High Bit")?;
     let planar_configuration = fits(planar_configuration, "Planar Configuration")?;
     if rows == 0 || columns == 0 {
-        return Err(invalid(format!("Rows {rows} × Columns {columns}: no pixels")));
+        return Err(invalid(format!(
+            "Rows {rows} × Columns {columns}: no pixels"
+        )));
     }
     if frames == 0 {
         return Err(invalid("Number of Frames (0028,0008) is 0".into()));

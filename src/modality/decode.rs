@@ -277,9 +277,7 @@ fn decoded_layout(
 ) -> (StoredPhotometric, u16) {
     let color = attrs.samples_per_pixel == 3;
     match uid {
-        "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" if color => {
-            (StoredPhotometric::Rgb, 0)
-        }
+        "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" if color => (StoredPhotometric::Rgb, 0),
         "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" if color => {
             let planar = match jpeg_ls_interleave(obj) {
                 Some(0) => 1,

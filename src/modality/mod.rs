@@ -228,11 +228,9 @@ fn open(path: &Path) -> Result<dicom_object::DefaultDicomObject, ModalityError> 
             "{size} bytes: filmd reads DICOM files up to {MAX_FILE_BYTES} bytes (2 GiB)"
         )));
     }
-    dicom_object::open_file(path).map_err(|e| {
-        match meta_transfer_syntax(path) {
-            Some(uid) if !readable_syntax(&uid) => decode::unsupported_syntax(&uid),
-            _ => ModalityError::Read(e.to_string()),
-        }
+    dicom_object::open_file(path).map_err(|e| match meta_transfer_syntax(path) {
+        Some(uid) if !readable_syntax(&uid) => decode::unsupported_syntax(&uid),
+        _ => ModalityError::Read(e.to_string()),
     })
 }
 

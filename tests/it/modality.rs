@@ -7,7 +7,7 @@ use crate::common;
 use crate::common::harness::{Test, trials};
 use filmd::film::density::{ToneMap, ToneParams};
 use filmd::film::{Photometric, Polarity};
-use filmd::modality::{ImageAttributes, StoredFrame, StoredPhotometric, decode, attributes};
+use filmd::modality::{ImageAttributes, StoredFrame, StoredPhotometric, attributes, decode};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,8 +70,8 @@ fn sample_at(attrs: &ImageAttributes, frame: &StoredFrame, row: usize, column: u
     let pixels = attrs.rows as usize * columns;
     let n = row * columns + column;
     let samples = usize::from(attrs.samples_per_pixel);
-    let native_422 = frame.photometric == StoredPhotometric::YbrFull422
-        && frame.values.len() == pixels * 2;
+    let native_422 =
+        frame.photometric == StoredPhotometric::YbrFull422 && frame.values.len() == pixels * 2;
     if native_422 {
         // Y0 Y1 Cb Cr for each two pixels of a row (PS3.3 C.7.6.3.1.2).
         let pair = n / 2 * 4;
@@ -131,12 +131,22 @@ fn stored_values_equal_pydicom_pixel_array() {
         for &frame_number in frames {
             let (attrs, frame) = decode_file(&path, frame_number - 1);
             let reference = reference(&path, frame_number, &[]);
-            assert_eq!(reference["rows"].as_u64(), Some(u64::from(attrs.rows)), "{name}");
-            assert_eq!(reference["frames"].as_u64(), Some(u64::from(attrs.frames)), "{name}");
+            assert_eq!(
+                reference["rows"].as_u64(),
+                Some(u64::from(attrs.rows)),
+                "{name}"
+            );
+            assert_eq!(
+                reference["frames"].as_u64(),
+                Some(u64::from(attrs.frames)),
+                "{name}"
+            );
             // A decoder that turned YBR into RGB is compared with pydicom's RGB,
             // anything else with the stored values.
             let key = if frame.photometric == StoredPhotometric::Rgb
-                && reference["photometric"].as_str().is_some_and(|p| p.starts_with("YBR"))
+                && reference["photometric"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("YBR"))
             {
                 "pixel"
             } else {
@@ -175,7 +185,10 @@ fn lossless_syntaxes_of_mr_small_decode_to_mr_small() {
     ] {
         let (_, frame) = decode_file(&testdata(name), 0);
         assert_eq!(frame.values.len(), 64 * 64, "{name}");
-        assert!(frame.values == plain.values, "{name} differs from MR_small.dcm");
+        assert!(
+            frame.values == plain.values,
+            "{name} differs from MR_small.dcm"
+        );
     }
     // MR_small is signed 16-bit: the sign survives every decoder.
     assert!(plain.values.iter().all(|&v| (-32768..32768).contains(&v)));
@@ -382,7 +395,10 @@ fn render_of_colour_files_matches_pydicom_rgb() {
         let frame_arg = frame.to_string();
         let reference = reference(&path, frame, &[]);
         let rendered = Rendered::new(&path, &["--frame", &frame_arg]);
-        assert_eq!(rendered.channels, 3, "{name}: an RGB page (the default queue is colour)");
+        assert_eq!(
+            rendered.channels, 3,
+            "{name}: an RGB page (the default queue is colour)"
+        );
         for point in reference["points"].as_array().unwrap() {
             let (r, c) = (
                 point["row"].as_u64().unwrap() as usize,
@@ -426,7 +442,12 @@ fn frame_option_chooses_one_frame_and_refuses_one_out_of_range() {
     // Both frames take a box each: two frames in one box is refused, in two accepted.
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("film.png");
-    let (code, err) = filmd(&["render", path.to_str().unwrap(), "-o", png.to_str().unwrap()]);
+    let (code, err) = filmd(&[
+        "render",
+        path.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("2 images for 1 image boxes"), "{err}");
     let (code, err) = filmd(&[
@@ -447,7 +468,10 @@ fn frame_option_chooses_one_frame_and_refuses_one_out_of_range() {
         png.to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("--frame 3") && err.contains("SC_rgb_rle_2frame.dcm"), "{err}");
+    assert!(
+        err.contains("--frame 3") && err.contains("SC_rgb_rle_2frame.dcm"),
+        "{err}"
+    );
 }
 
 fn syntax_without_decoder_is_named_and_exits_1() {
@@ -455,7 +479,12 @@ fn syntax_without_decoder_is_named_and_exits_1() {
     let png = dir.path().join("film.png");
     // A deflated data set (dicom-object is built without inflate).
     let deflated = testdata("image_dfl.dcm");
-    let (code, err) = filmd(&["render", deflated.to_str().unwrap(), "-o", png.to_str().unwrap()]);
+    let (code, err) = filmd(&[
+        "render",
+        deflated.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("1.2.840.10008.1.2.1.99") && err.contains("Deflated"),
@@ -474,7 +503,12 @@ fn syntax_without_decoder_is_named_and_exits_1() {
     );
     // RLE of 32-bit samples: the registry's RLE decoder takes 8 and 16 bits only.
     let rle32 = testdata("SC_rgb_rle_32bit.dcm");
-    let (code, err) = filmd(&["render", rle32.to_str().unwrap(), "-o", png.to_str().unwrap()]);
+    let (code, err) = filmd(&[
+        "render",
+        rle32.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("RLE Lossless") && err.contains("32"), "{err}");
 }
