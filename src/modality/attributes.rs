@@ -188,17 +188,43 @@ fn optional_uint(obj: &InMemDicomObject, tag: Tag) -> Result<Option<u32>, Modali
 fn floats(obj: &InMemDicomObject, tag: Tag) -> Result<Option<Vec<f64>>, ModalityError> {
     present(obj, tag)
         .map(|e| {
-            e.to_multi_float64()
-                .ok()
+            let parsed = match unknown_text(e) {
+                Some(text) => text
+                    .split('\\')
+                    .map(|v| v.trim().parse::<f64>())
+                    .collect::<Result<Vec<f64>, _>>()
+                    .ok(),
+                None => e.to_multi_float64().ok(),
+            };
+            parsed
                 .filter(|v| v.iter().all(|x| x.is_finite()))
                 .ok_or_else(|| invalid(format!("{} is not a list of numbers", name(tag))))
         })
         .transpose()
 }
 
+/// The text of an element written with VR UN (PS3.5 6.2.2: an implicit VR data set
+/// converted to explicit VR by a tool that did not know the attribute): dicom-object
+/// keeps such values as bytes, and the string attributes read here (DS, IS, CS) are
+/// their text.
+fn unknown_text(element: &InMemElement) -> Option<String> {
+    if element.vr() != dicom_core::VR::UN {
+        return None;
+    }
+    match element.value() {
+        Value::Primitive(PrimitiveValue::U8(bytes)) => Some(
+            String::from_utf8_lossy(bytes)
+                .trim_end_matches(['\0', ' '])
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
 fn string(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    present(obj, tag)
-        .and_then(|e| e.to_str().ok())
+    let element = present(obj, tag)?;
+    unknown_text(element)
+        .or_else(|| element.to_str().ok().map(|s| s.into_owned()))
         .map(|s| s.trim().to_string())
 }
 

@@ -7,7 +7,7 @@
 //! stored as OW words in a big endian file come out low byte first, as PS3.5 8.1.1
 //! wants. Encapsulated data goes through the decoders of dicom-rs's transfer syntax
 //! registry (those dicom-pixeldata uses): RLE Lossless, JPEG Baseline/Extended/Lossless
-//! (jpeg-decoder), JPEG-LS (CharLS), JPEG 2000 and HTJ2K (openjp2). What each decoder
+//! (jpeg-decoder, 8-bit lossy only), JPEG-LS (CharLS), JPEG 2000 and HTJ2K (openjp2). What each decoder
 //! leaves (colour space, interleaving) is recorded in the frame: see [`decoded_layout`].
 
 use super::{ImageAttributes, ModalityError, StoredFrame, StoredPhotometric};
@@ -213,6 +213,15 @@ fn encapsulated(
     let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
         return Err(unsupported_syntax(uid));
     };
+    // jpeg-decoder has lossy DCT for 8-bit samples only (ISO 10918-1 process 1 and the
+    // 8-bit half of processes 2 & 4).
+    if uid == JPEG_EXTENDED && attrs.bits_stored > 8 {
+        return Err(ModalityError::Unsupported(format!(
+            "{} ({uid}) with Bits Stored {}: filmd's JPEG decoder (jpeg-decoder) decodes 8-bit lossy JPEG only",
+            ts.name(),
+            attrs.bits_stored
+        )));
+    }
     if !matches!(attrs.bits_allocated, 8 | 16) {
         return Err(ModalityError::Unsupported(format!(
             "{} with Bits Allocated {}: its decoder takes 8 or 16",
@@ -229,7 +238,7 @@ fn encapsulated(
     let mut bytes = Vec::new();
     reader
         .decode_frame(obj, index, &mut bytes)
-        .map_err(|e| decode_error(e.to_string()))?;
+        .map_err(|e| decode_error(error_chain(&e)))?;
     if bytes.len() < samples * width {
         return Err(decode_error(format!(
             "frame {} decoded to {} bytes, {} expected",
@@ -257,6 +266,25 @@ fn encapsulated(
         photometric,
         planar_configuration,
     })
+}
+
+/// JPEG Extended (Process 2 & 4): 8-bit samples decode, 12-bit ones do not.
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+
+/// An error with its causes, "outer: inner: innermost" (the registry's decoders wrap
+/// the decoder's own message, which says what was wrong).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 /// What the registry's decoders leave, by transfer syntax (read from their sources,

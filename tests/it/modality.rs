@@ -511,4 +511,17 @@ fn syntax_without_decoder_is_named_and_exits_1() {
     ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("RLE Lossless") && err.contains("32"), "{err}");
+    // 12-bit lossy JPEG: jpeg-decoder has 8-bit DCT only.
+    let extended = testdata("JPGExtended.dcm");
+    let (code, err) = filmd(&[
+        "render",
+        extended.to_str().unwrap(),
+        "-o",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("1.2.840.10008.1.2.4.51") && err.contains("Bits Stored 12"),
+        "{err}"
+    );
 }
