@@ -540,3 +540,7 @@ fn pixel_spacing(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+#[path = "tests/attributes.rs"]
+mod tests;

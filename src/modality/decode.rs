@@ -329,3 +329,7 @@ fn jpeg_ls_interleave(obj: &DefaultDicomObject) -> Option<u8> {
     let components = usize::from(*data.get(sos + 4)?);
     data.get(sos + 5 + 2 * components + 1).copied()
 }
+
+#[cfg(test)]
+#[path = "tests/decode.rs"]
+mod tests;
