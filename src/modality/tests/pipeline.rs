@@ -566,3 +566,28 @@ fn small_ratio_bounds_its_terms() {
     assert_eq!(small_ratio(f64::NAN), (1, 1));
     assert_eq!(small_ratio(1.5), (3, 2));
 }
+
+#[test]
+fn a_frame_larger_than_its_value_range_goes_through_a_table_with_the_same_result() {
+    let mut attrs = mono(40, 50, 16, 16);
+    attrs.signed = true;
+    attrs.voi_function = VoiFunction::Sigmoid;
+    attrs.modality_lut = ModalityLut::Rescale {
+        slope: 1.5,
+        intercept: -100.0,
+    };
+    let win = Window {
+        center: 0.0,
+        width: 60.0,
+    };
+    attrs.windows = vec![(win, "SIGMOID".into())];
+    let values: Vec<i32> = (0..2000).map(|i| i % 97 - 30).collect();
+    let image = run(&attrs, values.clone()).unwrap();
+    let expected: Vec<u16> = values
+        .iter()
+        .map(|&x| crate::modality::voi::p_value(VoiFunction::Sigmoid, win, x as f64 * 1.5 - 100.0))
+        .collect();
+    assert_eq!(u16s(&image), expected);
+    // Stored 0 → -100: 4095 / (1 + e^(400/60)) = 5.2.
+    assert_eq!(u16s(&image)[30], 5);
+}
