@@ -19,6 +19,7 @@ use super::{
     Window,
 };
 use crate::film::{Image, Photometric, Pixels};
+use std::borrow::Cow;
 
 /// Most samples a frame may hold (rows × columns × samples): 2^28, i.e. a 16384² frame,
 /// bounded before anything is allocated for it.
@@ -211,7 +212,7 @@ fn monochrome(
         ));
     }
     let modality = &attrs.modality_lut;
-    let p_values: Vec<u16> = match voi {
+    let bytes = match voi {
         Voi::Window(window, function) => map_stored(values, |x| {
             voi::p_value(function, window, modality.apply(x))
         }),
@@ -233,12 +234,10 @@ fn monochrome(
                 Some(window) => map_stored(values, |x| {
                     voi::p_value(VoiFunction::LinearExact, window, modality.apply(x))
                 }),
-                None => vec![0; values.len()],
+                None => vec![0; values.len() * 2],
             }
         }
     };
-    debug_assert!(p_values.iter().all(|&p| p <= P_MAX));
-    let bytes = p_values.iter().flat_map(|p| p.to_le_bytes()).collect();
     Ok((Photometric::Monochrome2, P_BITS, bytes))
 }
 
@@ -255,10 +254,11 @@ fn pass_through(values: &[i32], bits_stored: u16) -> Vec<u8> {
     }
 }
 
-/// Applies `f` to every stored value, through a table over the frame's stored range
-/// when that range is smaller than the frame (the usual case: 16-bit values, a larger
-/// frame), so a SIGMOID costs one `exp` per distinct value rather than per pixel.
-fn map_stored(values: &[i32], f: impl Fn(i32) -> u16) -> Vec<u16> {
+/// Applies `f` (a stored value to a P-value) to every stored value and returns the
+/// P-values as little-endian u16 bytes, going through a table over the frame's stored
+/// range when that range is smaller than the frame (the usual case: 16-bit values, a
+/// larger frame), so a SIGMOID costs one `exp` per distinct value rather than per pixel.
+fn map_stored(values: &[i32], f: impl Fn(i32) -> u16) -> Vec<u8> {
     let Some((&min, &max)) = values.iter().min().zip(values.iter().max()) else {
         return Vec::new();
     };
@@ -267,10 +267,10 @@ fn map_stored(values: &[i32], f: impl Fn(i32) -> u16) -> Vec<u16> {
         let table: Vec<u16> = (min..=max).map(&f).collect();
         values
             .iter()
-            .map(|&x| table[(i64::from(x) - i64::from(min)) as usize])
+            .flat_map(|&x| table[(i64::from(x) - i64::from(min)) as usize].to_le_bytes())
             .collect()
     } else {
-        values.iter().map(|&x| f(x)).collect()
+        values.iter().flat_map(|&x| f(x).to_le_bytes()).collect()
     }
 }
 
@@ -278,9 +278,9 @@ fn map_stored(values: &[i32], f: impl Fn(i32) -> u16) -> Vec<u16> {
 fn colour(attrs: &ImageAttributes, frame: &StoredFrame, pixels: usize) -> Vec<u8> {
     let bits = u32::from(attrs.bits_stored);
     let interleaved = match (frame.photometric, frame.planar_configuration) {
-        (StoredPhotometric::YbrFull422, _) => expand_ybr_422(&frame.values),
-        (_, 1) => interleave(&frame.values, pixels),
-        _ => frame.values.clone(),
+        (StoredPhotometric::YbrFull422, _) => Cow::Owned(expand_ybr_422(&frame.values)),
+        (_, 1) => Cow::Owned(interleave(&frame.values, pixels)),
+        _ => Cow::Borrowed(frame.values.as_slice()),
     };
     if frame.photometric == StoredPhotometric::Rgb {
         return interleaved.iter().map(|&v| sample_to_8(v, bits)).collect();
