@@ -188,13 +188,20 @@ fn optional_uint(obj: &InMemDicomObject, tag: Tag) -> Result<Option<u32>, Modali
 fn floats(obj: &InMemDicomObject, tag: Tag) -> Result<Option<Vec<f64>>, ModalityError> {
     present(obj, tag)
         .map(|e| {
-            let parsed = match unknown_text(e) {
-                Some(text) => text
-                    .split('\\')
+            // Text split here when dicom-object has not (VR UN, or a value built as
+            // one string).
+            let split = |text: &str| {
+                text.split('\\')
                     .map(|v| v.trim().parse::<f64>())
                     .collect::<Result<Vec<f64>, _>>()
-                    .ok(),
-                None => e.to_multi_float64().ok(),
+                    .ok()
+            };
+            let parsed = match unknown_text(e) {
+                Some(text) => split(&text),
+                None => e
+                    .to_multi_float64()
+                    .ok()
+                    .or_else(|| e.to_str().ok().and_then(|t| split(&t))),
             };
             parsed
                 .filter(|v| v.iter().all(|x| x.is_finite()))
@@ -341,7 +348,12 @@ fn voi(
     }
     let explanations: Vec<String> = present(source, tags::WINDOW_CENTER_WIDTH_EXPLANATION)
         .and_then(|e| e.to_multi_str().ok())
-        .map(|v| v.iter().map(|s| s.trim().to_string()).collect())
+        .map(|v| {
+            v.iter()
+                .flat_map(|s| s.split('\\'))
+                .map(|s| s.trim().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     let voi_function = match string(source, tags::VOILUT_FUNCTION).as_deref() {
         None | Some("") | Some("LINEAR") => VoiFunction::Linear,

@@ -53,7 +53,7 @@ fn modality_lut_descriptor_0_is_65536_entries_and_its_first_value_is_signed_when
         DataElement::new(
             tags::LUT_DESCRIPTOR,
             VR::US,
-            PrimitiveValue::U16([0, 0xfc00, 16].into()),
+            PrimitiveValue::U16([0u16, 0xfc00, 16].iter().copied().collect()),
         ),
         DataElement::new(
             tags::LUT_DATA,
