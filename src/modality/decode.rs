@@ -210,6 +210,11 @@ fn encapsulated(
     let ts = TransferSyntaxRegistry
         .get(uid)
         .ok_or_else(|| unsupported_syntax(uid))?;
+    // The registry's RLE decoder takes 8 and 16 bits; 32-bit RLE (RT Dose, some
+    // secondary captures) is decoded here (PS3.5 Annex G).
+    if uid == RLE_LOSSLESS && attrs.bits_allocated == 32 {
+        return rle_32(obj, attrs, index);
+    }
     let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
         return Err(unsupported_syntax(uid));
     };
@@ -266,6 +271,96 @@ fn encapsulated(
         photometric,
         planar_configuration,
     })
+}
+
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
+/// RLE Lossless of 32-bit samples (PS3.5 G.2, G.3): one fragment a frame; a 64-byte
+/// header with the segment count and offsets; one PackBits segment per byte of each
+/// sample, most significant byte first; samples plane after plane, made interleaved.
+fn rle_32(
+    obj: &DefaultDicomObject,
+    attrs: &ImageAttributes,
+    index: u32,
+) -> Result<StoredFrame, ModalityError> {
+    let error = |message: String| ModalityError::Decode {
+        syntax: format!("RLE Lossless ({RLE_LOSSLESS})"),
+        message,
+    };
+    let fragments = match obj.get(tags::PIXEL_DATA).map(|e| e.value()) {
+        Some(Value::PixelSequence(seq)) => seq.fragments(),
+        _ => return Err(error("Pixel Data is not encapsulated".into())),
+    };
+    let data = fragments
+        .get(index as usize)
+        .ok_or_else(|| error(format!("no fragment for frame {}", index + 1)))?;
+    let header = |i: usize| -> Result<usize, ModalityError> {
+        data.get(i * 4..i * 4 + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or_else(|| error("the RLE header is cut short".into()))
+    };
+    let samples = usize::from(attrs.samples_per_pixel);
+    let segments = samples * 4;
+    if header(0)? != segments {
+        return Err(error(format!(
+            "{} segments, {segments} expected for {samples} samples of 32 bits",
+            header(0)?
+        )));
+    }
+    let pixels = attrs.rows as usize * attrs.columns as usize;
+    let mut raw = vec![0u32; pixels * samples];
+    for segment in 0..segments {
+        let start = header(segment + 1)?;
+        let end = if segment + 1 < segments {
+            header(segment + 2)?
+        } else {
+            data.len()
+        };
+        let bytes = data
+            .get(start..end)
+            .ok_or_else(|| error(format!("segment {} lies outside the fragment", segment + 1)))?;
+        let plane = packbits(bytes, pixels)
+            .ok_or_else(|| error(format!("segment {} is short or malformed", segment + 1)))?;
+        let (sample, shift) = (segment / 4, 8 * (3 - segment % 4));
+        for (n, &b) in plane.iter().enumerate() {
+            raw[n * samples + sample] |= u32::from(b) << shift;
+        }
+    }
+    let unpack = Unpack::new(attrs, false);
+    let values = raw
+        .into_iter()
+        .map(|v| unpack.value(v))
+        .collect::<Result<Vec<i32>, _>>()?;
+    Ok(StoredFrame {
+        values,
+        photometric: attrs.photometric,
+        planar_configuration: 0,
+    })
+}
+
+/// PackBits (PS3.5 G.3.1): `n` bytes decoded, or `None` when the segment is short.
+fn packbits(mut input: &[u8], n: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let (&header, rest) = input.split_first()?;
+        let header = header as i8;
+        if header >= 0 {
+            let count = header as usize + 1;
+            out.extend_from_slice(rest.get(..count)?);
+            input = &rest[count..];
+        } else if header != -128 {
+            let (&byte, rest) = rest.split_first()?;
+            out.extend(std::iter::repeat_n(
+                byte,
+                (1 - isize::from(header)) as usize,
+            ));
+            input = rest;
+        } else {
+            input = rest;
+        }
+    }
+    out.truncate(n);
+    Some(out)
 }
 
 /// JPEG Extended (Process 2 & 4): 8-bit samples decode, 12-bit ones do not.

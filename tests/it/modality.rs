@@ -121,6 +121,7 @@ const DECODED: &[(&str, &[u32], f64)] = &[
     ("examples_palette.dcm", &[1], 0.0),
     ("examples_ybr_color.dcm", &[1, 30], 3.0),
     ("rtdose.dcm", &[1, 15], 0.0),
+    ("rtdose_rle.dcm", &[1, 15], 0.0),
     ("liver_1frame.dcm", &[1], 0.0),
 ];
 
@@ -322,6 +323,7 @@ const MONOCHROME: &[(&str, u32, Option<&str>)] = &[
     ("MR_small_bigendian.dcm", 1, Some("600,1200")),
     ("JPEG2000.dcm", 1, Some("1024,2048")),
     ("rtdose.dcm", 3, Some("2000000,4000000")),
+    ("rtdose_rle.dcm", 3, Some("2000000,4000000")),
 ];
 
 fn render_of_monochrome_files_matches_pydicom_windowing() {
@@ -501,7 +503,7 @@ fn syntax_without_decoder_is_named_and_exits_1() {
         err.contains("1.2.840.10008.1.2.4.110") && err.contains("JPEG XL"),
         "names the syntax: {err}"
     );
-    // RLE of 32-bit samples: the registry's RLE decoder takes 8 and 16 bits only.
+    // Unsigned 32-bit samples above 2^31 - 1 do not fit a stored value (i32).
     let rle32 = testdata("SC_rgb_rle_32bit.dcm");
     let (code, err) = filmd(&[
         "render",
@@ -510,7 +512,10 @@ fn syntax_without_decoder_is_named_and_exits_1() {
         png.to_str().unwrap(),
     ]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("RLE Lossless") && err.contains("32"), "{err}");
+    assert!(
+        err.contains("4294967295") && err.contains("Bits Stored 32"),
+        "{err}"
+    );
     // 12-bit lossy JPEG: jpeg-decoder has 8-bit DCT only.
     let extended = testdata("JPGExtended.dcm");
     let (code, err) = filmd(&[
