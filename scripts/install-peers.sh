@@ -15,7 +15,11 @@
 #           chromium + chromium-driver (the console's browser test, headless),
 #           apache2-utils (htpasswd -B: bcrypt hashes for the console's users_file),
 #           python3 + python3-pip when missing
-#   PyPI:   pynetdicom 3.x, pydicom 3.x, numpy (for tests/peers/*.py)
+#   PyPI:   pynetdicom 3.x, pydicom 3.x, numpy (for tests/peers/*.py); pydicom's
+#           decoder plugins for its compressed test files (tests/it/modality.rs):
+#           pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg, pylibjpeg-rle, pyjpegls
+#   Build:  cmake and g++ (Debian): charls-sys builds CharLS, filmd's JPEG-LS decoder,
+#           from source, so `cargo build` needs them too
 #   Python: selenium 4 (drives chromium through chromedriver) and prometheus_client
 #           (its text parser reads /metrics): Debian python3-selenium and
 #           python3-prometheus-client when PYTHON is Debian's /usr/bin/python3,
@@ -50,17 +54,19 @@ declare -A CMD_PKG=(
   [cupsd]=cups-daemon [lpadmin]=cups-client [lpstat]=cups-client
   [dbus-daemon]=dbus-daemon [ip]=iproute2 [unshare]=util-linux [setpriv]=util-linux
   [openssl]=openssl
-  [c++]=g++
+  [c++]=g++ [cmake]=cmake
   [chromium]=chromium [chromedriver]=chromium-driver [htpasswd]=apache2-utils
 )
 # cargo-fuzz: 0.13 runs on the stable toolchain with --sanitizer none (fuzz/README.md).
 CARGO_FUZZ_VERSION=0.13.2
-PIP_PKGS=("pynetdicom>=3,<4" "pydicom>=3,<4" "numpy" "selenium>=4,<5" "prometheus-client")
+PIP_PKGS=("pynetdicom>=3,<4" "pydicom>=3,<4" "numpy" "selenium>=4,<5" "prometheus-client"
+          "pylibjpeg>=2" "pylibjpeg-libjpeg" "pylibjpeg-openjpeg" "pylibjpeg-rle" "pyjpegls")
 # Debian's packages of the browser test's modules, for Debian's own python3
 BROWSER_DEB_PKGS=(python3-selenium python3-prometheus-client)
 PY_CHECK='
 import sys
 import numpy, pydicom, pynetdicom
+import pylibjpeg, libjpeg, openjpeg, rle, jpeg_ls
 import selenium, prometheus_client.parser
 from selenium.webdriver.chrome.service import Service
 def major(v): return int(str(v).split(".")[0])
@@ -205,7 +211,7 @@ if ! cargo_fuzz_ok; then
   still+=("cargo-fuzz $CARGO_FUZZ_VERSION (cargo install --locked cargo-fuzz)")
 fi
 if ! py_ok; then
-  still+=("Python modules for $PYTHON: pynetdicom>=3, pydicom>=3, numpy, selenium>=4, prometheus-client (PyPI)")
+  still+=("Python modules for $PYTHON: pynetdicom>=3, pydicom>=3, numpy, selenium>=4, prometheus-client, pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg, pylibjpeg-rle, pyjpegls (PyPI)")
 fi
 if [ ${#still[@]} -gt 0 ]; then
   log "MISSING after install:"

@@ -15,6 +15,7 @@ pub mod color;
 pub mod decode;
 pub mod lut;
 pub mod pipeline;
+mod segmented;
 pub mod voi;
 
 use std::path::Path;
@@ -183,21 +184,70 @@ pub struct ImageOptions {
     pub voi_index: Option<usize>,
 }
 
+/// Largest DICOM file `load_file` opens: dicom-object reads a whole file into memory.
+pub const MAX_FILE_BYTES: u64 = 2 << 30;
+
 /// Reads a DICOM file and returns its print-ready images: one per frame chosen by
-/// `options`, in frame order.
+/// `options`, in frame order. Frames are decoded one at a time; the file is bounded
+/// ([`MAX_FILE_BYTES`]) before it is read.
 pub fn load_file(
     path: &Path,
     options: &ImageOptions,
 ) -> Result<Vec<crate::film::Image>, ModalityError> {
-    // Placeholder until the pipeline lands: print-ready images only, as before.
-    let _ = options;
-    let obj = dicom_object::open_file(path).map_err(|e| ModalityError::Read(e.to_string()))?;
-    let photometric = obj
-        .get(dicom_dictionary_std::tags::PHOTOMETRIC_INTERPRETATION)
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
-    crate::print::image_box::parse_image(&obj, photometric == "RGB")
-        .map(|image| vec![image])
-        .map_err(|r| ModalityError::Invalid(r.comment))
+    let obj = open(path)?;
+    let attrs = attributes::read_attributes(&obj)?;
+    let frames = match options.frame {
+        None => 0..attrs.frames,
+        Some(n) if (1..=attrs.frames).contains(&n) => n - 1..n,
+        Some(n) => {
+            return Err(ModalityError::Options(format!(
+                "--frame {n}: the file has {} frame{} (choose 1 to {})",
+                attrs.frames,
+                if attrs.frames == 1 { "" } else { "s" },
+                attrs.frames
+            )));
+        }
+    };
+    frames
+        .map(|index| {
+            let frame = decode::decode_frame(&obj, &attrs, index)?;
+            pipeline::to_print_ready(&attrs, &frame, options)
+        })
+        .collect()
+}
+
+/// Opens `path` as a DICOM file (PS3.10), bounded by [`MAX_FILE_BYTES`]. A file whose
+/// data set dicom-object cannot read because of its transfer syntax (deflated, or one
+/// it does not know) is an [`ModalityError::UnsupportedTransferSyntax`].
+fn open(path: &Path) -> Result<dicom_object::DefaultDicomObject, ModalityError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| ModalityError::Read(e.to_string()))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(ModalityError::Read(format!(
+            "{size} bytes: filmd reads DICOM files up to {MAX_FILE_BYTES} bytes (2 GiB)"
+        )));
+    }
+    dicom_object::open_file(path).map_err(|e| match meta_transfer_syntax(path) {
+        Some(uid) if !readable_syntax(&uid) => decode::unsupported_syntax(&uid),
+        _ => ModalityError::Read(e.to_string()),
+    })
+}
+
+/// The Transfer Syntax UID of a file's meta group, when the meta group can be read.
+fn meta_transfer_syntax(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    let mut preamble = [0u8; 128];
+    file.read_exact(&mut preamble).ok()?;
+    let meta = dicom_object::meta::FileMetaTable::from_reader(file).ok()?;
+    Some(meta.transfer_syntax().to_string())
+}
+
+/// Whether dicom-object can read a data set in transfer syntax `uid`.
+fn readable_syntax(uid: &str) -> bool {
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        .get(uid)
+        .is_some_and(|ts| !ts.is_unsupported())
 }

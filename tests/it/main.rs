@@ -23,6 +23,7 @@ mod ipp_delivery;
 mod ipp_recovery;
 mod layouts;
 mod loadgen;
+mod modality;
 mod pacs;
 mod pacs_peers;
 mod pacs_tls;
@@ -56,6 +57,7 @@ fn main() -> std::process::ExitCode {
             ipp_recovery::tests(),
             layouts::tests(),
             loadgen::tests(),
+            modality::tests(),
             pacs::tests(),
             pacs_peers::tests(),
             pacs_tls::tests(),

@@ -48,9 +48,13 @@ pub enum Peer {
     /// DCMTK's storescp, wlmscpfs, findscu, echoscu, storescu, dcmdump and dump2dcm (the
     /// real ones, not pynetdicom's scripts of the same names), and `cc` for the bind shim.
     DcmtkStore,
+    /// pydicom with numpy and the decoder plugins its compressed test files need
+    /// (pylibjpeg with -libjpeg, -openjpeg and -rle; pyjpegls): the reference decoding
+    /// of tests/peers/pydicom_reference.py.
+    Pydicom,
 }
 
-const PEERS: usize = Peer::DcmtkStore as usize + 1;
+const PEERS: usize = Peer::Pydicom as usize + 1;
 
 /// The DCMTK programs [`Peer::DcmtkStore`] stands for.
 const DCMTK_STORE: &[&str] = &[
@@ -73,6 +77,7 @@ impl Peer {
             Peer::PromParser => "prometheus-client",
             Peer::Orthanc => "orthanc",
             Peer::DcmtkStore => "dcmtk-store",
+            Peer::Pydicom => "pydicom",
         }
     }
 
@@ -96,6 +101,9 @@ impl Peer {
                 "scripts/install-peers.sh (Debian orthanc: /usr/sbin/Orthanc and its plugins in /usr/share/orthanc/plugins; gcc)"
             }
             Peer::DcmtkStore => "scripts/install-peers.sh (Debian dcmtk, gcc)",
+            Peer::Pydicom => {
+                "scripts/install-peers.sh (PyPI pydicom, numpy, pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg, pylibjpeg-rle, pyjpegls)"
+            }
         }
     }
 
@@ -168,6 +176,7 @@ impl Peer {
                 .and_then(|()| pacs_peers::bind_loopback_shim().map(drop)),
             Peer::DcmtkStore => missing(DCMTK_STORE, |c| pacs_peers::dcmtk(c).is_some())
                 .and_then(|()| pacs_peers::bind_loopback_shim().map(drop)),
+            Peer::Pydicom => python("pydicom, numpy, pylibjpeg, libjpeg, openjpeg, rle, jpeg_ls"),
         }
     }
 }
