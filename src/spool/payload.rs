@@ -42,9 +42,7 @@ const JOB_MAGIC_FAMILY: &[u8; 6] = b"FILMDJ";
 /// job that wrote it is recorded done, engine/compose.rs): jobs done together share it.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_synced(path, bytes)?;
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("path without a directory"))?;
+    let dir = directory_of(path)?;
     let deferred = DEFERRED_DIRS.with(|d| match d.borrow_mut().as_mut() {
         Some(dirs) => {
             if !dirs.iter().any(|d| d == dir) {
@@ -108,9 +106,7 @@ pub(crate) fn sync_dirs_now(dirs: &[PathBuf]) -> std::io::Result<()> {
 /// name once its directory is fsynced. For a caller that fsyncs the directory once for
 /// many files (engine/intake.rs).
 pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("path without a directory"))?;
+    let dir = directory_of(path)?;
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other("path without a file name"))?;
@@ -128,6 +124,16 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         return Err(e);
     }
     fs::rename(&tmp, path)
+}
+
+/// The directory `path` is in: "." for a bare file name (`filmd render -o film.png`),
+/// whose parent is the empty path, which cannot be opened to be fsynced.
+fn directory_of(path: &Path) -> std::io::Result<&Path> {
+    match path.parent() {
+        Some(dir) if dir.as_os_str().is_empty() => Ok(Path::new(".")),
+        Some(dir) => Ok(dir),
+        None => Err(std::io::Error::other("path without a directory")),
+    }
 }
 
 /// fsyncs a directory so that a rename or unlink in it survives a crash.
@@ -316,6 +322,16 @@ mod tests {
         write_durably(&p, b"hello").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"hello");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_bare_file_name_is_in_the_current_directory() {
+        assert_eq!(directory_of(Path::new("film.png")).unwrap(), Path::new("."));
+        assert_eq!(
+            directory_of(Path::new("a/film.png")).unwrap(),
+            Path::new("a")
+        );
+        assert!(directory_of(Path::new("/")).is_err());
     }
 
     #[test]

@@ -150,6 +150,26 @@ fn render_composes_dicom_files_to_pdf_and_png() {
         .read_info()
         .unwrap();
     assert_eq!((reader.info().width, reader.info().height), (2100, 2550));
+    // A bare output name is written in the current directory.
+    let out = common::output_within(
+        Command::new(env!("CARGO_BIN_EXE_filmd"))
+            .current_dir(dir.path())
+            .args([
+                "render",
+                a.to_str().unwrap(),
+                "--dpi",
+                "72",
+                "-o",
+                "bare.png",
+            ]),
+        common::PEER_DEADLINE,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("bare.png").is_file());
     // A bad image names the file and the problem. (16/10/9 is a valid modality image
     // since issue 14; Bits Stored 17 of Bits Allocated 16 is not.)
     let bad = dir.path().join("bad.dcm");

@@ -70,7 +70,10 @@ def main():
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     index = args.frame - 1
     pi = str(ds.PhotometricInterpretation)
-    raw = pixel_array(args.file, index=index, raw=True)
+    # From the file (frame by frame), except a deflated data set, which pydicom's file
+    # reader for pixels does not inflate: from the data set read whole.
+    deflated = str(ds.file_meta.TransferSyntaxUID) == "1.2.840.10008.1.2.1.99"
+    raw = pixel_array(ds if deflated else args.file, index=index, raw=True)
     full = ds.pixel_array
     shown = full[index] if frames > 1 else full
     points = (
