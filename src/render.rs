@@ -162,7 +162,7 @@ pub fn build_film(
         presentation_lut: PresentationLut::Identity,
         color,
         image_boxes,
-        annotations: film_annotations(&req.film, formats)?,
+        annotations: film_annotations(&req.film, queue, formats)?,
     };
     let device = Device {
         dpi,
@@ -186,18 +186,21 @@ fn display_format_box_count(film: &Film, device: &Device) -> usize {
     film.display_format.box_count(&area) as usize
 }
 
-/// The annotations of `req`: its texts in the positions of its annotation format.
+/// The annotations of `req`: its texts in the positions of its annotation format, an
+/// alias of `queue`'s (`annotation_aliases`) resolved as the print service resolves it.
 fn film_annotations(
     req: &FilmOptions,
+    queue: &QueueSettings,
     formats: &AnnotationFormats,
 ) -> Result<Vec<crate::film::Annotation>, RenderError> {
-    let Some(id) = &req.annotation_format else {
+    let Some(given) = &req.annotation_format else {
         return if req.annotations.is_empty() {
             Ok(Vec::new())
         } else {
             invalid("annotation texts need --annotation-format")
         };
     };
+    let id = queue.annotation_aliases.resolve(given);
     let Some(count) = formats.positions(id) else {
         let known: Vec<&str> = formats.iter().map(|f| f.id.as_str()).collect();
         return invalid(format!(

@@ -189,7 +189,8 @@ impl PrintHandler {
                 ));
             }
             (None, Some(item)) => {
-                explanation = attrs::string(item, tags::LUT_EXPLANATION)?;
+                // Only echoed in the response: a malformed one is dropped, not refused.
+                explanation = attrs::string(item, tags::LUT_EXPLANATION).ok().flatten();
                 parse_table(item)?
             }
             (None, None) => {

@@ -150,6 +150,36 @@ fn render_composes_dicom_files_to_pdf_and_png() {
         .read_info()
         .unwrap();
     assert_eq!((reader.info().width, reader.info().height), (2100, 2550));
+    // A queue's annotation alias works in render as over DICOM.
+    let config = dir.path().join("alias.toml");
+    std::fs::write(
+        &config,
+        "[[queue]]\nname = \"ct\"\nannotation_aliases = { ANNOTATION = \"TOP_BOTTOM\" }\n",
+    )
+    .unwrap();
+    let annotated = |config: &std::path::Path| {
+        filmd(&[
+            "render",
+            a.to_str().unwrap(),
+            "--dpi",
+            "72",
+            "--annotation-format",
+            "ANNOTATION",
+            "--annotation",
+            "TOP",
+            "--config",
+            config.to_str().unwrap(),
+            "-o",
+            png.to_str().unwrap(),
+        ])
+    };
+    let (code, _, err) = annotated(&config);
+    assert_eq!(code, 0, "{err}");
+    let plain = dir.path().join("plain.toml");
+    std::fs::write(&plain, "[[queue]]\nname = \"ct\"\n").unwrap();
+    let (code, _, err) = annotated(&plain);
+    assert_ne!(code, 0);
+    assert!(err.contains("ANNOTATION"), "{err}");
     // A bare output name is written in the current directory.
     let out = common::output_within(
         Command::new(env!("CARGO_BIN_EXE_filmd"))

@@ -185,9 +185,9 @@ fn an_annotation_alias_is_accepted_on_its_queue_and_refused_on_another() {
             .is_some_and(|c| c.contains("ANNOTATION") && c.contains("queue mr")),
         "{film_box_create}"
     );
-    // Only the film of the aliased queue was printed.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(server.pdfs().len(), 1);
+    // Only the film of the aliased queue was printed: the other never reached an
+    // N-ACTION (its film box was refused), so no job of its can follow.
+    assert_eq!(server.wait_pdfs(1).len(), 1);
 }
 
 fn presentation_lut_n_create_responses_carry_the_created_attributes() {

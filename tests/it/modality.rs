@@ -193,8 +193,6 @@ fn lossless_syntaxes_of_mr_small_decode_to_mr_small() {
             "{name} differs from MR_small.dcm"
         );
     }
-    // MR_small is signed 16-bit: the sign survives every decoder.
-    assert!(plain.values.iter().all(|&v| (-32768..32768).contains(&v)));
 }
 
 /// Runs the real `filmd render` binary.
