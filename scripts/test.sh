@@ -41,14 +41,17 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 status=0
-cargo nextest run --release --lib --bins --tests --examples "$@" || status=$?
+# --features jpeg-ls: the JPEG-LS decoder (CharLS, built with cmake, which
+# scripts/install-peers.sh installs), so that tests/it/modality.rs covers every syntax.
+FEATURES=(--features jpeg-ls)
+cargo nextest run --release "${FEATURES[@]}" --lib --bins --tests --examples "$@" || status=$?
 if [ $# -eq 0 ]; then
   # With arguments (a filter, nextest options) only the nextest run is made.
   shopt -s nullglob
   benches=()
   for b in benches/*.rs; do benches+=(--bench "$(basename "$b" .rs)"); done
   if [ ${#benches[@]} -gt 0 ]; then
-    cargo test --release "${benches[@]}" || status=$?
+    cargo test --release "${FEATURES[@]}" "${benches[@]}" || status=$?
   fi
   # Then a few seconds of every fuzz target (fuzz/README.md): a crash, a hang or an
   # allocation beyond the caps fails the run. FILMD_SKIP_FUZZ_SMOKE=1 skips it
