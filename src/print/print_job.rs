@@ -22,6 +22,16 @@ use std::sync::Mutex;
 /// name (2100,0500); the dictionary lists that tag under a retired Pull Print alias.
 pub const REFERENCED_PRINT_JOB_SEQUENCE: dicom_core::Tag = dicom_core::Tag(0x2100, 0x0500);
 
+/// Print Job N-EVENT-REPORT Event Type IDs (PS3.4 H.4.8.1.1, Table H.4-12): the
+/// Execution Status the job reached.
+pub const EVENT_PENDING: u16 = 1;
+/// Event Type ID 2: PRINTING.
+pub const EVENT_PRINTING: u16 = 2;
+/// Event Type ID 3: DONE.
+pub const EVENT_DONE: u16 = 3;
+/// Event Type ID 4: FAILURE.
+pub const EVENT_FAILURE: u16 = 4;
+
 /// Illumination default when neither film box nor session gives one (PS3.4 H.4.2.2.1.1).
 pub const DEFAULT_ILLUMINATION: u16 = 2000;
 /// Reflected Ambient Light default (PS3.4 H.4.2.2.1.1).
@@ -61,9 +71,9 @@ pub struct JobRegistry {
 /// the IPP output reports an aborted job), else PRINTER DOWN.
 fn execution_status(state: &Progress) -> (&'static str, &'static str, u16) {
     match state {
-        Progress::Pending => ("PENDING", "QUEUED", 1),
-        Progress::Printing => ("PRINTING", "NORMAL", 2),
-        Progress::Done => ("DONE", "NORMAL", 3),
+        Progress::Pending => ("PENDING", "QUEUED", EVENT_PENDING),
+        Progress::Printing => ("PRINTING", "NORMAL", EVENT_PRINTING),
+        Progress::Done => ("DONE", "NORMAL", EVENT_DONE),
         Progress::Failed(reason) => {
             // The first ':'-separated part that is a defined term ("printer: SUPPLY
             // EMPTY: ..." as the spool records an aborted IPP job).
@@ -76,7 +86,7 @@ fn execution_status(state: &Progress) -> (&'static str, &'static str, u16) {
                         .find(|t| *t == part)
                 })
                 .unwrap_or(crate::outputs::board::info::PRINTER_DOWN);
-            ("FAILURE", info, 4)
+            ("FAILURE", info, EVENT_FAILURE)
         }
     }
 }
@@ -415,5 +425,26 @@ mod tests {
             ("PENDING", "QUEUED", 1)
         );
         assert_eq!(execution_status(&Progress::Done), ("DONE", "NORMAL", 3));
+    }
+
+    /// `filmd print` reads the Event Type IDs this SCP sends with the same constants:
+    /// each state's Execution Status is the name the SCU gives its event.
+    #[test]
+    fn event_type_ids_are_the_standards_and_the_scu_names_them_alike() {
+        assert_eq!(
+            (EVENT_PENDING, EVENT_PRINTING, EVENT_DONE, EVENT_FAILURE),
+            (1, 2, 3, 4),
+            "PS3.4 H.4.8.1.1"
+        );
+        for state in [
+            Progress::Pending,
+            Progress::Printing,
+            Progress::Done,
+            Progress::Failed("FILM JAM".into()),
+        ] {
+            let (execution, _, id) = execution_status(&state);
+            assert_eq!(crate::scu::job::report::print_job_event(id), execution);
+        }
+        assert_eq!(crate::scu::job::report::print_job_event(5), "unknown event");
     }
 }

@@ -78,31 +78,9 @@ fn serve_flags_override_the_file_and_select_the_ae_title() {
 }
 
 fn write_dicom(path: &std::path::Path, value: u16, bits: u16) {
-    use dicom_core::{DataElement, PrimitiveValue, VR};
-    use dicom_dictionary_std::tags;
-    use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
-    let sop_class = "1.2.840.10008.5.1.4.1.1.7";
+    let item = common::scu::gray_image(32, 32, bits, "MONOCHROME2", &vec![value; 32 * 32]);
     let uid = format!("1.2.826.0.1.3680043.10.3.{value}");
-    let mut obj = common::scu::gray_image(32, 32, bits, "MONOCHROME2", &vec![value; 32 * 32]);
-    obj.put(DataElement::new(
-        tags::SOP_CLASS_UID,
-        VR::UI,
-        PrimitiveValue::from(sop_class),
-    ));
-    obj.put(DataElement::new(
-        tags::SOP_INSTANCE_UID,
-        VR::UI,
-        PrimitiveValue::from(uid.as_str()),
-    ));
-    let file = InMemDicomObject::with_meta(
-        obj,
-        FileMetaTableBuilder::new()
-            .transfer_syntax("1.2.840.10008.1.2.1")
-            .media_storage_sop_class_uid(sop_class)
-            .media_storage_sop_instance_uid(uid.as_str()),
-    )
-    .unwrap();
-    file.write_to_file(path).unwrap();
+    common::scu::write_secondary_capture(path, item, &uid);
 }
 
 fn render_composes_dicom_files_to_pdf_and_png() {

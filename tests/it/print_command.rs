@@ -8,9 +8,7 @@ use crate::common::dcmtk_peers::dcmtk;
 use crate::common::harness::{Test, trials};
 use crate::common::ipp_peers::{free_port, log_file, stop_child};
 use crate::common::pacs_peers::{on_loopback, wait_ports};
-use dicom_core::{DataElement, PrimitiveValue, VR};
-use dicom_dictionary_std::tags;
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use dicom_object::InMemDicomObject;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -20,6 +18,8 @@ pub fn tests() -> Vec<Test> {
         a_colour_image_makes_a_colour_film_and_session_print_one_job,
         a_refused_film_box_exits_1_with_its_status_and_no_server_exits_2,
         prints_over_tls_with_a_client_certificate,
+        a_silent_scp_is_aborted_at_the_timeout_and_a_rejection_exits_1,
+        a_calling_ae_that_is_no_ae_title_is_a_usage_error,
         #[needs(DcmtkStore)]
         dcmprscp_stores_a_print_object_for_each_film,
     ]
@@ -39,28 +39,9 @@ fn filmd(args: &[&str]) -> (i32, String, String) {
 }
 
 /// Writes a Secondary Capture file holding `item` (an image pixel item) as Part 10.
-fn write_file(path: &Path, mut item: InMemDicomObject, n: u32) {
-    let sop_class = "1.2.840.10008.5.1.4.1.1.7";
+fn write_file(path: &Path, item: InMemDicomObject, n: u32) {
     let uid = format!("1.2.826.0.1.3680043.10.1441.14.{n}");
-    item.put(DataElement::new(
-        tags::SOP_CLASS_UID,
-        VR::UI,
-        PrimitiveValue::from(sop_class),
-    ));
-    item.put(DataElement::new(
-        tags::SOP_INSTANCE_UID,
-        VR::UI,
-        PrimitiveValue::from(uid.as_str()),
-    ));
-    let file = InMemDicomObject::with_meta(
-        item,
-        FileMetaTableBuilder::new()
-            .transfer_syntax("1.2.840.10008.1.2.1")
-            .media_storage_sop_class_uid(sop_class)
-            .media_storage_sop_instance_uid(uid.as_str()),
-    )
-    .unwrap();
-    file.write_to_file(path).unwrap();
+    common::scu::write_secondary_capture(path, item, &uid);
 }
 
 /// `values.len()` 12-bit MONOCHROME2 files of 32 × 32 pixels, each of one value.
@@ -238,6 +219,67 @@ fn a_refused_film_box_exits_1_with_its_status_and_no_server_exits_2() {
     let (code, out, err) = filmd(&["print", "--to", &closed, text.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("notes.txt"), "{err}");
+}
+
+/// An SCP that accepts the association and then reads, never answering, until the client
+/// goes: its port and its thread.
+fn silent_scp() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (socket, _) = listener.accept().unwrap();
+        let mut assoc = dicom_ul::ServerAssociationOptions::new()
+            .accept_any()
+            .ae_title("SILENT")
+            .with_abstract_syntax(common::scu::GRAY_META)
+            .establish(socket)
+            .unwrap();
+        while assoc.receive().is_ok() {}
+    });
+    (port, handle)
+}
+
+fn a_silent_scp_is_aborted_at_the_timeout_and_a_rejection_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = gray_files(dir.path(), &[2000]);
+    let file = files[0].to_str().unwrap();
+    let (port, scp) = silent_scp();
+    let to = format!("SILENT@127.0.0.1:{port}");
+    let (code, out, err) = filmd(&["print", "--to", &to, "--timeout", "2", file]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("Printer N-GET: "), "{out}");
+    assert!(out.contains("association aborted"), "{out}");
+    assert!(out.contains("0 of 1 film(s) printed"), "{out}");
+    scp.join().unwrap();
+    // filmd's access rules answer an unknown Called AE Title with A-ASSOCIATE-RJ.
+    let server = common::Server::start();
+    let wrong = format!("WRONG@127.0.0.1:{}", server.port);
+    let (code, out, err) = filmd(&["print", "--to", &wrong, "--timeout", "10", file]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!("A-ASSOCIATE-RJ from {wrong}")),
+        "{out}"
+    );
+    assert!(err.contains("rejected the association"), "{err}");
+}
+
+fn a_calling_ae_that_is_no_ae_title_is_a_usage_error() {
+    // Refused by clap before any file is read or any connection made: exit status 2.
+    for bad in ["", "SEVENTEEN_CHARS_X", r"CT\1"] {
+        let (code, out, err) = filmd(&[
+            "print",
+            "--to",
+            "FILMD@127.0.0.1:9",
+            "--calling-ae",
+            bad,
+            "missing.dcm",
+        ]);
+        assert_eq!(code, 2, "{bad:?}: {out}{err}");
+        assert!(
+            err.contains("--calling-ae") && err.contains("AE title"),
+            "{bad:?}: {err}"
+        );
+    }
 }
 
 fn prints_over_tls_with_a_client_certificate() {

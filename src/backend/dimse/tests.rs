@@ -17,9 +17,10 @@ use std::thread::JoinHandle;
 
 const SECONDARY_CAPTURE: &str = "1.2.840.10008.5.1.4.1.1.7";
 
-/// The peer's side of one association.
-struct Peer {
-    assoc: ServerAssociation<TcpStream>,
+/// The peer's side of one association (also `filmd print`'s scripted Print SCP, in
+/// `scu::job::tests`).
+pub(crate) struct Peer {
+    pub(crate) assoc: ServerAssociation<TcpStream>,
 }
 
 impl Peer {
@@ -33,7 +34,7 @@ impl Peer {
     }
 
     /// One message: (context, command, data set).
-    fn recv(&mut self) -> (u8, Command, Option<InMemDicomObject>) {
+    pub(crate) fn recv(&mut self) -> (u8, Command, Option<InMemDicomObject>) {
         let (mut cmd, mut data, mut command) = (Vec::new(), Vec::new(), None::<Command>);
         loop {
             let Pdu::PData { data: pdvs } = self.assoc.receive().expect("PDU") else {
@@ -64,13 +65,18 @@ impl Peer {
         }
     }
 
-    fn send(&mut self, ctx: u8, command: Command, data: Option<&InMemDicomObject>) {
+    pub(crate) fn send(&mut self, ctx: u8, command: Command, data: Option<&InMemDicomObject>) {
         assert!(self.try_send(ctx, command, data), "send");
     }
 
     /// Sends a message as a command PDU and a data set PDU: false when the client is
     /// gone (it aborted).
-    fn try_send(&mut self, ctx: u8, mut command: Command, data: Option<&InMemDicomObject>) -> bool {
+    pub(crate) fn try_send(
+        &mut self,
+        ctx: u8,
+        mut command: Command,
+        data: Option<&InMemDicomObject>,
+    ) -> bool {
         command.has_data_set = data.is_some();
         let mut pdvs = vec![PDataValue {
             presentation_context_id: ctx,
@@ -91,7 +97,7 @@ impl Peer {
     }
 
     /// Answers a request with a status.
-    fn answer(&mut self, ctx: u8, rq: &Command, status: u16, comment: Option<&str>) {
+    pub(crate) fn answer(&mut self, ctx: u8, rq: &Command, status: u16, comment: Option<&str>) {
         let rsp = Command {
             command_field: cf::response_for(rq.command_field),
             message_id_being_responded_to: rq.message_id,
@@ -105,7 +111,7 @@ impl Peer {
     }
 
     /// Waits for the A-RELEASE-RQ and answers it.
-    fn released(&mut self) {
+    pub(crate) fn released(&mut self) {
         match self.assoc.receive() {
             Ok(Pdu::ReleaseRQ) => {
                 let _ = self.assoc.send(&Pdu::ReleaseRP);
@@ -117,10 +123,10 @@ impl Peer {
 
 /// A peer accepting `syntaxes` on a free loopback port, running `script` on the one
 /// association it takes.
-fn peer(
+pub(crate) fn peer<T: Send + 'static>(
     syntaxes: &[&str],
-    script: impl FnOnce(&mut Peer) + Send + 'static,
-) -> (Destination, JoinHandle<()>) {
+    script: impl FnOnce(&mut Peer) -> T + Send + 'static,
+) -> (Destination, JoinHandle<T>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let mut options = ServerAssociationOptions::new()
@@ -133,7 +139,7 @@ fn peer(
     let handle = std::thread::spawn(move || {
         let (socket, _) = listener.accept().expect("accept");
         let assoc = options.establish(socket).expect("association");
-        script(&mut Peer { assoc });
+        script(&mut Peer { assoc })
     });
     let dest = Destination {
         ae_title: "PACS".into(),

@@ -34,8 +34,8 @@ pub struct PrintArgs {
     /// The Print SCP: Called AE Title, host and port, e.g. PRINTSCP@10.0.0.5:104.
     #[arg(long, value_parser = Destination::parse)]
     pub to: Destination,
-    /// Our Calling AE Title.
-    #[arg(long, default_value = "FILMD_SCU")]
+    /// Our Calling AE Title (1 to 16 characters, no backslash).
+    #[arg(long, default_value = "FILMD_SCU", value_parser = plan::ae_title)]
     pub calling_ae: String,
     #[command(flatten)]
     pub film: FilmOptions,

@@ -33,17 +33,7 @@ impl Destination {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
-        let ae_title = ae.trim();
-        if ae_title.is_empty()
-            || ae_title.len() > 16
-            || !ae_title.chars().all(|c| c.is_ascii_graphic() || c == ' ')
-            || ae_title.contains('\\')
-        {
-            return Err(format!(
-                "AE title {ae:?}: 1 to 16 characters, no backslash ({})",
-                usage()
-            ));
-        }
+        let ae_title = ae_title(ae).map_err(|e| format!("{e} ({})", usage()))?;
         if host.is_empty() {
             return Err(usage());
         }
@@ -53,11 +43,29 @@ impl Destination {
             .filter(|p| *p > 0)
             .ok_or_else(|| format!("port {port:?}: 1 to 65535 ({})", usage()))?;
         Ok(Destination {
-            ae_title: ae_title.to_string(),
+            ae_title,
             host: host.to_string(),
             port,
         })
     }
+}
+
+/// An AE title as given on the command line (`--to`, `--calling-ae`): without its leading
+/// and trailing spaces, which are not significant, 1 to 16 characters of the default
+/// repertoire, no backslash and no control characters (PS3.5 6.2, AE).
+pub fn ae_title(text: &str) -> Result<String, String> {
+    let ae_title = text.trim_matches(' ');
+    if ae_title.is_empty()
+        || ae_title.len() > 16
+        || !ae_title.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        || ae_title.contains('\\')
+    {
+        return Err(format!(
+            "AE title {text:?}: 1 to 16 characters, no backslash or control characters, \
+             not all spaces"
+        ));
+    }
+    Ok(ae_title.to_string())
 }
 
 impl std::fmt::Display for Destination {
@@ -284,34 +292,18 @@ pub fn to_rgb(image: &Image) -> Vec<u8> {
 }
 
 /// The image box N-SET data set (PS3.3 C.13.5): Image Box Position, Polarity when given,
-/// and the image.
+/// and the image ([`crate::scu::dataset::image_box`], which the print tests' SCU uses).
 pub fn image_box(
     position: u16,
     item: InMemDicomObject,
     color: bool,
     polarity: Option<&str>,
 ) -> InMemDicomObject {
-    let seq = if color {
-        tags::BASIC_COLOR_IMAGE_SEQUENCE
-    } else {
-        tags::BASIC_GRAYSCALE_IMAGE_SEQUENCE
-    };
-    let mut obj = InMemDicomObject::from_element_iter([
-        DataElement::new(
-            tags::IMAGE_BOX_POSITION,
-            VR::US,
-            PrimitiveValue::from(position),
-        ),
-        DataElement::new(seq, VR::SQ, DataSetSequence::from(vec![item])),
-    ]);
-    if let Some(p) = polarity {
-        obj.put(DataElement::new(
-            tags::POLARITY,
-            VR::CS,
-            PrimitiveValue::from(p),
-        ));
-    }
-    obj
+    let polarity: Vec<_> = polarity
+        .into_iter()
+        .map(|p| (tags::POLARITY, VR::CS, p))
+        .collect();
+    crate::scu::dataset::image_box(position, item, color, &polarity)
 }
 
 /// The Basic Annotation Box N-SET data set (PS3.3 C.13.7): Annotation Position and Text

@@ -4,6 +4,7 @@
 //! syntaxes negotiated.
 
 use crate::net::dataset as codec;
+use crate::print::print_job::{EVENT_DONE, EVENT_FAILURE, EVENT_PENDING, EVENT_PRINTING};
 use crate::print::status::*;
 use crate::print::uids;
 
@@ -102,10 +103,10 @@ pub fn status_line(service: &str, status: u16, comment: Option<&str>) -> String 
 /// Table H.4-12): 1 Pending, 2 Printing, 3 Done, 4 Failure.
 pub fn print_job_event(event_type_id: u16) -> &'static str {
     match event_type_id {
-        1 => "PENDING",
-        2 => "PRINTING",
-        3 => "DONE",
-        4 => "FAILURE",
+        EVENT_PENDING => "PENDING",
+        EVENT_PRINTING => "PRINTING",
+        EVENT_DONE => "DONE",
+        EVENT_FAILURE => "FAILURE",
         _ => "unknown event",
     }
 }

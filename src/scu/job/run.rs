@@ -11,7 +11,7 @@ use super::report::{self, is_done, status_line};
 use super::{PrintError, PrintRequest, Printed};
 use crate::film::{Image, Photometric};
 use crate::net::dimse::{Command, command_field as cf};
-use crate::print::print_job::REFERENCED_PRINT_JOB_SEQUENCE;
+use crate::print::print_job::{EVENT_DONE, EVENT_FAILURE, REFERENCED_PRINT_JOB_SEQUENCE};
 use crate::print::uids;
 use crate::scu::{
     COLOR_META, GRAY_META, Reply, Scu, ScuError, ScuOptions, ScuTls, VERIFICATION,
@@ -60,7 +60,8 @@ struct Printing<'a> {
     /// (the Event Type ID of the last N-EVENT-REPORT; 0 before any).
     jobs: BTreeMap<String, u16>,
     /// Failures after which the job went on (a Print Job FAILURE event, a refused
-    /// Printer N-GET or N-DELETE): the exit status is 1 all the same.
+    /// Printer N-GET or Film Session N-DELETE): the exit status is 1 all the same. A
+    /// refused Film Box N-DELETE is a warning instead: its film printed.
     failures: Vec<String>,
 }
 
@@ -289,6 +290,30 @@ impl Printing<'_> {
         }
     }
 
+    /// Film Box N-DELETE of a printed film (PS3.4 H.4.2.2.2): a refusal is a warning and
+    /// the job goes on, since the N-ACTION succeeded and the Film Session N-DELETE at the
+    /// end deletes the film box with it (H.4.1.2.2); a broken association still stops.
+    fn delete_film_box(&mut self, film: usize, film_box_uid: &str) -> Result<(), Stop> {
+        let reply = self
+            .scu
+            .n_delete(self.meta, uids::BASIC_FILM_BOX, film_box_uid);
+        let judged = self.judge(&format!("Film Box N-DELETE (film {film})"), reply, |_| {
+            String::new()
+        });
+        match judged {
+            Ok(_) => Ok(()),
+            Err(Stop::Refused(_)) => {
+                self.warnings += 1;
+                say!(
+                    self.out,
+                    "  film {film} printed; its film box goes with the Film Session N-DELETE"
+                );
+                Ok(())
+            }
+            Err(broken) => Err(broken),
+        }
+    }
+
     /// N-CREATE letting the SCP assign the SOP Instance UID; no data set when `data` is
     /// empty (PS3.7 10.1.5.1.3: the attribute list is optional).
     fn create(&mut self, class: &str, data: &InMemDicomObject) -> Result<Reply, ScuError> {
@@ -378,12 +403,7 @@ impl Printing<'_> {
                 )?;
                 self.note_jobs(&reply);
                 self.printed += 1;
-                let reply = self
-                    .scu
-                    .n_delete(self.meta, uids::BASIC_FILM_BOX, &film_box_uid);
-                self.judge(&format!("Film Box N-DELETE (film {film})"), reply, |_| {
-                    String::new()
-                })?;
+                self.delete_film_box(film, &film_box_uid)?;
             }
         }
         Ok(())
@@ -458,7 +478,7 @@ impl Printing<'_> {
                 continue;
             }
             say!(self.out, "Print Job N-EVENT-REPORT {uid}: {state}{info}");
-            if id == 4 {
+            if id == EVENT_FAILURE {
                 self.failures
                     .push(format!("print job {uid}: {state}{info}"));
             }
@@ -474,7 +494,11 @@ impl Printing<'_> {
             return;
         }
         let deadline = Instant::now() + timeout;
-        while self.jobs.values().any(|s| !matches!(s, 3 | 4)) {
+        while self
+            .jobs
+            .values()
+            .any(|s| !matches!(*s, EVENT_DONE | EVENT_FAILURE))
+        {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 say!(

@@ -287,3 +287,210 @@ fn statuses_are_worded_with_the_standards_meaning() {
         ("PENDING", "DONE", "FAILURE")
     );
 }
+
+/// `filmd print ARGS` as clap parses them (the binary's `print` subcommand).
+#[derive(Debug, clap::Parser)]
+struct PrintCli {
+    #[command(flatten)]
+    request: super::PrintRequest,
+}
+
+fn parse_print(args: &[&str]) -> Result<super::PrintRequest, clap::Error> {
+    use clap::Parser;
+    let argv = ["print", "--to", "PRINTSCP@127.0.0.1:104", "a.dcm"];
+    PrintCli::try_parse_from(argv.iter().chain(args)).map(|c| c.request)
+}
+
+#[test]
+fn calling_ae_must_be_an_ae_title_else_a_usage_error() {
+    assert_eq!(parse_print(&[]).unwrap().args.calling_ae, "FILMD_SCU");
+    let ok = parse_print(&["--calling-ae", " MODALITY 1 "]).unwrap();
+    assert_eq!(ok.args.calling_ae, "MODALITY 1");
+    assert_eq!(
+        parse_print(&["--calling-ae", "SIXTEEN_CHARS_AE"])
+            .unwrap()
+            .args
+            .calling_ae,
+        "SIXTEEN_CHARS_AE"
+    );
+    for bad in ["", "    ", "SEVENTEEN_CHARS_X", r"CT\1", "CT\t1", "CT\n"] {
+        let e = parse_print(&["--calling-ae", bad]).expect_err(bad);
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}");
+        assert!(e.to_string().contains("AE title"), "{e}");
+    }
+    assert_eq!(plan::ae_title("X"), Ok("X".into()));
+    assert!(plan::ae_title("É").is_err(), "default repertoire only");
+}
+
+mod against_a_scripted_scp {
+    //! `run::print` against a scripted Print SCP (the DIMSE client tests' peer): what a
+    //! refusal or silence in the middle of a job does to the rest of it.
+
+    use super::super::{PrintError, Printed, run};
+    use super::{gray12, parse_print};
+    use crate::backend::dimse::tests::{Peer, peer};
+    use crate::net::dimse::{Command, command_field as cf};
+    use crate::print::uids;
+    use crate::scu::GRAY_META;
+    use dicom_core::value::DataSetSequence;
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::InMemDicomObject;
+    use std::thread::JoinHandle;
+    use std::time::Duration;
+
+    /// Processing failure (PS3.7 C.4.2): the refusal the scripted SCP answers with.
+    const PROCESSING_FAILURE: u16 = 0x0110;
+
+    /// A Film Box N-CREATE response's data set: one image box.
+    fn one_image_box(uid: &str) -> InMemDicomObject {
+        let item = InMemDicomObject::from_element_iter([
+            DataElement::new(
+                tags::REFERENCED_SOP_CLASS_UID,
+                VR::UI,
+                PrimitiveValue::from(uids::BASIC_GRAYSCALE_IMAGE_BOX),
+            ),
+            DataElement::new(
+                tags::REFERENCED_SOP_INSTANCE_UID,
+                VR::UI,
+                PrimitiveValue::from(uid),
+            ),
+        ]);
+        InMemDicomObject::from_element_iter([DataElement::new(
+            tags::REFERENCED_IMAGE_BOX_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(vec![item]),
+        )])
+    }
+
+    /// A grayscale Print SCP answering each request with the status `status_of` gives
+    /// it (or success), until the Film Session N-DELETE; then it releases. Its thread
+    /// returns the requests it answered, as "COMMAND FIELD CLASS".
+    fn print_scp(
+        status_of: impl Fn(&Command) -> Option<u16> + Send + 'static,
+    ) -> (u16, JoinHandle<Vec<String>>) {
+        let (dest, handle) = peer(&[GRAY_META], move |p: &mut Peer| {
+            let mut answered = Vec::new();
+            for n in 1.. {
+                let (ctx, rq, _) = p.recv();
+                let class = rq.sop_class_uid().unwrap_or_default().to_string();
+                let status = status_of(&rq).unwrap_or(0);
+                let instance = rq
+                    .sop_instance_uid()
+                    .map(String::from)
+                    .unwrap_or_else(|| format!("1.2.826.0.1.3680043.10.1441.99.{n}"));
+                let data = (rq.command_field == cf::N_CREATE_RQ
+                    && class == uids::BASIC_FILM_BOX
+                    && status == 0)
+                    .then(|| one_image_box(&format!("1.2.826.0.1.3680043.10.1441.98.{n}")));
+                let rsp = Command {
+                    command_field: cf::response_for(rq.command_field),
+                    message_id_being_responded_to: rq.message_id,
+                    affected_sop_class_uid: Some(class.clone()),
+                    affected_sop_instance_uid: Some(instance),
+                    status: Some(status),
+                    ..Default::default()
+                };
+                p.send(ctx, rsp, data.as_ref());
+                answered.push(format!("{:#06x} {class}", rq.command_field));
+                if rq.command_field == cf::N_DELETE_RQ && class == uids::BASIC_FILM_SESSION {
+                    p.released();
+                    break;
+                }
+            }
+            answered
+        });
+        (dest.port, handle)
+    }
+
+    /// Prints `images` one-box films to 127.0.0.1:`port` with `--timeout` `timeout`:
+    /// the result and the report.
+    fn print(port: u16, images: usize, timeout: u64) -> (Result<Printed, PrintError>, String) {
+        let to = format!("PACS@127.0.0.1:{port}");
+        let timeout = timeout.to_string();
+        let mut request = parse_print(&["--no-printer-status", "--timeout", &timeout]).unwrap();
+        request.args.to = super::Destination::parse(&to).unwrap();
+        let job = run::Job {
+            images: (0..images).map(|_| gray12(&[0, 4095], 1, 2)).collect(),
+            color: false,
+            timeout: Duration::from_secs(request.args.timeout),
+            tls: None,
+        };
+        let mut out = Vec::new();
+        let result = run::print(&request, job, &mut out);
+        (result, String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[test]
+    fn a_refused_film_box_n_delete_is_a_warning_and_the_next_films_still_print() {
+        let (port, scp) = print_scp(|rq| {
+            (rq.command_field == cf::N_DELETE_RQ
+                && rq.sop_class_uid() == Some(uids::BASIC_FILM_BOX))
+            .then_some(PROCESSING_FAILURE)
+        });
+        let (result, out) = print(port, 3, 10);
+        let answered = scp.join().unwrap();
+        for film in 1..=3 {
+            assert!(
+                out.contains(&format!("Film Box N-ACTION (film {film}): 0x0000 Success")),
+                "{out}"
+            );
+            assert!(
+                out.contains(&format!("Film Box N-DELETE (film {film}): 0x0110")),
+                "{out}"
+            );
+        }
+        let film_box_actions = format!("{:#06x} {}", cf::N_ACTION_RQ, uids::BASIC_FILM_BOX);
+        assert_eq!(
+            answered.iter().filter(|a| **a == film_box_actions).count(),
+            3,
+            "{answered:?}"
+        );
+        assert!(
+            out.contains("Film Session N-DELETE: 0x0000 Success"),
+            "{out}"
+        );
+        assert!(
+            out.contains("3 of 3 film(s) printed, 3 warning(s)"),
+            "{out}"
+        );
+        assert_eq!(
+            result.unwrap(),
+            Printed {
+                films: 3,
+                warnings: 3
+            },
+            "every film printed: exit status 0"
+        );
+    }
+
+    #[test]
+    fn a_refused_film_box_n_action_still_ends_the_job() {
+        let (port, scp) =
+            print_scp(|rq| (rq.command_field == cf::N_ACTION_RQ).then_some(PROCESSING_FAILURE));
+        let (result, out) = print(port, 2, 10);
+        scp.join().unwrap();
+        assert!(!out.contains("film 2"), "{out}");
+        match result {
+            Err(PrintError::NotPrinted { films, printed, .. }) => {
+                assert_eq!((films, printed), (2, 0), "{out}")
+            }
+            other => panic!("{other:?}\n{out}"),
+        }
+    }
+
+    #[test]
+    fn an_scp_that_never_answers_is_aborted_after_the_timeout() {
+        let (dest, scp) = peer(&[GRAY_META], |p: &mut Peer| {
+            let _ = p.recv();
+            let _ = p.assoc.receive(); // until the client gives up and aborts
+        });
+        let (result, out) = print(dest.port, 1, 1);
+        scp.join().unwrap();
+        assert!(out.contains("association aborted"), "{out}");
+        assert!(
+            matches!(result, Err(PrintError::NotPrinted { printed: 0, .. })),
+            "{result:?}\n{out}"
+        );
+    }
+}

@@ -2,6 +2,8 @@
 //! association, not filmd's upper layer) with the panicking calls tests want: a test
 //! that gets an error or an unexpected status fails right there with the reason.
 
+use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use filmd::net::dimse::Command;
 // Each test binary uses a different part of the re-exports.
@@ -128,4 +130,30 @@ pub fn print_film(scu: &mut Scu, spec: &FilmSpec) -> (u16, InMemDicomObject) {
         printed.warnings
     );
     (printed.action.status(), printed.film_box)
+}
+
+/// Writes `item` (an image pixel item) as a Part 10 Secondary Capture file of SOP
+/// Instance UID `uid`, in Explicit VR Little Endian.
+pub fn write_secondary_capture(path: &std::path::Path, mut item: InMemDicomObject, uid: &str) {
+    use dicom_object::FileMetaTableBuilder;
+    let sop_class = "1.2.840.10008.5.1.4.1.1.7";
+    item.put(DataElement::new(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        PrimitiveValue::from(sop_class),
+    ));
+    item.put(DataElement::new(
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::from(uid),
+    ));
+    let file = InMemDicomObject::with_meta(
+        item,
+        FileMetaTableBuilder::new()
+            .transfer_syntax("1.2.840.10008.1.2.1")
+            .media_storage_sop_class_uid(sop_class)
+            .media_storage_sop_instance_uid(uid),
+    )
+    .unwrap();
+    file.write_to_file(path).unwrap();
 }
