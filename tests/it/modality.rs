@@ -123,6 +123,10 @@ const DECODED: &[(&str, &[u32], f64)] = &[
     ("rtdose.dcm", &[1, 15], 0.0),
     ("rtdose_rle.dcm", &[1, 15], 0.0),
     ("liver_1frame.dcm", &[1], 0.0),
+    // 12-bit lossy JPEG (ISO 10918-1 process 4), decoded by src/modality/jpeg12.rs
+    // (f32 IDCT) against pylibjpeg-libjpeg: the two IDCTs round differently by 1 at
+    // most (1.3% of the pixels differ, by 1).
+    ("JPGExtended.dcm", &[1], 1.0),
 ];
 
 fn stored_values_equal_pydicom_pixel_array() {
@@ -324,6 +328,9 @@ const MONOCHROME: &[(&str, u32, Option<&str>)] = &[
     ("JPEG2000.dcm", 1, Some("1024,2048")),
     ("rtdose.dcm", 3, Some("2000000,4000000")),
     ("rtdose_rle.dcm", 3, Some("2000000,4000000")),
+    // 12-bit lossy JPEG: a window wide enough that the IDCTs' ±1 moves the page by
+    // less than one gray level.
+    ("JPGExtended.dcm", 1, Some("512,1024")),
 ];
 
 fn render_of_monochrome_files_matches_pydicom_windowing() {
@@ -514,19 +521,6 @@ fn syntax_without_decoder_is_named_and_exits_1() {
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("4294967295") && err.contains("Bits Stored 32"),
-        "{err}"
-    );
-    // 12-bit lossy JPEG: jpeg-decoder has 8-bit DCT only.
-    let extended = testdata("JPGExtended.dcm");
-    let (code, err) = filmd(&[
-        "render",
-        extended.to_str().unwrap(),
-        "-o",
-        png.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("1.2.840.10008.1.2.4.51") && err.contains("Bits Stored 12"),
         "{err}"
     );
 }
