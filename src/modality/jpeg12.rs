@@ -329,22 +329,24 @@ fn parse_huffman(
 ) -> Result<(), Error> {
     while !body.is_empty() {
         if body.len() < 17 {
-            return Err("DHT segment is cut short".into());
+            return Err("DHT segment (Huffman tables) is cut short".into());
         }
         let (class, id) = (body[0] >> 4, usize::from(body[0] & 15));
         if class > 1 || id > 3 {
-            return Err(format!("DHT table class {class}, identifier {id}"));
+            return Err(format!("DHT: Huffman table class {class}, identifier {id}"));
         }
         let mut counts = [0u8; 16];
         counts.copy_from_slice(&body[1..17]);
         let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
         let values = body
             .get(17..17 + total)
-            .ok_or("DHT segment is shorter than its counts say")?
+            .ok_or("DHT segment is shorter than its Huffman table counts say")?
             .to_vec();
         let limit = if class == 0 { 15 } else { 255 };
         if values.iter().any(|&v| v > limit) {
-            return Err(format!("DHT table {class}/{id} has a value out of range"));
+            return Err(format!(
+                "DHT: Huffman table {class}/{id} has a value out of range"
+            ));
         }
         let table = Huffman::new(&counts, values)?;
         if class == 0 {
