@@ -264,7 +264,7 @@ fn parse_frame(body: &[u8], marker: u8, max_rows: u32, max_columns: u32) -> Resu
     let rows = u32::from(u16::from_be_bytes([body[1], body[2]]));
     let columns = u32::from(u16::from_be_bytes([body[3], body[4]]));
     let count = usize::from(body[5]);
-    if !(precision == 12 || precision == 8) || (marker == 0xc0 && precision != 8) {
+    if !matches!((marker, precision), (0xc0, 8) | (0xc1, 8 | 12)) {
         return Err(format!(
             "SOF{} with sample precision {precision}: 8 or 12 (SOF1) expected",
             marker - 0xc0

@@ -13,7 +13,7 @@
 pub mod attributes;
 pub mod color;
 pub mod decode;
-mod jpeg12;
+pub mod jpeg12;
 pub mod lut;
 pub mod pipeline;
 mod segmented;
