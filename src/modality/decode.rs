@@ -9,6 +9,8 @@
 //! registry (those dicom-pixeldata uses): RLE Lossless, JPEG Baseline/Extended/Lossless
 //! (jpeg-decoder, 8-bit lossy only), JPEG-LS (CharLS), JPEG 2000 and HTJ2K (openjp2). What each decoder
 //! leaves (colour space, interleaving) is recorded in the frame: see [`decoded_layout`].
+//! filmd decodes two things itself: 32-bit RLE Lossless ([`rle_32`]) and 12-bit lossy
+//! JPEG (ISO 10918-1 process 4, [`super::jpeg12`]), which jpeg-decoder lacks.
 
 use super::{ImageAttributes, ModalityError, StoredFrame, StoredPhotometric};
 use dicom_core::value::{PrimitiveValue, Value};
@@ -193,8 +195,20 @@ fn syntax_name(uid: &str) -> String {
         .map_or_else(|| "unknown".to_string(), |ts| ts.name().to_string())
 }
 
-/// The error for Pixel Data in a transfer syntax filmd cannot decode.
+/// JPEG-LS Lossless and Near-Lossless (PS3.5 A.4.3): decoded by CharLS with the
+/// `jpeg-ls` feature only.
+const JPEG_LS: [&str; 2] = ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"];
+
+/// The error for Pixel Data in a transfer syntax filmd cannot decode: one that names the
+/// feature when the decoder was only left out of this build.
 pub fn unsupported_syntax(uid: &str) -> ModalityError {
+    if !cfg!(feature = "jpeg-ls") && JPEG_LS.contains(&uid) {
+        return ModalityError::NotBuiltIn {
+            uid: uid.to_string(),
+            name: syntax_name(uid),
+            feature: "jpeg-ls",
+        };
+    }
     ModalityError::UnsupportedTransferSyntax {
         uid: uid.to_string(),
         name: syntax_name(uid),
@@ -218,14 +232,16 @@ fn encapsulated(
     let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
         return Err(unsupported_syntax(uid));
     };
-    // jpeg-decoder has lossy DCT for 8-bit samples only (ISO 10918-1 process 1 and the
-    // 8-bit half of processes 2 & 4).
-    if uid == JPEG_EXTENDED && attrs.bits_stored > 8 {
-        return Err(ModalityError::Unsupported(format!(
-            "{} ({uid}) with Bits Stored {}: filmd's JPEG decoder (jpeg-decoder) decodes 8-bit lossy JPEG only",
-            ts.name(),
-            attrs.bits_stored
-        )));
+    // jpeg-decoder has lossy DCT for 8-bit samples only: 12-bit sequential DCT (ISO
+    // 10918-1 process 4) is decoded here.
+    if uid == JPEG_BASELINE || uid == JPEG_EXTENDED {
+        let data = frame_bytes(obj, attrs, index).map_err(|message| ModalityError::Decode {
+            syntax: format!("{} ({uid})", ts.name()),
+            message,
+        })?;
+        if attrs.bits_stored > 8 || super::jpeg12::sof_precision(&data) == Some(12) {
+            return jpeg_12(&data, attrs, &format!("{} ({uid})", ts.name()));
+        }
     }
     if !matches!(attrs.bits_allocated, 8 | 16) {
         return Err(ModalityError::Unsupported(format!(
@@ -363,8 +379,106 @@ fn packbits(mut input: &[u8], n: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// JPEG Extended (Process 2 & 4): 8-bit samples decode, 12-bit ones do not.
+/// JPEG Baseline (Process 1): 8-bit samples.
+const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
+/// JPEG Extended (Process 2 & 4): 8-bit samples through jpeg-decoder, 12-bit ones
+/// through [`super::jpeg12`].
 const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+
+/// The bytes of frame `index`'s fragments (PS3.5 A.4): by the Basic Offset Table when
+/// it has an offset per frame, else one fragment per frame when there are as many
+/// fragments as frames, else every fragment when there is one frame.
+fn frame_bytes(
+    obj: &DefaultDicomObject,
+    attrs: &ImageAttributes,
+    index: u32,
+) -> Result<Vec<u8>, String> {
+    let Some(Value::PixelSequence(seq)) = obj.get(tags::PIXEL_DATA).map(|e| e.value()) else {
+        return Err("Pixel Data is not encapsulated".into());
+    };
+    let fragments = seq.fragments();
+    let offsets = seq.offset_table();
+    let frames = attrs.frames as usize;
+    let index = index as usize;
+    if frames == 1 {
+        return Ok(fragments.concat());
+    }
+    if offsets.len() == frames {
+        // Each fragment is an item: 8 bytes of tag and length, then its bytes.
+        let start = u64::from(offsets[index]);
+        let end = offsets.get(index + 1).map_or(u64::MAX, |&o| u64::from(o));
+        if start >= end {
+            return Err(format!(
+                "Basic Offset Table entry {} is out of order",
+                index + 1
+            ));
+        }
+        let mut position = 0u64;
+        let mut bytes = Vec::new();
+        for fragment in fragments {
+            if (start..end).contains(&position) {
+                bytes.extend_from_slice(fragment);
+            }
+            position += 8 + fragment.len() as u64;
+        }
+        if bytes.is_empty() {
+            return Err(format!("no fragment at the offset of frame {}", index + 1));
+        }
+        return Ok(bytes);
+    }
+    if fragments.len() == frames {
+        return Ok(fragments[index].clone());
+    }
+    Err(format!(
+        "{} fragments for {frames} frames and no Basic Offset Table: which fragments hold frame {} is unknown",
+        fragments.len(),
+        index + 1
+    ))
+}
+
+/// Sequential DCT JPEG of 12-bit samples (ISO 10918-1 process 4) by [`super::jpeg12`]:
+/// the file's photometric interpretation (no colour transform), interleaved.
+fn jpeg_12(
+    data: &[u8],
+    attrs: &ImageAttributes,
+    syntax: &str,
+) -> Result<StoredFrame, ModalityError> {
+    let error = |message: String| ModalityError::Decode {
+        syntax: syntax.to_string(),
+        message,
+    };
+    let decoded = super::jpeg12::decode(data, attrs.rows, attrs.columns).map_err(error)?;
+    if (decoded.rows, decoded.columns, u16::from(decoded.components))
+        != (attrs.rows, attrs.columns, attrs.samples_per_pixel)
+    {
+        return Err(error(format!(
+            "the JPEG frame is {} × {} × {} samples; the data set says {} rows × {} columns × {}",
+            decoded.rows,
+            decoded.columns,
+            decoded.components,
+            attrs.rows,
+            attrs.columns,
+            attrs.samples_per_pixel
+        )));
+    }
+    let unpack = Unpack::new(attrs, false);
+    let values = decoded
+        .values
+        .into_iter()
+        .map(|v| unpack.value(v as u32))
+        .collect::<Result<Vec<i32>, _>>()?;
+    // Three components are decoded at full resolution, so 4:2:2 data is now one Y, Cb
+    // and Cr per pixel.
+    let photometric = match attrs.photometric {
+        StoredPhotometric::YbrFull422 => StoredPhotometric::YbrFull,
+        p => p,
+    };
+    Ok(StoredFrame {
+        values,
+        photometric,
+        planar_configuration: 0,
+    })
+}
 
 /// An error with its causes, "outer: inner: innermost" (the registry's decoders wrap
 /// the decoder's own message, which says what was wrong).

@@ -13,6 +13,7 @@
 pub mod attributes;
 pub mod color;
 pub mod decode;
+pub mod jpeg12;
 pub mod lut;
 pub mod pipeline;
 mod segmented;
@@ -33,6 +34,15 @@ pub enum ModalityError {
     /// Pixel Data in a transfer syntax filmd has no decoder for.
     #[error("transfer syntax {uid} ({name}) has no decoder in filmd")]
     UnsupportedTransferSyntax { uid: String, name: String },
+    /// Pixel Data in a syntax whose decoder is a cargo feature this build left out.
+    #[error(
+        "transfer syntax {uid} ({name}): this filmd was built without its decoder; build it with --features {feature}"
+    )]
+    NotBuiltIn {
+        uid: String,
+        name: String,
+        feature: &'static str,
+    },
     /// A decoder failed on this file's Pixel Data.
     #[error("decoding {syntax}: {message}")]
     Decode { syntax: String, message: String },
