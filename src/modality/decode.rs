@@ -151,10 +151,12 @@ struct Unpack {
 }
 
 impl Unpack {
-    /// `native`: the stored bits end at High Bit; decoders return them right-aligned.
-    fn new(attrs: &ImageAttributes, native: bool) -> Unpack {
+    /// `as_stored`: the sample as Pixel Data stores it, its stored bits ending at High
+    /// Bit (native data, and RLE, which carries the whole sample, PS3.5 G.2); otherwise
+    /// a JPEG, JPEG-LS or JPEG 2000 decoder's output, the value itself, right-aligned.
+    fn new(attrs: &ImageAttributes, as_stored: bool) -> Unpack {
         let bits_stored = u32::from(attrs.bits_stored);
-        let shift = if native {
+        let shift = if as_stored {
             u32::from(attrs.high_bit) + 1 - bits_stored
         } else {
             0
@@ -268,7 +270,7 @@ fn encapsulated(
             samples * width
         )));
     }
-    let unpack = Unpack::new(attrs, false);
+    let unpack = Unpack::new(attrs, uid == RLE_LOSSLESS);
     let values = bytes
         .chunks_exact(width)
         .take(samples)
@@ -342,7 +344,7 @@ fn rle_32(
             raw[n * samples + sample] |= u32::from(b) << shift;
         }
     }
-    let unpack = Unpack::new(attrs, false);
+    let unpack = Unpack::new(attrs, true);
     let values = raw
         .into_iter()
         .map(|v| unpack.value(v))

@@ -100,10 +100,13 @@ fn check_frame(attrs: &ImageAttributes, frame: &StoredFrame) -> Result<usize, Mo
             "Bits Stored {stored}: must be 1 to Bits Allocated ({allocated})"
         ));
     }
-    if high_bit + 1 != stored {
+    // PS3.5 8.1.1: High Bit may lie above Bits Stored − 1 (e.g. 16/12/15); decode
+    // has already moved the stored bits down to bit 0, so only their room is checked.
+    if high_bit >= allocated || high_bit + 1 < stored {
         return invalid(format!(
-            "High Bit {high_bit}: must be Bits Stored - 1 ({})",
-            stored - 1
+            "High Bit {high_bit}: must be Bits Stored - 1 ({}) to Bits Allocated - 1 ({})",
+            stored - 1,
+            allocated - 1
         ));
     }
     if samples == 3 && frame.planar_configuration > 1 {

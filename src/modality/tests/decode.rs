@@ -137,3 +137,61 @@ fn modality_short_pixel_data_is_invalid_not_a_panic() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn modality_native_16_12_15_decodes_and_prints_from_the_top_bits() {
+    // 16/12/15: the stored bits are 15..4, the low nibble is not pixel data.
+    let words = vec![0x0000, 0x001F, 0x800F, 0xFFF0];
+    let obj = file(
+        2,
+        2,
+        (16, 12, 15),
+        false,
+        1,
+        PrimitiveValue::U16(words.into()),
+    );
+    let attrs = read_attributes(&obj).unwrap();
+    let frame = decode_frame(&obj, &attrs, 0).unwrap();
+    assert_eq!(frame.values, vec![0, 1, 0x800, 0xFFF]);
+    let image =
+        crate::modality::pipeline::to_print_ready(&attrs, &frame, &Default::default()).unwrap();
+    assert_eq!(image.bits_stored, 12);
+    let samples: Vec<u16> = image
+        .pixels
+        .as_slice()
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    assert_eq!(samples, vec![0, 1, 0x800, 0xFFF]);
+}
+
+#[test]
+fn modality_rle_samples_are_unpacked_as_stored_from_high_bit() {
+    // PS3.5 G.2: RLE carries the whole 32-bit sample; 32/24/31 keeps bits 31..8.
+    let mut obj = file(
+        1,
+        1,
+        (32, 24, 31),
+        false,
+        1,
+        PrimitiveValue::U8(vec![0; 4].into()),
+    );
+    let mut fragment = vec![0u8; 64];
+    for (i, v) in [4u32, 64, 66, 68, 70].iter().enumerate() {
+        fragment[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    // One literal byte a segment (PackBits header 0), most significant byte first.
+    fragment.extend([0, 0xAB, 0, 0xCD, 0, 0xEF, 0, 0x12]);
+    obj.put(dicom_object::mem::InMemElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        dicom_core::value::Value::from(dicom_core::value::PixelFragmentSequence::new(
+            Vec::<u32>::new(),
+            vec![fragment],
+        )),
+    ));
+    obj.update_meta(|meta| meta.transfer_syntax = "1.2.840.10008.1.2.5".into());
+    let attrs = read_attributes(&obj).unwrap();
+    let frame = decode_frame(&obj, &attrs, 0).unwrap();
+    assert_eq!(frame.values, vec![0xAB_CDEF]);
+}

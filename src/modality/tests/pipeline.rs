@@ -377,7 +377,8 @@ fn image_pixel_attributes_out_of_bounds_are_invalid_and_named() {
         ),
         (Box::new(|a| a.bits_stored = 17), "Bits Stored"),
         (Box::new(|a| a.bits_allocated = 0), "Bits Allocated"),
-        (Box::new(|a| a.high_bit = 15), "High Bit"),
+        (Box::new(|a| a.high_bit = 16), "High Bit"),
+        (Box::new(|a| a.high_bit = 10), "High Bit"),
         (Box::new(|a| a.samples_per_pixel = 3), "Samples per Pixel"),
         (
             Box::new(|a| {
@@ -590,4 +591,13 @@ fn a_frame_larger_than_its_value_range_goes_through_a_table_with_the_same_result
     assert_eq!(u16s(&image), expected);
     // Stored 0 → -100: 4095 / (1 + e^(400/60)) = 5.2.
     assert_eq!(u16s(&image)[30], 5);
+}
+
+#[test]
+fn high_bit_above_bits_stored_minus_1_is_printable() {
+    // PS3.5 8.1.1 allows 16/12/15: decode has right-aligned the stored bits already.
+    let mut attrs = mono(2, 2, 16, 12);
+    attrs.high_bit = 15;
+    let image = run(&attrs, vec![0, 1, 2048, 4095]).unwrap();
+    assert_eq!(u16s(&image), vec![0, 1, 2048, 4095]);
 }
