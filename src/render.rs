@@ -129,11 +129,14 @@ pub fn build_film(
     }
     let mut color = false;
     let mut image_boxes = Vec::new();
+    let mut budget = crate::modality::ImageBudget::default();
     for path in &req.images {
         let images =
-            crate::modality::load_file(path, &req.image).map_err(|e| RenderError::Image {
-                path: path.clone(),
-                message: e.to_string(),
+            crate::modality::load_file_within(path, &req.image, &mut budget).map_err(|e| {
+                RenderError::Image {
+                    path: path.clone(),
+                    message: e.to_string(),
+                }
             })?;
         for image in images {
             color |= image.photometric == crate::film::Photometric::Rgb;

@@ -24,8 +24,9 @@ use dicom_object::mem::InMemElement;
 /// any modality's frame and below what would take the machine down.
 pub const MAX_FRAME_SAMPLES: u64 = 1 << 27;
 
-/// Most samples of all frames together: 2^32, e.g. 1 000 frames of 2 048² RGB. Frames
-/// are decoded one at a time, so this bounds the work a file may ask for, not memory.
+/// Most samples of all frames together: 2^32, e.g. 1 000 frames of 2 048² RGB: the work
+/// a file may declare. The memory the decoded frames take is bounded by
+/// [`super::MAX_IMAGE_BYTES`], checked frame by frame.
 pub const MAX_TOTAL_SAMPLES: u64 = 1 << 32;
 
 /// Most entries a LUT Descriptor may declare: its first value is 16 bits, 0 meaning
@@ -525,8 +526,19 @@ fn pixel_aspect_ratio(obj: &InMemDicomObject) -> Result<Option<(u32, u32)>, Moda
     };
     match element.to_multi_int::<u32>().ok().as_deref() {
         Some(&[v, h]) if v > 0 && h > 0 => Ok(Some((v, h))),
-        _ => Err(invalid(format!("{} is not two numbers above 0", name(tag)))),
+        // It only shapes the pixels: a malformed one is no reason to refuse the image.
+        _ => Ok(ignored_geometry(tag)),
     }
+}
+
+/// A malformed optional geometry attribute: logged and left out, so the pixels are
+/// taken as square (what a viewer does too).
+fn ignored_geometry<T>(tag: dicom_core::Tag) -> Option<T> {
+    tracing::warn!(
+        "{} is not two numbers above 0: pixels taken as square",
+        name(tag)
+    );
+    None
 }
 
 /// Pixel Spacing (0028,0030), else Imager Pixel Spacing (0018,1164), else the Pixel
@@ -542,12 +554,14 @@ fn pixel_spacing(
         (measures, tags::PIXEL_SPACING),
     ];
     for (source, tag) in sources {
-        let Some(values) = source.map(|s| floats(s, tag)).transpose()?.flatten() else {
-            continue;
+        let values = match source.map(|s| floats(s, tag)).transpose() {
+            Ok(Some(Some(values))) => values,
+            Ok(_) => continue,
+            Err(_) => return Ok(ignored_geometry(tag)),
         };
         return match values.as_slice() {
             &[row, column] if row > 0.0 && column > 0.0 => Ok(Some((row, column))),
-            _ => Err(invalid(format!("{} is not two numbers above 0", name(tag)))),
+            _ => Ok(ignored_geometry(tag)),
         };
     }
     Ok(None)

@@ -190,7 +190,7 @@ pub struct ImageOptions {
     #[arg(long, value_parser = Window::parse_arg, allow_hyphen_values = true)]
     pub window: Option<Window>,
     /// Which of the file's windows or VOI LUTs to use, from 1 (default: the first).
-    #[arg(long = "voi")]
+    #[arg(long = "voi", conflicts_with = "window")]
     pub voi_index: Option<usize>,
 }
 
@@ -203,6 +203,39 @@ pub const MAX_FILE_BYTES: u64 = 2 << 30;
 pub fn load_file(
     path: &Path,
     options: &ImageOptions,
+) -> Result<Vec<crate::film::Image>, ModalityError> {
+    load_file_within(path, options, &mut ImageBudget::default())
+}
+
+/// Most bytes of print-ready images one `render` or `print` holds: 1 GiB, e.g. 128
+/// frames of 2048² at 12 bits. A few-MB RLE file can declare thousands of large frames;
+/// each is checked against what is left before it is decoded.
+pub const MAX_IMAGE_BYTES: u64 = 1 << 30;
+
+/// What is left of [`MAX_IMAGE_BYTES`] for the files of one command.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageBudget(u64);
+
+impl Default for ImageBudget {
+    fn default() -> Self {
+        ImageBudget(MAX_IMAGE_BYTES)
+    }
+}
+
+impl ImageBudget {
+    /// A budget of `bytes` (tests; the commands use [`MAX_IMAGE_BYTES`]).
+    pub fn with_bytes(bytes: u64) -> Self {
+        ImageBudget(bytes)
+    }
+}
+
+/// [`load_file`], taking each frame's print-ready bytes (rows × columns × 2 for gray,
+/// × 3 for colour) from `budget` before decoding it, so that the files of one command
+/// share one bound.
+pub fn load_file_within(
+    path: &Path,
+    options: &ImageOptions,
+    budget: &mut ImageBudget,
 ) -> Result<Vec<crate::film::Image>, ModalityError> {
     let obj = open(path)?;
     let attrs = attributes::read_attributes(&obj)?;
@@ -218,8 +251,18 @@ pub fn load_file(
             )));
         }
     };
+    let frame_bytes = u64::from(attrs.rows)
+        * u64::from(attrs.columns)
+        * if attrs.samples_per_pixel == 1 { 2 } else { 3 };
     frames
         .map(|index| {
+            budget.0 = budget.0.checked_sub(frame_bytes).ok_or_else(|| {
+                ModalityError::Options(format!(
+                    "frame {}: the images would pass {} MiB, the most one command prints; choose frames with --frame",
+                    index + 1,
+                    MAX_IMAGE_BYTES >> 20
+                ))
+            })?;
             let frame = decode::decode_frame(&obj, &attrs, index)?;
             pipeline::to_print_ready(&attrs, &frame, options)
         })

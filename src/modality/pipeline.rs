@@ -21,9 +21,7 @@ use super::{
 use crate::film::{Image, Photometric, Pixels};
 use std::borrow::Cow;
 
-/// Most samples a frame may hold (rows × columns × samples): 2^28, i.e. a 16384² frame,
-/// bounded before anything is allocated for it.
-pub const MAX_FRAME_SAMPLES: u64 = 1 << 28;
+use super::attributes::MAX_FRAME_SAMPLES;
 
 /// Largest value of either side of the Pixel Aspect Ratio an image box takes (the
 /// limit `parse_image` applies to image boxes).

@@ -6,7 +6,12 @@
 /// values; an error says which segment is wrong.
 pub fn expand(words: &[u16], entries: usize) -> Result<Vec<u16>, String> {
     let mut out = Vec::with_capacity(entries.min(1 << 16));
-    expand_into(words, usize::MAX, entries, true, &mut out)?;
+    // Every segment read, at any level, costs a step: an indirect segment repeating up to
+    // 65,535 segments of no entries would otherwise cost its length again and again
+    // (quadratic work from a small file). A valid table needs at most one segment per
+    // word of data and one per entry.
+    let mut steps = words.len() + entries;
+    expand_into(words, usize::MAX, entries, true, &mut out, &mut steps)?;
     if out.len() != entries {
         return Err(format!(
             "the segments make {} entries, the descriptor {entries}",
@@ -16,18 +21,22 @@ pub fn expand(words: &[u16], entries: usize) -> Result<Vec<u16>, String> {
     Ok(out)
 }
 
-/// Appends the first `segments` segments of `words` to `out`. Indirect segments may not
-/// nest (`indirect_allowed`), which bounds the work to one level of copying.
+/// Appends the first `segments` segments of `words` to `out`, each costing one of
+/// `steps`. Indirect segments may not nest (`indirect_allowed`).
 fn expand_into(
     words: &[u16],
     segments: usize,
     entries: usize,
     indirect_allowed: bool,
     out: &mut Vec<u16>,
+    steps: &mut usize,
 ) -> Result<(), String> {
     let mut at = 0;
     let mut done = 0;
     while at < words.len() && done < segments {
+        *steps = steps
+            .checked_sub(1)
+            .ok_or("the segments repeat more than the table's size allows")?;
         let word = |i: usize| {
             words
                 .get(at + i)
@@ -69,7 +78,7 @@ fn expand_into(
                 let from = words
                     .get(offset..)
                     .ok_or_else(|| format!("indirect segment {} points past the data", done + 1))?;
-                expand_into(from, length, entries, false, out)?;
+                expand_into(from, length, entries, false, out, steps)?;
                 at += 4;
             }
             other => return Err(format!("segment {} has opcode {other}", done + 1)),
@@ -98,6 +107,20 @@ mod tests {
         assert_eq!(expand(&words, 7).unwrap(), vec![0, 10, 20, 30, 40, 0, 10]);
         assert!(expand(&words, 6).is_err(), "more entries than declared");
         assert!(expand(&[1, 2, 5], 2).is_err(), "linear first");
+        // Many indirect segments, each repeating 65,535 segments of no entries: refused
+        // after a bounded number of steps, not 10^9 of them.
+        let mut crafted: Vec<u16> = Vec::new();
+        for _ in 0..16_000 {
+            crafted.extend([2, u16::MAX, 0, 0]);
+        }
+        let empties = crafted.len() as u16;
+        // Each points at the empty segments after the list.
+        for i in (0..crafted.len()).step_by(4) {
+            crafted[i + 2] = empties;
+        }
+        crafted.extend(std::iter::repeat_n([0u16, 0], 65_535).flatten());
+        let err = expand(&crafted, 256).unwrap_err();
+        assert!(err.contains("repeat"), "{err}");
         assert!(expand(&[7, 1, 0], 1).is_err(), "unknown opcode");
     }
 }

@@ -213,3 +213,32 @@ fn modality_absurd_frame_counts_are_refused_before_decoding() {
         Err(ModalityError::Unsupported(_))
     ));
 }
+
+#[test]
+fn modality_malformed_geometry_is_left_out_not_refused() {
+    let mut obj = image(false);
+    obj.put(DataElement::new(
+        tags::PIXEL_ASPECT_RATIO,
+        VR::IS,
+        PrimitiveValue::from("0\\0"),
+    ));
+    obj.put(DataElement::new(
+        tags::PIXEL_SPACING,
+        VR::DS,
+        PrimitiveValue::from("0.5\\0.25\\1"),
+    ));
+    let attrs = read_attributes(&obj).expect("a malformed aspect does not refuse the image");
+    assert_eq!(
+        (attrs.pixel_aspect_ratio, attrs.pixel_spacing),
+        (None, None)
+    );
+    obj.put(DataElement::new(
+        tags::PIXEL_SPACING,
+        VR::DS,
+        PrimitiveValue::from("0.5\\0.25"),
+    ));
+    assert_eq!(
+        read_attributes(&obj).unwrap().pixel_spacing,
+        Some((0.5, 0.25))
+    );
+}

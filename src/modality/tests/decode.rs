@@ -195,3 +195,43 @@ fn modality_rle_samples_are_unpacked_as_stored_from_high_bit() {
     let frame = decode_frame(&obj, &attrs, 0).unwrap();
     assert_eq!(frame.values, vec![0xAB_CDEF]);
 }
+
+#[test]
+fn modality_frames_beyond_the_image_budget_are_refused_before_decoding() {
+    // Three 4×4 frames of 8 bits: 32 print-ready bytes each counted (2 a gray pixel).
+    let obj = file(
+        4,
+        4,
+        (8, 8, 7),
+        false,
+        3,
+        PrimitiveValue::U8(vec![7; 48].into()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("three.dcm");
+    obj.write_to_file(&path).unwrap();
+    let options = crate::modality::ImageOptions::default();
+    let mut budget = crate::modality::ImageBudget::with_bytes(2 * 32);
+    match crate::modality::load_file_within(&path, &options, &mut budget) {
+        Err(ModalityError::Options(m)) => assert!(m.contains("frame 3"), "{m}"),
+        other => panic!("the third frame passes the budget: {other:?}"),
+    }
+    // The budget is shared: two frames fit in a fresh one, then nothing more.
+    let mut budget = crate::modality::ImageBudget::with_bytes(2 * 32);
+    let one = crate::modality::ImageOptions {
+        frame: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(
+        crate::modality::load_file_within(&path, &one, &mut budget)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(crate::modality::load_file_within(&path, &one, &mut budget).is_ok());
+    assert!(crate::modality::load_file_within(&path, &one, &mut budget).is_err());
+    assert_eq!(
+        crate::modality::load_file(&path, &options).unwrap().len(),
+        3
+    );
+}

@@ -203,8 +203,9 @@ pub fn print_files(request: &PrintRequest, out: &mut dyn Write) -> Result<Printe
         ));
     }
     let mut images = Vec::new();
+    let mut budget = crate::modality::ImageBudget::default();
     for path in &args.files {
-        let loaded = crate::modality::load_file(path, &args.image)
+        let loaded = crate::modality::load_file_within(path, &args.image, &mut budget)
             .map_err(|e| PrintError::Input(format!("{}: {e}", path.display())))?;
         images.extend(loaded);
     }
