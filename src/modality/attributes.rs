@@ -361,26 +361,20 @@ fn voi(
         Some("LINEAR_EXACT") => VoiFunction::LinearExact,
         Some("SIGMOID") => VoiFunction::Sigmoid,
         Some(other) => {
-            return Err(invalid(format!(
-                "{} {other:?}: LINEAR, LINEAR_EXACT or SIGMOID",
+            // LINEAR is the function when none is given (PS3.3 C.11.2.1.3); an unknown
+            // one must not make the image unprintable, least of all with --window.
+            tracing::warn!(
+                "{} {other:?} unknown (LINEAR, LINEAR_EXACT or SIGMOID): LINEAR used",
                 name(tags::VOILUT_FUNCTION)
-            )));
+            );
+            VoiFunction::Linear
         }
     };
+    // Widths are checked (PS3.3 C.11.2.1.2) only for the window the pipeline chooses
+    // (`voi::check_file_window`): a bad second window, or any with --window, is no
+    // reason to refuse the image.
     let mut windows = Vec::with_capacity(centers.len());
     for (i, (&center, &width)) in centers.iter().zip(&widths).enumerate() {
-        // PS3.3 C.11.2.1.2: width ≥ 1 for LINEAR, > 0 otherwise.
-        let least_ok = match voi_function {
-            VoiFunction::Linear => width >= 1.0,
-            _ => width > 0.0,
-        };
-        if !least_ok {
-            return Err(invalid(format!(
-                "{} value {} is {width}: at least 1 for LINEAR, above 0 otherwise",
-                name(tags::WINDOW_WIDTH),
-                i + 1
-            )));
-        }
         let explanation = explanations.get(i).cloned().unwrap_or_default();
         windows.push((Window { center, width }, explanation));
     }

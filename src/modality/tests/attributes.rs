@@ -242,3 +242,27 @@ fn modality_malformed_geometry_is_left_out_not_refused() {
         Some((0.5, 0.25))
     );
 }
+
+#[test]
+fn modality_a_bad_second_window_or_unknown_function_does_not_refuse_the_image() {
+    let mut obj = image(false);
+    obj.put(DataElement::new(
+        tags::WINDOW_CENTER,
+        VR::DS,
+        PrimitiveValue::from("40\\40"),
+    ));
+    obj.put(DataElement::new(
+        tags::WINDOW_WIDTH,
+        VR::DS,
+        PrimitiveValue::from("400\\0"),
+    ));
+    obj.put(DataElement::new(
+        tags::VOILUT_FUNCTION,
+        VR::CS,
+        PrimitiveValue::from("GAMMA"),
+    ));
+    let attrs = read_attributes(&obj).expect("read; the chosen window is checked later");
+    assert_eq!(attrs.voi_function, crate::modality::VoiFunction::Linear);
+    assert_eq!(attrs.windows.len(), 2);
+    assert_eq!(attrs.windows[1].0.width, 0.0);
+}
