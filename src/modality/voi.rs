@@ -35,16 +35,13 @@ pub fn check_window(function: VoiFunction, window: Window) -> Result<(), String>
 /// x ≤ c − 0.5 − (w−1)/2 → y_min; x > c − 0.5 + (w−1)/2 → y_max;
 /// else ((x − (c − 0.5)) / (w−1) + 0.5) × (y_max − y_min) + y_min.
 /// A width of 1 is a threshold at c − 0.5 (the middle branch is empty).
+/// That is LINEAR_EXACT of the window (c − 0.5, w − 1), boundaries included.
 pub fn linear(x: f64, window: Window, y_max: f64) -> f64 {
-    let c = window.center - 0.5;
-    let w = window.width - 1.0;
-    if x <= c - w / 2.0 {
-        0.0
-    } else if x > c + w / 2.0 {
-        y_max
-    } else {
-        ((x - c) / w + 0.5) * y_max
-    }
+    let shifted = Window {
+        center: window.center - 0.5,
+        width: window.width - 1.0,
+    };
+    linear_exact(x, shifted, y_max)
 }
 
 /// LINEAR_EXACT, PS3.3 C.11.2.1.3.2: x ≤ c − w/2 → y_min; x > c + w/2 → y_max;

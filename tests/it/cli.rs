@@ -2,6 +2,7 @@
 //! flags override the file.
 
 use crate::common;
+use crate::common::filmd;
 use crate::common::harness::{Test, trials};
 
 use std::process::Command;
@@ -13,18 +14,6 @@ pub fn tests() -> Vec<Test> {
         render_composes_dicom_files_to_pdf_and_png,
         sigterm_stops_accepting_lets_associations_finish_then_exits,
     ]
-}
-
-fn filmd(args: &[&str]) -> (i32, String, String) {
-    let out = common::output_within(
-        Command::new(env!("CARGO_BIN_EXE_filmd")).args(args),
-        common::PEER_DEADLINE,
-    );
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
 }
 
 fn check_config_accepts_a_good_file_and_names_bad_keys() {

@@ -5,12 +5,13 @@
 
 use crate::common;
 use crate::common::dcmtk_peers::dcmtk;
+use crate::common::filmd;
 use crate::common::harness::{Test, trials};
 use crate::common::ipp_peers::{free_port, log_file, stop_child};
 use crate::common::pacs_peers::{on_loopback, wait_ports};
 use dicom_object::InMemDicomObject;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 pub fn tests() -> Vec<Test> {
     trials![
@@ -23,19 +24,6 @@ pub fn tests() -> Vec<Test> {
         #[needs(DcmtkStore)]
         dcmprscp_stores_a_print_object_for_each_film,
     ]
-}
-
-/// Runs `filmd ARGS`: (exit status, stdout, stderr).
-fn filmd(args: &[&str]) -> (i32, String, String) {
-    let out = common::output_within(
-        Command::new(env!("CARGO_BIN_EXE_filmd")).args(args),
-        common::PEER_DEADLINE,
-    );
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
 }
 
 /// Writes a Secondary Capture file holding `item` (an image pixel item) as Part 10.

@@ -311,6 +311,20 @@ pub fn repo_root() -> PathBuf {
 /// running two peers still stops with their stacks before nextest's 5-minute limit.
 pub const PEER_DEADLINE: Duration = Duration::from_secs(150);
 
+/// Runs the `filmd` binary with `args` within [`PEER_DEADLINE`]: (exit status, stdout,
+/// stderr).
+pub fn filmd(args: &[&str]) -> (i32, String, String) {
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_filmd")).args(args),
+        PEER_DEADLINE,
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
 /// Runs `cmd` to completion like [`Command::output`], but never for longer than
 /// `deadline`: a peer that hangs (a deadlocked SCU, a printer that never answers) is
 /// sent SIGUSR1, so the Python peers print every thread's stack (faulthandler), then
