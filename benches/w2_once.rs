@@ -112,7 +112,8 @@ fn measure(options: &Options, images: &[Image]) -> Result<()> {
         println!("run {run}: compose + compress + PDF {:.1} ms", ms(total));
         totals.push(total);
         if let (Some(raw), 1) = (&options.raw, run) {
-            std::fs::write(raw, &page.pixels)
+            // The PDF's page is never held whole: compose it again to write it.
+            std::fs::write(raw, compose(&film, &device).pixels)
                 .with_context(|| format!("writing {}", raw.display()))?;
         }
         last = (page.width_px, page.height_px, pdf);

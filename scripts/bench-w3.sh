@@ -89,35 +89,65 @@ args=(--port "$port" --called-ae FILMD --associations "$ASSOCS" --films "$FILMS"
   --timeout 300 --connect-timeout 60 --json)
 echo "filmd: $LOADGEN ${args[*]}  (load $(load))"
 rc=0
+# The machine's CPU ticks (user, nice, system, irq, softirq, steal) and idle (idle, iowait)
+# over the run, from /proc/stat's first line.
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
+read -r busy0 idle0 < <(machine_ticks)
 t0=$(now)
-"$LOADGEN" "${args[@]}" >"$work/loadgen.json" || rc=$?
+/usr/bin/time -f '%U %S' -o "$work/loadgen-cpu.txt" "$LOADGEN" "${args[@]}" >"$work/loadgen.json" || rc=$?
 t_ack=$(now)
 # Only acknowledged films make PDFs.
 want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["films_ok"])' "$work/loadgen.json")
 pdfs=0
+# Counted with a glob, not find | wc: the polling forks nothing, so it takes next to no CPU
+# from the cores it measures.
+shopt -s nullglob
 for _ in $(seq 60000); do
-  pdfs=$( (find "$d/data/pdf" -maxdepth 1 -name '*.pdf' 2>/dev/null || true) | wc -l)
+  pdf_files=("$d"/data/pdf/*.pdf)
+  pdfs=${#pdf_files[@]}
   [ "$pdfs" -ge "$want" ] && break
   kill -0 "$filmd_pid" 2>/dev/null || break
-  sleep 0.05
+  sleep 0.02
 done
+shopt -u nullglob
 t1=$(now)
+read -r busy1 idle1 < <(machine_ticks)
+# filmd's threads: the spool's compose threads (and the helpers a composition starts,
+# which have exited: the process total less its live threads) against everything else
+# (intake: tokio's workers, SQLite, the payloads).
+compose_ticks=0
+other_ticks=0
+live_ticks=0
+for task in /proc/"$filmd_pid"/task/*; do
+  read -r comm ticks < <(sed 's/^[0-9]* (\(.*\)) /\1 /' "$task/stat" | awk '{print $1, $13 + $14}') || continue
+  live_ticks=$((live_ticks + ticks))
+  case "$comm" in
+    spool-compose*) compose_ticks=$((compose_ticks + ticks)) ;;
+    *) other_ticks=$((other_ticks + ticks)) ;;
+  esac
+done
 hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$filmd_pid/status")
 # filmd's own CPU time (utime + stime, fields 14 and 15 after the command name).
 cpu_ticks=$(sed 's/^.*) //' "/proc/$filmd_pid/stat" | awk '{print $12 + $13}')
-cpu_s=$(awk "BEGIN{print $cpu_ticks / $(getconf CLK_TCK)}")
+hz=$(getconf CLK_TCK)
+cpu_s=$(awk "BEGIN{print $cpu_ticks / $hz}")
+compose_s=$(awk "BEGIN{print ($compose_ticks + $cpu_ticks - $live_ticks) / $hz}")
+intake_s=$(awk "BEGIN{print $other_ticks / $hz}")
+machine_busy_s=$(awk "BEGIN{print ($busy1 - $busy0) / $hz}")
+machine_idle_s=$(awk "BEGIN{print ($idle1 - $idle0) / $hz}")
+loadgen_s=$(awk '{print $1 + $2}' "$work/loadgen-cpu.txt" 2>/dev/null || echo 0)
 kill "$filmd_pid"
 wait "$filmd_pid" || true
 filmd_pid=""
-echo "{\"loadgen_exit\": $rc, \"outputs\": $pdfs, \"ack_s\": $(awk "BEGIN{print $t_ack - $t0}"), \"e2e_s\": $(awk "BEGIN{print $t1 - $t0}"), \"peak_rss_kib\": $hwm, \"filmd_cpu_s\": $cpu_s}" \
+echo "{\"loadgen_exit\": $rc, \"outputs\": $pdfs, \"ack_s\": $(awk "BEGIN{print $t_ack - $t0}"), \"e2e_s\": $(awk "BEGIN{print $t1 - $t0}"), \"peak_rss_kib\": $hwm, \"filmd_cpu_s\": $cpu_s, \"compose_s\": $compose_s, \"intake_s\": $intake_s, \"loadgen_s\": ${loadgen_s:-0}, \"machine_busy_s\": $machine_busy_s, \"machine_idle_s\": $machine_idle_s}" \
   >"$work/extra.json"
 
 echo "CPU limit: $W3CPU --films $CPU_FILMS  (load $(load))"
 "$W3CPU" --films "$CPU_FILMS" | tee "$work/cpu.txt"
 
-python3 - "$work" "$((ASSOCS * FILMS))" <<'EOF'
+python3 - "$work" "$((ASSOCS * FILMS))" "$(nproc)" <<'EOF'
 import json, sys
-work, want = sys.argv[1], int(sys.argv[2])
+work, want, cores = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with open(f"{work}/loadgen.json") as f:
     r = json.load(f)
 with open(f"{work}/extra.json") as f:
@@ -139,6 +169,21 @@ print(f"| {r['films_ok']}/{r['films_failed']} | {r['ack_s']:.1f} s | {r['n_actio
       f"| {sustained:.2f} | {limit:.2f} ({float(cpu['cpu_ms_per_film']):.1f} ms) "
       f"| {100 * sustained / limit:.0f}% | {1000 * r['filmd_cpu_s'] / served:.0f} ms, {busy:.2f} "
       f"| {r['peak_rss_kib'] / 1024:.0f} MiB |")
+# Where the cores went between the load generator's start and the last PDF: core-seconds
+# (cores x seconds) of filmd's compose threads, of the rest of filmd (intake), of the load
+# generator, of everything else (the kernel's own threads: ext4's journal, writeback; this
+# script), and idle, each as a share of all of them.
+total = cores * r["e2e_s"]
+if total > 0 and r["machine_busy_s"] + r["machine_idle_s"] > 0:
+    other = max(r["machine_busy_s"] - r["filmd_cpu_s"] - r["loadgen_s"], 0)
+    print()
+    print("| core-seconds | filmd compose | filmd intake | load generator | other | idle |")
+    print("|---|---|---|---|---|---|")
+    cells = [r["compose_s"], r["intake_s"], r["loadgen_s"], other, r["machine_idle_s"]]
+    print(f"| {total:.1f} | " + " | ".join(f"{c:.2f} ({100 * c / total:.0f}%)" for c in cells) + " |")
+    print(f"compose per film {1000 * r['compose_s'] / served:.1f} ms, intake per film "
+          f"{1000 * r['intake_s'] / served:.1f} ms, load generator per film "
+          f"{1000 * r['loadgen_s'] / served:.1f} ms")
 if r["failures"] or r["warnings"] or r["association_errors"] or r["loadgen_exit"]:
     print(f"load generator: exit {r['loadgen_exit']}, failures {r['failures']}, "
           f"warnings {r['warnings']}, association errors {r['association_errors']}")

@@ -7,7 +7,7 @@ use crate::film::AnnotationFormats;
 use crate::film::custom::CustomLayouts;
 use crate::film::{
     AreaDensity, Device, DisplayFormat, Film, FilmSize, ImageBox, Magnification, Medium,
-    Orientation, Page, Polarity, PresentationLut,
+    Orientation, PageShape, Polarity, PresentationLut,
 };
 use std::path::{Path, PathBuf};
 
@@ -233,7 +233,7 @@ pub fn render(
     custom: &CustomLayouts,
     formats: &AnnotationFormats,
     output: &Path,
-) -> Result<Page, RenderError> {
+) -> Result<PageShape, RenderError> {
     let (film, device) = build_film(req, queue, custom, formats)?;
     let out_err = |message: String| RenderError::Output {
         path: output.to_path_buf(),

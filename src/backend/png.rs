@@ -7,7 +7,7 @@
 //! becomes a PNG without being compressed again.
 
 use super::deflate::zlib_predicted;
-use crate::film::Page;
+use crate::film::{Page, PageShape};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PngError {
@@ -27,13 +27,13 @@ const IDAT_BYTES: usize = 1 << 20;
 pub fn encode_png(page: &Page) -> Result<Vec<u8>, PngError> {
     let row_bytes = page.width_px as usize * usize::from(page.channels);
     let image = zlib_predicted(&page.pixels, row_bytes, usize::from(page.channels));
-    png_from_zlib(page, &image)
+    png_from_zlib(&page.shape(), &image)
 }
 
 /// A PNG file of `page`'s size, colour and resolution whose image data is `image`: the zlib
 /// stream of the page's PNG-filtered rows ([`super::deflate`]). The pixels of `page` are
 /// not read.
-pub fn png_from_zlib(page: &Page, image: &[u8]) -> Result<Vec<u8>, PngError> {
+pub fn png_from_zlib(page: &PageShape, image: &[u8]) -> Result<Vec<u8>, PngError> {
     // Colour type 0 (gray) or 2 (RGB), PNG spec §11.2.2.
     let color_type = match page.channels {
         1 => 0u8,

@@ -381,3 +381,38 @@ pub struct Page {
     pub channels: u8,
     pub pixels: Vec<u8>,
 }
+
+impl Page {
+    /// The page's size, resolution and colour.
+    pub fn shape(&self) -> PageShape {
+        PageShape {
+            width_px: self.width_px,
+            height_px: self.height_px,
+            width_pt: self.width_pt,
+            height_pt: self.height_pt,
+            dpi: self.dpi,
+            channels: self.channels,
+        }
+    }
+}
+
+/// A page's size, resolution and colour without its pixels: what an encoder needs to
+/// describe a page that was handed to it strip by strip and never held whole
+/// ([`compose_streamed`](super::compose::compose_streamed)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PageShape {
+    pub width_px: u32,
+    pub height_px: u32,
+    pub width_pt: f64,
+    pub height_pt: f64,
+    pub dpi: u32,
+    /// 1 (gray) or 3 (RGB).
+    pub channels: u8,
+}
+
+impl PageShape {
+    /// Bytes of one row of pixels.
+    pub fn row_bytes(&self) -> usize {
+        self.width_px as usize * usize::from(self.channels)
+    }
+}

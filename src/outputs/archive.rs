@@ -6,8 +6,9 @@
 use crate::backend::deflate::{compress_strip, zlib_from_strips};
 use crate::backend::pdf::{DocumentInfo, FilmMetadata, PdfBuilder};
 use crate::data_dir::DataDir;
-use crate::film::compose::{compose_with, page_channels};
-use crate::film::{Device, Film, Page};
+use crate::film::compose::{compose_streamed, page_channels, page_shape};
+use crate::film::preview::StripPreview;
+use crate::film::{Device, Film, Page, PageShape};
 use crate::metrics::Metrics;
 use crate::spool::{Composed, DeliveryError, PrintJob, QueueOutputs, write_durably};
 use std::fs;
@@ -67,11 +68,10 @@ impl QueueOutputs for PdfArchive {
     }
 }
 
-/// Writes the preview PNG of film `n` (0-based) of `job`; a failure is logged, never
-/// fatal.
-pub(crate) fn write_preview(data: &DataDir, job: &PrintJob, n: usize, page: &Page) {
-    let small = crate::film::preview::preview(page, PREVIEW_SIDE);
-    let result = crate::backend::png::encode_png(&small)
+/// Writes `preview` ([`compose_preview`], [`compose_compressed_with_preview`]) as the
+/// preview PNG of film `n` (0-based) of `job`; a failure is logged, never fatal.
+pub(crate) fn write_preview(data: &DataDir, job: &PrintJob, n: usize, preview: &Page) {
+    let result = crate::backend::png::encode_png(preview)
         .map_err(|e| e.to_string())
         .and_then(|bytes| {
             fs::create_dir_all(data.previews()).map_err(|e| e.to_string())?;
@@ -85,14 +85,43 @@ pub(crate) fn write_preview(data: &DataDir, job: &PrintJob, n: usize, page: &Pag
 /// Composes `film` on `device` and compresses its image for a PDF page
 /// ([`PdfBuilder::add_compressed_page`]) or a PNG IDAT while it is composed: each strip of
 /// rows is PNG-filtered and deflated by the core that composed it, while it is still in
-/// that core's cache, and the strips are joined into one zlib stream.
-pub fn compose_compressed(film: &Film, device: &Device) -> (Page, Vec<u8>) {
+/// that core's cache, and the strips are joined into one zlib stream. The page itself is
+/// never held ([`compose_streamed`]).
+pub fn compose_compressed(film: &Film, device: &Device) -> (PageShape, Vec<u8>) {
     let channels = page_channels(film, device);
-    let (page, strips) = compose_with(film, device, |strip| {
+    let (shape, strips) = compose_streamed(film, device, |strip| {
         compress_strip(strip.rows, strip.row_bytes, channels)
     });
-    debug_assert_eq!(usize::from(page.channels), channels);
-    (page, zlib_from_strips(&strips))
+    debug_assert_eq!(usize::from(shape.channels), channels);
+    (shape, zlib_from_strips(&strips))
+}
+
+/// [`compose_compressed`] and the page's preview ([`PREVIEW_SIDE`]), made from the same
+/// strips while they are in the cache: a preview costs no second pass over the page.
+pub fn compose_compressed_with_preview(film: &Film, device: &Device) -> (PageShape, Vec<u8>, Page) {
+    let channels = page_channels(film, device);
+    let preview = StripPreview::new(&page_shape(film, device), PREVIEW_SIDE);
+    let (shape, strips) = compose_streamed(film, device, |strip| {
+        (
+            compress_strip(strip.rows, strip.row_bytes, channels),
+            preview.strip(strip.rows),
+        )
+    });
+    let (compressed, partial): (Vec<_>, Vec<_>) = strips.into_iter().unzip();
+    (
+        shape,
+        zlib_from_strips(&compressed),
+        preview.finish(partial),
+    )
+}
+
+/// The preview ([`PREVIEW_SIDE`]) of `film` on `device`, composed strip by strip without
+/// the page: for a queue whose only output is a PACS, which composes its films again
+/// when it stores them.
+pub fn compose_preview(film: &Film, device: &Device) -> Page {
+    let preview = StripPreview::new(&page_shape(film, device), PREVIEW_SIDE);
+    let (_, partial) = compose_streamed(film, device, |strip| preview.strip(strip.rows));
+    preview.finish(partial)
 }
 
 /// Composes every film of a job into one PDF/A document, page by page (each page is
@@ -108,10 +137,16 @@ pub fn job_pdf_copies(
         |e: crate::backend::pdf::PdfError| DeliveryError::Permanent(format!("PDF encoding: {e}"));
     let mut pdf = PdfBuilder::new().map_err(encoding)?;
     for (n, film) in job.films.iter().enumerate() {
-        let (page, image) = compose_compressed(film, &job.device);
-        pdf.add_compressed_page(&page, image).map_err(encoding)?;
-        if let Some(data) = previews {
-            write_preview(data, job, n, &page);
+        match previews {
+            Some(data) => {
+                let (shape, image, preview) = compose_compressed_with_preview(film, &job.device);
+                pdf.add_compressed_page(&shape, image).map_err(encoding)?;
+                write_preview(data, job, n, &preview);
+            }
+            None => {
+                let (shape, image) = compose_compressed(film, &job.device);
+                pdf.add_compressed_page(&shape, image).map_err(encoding)?;
+            }
         }
     }
     pdf.repeat_pages(copies.saturating_sub(1))

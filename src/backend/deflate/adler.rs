@@ -7,6 +7,7 @@ const ADLER_MOD: u32 = 65_521;
 /// Adler-32 (RFC 1950 8.2), arranged so the compiler can vectorise it: over a block of N
 /// bytes, a grows by Σx and b by N·a + Σ(N − j)·x_j. Per lane j, `sums` holds Σx_j and
 /// `prefix` the sum of `sums` at each block start, from which b is rebuilt per chunk.
+#[inline(always)]
 pub fn adler32(data: &[u8]) -> u32 {
     const LANES: usize = 32;
     // prefix[j] ≤ 255·BLOCKS²/2 must stay below 2^32.

@@ -33,6 +33,7 @@ impl Filter {
 /// Appends the tag byte and the filtered bytes of `row` to `out`. `above` is the raw row
 /// above, or `None` where there is none to use (a strip's first row): Up, Average and
 /// Paeth then fall back to Sub, which needs no row above.
+#[inline(always)]
 pub fn filter_row(filter: Filter, bpp: usize, above: Option<&[u8]>, row: &[u8], out: &mut Vec<u8>) {
     let filter = match (filter, above) {
         (Filter::Up | Filter::Average | Filter::Paeth, None) => Filter::Sub,
@@ -68,6 +69,7 @@ pub fn filter_row(filter: Filter, bpp: usize, above: Option<&[u8]>, row: &[u8], 
     }
 }
 
+#[inline(always)]
 fn sub(row: &[u8], bpp: usize, dst: &mut [u8]) {
     let n = row.len();
     dst[..bpp.min(n)].copy_from_slice(&row[..bpp.min(n)]);
@@ -80,6 +82,7 @@ fn sub(row: &[u8], bpp: usize, dst: &mut [u8]) {
 
 /// Paeth (PNG spec §9.4): the neighbour among a, b, c nearest to a + b − c, ties going to
 /// a, then b.
+#[inline(always)]
 fn paeth(row: &[u8], above: &[u8], bpp: usize, dst: &mut [u8]) {
     let n = row.len();
     // With no left neighbour a = c = 0 and the predictor is b.

@@ -72,7 +72,41 @@ pub fn compress_strip(rows: &[u8], row_bytes: usize, channels: usize) -> Compres
 }
 
 /// [`compress_strip`] with another filter for the rows after the first.
+///
+/// On an x86-64 CPU with AVX2 and BMI2 the whole coder is compiled a second time for them
+/// and chosen at run time: the filters and the checksum vectorise twice as wide, and the
+/// bit packing of the innermost loop shifts by a register without moving the count to
+/// CL (`shlx`, `shrx`). The bytes written are the same (tested).
 pub fn compress_strip_with(
+    rows: &[u8],
+    row_bytes: usize,
+    channels: usize,
+    filter: Filter,
+) -> CompressedStrip {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("bmi2") {
+        // SAFETY: the CPU has just reported AVX2 and BMI2.
+        return unsafe { compress_strip_avx2(rows, row_bytes, channels, filter) };
+    }
+    compress_strip_portable(rows, row_bytes, channels, filter)
+}
+
+/// [`compress_strip_portable`] compiled for AVX2 and BMI2: everything it calls on the hot
+/// path is `#[inline(always)]`, so that it is compiled here again with those features.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi2")]
+unsafe fn compress_strip_avx2(
+    rows: &[u8],
+    row_bytes: usize,
+    channels: usize,
+    filter: Filter,
+) -> CompressedStrip {
+    compress_strip_portable(rows, row_bytes, channels, filter)
+}
+
+/// The coder for any CPU: what [`compress_strip_with`] runs when it has no better.
+#[inline(always)]
+fn compress_strip_portable(
     rows: &[u8],
     row_bytes: usize,
     channels: usize,

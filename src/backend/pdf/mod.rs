@@ -19,7 +19,7 @@ use super::deflate::zlib_predicted;
 use super::icc;
 pub use super::pdfa::{DocumentInfo, FilmMetadata};
 use super::pdfa::{DocumentText, Identifiers, text_string, xmp_packet};
-use crate::film::Page;
+use crate::film::{Page, PageShape};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
 
 /// Name of each page's image in its resources.
@@ -89,7 +89,7 @@ impl PdfBuilder {
         check_size(self.kids.len(), page)?;
         let row_bytes = page.width_px as usize * usize::from(page.channels);
         let image = zlib_predicted(&page.pixels, row_bytes, usize::from(page.channels));
-        self.add_compressed_page(page, image)
+        self.add_compressed_page(&page.shape(), image)
     }
 
     /// Appends one page of `page`'s size and colour whose image is `image`: the zlib
@@ -97,7 +97,11 @@ impl PdfBuilder {
     /// [`super::deflate`] writes them), e.g. strips compressed while the page was composed
     /// and joined by [`zlib_from_strips`](super::deflate::zlib_from_strips). The stream is
     /// written as it is; the pixels of `page` are not read.
-    pub fn add_compressed_page(&mut self, page: &Page, image: Vec<u8>) -> Result<(), PdfError> {
+    pub fn add_compressed_page(
+        &mut self,
+        page: &PageShape,
+        image: Vec<u8>,
+    ) -> Result<(), PdfError> {
         let index = self.kids.len();
         let profile = match page.channels {
             1 => self.profile(1)?,
@@ -223,7 +227,7 @@ fn check_size(index: usize, page: &Page) -> Result<(), PdfError> {
 fn add_page(
     doc: &mut Document,
     parent: ObjectId,
-    page: &Page,
+    page: &PageShape,
     data: Vec<u8>,
     color_space: Vec<Object>,
 ) -> Result<ObjectId, PdfError> {

@@ -30,7 +30,7 @@ mod plan;
 mod tests;
 
 use super::layout::{Bounds, PrintableArea};
-use super::model::{Device, Film, Image, ImageBox, Magnification, Page};
+use super::model::{Device, Film, Image, ImageBox, Magnification, Page, PageShape};
 use super::placement::{self, Placement, Request};
 use super::size::{MM_PER_INCH, PageGeometry};
 use std::sync::{Mutex, PoisonError};
@@ -142,6 +142,37 @@ fn threads() -> usize {
         .min(MAX_THREADS)
 }
 
+/// Composes `film` as [`compose_with`] does without ever holding the page: each strip is
+/// painted into a buffer of the thread that paints it, handed to `sink`, and the buffer
+/// is painted over by that thread's next strip. What the sink keeps of a strip (its
+/// compressed bytes, a preview's share) is all that is left of it.
+///
+/// Why: an encoder that takes strips needs no page. A 14×17 in page is 21 MB at 300 dpi
+/// and 86 MB at 600 dpi (three times that in colour); allocating it costs a page fault and
+/// the kernel's zeroing for every 4 KiB of it, writing it whole spills it from the cores'
+/// caches to memory, and a server composing three films at once holds three of them.
+/// A strip's buffer stays in its core's cache from painting to encoding.
+pub fn compose_streamed<T: Send>(
+    film: &Film,
+    device: &Device,
+    sink: impl Fn(Strip<'_>) -> T + Sync,
+) -> (PageShape, Vec<T>) {
+    compose_streamed_on(film, device, &sink, threads())
+}
+
+/// The size, resolution and colour of `film`'s page on `device`, before it is composed.
+pub fn page_shape(film: &Film, device: &Device) -> PageShape {
+    let geometry = PageGeometry::new(film.size, film.orientation, device.dpi);
+    PageShape {
+        width_px: geometry.width_px,
+        height_px: geometry.height_px,
+        width_pt: geometry.width_pt,
+        height_pt: geometry.height_pt,
+        dpi: device.dpi,
+        channels: page_channels(film, device) as u8,
+    }
+}
+
 /// [`compose_with`] on `threads` threads (the caller's included).
 fn compose_on<T: Send>(
     film: &Film,
@@ -149,11 +180,11 @@ fn compose_on<T: Send>(
     sink: &(impl Fn(Strip<'_>) -> T + Sync),
     threads: usize,
 ) -> (Page, Vec<T>) {
-    let geometry = PageGeometry::new(film.size, film.orientation, device.dpi);
-    let channels = page_channels(film, device);
-    let (width, height) = (geometry.width_px as usize, geometry.height_px as usize);
+    let shape = page_shape(film, device);
+    let (width, height) = (shape.width_px as usize, shape.height_px as usize);
+    let channels = usize::from(shape.channels);
     let plan = plan::Plan::new(film, device, (width, height, channels), threads);
-    let row_bytes = width * channels;
+    let row_bytes = shape.row_bytes();
     // Zeroed memory from the allocator: each page of it is first touched by the thread
     // that paints its strip.
     let mut pixels = vec![0u8; row_bytes * height];
@@ -173,15 +204,48 @@ fn compose_on<T: Send>(
         })
     });
     let page = Page {
-        width_px: geometry.width_px,
-        height_px: geometry.height_px,
-        width_pt: geometry.width_pt,
-        height_pt: geometry.height_pt,
-        dpi: device.dpi,
-        channels: channels as u8,
+        width_px: shape.width_px,
+        height_px: shape.height_px,
+        width_pt: shape.width_pt,
+        height_pt: shape.height_pt,
+        dpi: shape.dpi,
+        channels: shape.channels,
         pixels,
     };
     (page, results)
+}
+
+/// [`compose_streamed`] on `threads` threads (the caller's included).
+fn compose_streamed_on<T: Send>(
+    film: &Film,
+    device: &Device,
+    sink: &(impl Fn(Strip<'_>) -> T + Sync),
+    threads: usize,
+) -> (PageShape, Vec<T>) {
+    let shape = page_shape(film, device);
+    let (width, height) = (shape.width_px as usize, shape.height_px as usize);
+    let channels = usize::from(shape.channels);
+    let plan = plan::Plan::new(film, device, (width, height, channels), threads);
+    let row_bytes = shape.row_bytes();
+    if row_bytes == 0 {
+        return (shape, Vec::new());
+    }
+    let strips: Vec<usize> = (0..height.div_ceil(STRIP_ROWS)).collect();
+    let results = parallel_map_with(threads, strips, Vec::new, |buffer: &mut Vec<u8>, index| {
+        let first_row = index * STRIP_ROWS;
+        let len = STRIP_ROWS.min(height - first_row) * row_bytes;
+        // Zeroed once per thread: `paint` writes every byte of a strip.
+        buffer.resize(len, 0);
+        let rows = &mut buffer[..len];
+        plan.paint(rows, first_row);
+        sink(Strip {
+            index,
+            first_row,
+            row_bytes,
+            rows,
+        })
+    });
+    (shape, results)
 }
 
 /// `work` on every unit, on up to `threads` threads taking the next unit as they finish
@@ -191,12 +255,25 @@ fn parallel_map<U: Send, R: Send>(
     units: Vec<U>,
     work: impl Fn(U) -> R + Sync,
 ) -> Vec<R> {
+    parallel_map_with(threads, units, || (), |_, unit| work(unit))
+}
+
+/// [`parallel_map`] where each thread has a state of its own, made by `init` when the
+/// thread starts and handed to `work` with every unit it takes (a buffer to reuse).
+fn parallel_map_with<U: Send, R: Send, S>(
+    threads: usize,
+    units: Vec<U>,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, U) -> R + Sync,
+) -> Vec<R> {
     let count = units.len();
     if threads <= 1 || count <= 1 {
-        return units.into_iter().map(work).collect();
+        let mut state = init();
+        return units.into_iter().map(|u| work(&mut state, u)).collect();
     }
     let queue = Mutex::new(units.into_iter().enumerate());
     let worker = || {
+        let mut state = init();
         let mut done = Vec::new();
         loop {
             // A panicking unit cannot poison the queue: the lock is held only to pop.
@@ -204,7 +281,7 @@ fn parallel_map<U: Send, R: Send>(
             let Some((at, unit)) = next else {
                 return done;
             };
-            done.push((at, work(unit)));
+            done.push((at, work(&mut state, unit)));
         }
     };
     let mut all = std::thread::scope(|scope| {

@@ -598,3 +598,65 @@ fn annotation_text_cut_by_strip_boundaries_is_drawn_as_on_the_whole_page() {
     }
     assert!(whole == strips);
 }
+
+#[test]
+fn streamed_strips_are_the_page_on_any_number_of_threads() {
+    // Strips painted into reused per-thread buffers, the last one shorter, must be the
+    // rows of the page held whole: a buffer painted over must not keep a byte of the strip
+    // before it.
+    let dev = Device {
+        dpi: 100,
+        ..device()
+    };
+    for color in [false, true] {
+        let f = busy_film(color);
+        let page = compose(&f, &dev);
+        assert_ne!(
+            page.height_px as usize % STRIP_ROWS,
+            0,
+            "a short last strip"
+        );
+        for threads in [1, 2, 3, 7] {
+            let (shape, strips) = compose_streamed_on(
+                &f,
+                &dev,
+                &|strip: Strip<'_>| (strip.index, strip.first_row, strip.rows.to_vec()),
+                threads,
+            );
+            assert_eq!(shape, page.shape(), "{threads} threads");
+            assert_eq!(shape, page_shape(&f, &dev));
+            let mut joined = Vec::with_capacity(page.pixels.len());
+            for (i, (index, first_row, rows)) in strips.into_iter().enumerate() {
+                assert_eq!((index, first_row), (i, i * STRIP_ROWS));
+                joined.extend_from_slice(&rows);
+            }
+            assert!(joined == page.pixels, "{threads} threads, colour {color}");
+        }
+    }
+}
+
+#[test]
+fn a_preview_from_strips_is_the_preview_of_the_page() {
+    use crate::film::preview::{StripPreview, preview};
+    let dev = Device {
+        dpi: 100,
+        ..device()
+    };
+    for color in [false, true] {
+        let f = busy_film(color);
+        let page = compose(&f, &dev);
+        for side in [64, 333, 5000] {
+            let whole = preview(&page, side);
+            let strips = StripPreview::new(&page_shape(&f, &dev), side);
+            let (_, partial) =
+                compose_streamed_on(&f, &dev, &|s: Strip<'_>| strips.strip(s.rows), 3);
+            let from_strips = strips.finish(partial);
+            assert_eq!(from_strips, whole, "side {side}, colour {color}");
+            assert!(whole.width_px.max(whole.height_px) <= side);
+            assert!(
+                whole.pixels.iter().any(|&v| v != 255),
+                "not a white failure"
+            );
+        }
+    }
+}

@@ -381,8 +381,8 @@ impl QueueOutputs for WithPacs {
         }
         if let Some(data) = &self.previews {
             for (n, film) in job.films.iter().enumerate() {
-                let page = compose(film, &job.device);
-                crate::outputs::archive::write_preview(data, job, n, &page);
+                let preview = crate::outputs::archive::compose_preview(film, &job.device);
+                crate::outputs::archive::write_preview(data, job, n, &preview);
             }
         }
         Ok(Composed {
