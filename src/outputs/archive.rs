@@ -104,7 +104,7 @@ pub fn compose_compressed_with_preview(film: &Film, device: &Device) -> (PageSha
     let (shape, strips) = compose_streamed(film, device, |strip| {
         (
             compress_strip(strip.rows, strip.row_bytes, channels),
-            preview.strip(strip.rows),
+            preview.strip(strip.first_row, strip.rows),
         )
     });
     let (compressed, partial): (Vec<_>, Vec<_>) = strips.into_iter().unzip();
@@ -120,7 +120,9 @@ pub fn compose_compressed_with_preview(film: &Film, device: &Device) -> (PageSha
 /// when it stores them.
 pub fn compose_preview(film: &Film, device: &Device) -> Page {
     let preview = StripPreview::new(&page_shape(film, device), PREVIEW_SIDE);
-    let (_, partial) = compose_streamed(film, device, |strip| preview.strip(strip.rows));
+    let (_, partial) = compose_streamed(film, device, |strip| {
+        preview.strip(strip.first_row, strip.rows)
+    });
     preview.finish(partial)
 }
 

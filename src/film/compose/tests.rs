@@ -648,8 +648,12 @@ fn a_preview_from_strips_is_the_preview_of_the_page() {
         for side in [64, 333, 5000] {
             let whole = preview(&page, side);
             let strips = StripPreview::new(&page_shape(&f, &dev), side);
-            let (_, partial) =
-                compose_streamed_on(&f, &dev, &|s: Strip<'_>| strips.strip(s.rows), 3);
+            let (_, partial) = compose_streamed_on(
+                &f,
+                &dev,
+                &|s: Strip<'_>| strips.strip(s.first_row, s.rows),
+                3,
+            );
             let from_strips = strips.finish(partial);
             assert_eq!(from_strips, whole, "side {side}, colour {color}");
             assert!(whole.width_px.max(whole.height_px) <= side);
