@@ -13,7 +13,7 @@ use super::resample::{Filter, Kernels, Resampler};
 
 /// Largest side of the boxes: a divisor of [`STRIP_ROWS`], so that strips hold whole boxes.
 const MAX_BOX: usize = 64;
-const _: () = assert!(STRIP_ROWS % MAX_BOX == 0);
+const _: () = assert!(STRIP_ROWS.is_multiple_of(MAX_BOX));
 
 /// The preview of `page` whose longer side is at most `max_side` pixels (never enlarged).
 pub fn preview(page: &Page, max_side: u32) -> Page {
@@ -87,7 +87,7 @@ impl StripPreview {
         let channels = usize::from(self.page.channels);
         let inter = self.resampler.intermediate_row_len();
         let mut out = Vec::new();
-        if row_bytes == 0 || channels == 0 || first_row % self.boxed != 0 {
+        if row_bytes == 0 || channels == 0 || !first_row.is_multiple_of(self.boxed) {
             return out;
         }
         let rows = &rows[..rows.len() / row_bytes * row_bytes];
