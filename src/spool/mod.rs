@@ -290,7 +290,9 @@ pub fn job_name(job_id: &str) -> String {
 pub trait QueueOutputs: Send + Sync {
     /// Writes the job's documents (archive PDF, printer document under `out_dir`). CPU-bound,
     /// runs on a compose thread. Idempotent: after a crash it is called again and must
-    /// overwrite, not add.
+    /// overwrite, not add. `out_dir` is the job's own and need not exist: an output that
+    /// writes there creates it (an archive-only queue never does, which spares a directory
+    /// made and removed for every job).
     fn compose(&self, job: &PrintJob, out_dir: &Path) -> Result<Composed, DeliveryError>;
 
     /// Whether composed jobs go on to a printer; if not, they are done once composed.

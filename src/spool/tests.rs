@@ -81,7 +81,8 @@ impl QueueOutputs for Fake {
         lock(&self.log).push(format!("compose {}", job.film_session_label));
         let path = out_dir.join("doc.pdf");
         // One page per film, never one per copy.
-        write_durably(&path, format!("{} film(s)", job.films.len()).as_bytes())
+        std::fs::create_dir_all(out_dir)
+            .and_then(|()| write_durably(&path, format!("{} film(s)", job.films.len()).as_bytes()))
             .map_err(|e| DeliveryError::Retryable(e.to_string()))?;
         Ok(Composed {
             document: self.printer.then(|| Document {

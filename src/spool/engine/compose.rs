@@ -228,18 +228,10 @@ impl Inner {
         // documents' directory fsyncs wait for the retirement too.
         let retires = !outputs.has_printer() && self.destinations_of(&row.queue).is_empty();
         let (result, dirs) = payload::deferring_dir_syncs(retires, || {
-            fs::create_dir_all(&out_dir)
-                .map_err(|e| {
-                    DeliveryError::Retryable(format!("creating {}: {e}", out_dir.display()))
-                })
-                .and_then(|()| {
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        outputs.compose(&job, &out_dir)
-                    }))
-                    .unwrap_or_else(|_| {
-                        Err(DeliveryError::Permanent("composition panicked".into()))
-                    })
-                })
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                outputs.compose(&job, &out_dir)
+            }))
+            .unwrap_or_else(|_| Err(DeliveryError::Permanent("composition panicked".into())))
         });
         let now = now_ms();
         match result {
