@@ -55,3 +55,12 @@ pub fn lower_thread_priority() {
         );
     }
 }
+
+/// The threads this process may run at once ([`std::thread::available_parallelism`], 1 if
+/// unknown), asked once. On Linux std reads the cgroup's CPU quota files at every call
+/// (three files opened); a composition asks for every film, and the answer does not change
+/// while filmd runs.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

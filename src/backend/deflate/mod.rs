@@ -171,7 +171,7 @@ pub fn zlib_from_strips(strips: &[CompressedStrip]) -> Vec<u8> {
 /// is large: for callers holding a finished page.
 pub fn zlib_predicted(pixels: &[u8], row_bytes: usize, channels: usize) -> Vec<u8> {
     let height = pixels.len().checked_div(row_bytes).unwrap_or(0);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(16));
+    let threads = crate::os::cores().min(16);
     let strips = if pixels.len() < PARALLEL_THRESHOLD {
         1
     } else {

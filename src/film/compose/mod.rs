@@ -118,7 +118,8 @@ pub fn compose_with<T: Send>(
     device: &Device,
     sink: impl Fn(Strip<'_>) -> T + Sync,
 ) -> (Page, Vec<T>) {
-    compose_on(film, device, &sink, threads())
+    let share = Composing::start();
+    compose_on(film, device, &sink, share.threads())
 }
 
 /// Samples per pixel of `film`'s page on `device`: 3 for a colour film on a colour
@@ -136,10 +137,35 @@ pub fn page_channels(film: &Film, device: &Device) -> usize {
 /// the print server composes other films and encodes at the same time.
 const MAX_THREADS: usize = 4;
 
-fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_THREADS)
+/// Compositions running in this process now, on any thread.
+static COMPOSING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// One composition counted in [`COMPOSING`] while it lives.
+///
+/// Why: a composition alone (one N-ACTION, `filmd render`) should use every core, but when
+/// the spool composes several films at once, each already has a core; splitting each film
+/// again only adds threads to start, strips to hand between cores and caches to share.
+/// In W3 (three films at a time on two cores) that cost a fifth more CPU per film than
+/// one film at a time on both cores.
+struct Composing;
+
+impl Composing {
+    fn start() -> Composing {
+        COMPOSING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Composing
+    }
+
+    /// The cores shared among the compositions running now, at least one.
+    fn threads(&self) -> usize {
+        let running = COMPOSING.load(std::sync::atomic::Ordering::Relaxed).max(1);
+        (crate::os::cores() / running).clamp(1, MAX_THREADS)
+    }
+}
+
+impl Drop for Composing {
+    fn drop(&mut self) {
+        COMPOSING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Composes `film` as [`compose_with`] does without ever holding the page: each strip is
@@ -157,7 +183,8 @@ pub fn compose_streamed<T: Send>(
     device: &Device,
     sink: impl Fn(Strip<'_>) -> T + Sync,
 ) -> (PageShape, Vec<T>) {
-    compose_streamed_on(film, device, &sink, threads())
+    let share = Composing::start();
+    compose_streamed_on(film, device, &sink, share.threads())
 }
 
 /// The size, resolution and colour of `film`'s page on `device`, before it is composed.
