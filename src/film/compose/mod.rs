@@ -17,9 +17,12 @@
 //! its samples tone mapped to device values and resampled horizontally, boxes and row
 //! ranges of one large image shared among threads), then strips of [`STRIP_ROWS`] rows
 //! ([`paint`]), each finished completely (border, boxes, vertical pass, frames,
-//! annotations) by one thread and handed to the caller's sink there, written in place in
-//! the one page buffer. Strips depend on the plan only, never on each other: the page is
-//! the same whatever the number of threads or the order the strips are painted in.
+//! annotations) by one thread and handed to the caller's sink there: written in place in
+//! the one page buffer ([`compose`], [`compose_with`]), or into a buffer of the painting
+//! thread that its next strip paints over, for encoders that never need the page whole
+//! ([`compose_streamed`]). Strips depend on the plan only, never on each other: the page is
+//! the same whatever the number of threads or the order the strips are painted in. A
+//! composition alone uses up to four threads; several at once share the cores.
 //!
 //! [`placement`]: super::placement
 //! [`resample`]: super::resample
