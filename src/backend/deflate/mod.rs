@@ -10,27 +10,25 @@
 //! combined from the strips' own.
 //!
 //! The coder is our own and does one thing: per block of ~64 KiB of filtered rows, it
-//! counts literals and runs (matches at distance 1), builds dynamic Huffman codes for
-//! them and writes the block. No match search: on filtered noisy images an LZ77 search
-//! costs most of the time and gains little. Figures on the W2 page (4200 × 5100 gray,
-//! 21.4 MB, twenty noisy 12-bit images upscaled CUBIC), one thread, `cargo bench --bench
-//! deflate` on the 2-core bench machine while others built (load ~5: times are inflated,
-//! compare within the table; "rows" excludes the filtering time, ours includes it):
+//! counts literals and runs (matches at distance 1, eight bytes or more), builds dynamic
+//! Huffman codes for them and writes the block. No match search: on filtered noisy images
+//! an LZ77 search costs most of the time and gains little. Figures on the W2 page (4200 ×
+//! 5100 gray, 21.4 MB, twenty noisy 12-bit images upscaled CUBIC), one thread, `cargo
+//! bench --bench deflate` on the 2-core bench machine, quiet (BENCHMARKS.md, "second
+//! pass"; ours includes the filtering, the others get filtered rows):
 //!
-//! | encoder                     | bytes   | time    |
-//! |-----------------------------|---------|---------|
-//! | ours, Paeth rows            | 5.73 MB | 55 ms   |
-//! | ours, Average / Up / Sub    | 5.78 / 6.35 / 6.56 MB | ~55 ms |
-//! | zlib-rs 1 / 3, raw pixels   | 11.1 / 7.90 MB | 90 / 206 ms |
-//! | zlib-rs 1 / 2 / 3, Paeth rows | 8.95 / 5.64 / 5.33 MB | 65 / 115 / 138 ms |
-//! | libdeflate 1, Paeth rows    | 5.36 MB | 74 ms   |
-//! | libdeflate 3 / 6, Paeth rows | 4.89 / 4.88 MB | 227 / 464 ms |
+//! | encoder                       | bytes   | time    |
+//! |-------------------------------|---------|---------|
+//! | ours, Paeth rows              | 5.66 MB | 34 ms   |
+//! | ours, Average / Up            | 5.70 / 6.37 MB | 33 / 37 ms |
+//! | zlib-rs 1 / 3, raw pixels     | 11.0 / 7.80 MB | 88 / 192 ms |
+//! | zlib-rs 1 / 2 / 3, Paeth rows | 8.99 / 5.65 / 5.33 MB | 60 / 118 / 149 ms |
+//! | libdeflate 1, Paeth rows      | 5.36 MB | 72 ms   |
+//! | libdeflate 3 / 6, Paeth rows  | 4.88 / 4.88 MB | 248 / 499 ms |
 //!
-//! Paeth on every row, then: 28% smaller than the former zlib-rs level 3 on raw pixels
-//! (7.90 MB) at a quarter of its time, and it splits into strips, which libdeflate cannot
-//! (every libdeflate stream ends with a final block). In the PDF (`w2_once --bench --runs
-//! 9`, same load) encode_pdf went from 180 ms to 58 ms at 300 dpi, 7.92 → 5.72 MB, and
-//! from 828 ms to 359 ms at 600 dpi, 20.7 → 13.6 MB.
+//! Paeth on every row, then: 27% smaller than the former zlib-rs level 3 on raw pixels
+//! (7.80 MB) at a sixth of its time, and it splits into strips, which libdeflate cannot
+//! (every libdeflate stream ends with a final block).
 //!
 //! [`compress_strip`] is the building block for encoding while composing (each strip on
 //! the core that composed it); [`zlib_predicted`] compresses a finished image on all cores.
