@@ -411,6 +411,19 @@ pub struct PageShape {
 }
 
 impl PageShape {
+    /// The page of this shape holding `pixels`.
+    pub fn with_pixels(self, pixels: Vec<u8>) -> Page {
+        Page {
+            width_px: self.width_px,
+            height_px: self.height_px,
+            width_pt: self.width_pt,
+            height_pt: self.height_pt,
+            dpi: self.dpi,
+            channels: self.channels,
+            pixels,
+        }
+    }
+
     /// Bytes of one row of pixels.
     pub fn row_bytes(&self) -> usize {
         self.width_px as usize * usize::from(self.channels)

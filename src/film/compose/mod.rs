@@ -203,6 +203,17 @@ pub fn page_shape(film: &Film, device: &Device) -> PageShape {
     }
 }
 
+/// The page's shape and the plan of its composition on `threads` threads.
+fn planned<'f>(film: &'f Film, device: &Device, threads: usize) -> (PageShape, plan::Plan<'f>) {
+    let shape = page_shape(film, device);
+    let size = (
+        shape.width_px as usize,
+        shape.height_px as usize,
+        usize::from(shape.channels),
+    );
+    (shape, plan::Plan::new(film, device, size, threads))
+}
+
 /// [`compose_with`] on `threads` threads (the caller's included).
 fn compose_on<T: Send>(
     film: &Film,
@@ -210,11 +221,8 @@ fn compose_on<T: Send>(
     sink: &(impl Fn(Strip<'_>) -> T + Sync),
     threads: usize,
 ) -> (Page, Vec<T>) {
-    let shape = page_shape(film, device);
-    let (width, height) = (shape.width_px as usize, shape.height_px as usize);
-    let channels = usize::from(shape.channels);
-    let plan = plan::Plan::new(film, device, (width, height, channels), threads);
-    let row_bytes = shape.row_bytes();
+    let (shape, plan) = planned(film, device, threads);
+    let (height, row_bytes) = (shape.height_px as usize, shape.row_bytes());
     // Zeroed memory from the allocator: each page of it is first touched by the thread
     // that paints its strip.
     let mut pixels = vec![0u8; row_bytes * height];
@@ -233,16 +241,7 @@ fn compose_on<T: Send>(
             rows,
         })
     });
-    let page = Page {
-        width_px: shape.width_px,
-        height_px: shape.height_px,
-        width_pt: shape.width_pt,
-        height_pt: shape.height_pt,
-        dpi: shape.dpi,
-        channels: shape.channels,
-        pixels,
-    };
-    (page, results)
+    (shape.with_pixels(pixels), results)
 }
 
 /// [`compose_streamed`] on `threads` threads (the caller's included).
@@ -252,11 +251,8 @@ fn compose_streamed_on<T: Send>(
     sink: &(impl Fn(Strip<'_>) -> T + Sync),
     threads: usize,
 ) -> (PageShape, Vec<T>) {
-    let shape = page_shape(film, device);
-    let (width, height) = (shape.width_px as usize, shape.height_px as usize);
-    let channels = usize::from(shape.channels);
-    let plan = plan::Plan::new(film, device, (width, height, channels), threads);
-    let row_bytes = shape.row_bytes();
+    let (shape, plan) = planned(film, device, threads);
+    let (height, row_bytes) = (shape.height_px as usize, shape.row_bytes());
     if row_bytes == 0 {
         return (shape, Vec::new());
     }
