@@ -36,6 +36,8 @@ BITS=12
 for c in python3 awk; do
   command -v "$c" >/dev/null 2>&1 || { echo "bench-w3: $c missing" >&2; exit 1; }
 done
+# GNU time measures the load generator's CPU (apt-get install time).
+[ -x /usr/bin/time ] || { echo "bench-w3: /usr/bin/time (GNU time) missing" >&2; exit 1; }
 if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
@@ -117,14 +119,20 @@ exec {never}<&-
 shopt -u nullglob
 t1=$(now)
 read -r busy1 idle1 < <(machine_ticks)
-# filmd's threads: the spool's compose threads (and the helpers a composition starts,
-# which have exited: the process total less its live threads) against everything else
-# (intake: tokio's workers, SQLite, the payloads).
+# filmd's threads: the spool's compose threads; its other live threads (intake: tokio's
+# workers, SQLite, the payloads); and threads that have exited (the process total less its
+# live threads: the helpers a composition alone starts, tokio's blocking threads that
+# intake's block_in_place left behind), which cannot be told apart once gone. Parsed in
+# bash: the name between the parentheses may hold spaces.
 compose_ticks=0
 other_ticks=0
 live_ticks=0
 for task in /proc/"$filmd_pid"/task/*; do
-  read -r comm ticks < <(sed 's/^[0-9]* (\(.*\)) /\1 /' "$task/stat" | awk '{print $1, $13 + $14}') || continue
+  read -r line <"$task/stat" || continue
+  comm=${line#*(}
+  comm=${comm%) *}
+  read -r -a fields <<<"${line##*) }"
+  ticks=$((fields[11] + fields[12]))
   live_ticks=$((live_ticks + ticks))
   case "$comm" in
     spool-compose*) compose_ticks=$((compose_ticks + ticks)) ;;
@@ -136,15 +144,18 @@ hwm=$(awk '/^VmHWM:/{print $2}' "/proc/$filmd_pid/status")
 cpu_ticks=$(sed 's/^.*) //' "/proc/$filmd_pid/stat" | awk '{print $12 + $13}')
 hz=$(getconf CLK_TCK)
 cpu_s=$(awk "BEGIN{print $cpu_ticks / $hz}")
-compose_s=$(awk "BEGIN{print ($compose_ticks + $cpu_ticks - $live_ticks) / $hz}")
+compose_s=$(awk "BEGIN{print $compose_ticks / $hz}")
 intake_s=$(awk "BEGIN{print $other_ticks / $hz}")
+exited_s=$(awk "BEGIN{print ($cpu_ticks - $live_ticks) / $hz}")
 machine_busy_s=$(awk "BEGIN{print ($busy1 - $busy0) / $hz}")
 machine_idle_s=$(awk "BEGIN{print ($idle1 - $idle0) / $hz}")
-loadgen_s=$(awk '{print $1 + $2}' "$work/loadgen-cpu.txt" 2>/dev/null || echo 0)
+# The last line: GNU time writes "Command exited with non-zero status N" first when the
+# load generator fails.
+loadgen_s=$(awk 'END{print $1 + $2}' "$work/loadgen-cpu.txt" 2>/dev/null || echo 0)
 kill "$filmd_pid"
 wait "$filmd_pid" || true
 filmd_pid=""
-echo "{\"loadgen_exit\": $rc, \"outputs\": $pdfs, \"ack_s\": $(awk "BEGIN{print $t_ack - $t0}"), \"e2e_s\": $(awk "BEGIN{print $t1 - $t0}"), \"peak_rss_kib\": $hwm, \"filmd_cpu_s\": $cpu_s, \"compose_s\": $compose_s, \"intake_s\": $intake_s, \"loadgen_s\": ${loadgen_s:-0}, \"machine_busy_s\": $machine_busy_s, \"machine_idle_s\": $machine_idle_s}" \
+echo "{\"loadgen_exit\": $rc, \"outputs\": $pdfs, \"ack_s\": $(awk "BEGIN{print $t_ack - $t0}"), \"e2e_s\": $(awk "BEGIN{print $t1 - $t0}"), \"peak_rss_kib\": $hwm, \"filmd_cpu_s\": $cpu_s, \"compose_s\": $compose_s, \"intake_s\": $intake_s, \"exited_s\": $exited_s, \"loadgen_s\": ${loadgen_s:-0}, \"machine_busy_s\": $machine_busy_s, \"machine_idle_s\": $machine_idle_s}" \
   >"$work/extra.json"
 
 echo "CPU limit: $W3CPU --films $CPU_FILMS  (load $(load))"
@@ -176,16 +187,19 @@ print(f"| {r['films_ok']}/{r['films_failed']} | {r['ack_s']:.1f} s | {r['n_actio
       f"| {100 * sustained / limit:.0f}% | {1000 * r['filmd_cpu_s'] / served:.0f} ms, {busy:.2f} "
       f"| {r['peak_rss_kib'] / 1024:.0f} MiB |")
 # Where the cores went between the load generator's start and the last PDF: core-seconds
-# (cores x seconds) of filmd's compose threads, of the rest of filmd (intake), of the load
+# (cores x seconds) of filmd's compose threads, of its other live threads (intake), of its
+# threads that have exited (composition helpers, tokio's blocking threads), of the load
 # generator, of everything else (the kernel's own threads: ext4's journal, writeback; this
 # script), and idle, each as a share of all of them.
 total = cores * r["e2e_s"]
 if total > 0 and r["machine_busy_s"] + r["machine_idle_s"] > 0:
     other = max(r["machine_busy_s"] - r["filmd_cpu_s"] - r["loadgen_s"], 0)
     print()
-    print("| core-seconds | filmd compose | filmd intake | load generator | other | idle |")
-    print("|---|---|---|---|---|---|")
-    cells = [r["compose_s"], r["intake_s"], r["loadgen_s"], other, r["machine_idle_s"]]
+    print("| core-seconds | filmd compose | filmd intake | filmd exited threads "
+          "| load generator | other | idle |")
+    print("|---|---|---|---|---|---|---|")
+    cells = [r["compose_s"], r["intake_s"], r["exited_s"], r["loadgen_s"], other,
+             r["machine_idle_s"]]
     print(f"| {total:.1f} | " + " | ".join(f"{c:.2f} ({100 * c / total:.0f}%)" for c in cells) + " |")
     print(f"compose per film {1000 * r['compose_s'] / served:.1f} ms, intake per film "
           f"{1000 * r['intake_s'] / served:.1f} ms, load generator per film "

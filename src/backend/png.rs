@@ -31,8 +31,8 @@ pub fn encode_png(page: &Page) -> Result<Vec<u8>, PngError> {
 }
 
 /// A PNG file of `page`'s size, colour and resolution whose image data is `image`: the zlib
-/// stream of the page's PNG-filtered rows ([`super::deflate`]). The pixels of `page` are
-/// not read.
+/// stream of the page's PNG-filtered rows ([`super::deflate`]), for a page that may never
+/// have been held whole.
 pub fn png_from_zlib(page: &PageShape, image: &[u8]) -> Result<Vec<u8>, PngError> {
     // Colour type 0 (gray) or 2 (RGB), PNG spec §11.2.2.
     let color_type = match page.channels {

@@ -1,7 +1,10 @@
 //! Previews: a small copy of a composed page for operators and job lists, shrunk so that
 //! thin lines and text do not alias away: averaged over boxes of k × k pixels (k a power of
-//! two no larger than the shrink factor), then brought to size with the area-averaging
-//! resampler, which has less than a factor of two left to do.
+//! two no larger than the shrink factor, at most 64), then brought to size with the
+//! area-averaging resampler, which has less than a factor of two left to do (more only for
+//! a shrink beyond 128). The last box across and the last band down may be partial and are
+//! averaged over what they hold, but the resampler weighs them as whole boxes: the preview
+//! may be stretched by less than one of its pixels.
 //!
 //! Why the boxes: the resampler alone, shrinking a 14×17 in page by ten at 300 dpi, weighs
 //! 21 source pixels for each output along each axis; in the W3 run that was an eighth of

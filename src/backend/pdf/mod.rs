@@ -96,7 +96,7 @@ impl PdfBuilder {
     /// stream of its PNG-filtered rows (one filter tag byte per row, as
     /// [`super::deflate`] writes them), e.g. strips compressed while the page was composed
     /// and joined by [`zlib_from_strips`](super::deflate::zlib_from_strips). The stream is
-    /// written as it is; the pixels of `page` are not read.
+    /// written as it is; a page that was never held whole has only its shape.
     pub fn add_compressed_page(
         &mut self,
         page: &PageShape,
