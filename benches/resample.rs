@@ -7,9 +7,18 @@
 //! - 2048² → 1000², Catmull-Rom: a large image shrunk (area-averaging windows of 11 taps);
 //! - 512² → 978² RGB: a colour image, resampled as three planes.
 //!
+//! And the previews every archived film gets (`film::preview`, 512 px on the longer
+//! side): an 8INX10IN page at 300 dpi (2400 × 3000, the W3 film), a 14INX17IN page
+//! (4200 × 5100, the W2 film), and the same on an RGB page. As composition makes them:
+//! strip by strip (`StripPreview`), each strip of `STRIP_ROWS` rows in the cache of the
+//! core that painted it, here one strip's buffer used for every strip of the page.
+//!
 //! Under `cargo test --benches` criterion runs each benchmark once, as a smoke test.
 
 use criterion::{Criterion, SamplingMode, Throughput};
+use filmd::film::PageShape;
+use filmd::film::compose::STRIP_ROWS;
+use filmd::film::preview::StripPreview;
 use filmd::film::resample::{Filter, Kernels, Region, Source, Target, resample_with};
 use std::hint::black_box;
 use std::time::Duration;
@@ -73,5 +82,45 @@ fn scaling(c: &mut Criterion) {
     group.finish();
 }
 
-criterion::criterion_group!(benches, scaling);
+fn previews(c: &mut Criterion) {
+    let mut group = c.benchmark_group("preview");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    let cases = [
+        ("8x10_300dpi", (2400, 3000), 1),
+        ("14x17_300dpi", (4200, 5100), 1),
+        ("14x17_300dpi_rgb", (4200, 5100), 3),
+    ];
+    for (name, (width, height), channels) in cases {
+        let shape = PageShape {
+            width_px: width as u32,
+            height_px: height as u32,
+            width_pt: width as f64 * 72.0 / 300.0,
+            height_pt: height as f64 * 72.0 / 300.0,
+            dpi: 300,
+            channels: channels as u8,
+        };
+        let strip = image(width, STRIP_ROWS, channels);
+        group.throughput(Throughput::Elements((width * height) as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let preview = StripPreview::new(&shape, 512);
+                let strips = (0..height)
+                    .step_by(STRIP_ROWS)
+                    .map(|first| {
+                        let rows = STRIP_ROWS.min(height - first);
+                        preview.strip(first, black_box(&strip[..rows * width * channels]))
+                    })
+                    .collect();
+                preview.finish(strips)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion::criterion_group!(benches, scaling, previews);
 criterion::criterion_main!(benches);

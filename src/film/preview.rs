@@ -101,16 +101,28 @@ impl StripPreview {
         let mut boxes = vec![0u8; self.boxes_across * channels];
         let mut scratch = Vec::new();
         for (band, inter_row) in rows.chunks(band_bytes).zip(out.chunks_exact_mut(inter)) {
-            sums.fill(0);
-            for row in band.chunks_exact(row_bytes) {
-                for (s, &v) in sums.iter_mut().zip(row) {
-                    *s += u16::from(v);
+            column_sums(band, row_bytes, &mut sums);
+            let band_rows = band.len() / row_bytes;
+            // Whole bands of whole boxes, all but the last band and the last box
+            // across: a box size known to the compiler, so that its sums unroll.
+            let whole = if band_rows == self.boxed {
+                match self.boxed {
+                    1 => whole_boxes::<1>(&sums, channels, &mut boxes),
+                    2 => whole_boxes::<2>(&sums, channels, &mut boxes),
+                    4 => whole_boxes::<4>(&sums, channels, &mut boxes),
+                    8 => whole_boxes::<8>(&sums, channels, &mut boxes),
+                    16 => whole_boxes::<16>(&sums, channels, &mut boxes),
+                    32 => whole_boxes::<32>(&sums, channels, &mut boxes),
+                    _ => whole_boxes::<64>(&sums, channels, &mut boxes),
                 }
-            }
-            let band_rows = (band.len() / row_bytes) as u32;
+            } else {
+                0
+            };
+            let band_rows = band_rows as u32;
             for (column, pixel) in sums
                 .chunks(self.boxed * channels)
                 .zip(boxes.chunks_exact_mut(channels))
+                .skip(whole)
             {
                 // The last box across may be narrower, the last band shorter; every other
                 // box counts boxed² pixels, a power of two: a shift, not a division.
@@ -172,9 +184,183 @@ impl StripPreview {
     }
 }
 
+/// `sums[x]`: the sum of byte `x` of each row of `band` (whole rows of `row_bytes`, at
+/// most [`MAX_BOX`] of them, so that a u16 holds 64 × 255). Column blocks of [`LANES`]
+/// bytes, each summed down the band in registers and stored once: a widening add the
+/// compiler vectorizes, compiled a second time for AVX2 (twice as wide) and chosen at
+/// run time, as the deflate coder is.
+fn column_sums(band: &[u8], row_bytes: usize, sums: &mut [u16]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has just reported AVX2.
+        return unsafe { column_sums_avx2(band, row_bytes, sums) };
+    }
+    column_sums_portable(band, row_bytes, sums)
+}
+
+/// [`column_sums_portable`] compiled with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn column_sums_avx2(band: &[u8], row_bytes: usize, sums: &mut [u16]) {
+    column_sums_portable(band, row_bytes, sums)
+}
+
+/// Bytes of a column block of [`column_sums`]: two AVX2 registers of u16 sums.
+const LANES: usize = 32;
+
+#[inline(always)]
+fn column_sums_portable(band: &[u8], row_bytes: usize, sums: &mut [u16]) {
+    let sums = &mut sums[..row_bytes];
+    let rows = band.len() / row_bytes.max(1);
+    let band = &band[..rows * row_bytes];
+    let (blocks, rest) = sums.as_chunks_mut::<LANES>();
+    for (i, block) in blocks.iter_mut().enumerate() {
+        let mut acc = [0u16; LANES];
+        for row in band.chunks_exact(row_bytes) {
+            let bytes: &[u8; LANES] = row[i * LANES..][..LANES]
+                .try_into()
+                .expect("a block lies within its row");
+            for (a, &v) in acc.iter_mut().zip(bytes) {
+                *a += u16::from(v);
+            }
+        }
+        *block = acc;
+    }
+    let done = blocks.len() * LANES;
+    rest.fill(0);
+    for row in band.chunks_exact(row_bytes) {
+        for (s, &v) in rest.iter_mut().zip(&row[done..]) {
+            *s += u16::from(v);
+        }
+    }
+}
+
+/// The averages of the whole K × K boxes of a band of K rows whose column sums are
+/// `sums` (`channels` interleaved samples per pixel), into `boxes`; returns how many
+/// boxes it wrote (a narrower last box is left to the caller). K² is a power of two: the
+/// average is a rounded shift, as for any other box.
+fn whole_boxes<const K: usize>(sums: &[u16], channels: usize, boxes: &mut [u8]) -> usize {
+    let shift = 2 * K.trailing_zeros();
+    let half = (K * K / 2) as u32;
+    let average = |total: u32| ((total + half) >> shift) as u8;
+    match channels {
+        // Up to 16 × 16 boxes the K sums of a box are added as four 16-bit lanes of a
+        // u64, K/4 words of them, and the lanes then added by one multiplication: its top
+        // 16 bits are l0 + l1 + l2 + l3 when no partial sum carries, and none does, since
+        // the whole box sums to at most 16 × 16 × 255 < 2^16. A loop over the K sums of
+        // each box would load them one by one.
+        1 if K % 4 == 0 && K <= 16 => {
+            let (columns, _) = sums.as_chunks::<K>();
+            for (column, pixel) in columns.iter().zip(boxes.iter_mut()) {
+                let lanes: u64 = column
+                    .as_chunks::<4>()
+                    .0
+                    .iter()
+                    .map(|w| {
+                        u64::from(w[0])
+                            | u64::from(w[1]) << 16
+                            | u64::from(w[2]) << 32
+                            | u64::from(w[3]) << 48
+                    })
+                    .sum();
+                *pixel = average((lanes.wrapping_mul(0x0001_0001_0001_0001) >> 48) as u32);
+            }
+            columns.len().min(boxes.len())
+        }
+        1 => {
+            let (columns, _) = sums.as_chunks::<K>();
+            for (column, pixel) in columns.iter().zip(boxes.iter_mut()) {
+                *pixel = average(column.iter().map(|&s| u32::from(s)).sum());
+            }
+            columns.len().min(boxes.len())
+        }
+        3 => {
+            let columns = sums.chunks_exact(3 * K);
+            let n = columns.len().min(boxes.len() / 3);
+            for (column, pixel) in columns.zip(boxes.chunks_exact_mut(3)) {
+                let mut totals = [0u32; 3];
+                for sample in column[..3 * K].as_chunks::<3>().0 {
+                    for (t, &s) in totals.iter_mut().zip(sample) {
+                        *t += u32::from(s);
+                    }
+                }
+                for (value, &total) in pixel.iter_mut().zip(&totals) {
+                    *value = average(total);
+                }
+            }
+            n
+        }
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every box size against the plain average of its pixels, on band sums as large as
+    /// they get (K rows of 255 at some places) and random elsewhere, gray and RGB, with a
+    /// narrower last box that `whole_boxes` must leave alone.
+    #[test]
+    fn whole_boxes_average_like_the_plain_sum() {
+        fn check<const K: usize>(channels: usize) {
+            let mut state = 0x2545_f491_4f6c_dd1du64 ^ (K * channels) as u64;
+            let boxes_across = 37;
+            let row_bytes = (boxes_across * K - K / 2).max(1) * channels;
+            let sums: Vec<u16> = (0..row_bytes)
+                .map(|i| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    if i % 5 == 0 {
+                        (K * 255) as u16
+                    } else {
+                        (state % (K as u64 * 255 + 1)) as u16
+                    }
+                })
+                .collect();
+            let mut boxes = vec![0u8; boxes_across * channels];
+            let whole = whole_boxes::<K>(&sums, channels, &mut boxes);
+            let expected_whole = row_bytes / (K * channels);
+            assert_eq!(whole, expected_whole, "K={K} channels={channels}");
+            for b in 0..whole {
+                for c in 0..channels {
+                    let total: u32 = (0..K)
+                        .map(|i| u32::from(sums[(b * K + i) * channels + c]))
+                        .sum();
+                    let count = (K * K) as u32;
+                    let want = ((total + count / 2) / count) as u8;
+                    assert_eq!(boxes[b * channels + c], want, "K={K} box {b} channel {c}");
+                }
+            }
+            assert!(boxes[whole * channels..].iter().all(|&v| v == 0));
+        }
+        for channels in [1, 3] {
+            check::<1>(channels);
+            check::<2>(channels);
+            check::<4>(channels);
+            check::<8>(channels);
+            check::<16>(channels);
+            check::<32>(channels);
+            check::<64>(channels);
+        }
+    }
+
+    /// The column sums, blocks and tail, against a plain sum per column.
+    #[test]
+    fn column_sums_add_each_column_down_the_band() {
+        for (row_bytes, rows) in [(1, 1), (31, 4), (32, 64), (2400, 4), (4203, 8), (100, 0)] {
+            let band: Vec<u8> = (0..row_bytes * rows)
+                .map(|i| (i * 7 + i / 13) as u8)
+                .collect();
+            let mut sums = vec![1u16; row_bytes];
+            column_sums(&band, row_bytes, &mut sums);
+            for (x, &s) in sums.iter().enumerate() {
+                let want: u16 = (0..rows).map(|r| u16::from(band[r * row_bytes + x])).sum();
+                assert_eq!(s, want, "row_bytes {row_bytes} rows {rows} column {x}");
+            }
+        }
+    }
 
     #[test]
     fn preview_keeps_aspect_and_averages() {
