@@ -249,7 +249,7 @@ fn whole_boxes<const K: usize>(sums: &[u16], channels: usize, boxes: &mut [u8]) 
         // 16 bits are l0 + l1 + l2 + l3 when no partial sum carries, and none does, since
         // the whole box sums to at most 16 × 16 × 255 < 2^16. A loop over the K sums of
         // each box would load them one by one.
-        1 if K % 4 == 0 && K <= 16 => {
+        1 if K.is_multiple_of(4) && K <= 16 => {
             let (columns, _) = sums.as_chunks::<K>();
             for (column, pixel) in columns.iter().zip(boxes.iter_mut()) {
                 let lanes: u64 = column
