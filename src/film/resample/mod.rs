@@ -393,37 +393,71 @@ impl Resampler {
 }
 
 /// The normalised f64 weights of each output pixel along one axis: its first source index
-/// and one weight per source pixel of its window. Shared by [`Weights`] and the tests'
-/// f64 reference.
+/// and one weight per source pixel of its window ([`Span::window`], as [`Weights`] takes
+/// them), for the tests' f64 reference.
+#[cfg(test)]
 fn windows(in_len: usize, out_len: usize, filter: Filter) -> (usize, Vec<(usize, Vec<f64>)>) {
-    let scale = in_len as f64 / out_len as f64;
-    let widen = scale.max(1.0);
-    let support = filter.support() * widen;
-    let taps = ((support.ceil() as usize) * 2 + 1).min(in_len.max(1));
+    let span = Span::new(in_len, out_len, filter);
     let windows = (0..out_len)
         .map(|out| {
-            let center = (out as f64 + 0.5) * scale;
-            let lo = ((center - support + 0.5).floor().max(0.0) as usize).min(in_len - 1);
-            let hi = ((center + support + 0.5).floor() as usize)
-                .clamp(lo + 1, in_len)
-                .min(lo + taps);
-            let mut w: Vec<f64> = (lo..hi)
-                .map(|i| filter.weight((i as f64 + 0.5 - center) / widen))
-                .collect();
-            let total: f64 = w.iter().sum();
-            if total.abs() < 1e-12 {
-                // Cannot happen for these filters, but never divide by zero: take the
-                // nearest pixel.
-                let nearest = (center as usize).clamp(lo, hi - 1) - lo;
-                w.fill(0.0);
-                w[nearest] = 1.0;
-            } else {
-                w.iter_mut().for_each(|v| *v /= total);
-            }
+            let mut w = Vec::new();
+            let lo = span.window(out, &mut w);
             (lo, w)
         })
         .collect();
-    (taps, windows)
+    (span.taps, windows)
+}
+
+/// The geometry shared by every window of one resampling along one axis.
+struct Span {
+    in_len: usize,
+    filter: Filter,
+    scale: f64,
+    widen: f64,
+    support: f64,
+    taps: usize,
+}
+
+impl Span {
+    /// For `in_len` > 0 and `out_len` > 0.
+    fn new(in_len: usize, out_len: usize, filter: Filter) -> Span {
+        let scale = in_len as f64 / out_len as f64;
+        let widen = scale.max(1.0);
+        let support = filter.support() * widen;
+        let taps = ((support.ceil() as usize) * 2 + 1).min(in_len.max(1));
+        Span {
+            in_len,
+            filter,
+            scale,
+            widen,
+            support,
+            taps,
+        }
+    }
+
+    /// The normalized weights of output pixel `out` into `w` (cleared first: one buffer
+    /// serves every window, not an allocation each), and its first source index.
+    fn window(&self, out: usize, w: &mut Vec<f64>) -> usize {
+        let (in_len, support) = (self.in_len, self.support);
+        let center = (out as f64 + 0.5) * self.scale;
+        let lo = ((center - support + 0.5).floor().max(0.0) as usize).min(in_len - 1);
+        let hi = ((center + support + 0.5).floor() as usize)
+            .clamp(lo + 1, in_len)
+            .min(lo + self.taps);
+        w.clear();
+        w.extend((lo..hi).map(|i| self.filter.weight((i as f64 + 0.5 - center) / self.widen)));
+        let total: f64 = w.iter().sum();
+        if total.abs() < 1e-12 {
+            // Cannot happen for these filters, but never divide by zero: take the
+            // nearest pixel.
+            let nearest = (center as usize).clamp(lo, hi - 1) - lo;
+            w.fill(0.0);
+            w[nearest] = 1.0;
+        } else {
+            w.iter_mut().for_each(|v| *v /= total);
+        }
+        lo
+    }
 }
 
 /// Per-output-pixel source windows and their fixed-point weights along one axis.
@@ -452,8 +486,8 @@ impl Weights {
                 coeffs: vec![0; out_len * 8],
             };
         }
-        let (taps, windows) = windows(in_len, out_len, filter);
-        let stride = taps.next_multiple_of(8);
+        let span = Span::new(in_len, out_len, filter);
+        let stride = span.taps.next_multiple_of(8);
         let mut weights = Weights {
             in_len,
             start: Vec::with_capacity(out_len),
@@ -461,18 +495,18 @@ impl Weights {
             stride,
             coeffs: vec![0; out_len * stride],
         };
-        for (out, (lo, w)) in windows.into_iter().enumerate() {
+        let (mut w, mut fixed) = (Vec::with_capacity(span.taps), Vec::with_capacity(span.taps));
+        for out in 0..out_len {
+            let lo = span.window(out, &mut w);
             let coeffs = &mut weights.coeffs[out * stride..out * stride + w.len()];
-            let mut fixed: Vec<i32> = w
-                .iter()
-                .map(|v| (v * f64::from(ONE)).round() as i32)
-                .collect();
+            fixed.clear();
+            fixed.extend(w.iter().map(|v| (v * f64::from(ONE)).round() as i32));
             // Make the weights sum to exactly one so flat areas stay flat.
             let error = ONE - fixed.iter().sum::<i32>();
             if let Some(largest) = fixed.iter_mut().max_by_key(|c| c.abs()) {
                 *largest += error;
             }
-            for (c, f) in coeffs.iter_mut().zip(fixed) {
+            for (c, &f) in coeffs.iter_mut().zip(&fixed) {
                 *c = f.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
             }
             weights.start.push(lo);
