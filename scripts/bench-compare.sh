@@ -24,6 +24,11 @@
 #                      4200x5100 8-bit gray page, writes a PNG (ImageMagick's defaults);
 #   montage to PGM     the same writing an uncompressed PGM: ImageMagick's composition
 #                      without its (slow) PNG encoder, the stricter comparison.
+#   600 / 300 dpi      RUNS pairs of w2_once processes, 300 dpi then 600 dpi, three runs
+#                      each; the ratio of each pair, and their median. Both halves of a
+#                      pair see the same state of the machine, where the two medians above
+#                      are a minute apart (on a shared VM one binary's time moves by a
+#                      quarter between minutes): this is the figure the target is judged by.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,6 +104,17 @@ in300="$("$bin" --bench --runs "$RUNS" --dpi 300 | tee /dev/stderr | tail -n1)"
 echo "== filmd in process, 600 dpi: $bin --bench --runs $RUNS --dpi 600"
 in600="$("$bin" --bench --runs "$RUNS" --dpi 600 | tee /dev/stderr | tail -n1)"
 
+echo "== 600 dpi / 300 dpi, $RUNS alternating pairs: $bin --bench --runs 3 --dpi 300, then --dpi 600"
+pair_ratios=()
+for ((i = 0; i < RUNS; i++)); do
+  a="$("$bin" --bench --runs 3 --dpi 300 | tail -n1 | sed -n 's/.* median_ms=\([^ ]*\).*/\1/p')"
+  b="$("$bin" --bench --runs 3 --dpi 600 | tail -n1 | sed -n 's/.* median_ms=\([^ ]*\).*/\1/p')"
+  pair_ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')")
+  echo "pair $((i + 1)): 300 dpi $a ms, 600 dpi $b ms, ${pair_ratios[-1]}x" >&2
+done
+pair_median="$(printf '%s\n' "${pair_ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END {
+  printf "%.2f", (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2 }')"
+
 echo "== filmd in process, colour page, 300 dpi: $bin --bench --runs $RUNS --dpi 300 --color"
 incolor="$("$bin" --bench --runs "$RUNS" --dpi 300 --color | tee /dev/stderr | tail -n1)"
 echo "== libvips in process: $vips_cmd --runs $RUNS"
@@ -157,13 +173,14 @@ montage to PGM (no compression): $montage_raw_ms ms
 libvips / filmd: in process $(ratio "$invips_ms" "$in300_ms")x, process $(ratio "$vips_ms" "$filmd_ms")x
 montage / filmd: in process $(ratio "$montage_ms" "$in300_ms")x, process $(ratio "$montage_ms" "$filmd_ms")x
 montage to PGM / filmd: in process $(ratio "$montage_raw_ms" "$in300_ms")x, process $(ratio "$montage_raw_ms" "$filmd_ms")x
-600 dpi / 300 dpi (in process): $(ratio "$in600_ms" "$in300_ms")x; colour / gray: $(ratio "$incolor_ms" "$in300_ms")x
+600 dpi / 300 dpi (in process): medians above $(ratio "$in600_ms" "$in300_ms")x; $RUNS alternating pairs ${pair_ratios[*]}, median ${pair_median}x
+colour / gray: $(ratio "$incolor_ms" "$in300_ms")x
 peak RSS: 300 dpi $rss300 MiB (page $page300_mib MiB, limit $limit300), 600 dpi $rss600 MiB (page $page600_mib MiB, limit $limit600), colour $rsscolor MiB (page $pagecolor_mib MiB, limit $limitcolor)
 targets (issue 13):
   >= 6x libvips (in process): $(at_least "$invips_ms" "$in300_ms" 6)
   >= 6x libvips (process): $(at_least "$vips_ms" "$filmd_ms" 6)
   >= 80x montage to PNG (in process): $(at_least "$montage_ms" "$in300_ms" 80)
   >= 80x montage to PNG (process): $(at_least "$montage_ms" "$filmd_ms" 80)
-  600 dpi <= 3.5x 300 dpi: $(at_most "$in600_ms" "$in300_ms" 3.5)
+  600 dpi <= 3.5x 300 dpi (median of the pairs): $(verdict "$(awk -v r="$pair_median" 'BEGIN { print (r <= 3.5) }')")
   peak memory <= 2.5 x page + 64 MiB: 300 dpi $(verdict "$((rss300 <= limit300))"), 600 dpi $(verdict "$((rss600 <= limit600))"), colour $(verdict "$((rsscolor <= limitcolor))")
 EOF
