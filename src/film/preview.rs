@@ -210,8 +210,9 @@ const LANES: usize = 32;
 
 #[inline(always)]
 fn column_sums_portable(band: &[u8], row_bytes: usize, sums: &mut [u16]) {
+    debug_assert!(row_bytes > 0, "strip() returns before an empty row");
     let sums = &mut sums[..row_bytes];
-    let rows = band.len() / row_bytes.max(1);
+    let rows = band.len() / row_bytes;
     let band = &band[..rows * row_bytes];
     let (blocks, rest) = sums.as_chunks_mut::<LANES>();
     for (i, block) in blocks.iter_mut().enumerate() {
@@ -299,8 +300,9 @@ mod tests {
     use super::*;
 
     /// Every box size against the plain average of its pixels, on band sums as large as
-    /// they get (K rows of 255 at some places) and random elsewhere, gray and RGB, with a
-    /// narrower last box that `whole_boxes` must leave alone.
+    /// they get (the first box all K rows of 255, the largest total the u64 lanes carry,
+    /// and every fifth sum) and random elsewhere, gray and RGB, with a narrower last box
+    /// that `whole_boxes` must leave alone.
     #[test]
     fn whole_boxes_average_like_the_plain_sum() {
         fn check<const K: usize>(channels: usize) {
@@ -312,7 +314,7 @@ mod tests {
                     state ^= state << 13;
                     state ^= state >> 7;
                     state ^= state << 17;
-                    if i % 5 == 0 {
+                    if i < K * channels || i % 5 == 0 {
                         (K * 255) as u16
                     } else {
                         (state % (K as u64 * 255 + 1)) as u16
@@ -343,6 +345,70 @@ mod tests {
             check::<16>(channels);
             check::<32>(channels);
             check::<64>(channels);
+        }
+    }
+
+    /// Whole strips against a plain reference: each box averaged from its pixels (the
+    /// last box across narrower, the last band shorter), then the same horizontal pass.
+    /// Random pages whose width and height are no multiple of the box, with boxes of 4,
+    /// 8 and 16 gray and 8 in RGB, given as one strip and as strips of STRIP_ROWS.
+    #[test]
+    fn strips_average_boxes_like_a_plain_reference() {
+        for (channels, max_side, boxed) in [(1, 200, 4), (1, 100, 8), (1, 50, 16), (3, 100, 8)] {
+            let (width, height) = (1003usize, 801usize);
+            let shape = PageShape {
+                width_px: width as u32,
+                height_px: height as u32,
+                width_pt: 1.0,
+                height_pt: 1.0,
+                dpi: 300,
+                channels: channels as u8,
+            };
+            let preview = StripPreview::new(&shape, max_side);
+            assert_eq!(preview.boxed, boxed);
+            let mut state = 0x9e37_79b9_7f4a_7c15u64;
+            let pixels: Vec<u8> = (0..width * height * channels)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 24) as u8
+                })
+                .collect();
+            let inter = preview.resampler.intermediate_row_len();
+            let mut expected = Vec::new();
+            let mut scratch = Vec::new();
+            for band in (0..height).step_by(boxed) {
+                let rows = band..(band + boxed).min(height);
+                let boxes: Vec<u8> = (0..width.div_ceil(boxed) * channels)
+                    .map(|i| {
+                        let (column, c) = (i / channels * boxed, i % channels);
+                        let columns = column..(column + boxed).min(width);
+                        let count = (rows.len() * columns.len()) as u32;
+                        let total: u32 = rows
+                            .clone()
+                            .flat_map(|y| columns.clone().map(move |x| (y, x)))
+                            .map(|(y, x)| u32::from(pixels[(y * width + x) * channels + c]))
+                            .sum();
+                        ((total + count / 2) / count) as u8
+                    })
+                    .collect();
+                let mut row = vec![0i16; inter];
+                preview.resampler.horizontal(&boxes, &mut row, &mut scratch);
+                expected.extend(row);
+            }
+            let row_bytes = width * channels;
+            assert_eq!(
+                preview.strip(0, &pixels),
+                expected,
+                "one strip, box {boxed}"
+            );
+            let strips: Vec<i16> = pixels
+                .chunks(STRIP_ROWS * row_bytes)
+                .enumerate()
+                .flat_map(|(n, strip)| preview.strip(n * STRIP_ROWS, strip))
+                .collect();
+            assert_eq!(strips, expected, "strips of {STRIP_ROWS} rows, box {boxed}");
         }
     }
 
