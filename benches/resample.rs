@@ -15,7 +15,7 @@
 //!
 //! Under `cargo test --benches` criterion runs each benchmark once, as a smoke test.
 
-use criterion::{Criterion, SamplingMode, Throughput};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use filmd::film::PageShape;
 use filmd::film::compose::STRIP_ROWS;
 use filmd::film::preview::StripPreview;
@@ -37,13 +37,19 @@ fn image(width: usize, height: usize, channels: usize) -> Vec<u8> {
         .collect()
 }
 
-fn scaling(c: &mut Criterion) {
-    let mut group = c.benchmark_group("resample");
+/// A group of few, short samples: the whole bench takes well under a minute on two cores.
+fn short_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
     group
         .sampling_mode(SamplingMode::Flat)
         .sample_size(20)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(2));
+    group
+}
+
+fn scaling(c: &mut Criterion) {
+    let mut group = short_group(c, "resample");
     let cases = [
         ("512_to_978_cubic", (512, 512), (978, 978), 1),
         ("2048_to_1000_cubic", (2048, 2048), (1000, 1000), 1),
@@ -83,12 +89,7 @@ fn scaling(c: &mut Criterion) {
 }
 
 fn previews(c: &mut Criterion) {
-    let mut group = c.benchmark_group("preview");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(20)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(2));
+    let mut group = short_group(c, "preview");
     let cases = [
         ("8x10_300dpi", (2400, 3000), 1),
         ("14x17_300dpi", (4200, 5100), 1),
