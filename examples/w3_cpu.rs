@@ -1,16 +1,26 @@
-//! The compose+encode CPU limit of W3: the film `filmd-loadgen` sends in scripts/bench-w3.sh
-//! (8INX10IN `STANDARD\1,1`, one 512² 12-bit image, the load generator's own test image),
-//! made into its archive PDF and preview the way the spool's compose thread makes it
+//! The CPU limits of W3: the film `filmd-loadgen` sends in scripts/bench-w3.sh (8INX10IN
+//! `STANDARD\1,1`, one 512² 12-bit image, the load generator's own test image), made into
+//! its archive PDF and preview the way the spool's compose thread makes it
 //! (`outputs::archive::job_pdf_copies`, on the default queue's device), many times in one
-//! process, one film per core at a time as the spool composes under load. CPU time is read with getrusage(2) (RUSAGE_SELF: every thread of the process,
-//! so a composition that uses both cores counts both), so the figure does not depend on
-//! what else the machine runs; the limit is then `cores / CPU seconds per film`.
+//! process, one film per core at a time as the spool composes under load. CPU time is read
+//! with getrusage(2) (RUSAGE_SELF: every thread of the process, so a composition that uses
+//! both cores counts both, and the kernel's time on its behalf), so the figure does not
+//! depend on what else the machine runs; a limit is then `cores / CPU seconds per film`.
+//!
+//! Two figures, from rounds taken in turn in the same minute:
+//! - **compose+encode** (`cpu_ms_per_film`, `limit_films_per_s`): the PDF's bytes and the
+//!   preview, in memory and in the preview's file; W3's target is stated against it.
+//! - **written** (`cpu_ms_per_film_written`, `limit_written_films_per_s`): the same, and
+//!   each PDF then written durably under its own name as the archive writes it (temp
+//!   file, fsync, rename: `spool::payload::write_synced`), the directory fsynced once a
+//!   round as the spool's retirement does for a batch (engine/compose.rs). A server that
+//!   must have every PDF on disk cannot go below this, whatever its intake costs.
 //!
 //!     cargo run --release --example w3_cpu -- --films 40
 //!
 //! Prints one line: `w3_cpu films=N rounds=5 cpu_ms_per_film=… (the median round's)
 //! cpu_ms_per_film_min=… cpu_ms_per_film_max=… wall_ms_per_film=… pdf_bytes=… cores=…
-//! limit_films_per_s=…`.
+//! limit_films_per_s=… cpu_ms_per_film_written=… limit_written_films_per_s=…`.
 
 use anyhow::{Context, Result, bail};
 use filmd::film::{
@@ -59,50 +69,89 @@ fn main() -> Result<()> {
             .len();
     }
     // Rounds of `films` each, the median round taken: a single round of a second on a
-    // shared machine moved by a quarter from one run to the next.
-    let mut rounds = Vec::with_capacity(ROUNDS);
+    // shared machine moved by a quarter from one run to the next. The written rounds
+    // alternate with the others, so that both see the same minute.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let wall = Instant::now();
+    let pdfs = previews.path().join("pdf");
+    std::fs::create_dir_all(&pdfs)?;
+    let mut rounds = Vec::with_capacity(ROUNDS);
+    let mut written = Vec::with_capacity(ROUNDS);
+    let mut wall = Duration::ZERO;
+    let mut serial = 0;
     for _ in 0..ROUNDS {
-        let cpu_before = cpu_time()?;
-        // One film per core at a time, as the spool composes under load (a composition
-        // then keeps to its own core): the cheapest way to use the cores, so the limit
-        // is the highest they could sustain.
-        std::thread::scope(|scope| -> Result<()> {
-            let workers: Vec<_> = (0..cores)
-                .map(|w| {
-                    let (job, data) = (&job, &data);
-                    scope.spawn(move || -> Result<()> {
-                        for _ in (w..films).step_by(cores) {
-                            let pdf = filmd::outputs::archive::job_pdf_copies(job, 1, Some(data))
-                                .map_err(|e| anyhow::anyhow!("{e}"))?;
-                            std::hint::black_box(&pdf);
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            for worker in workers {
-                worker
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("a composition panicked"))??;
-            }
-            Ok(())
-        })?;
-        rounds.push((cpu_time()? - cpu_before).as_secs_f64() / films.max(1) as f64);
+        let started = Instant::now();
+        rounds.push(round(&job, &data, films, cores, None)?);
+        wall += started.elapsed();
+        written.push(round(&job, &data, films, cores, Some((&pdfs, serial)))?);
+        serial += films;
     }
-    let wall = wall.elapsed();
-    rounds.sort_by(f64::total_cmp);
-    let per_film = rounds[ROUNDS / 2];
+    let per_film = median(&mut rounds);
+    let per_film_written = median(&mut written);
     println!(
-        "w3_cpu films={films} rounds={ROUNDS} cpu_ms_per_film={:.1} cpu_ms_per_film_min={:.1} cpu_ms_per_film_max={:.1} wall_ms_per_film={:.1} pdf_bytes={pdf_bytes} cores={cores} limit_films_per_s={:.2}",
+        "w3_cpu films={films} rounds={ROUNDS} cpu_ms_per_film={:.1} cpu_ms_per_film_min={:.1} cpu_ms_per_film_max={:.1} wall_ms_per_film={:.1} pdf_bytes={pdf_bytes} cores={cores} limit_films_per_s={:.2} cpu_ms_per_film_written={:.1} limit_written_films_per_s={:.2}",
         per_film * 1e3,
         rounds[0] * 1e3,
         rounds[ROUNDS - 1] * 1e3,
         wall.as_secs_f64() * 1e3 / (films * ROUNDS).max(1) as f64,
         cores as f64 / per_film.max(1e-9),
+        per_film_written * 1e3,
+        cores as f64 / per_film_written.max(1e-9),
     );
     Ok(())
+}
+
+/// One round: `films` films composed and encoded, one per core at a time, as the spool
+/// composes under load (a composition then keeps to its own core: the cheapest way to
+/// use the cores, so the limit is the highest they could sustain). With `write`, each
+/// PDF is then written durably into its directory as `<serial>.pdf`, serials counting up
+/// from the one given (new files, as the archive makes, none replaced), and the
+/// directory fsynced at the end. Returns the CPU seconds per film.
+fn round(
+    job: &PrintJob,
+    data: &filmd::data_dir::DataDir,
+    films: usize,
+    cores: usize,
+    write: Option<(&std::path::Path, usize)>,
+) -> Result<f64> {
+    let cpu_before = cpu_time()?;
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = (0..cores)
+            .map(|w| {
+                scope.spawn(move || -> Result<()> {
+                    for n in (w..films).step_by(cores) {
+                        let pdf = filmd::outputs::archive::job_pdf_copies(job, 1, Some(data))
+                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                        match write {
+                            Some((dir, first)) => filmd::spool::payload::write_synced(
+                                &dir.join(format!("{}.pdf", first + n)),
+                                &pdf,
+                            )?,
+                            None => {
+                                std::hint::black_box(&pdf);
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("a composition panicked"))??;
+        }
+        Ok(())
+    })?;
+    if let Some((dir, _)) = write {
+        filmd::spool::sync_dir(dir)?;
+    }
+    Ok((cpu_time()? - cpu_before).as_secs_f64() / films.max(1) as f64)
+}
+
+/// The median of `rounds`, sorted in place.
+fn median(rounds: &mut [f64]) -> f64 {
+    rounds.sort_by(f64::total_cmp);
+    rounds[rounds.len() / 2]
 }
 
 /// The job of one W3 film as the spool holds it.
