@@ -37,15 +37,14 @@ const JOB_MAGIC_FAMILY: &[u8; 6] = b"FILMDJ";
 /// Writers whose renames come while a directory fsync is in flight share the next one
 /// (each returns once its own rename is durable).
 ///
-/// On a compose thread inside [`deferring_syncs`], only the temp file is written (its
-/// writeback started): its fsync, its rename and the directory's fsync are left to the
-/// thread's caller, which does them ([`Deferred::place`], [`sync_dirs_now`]) before
-/// anything depends on the file (before the job that wrote it is recorded done,
-/// engine/compose.rs). Why: a compose thread that waits on the disk leaves its core idle,
-/// and under load, with the disk busy taking the payloads of arriving films, each PDF's
-/// fsync waited behind them (scripts/bench-w3.sh: the cores 6–10% idle, against 1–3%
-/// with no PDF fsynced at all). Jobs retired together also share their directories'
-/// fsyncs.
+/// On a compose thread inside [`deferring_syncs`], only the temp file is written: its
+/// fsync, its rename and the directory's fsync are left to the thread's caller, which
+/// does them ([`Deferred::place`], [`sync_dirs_now`]) before anything depends on the
+/// file (before the job that wrote it is recorded done, engine/compose.rs). Why: a
+/// compose thread that waits on the disk leaves its core idle, and under load, with the
+/// disk busy taking the payloads of arriving films, each PDF's fsync waited behind them
+/// (scripts/bench-w3.sh: the cores 6–10% idle, against 1–3% with no PDF fsynced at all).
+/// Jobs retired together also share their directories' fsyncs.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = directory_of(path)?;
     if DEFERRED.with(|d| d.borrow().is_some()) {
@@ -163,7 +162,9 @@ pub(crate) fn sync_dirs_now(dirs: &[PathBuf]) -> std::io::Result<()> {
 enum DataSync {
     /// fsynced before [`write_temp`] returns.
     Now,
-    /// Its writeback started, fsynced by [`Deferred::place`].
+    /// fsynced by [`Deferred::place`]. Its writeback is not started early
+    /// (sync_file_range(2)): under W1 the PDFs' writes then competed on the disk with the
+    /// payloads' fsyncs of the films arriving, and acknowledgements came ~10% slower.
     Later,
 }
 
@@ -181,10 +182,7 @@ fn write_temp(path: &Path, bytes: &[u8], sync: DataSync) -> std::io::Result<Path
         f.write_all(bytes)?;
         match sync {
             DataSync::Now => f.sync_all(),
-            DataSync::Later => {
-                start_writeback(&f);
-                Ok(())
-            }
+            DataSync::Later => Ok(()),
         }
     })();
     match written {
@@ -194,24 +192,6 @@ fn write_temp(path: &Path, bytes: &[u8], sync: DataSync) -> std::io::Result<Path
             Err(e)
         }
     }
-}
-
-/// Starts writing `file`'s dirty pages to the disk without waiting for them
-/// (sync_file_range(2), SYNC_FILE_RANGE_WRITE): its later fsync then finds most of the
-/// data written. A hint: no durability rests on it, so its error is ignored, and
-/// elsewhere than Linux it does nothing.
-fn start_writeback(file: &File) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: the descriptor is open for the call (borrowed from `file`); the call
-        // reads no memory of ours.
-        unsafe {
-            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = file;
 }
 
 /// [`write_durably`] but for the directory fsync: the file's data is durable under its
