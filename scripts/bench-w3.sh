@@ -23,9 +23,9 @@
 # Then both, and sustained / limit (the target is >= 90%), and where the cores went:
 # filmd's compose threads, the rest of filmd, the load generator, everything else, idle.
 # Last, the ceiling this run leaves for the target: nproc / (CPU per film with the PDF
-# written + the load generator's CPU per film + the machine's other CPU per film), the
-# rate of a server whose intake, database and scheduling cost nothing and whose cores
-# never idle, as a share of the limit.
+# written + the load generator's CPU per film), the rate of a server whose intake,
+# database, scheduling and kernel threads cost nothing and whose cores never idle, as a
+# share of the limit.
 # The figures are noisy when other work shares the cores: the load average is printed
 # before each step; compare runs taken in the same minute.
 set -euo pipefail
@@ -210,18 +210,20 @@ if total > 0 and r["machine_busy_s"] + r["machine_idle_s"] > 0:
     print(f"compose per film {1000 * r['compose_s'] / served:.1f} ms, intake per film "
           f"{1000 * r['intake_s'] / served:.1f} ms, load generator per film "
           f"{1000 * r['loadgen_s'] / served:.1f} ms")
-# The ceiling: what is left of the cores for composing, encoding and writing once the
-# load generator and the machine's other work (the kernel's threads: writeback, the
-# network's softirqs) have had theirs, at this run's cost per film of each.
+# The ceiling: what is left of the cores for composing, encoding and writing the PDFs once
+# the load generator has had its share, at this run's cost per film of each. An upper
+# bound: it counts nothing for intake, the database, scheduling or the kernel's own
+# threads (printed beside it), and no idle.
 if "limit_written_films_per_s" in cpu and total > 0:
     written_ms = float(cpu["cpu_ms_per_film_written"])
-    beside_ms = 1000 * (r["loadgen_s"] + other) / served
-    ceiling = cores / ((written_ms + beside_ms) / 1000)
+    loadgen_ms = 1000 * r["loadgen_s"] / served
+    ceiling = cores / ((written_ms + loadgen_ms) / 1000)
     print()
     print(f"limit with the PDFs written: {float(cpu['limit_written_films_per_s']):.2f} films/s "
           f"({written_ms:.1f} ms); sustained / that limit {100 * sustained / float(cpu['limit_written_films_per_s']):.0f}%")
     print(f"ceiling under this load: {ceiling:.2f} films/s ({written_ms:.1f} ms written + "
-          f"{beside_ms:.1f} ms load generator and other), {100 * ceiling / limit:.0f}% of the limit")
+          f"{loadgen_ms:.1f} ms load generator), {100 * ceiling / limit:.0f}% of the limit; "
+          f"the machine's other work beside it: {1000 * other / served:.1f} ms per film")
 if r["failures"] or r["warnings"] or r["association_errors"] or r["loadgen_exit"]:
     print(f"load generator: exit {r['loadgen_exit']}, failures {r['failures']}, "
           f"warnings {r['warnings']}, association errors {r['association_errors']}")

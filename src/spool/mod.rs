@@ -28,7 +28,7 @@
 //! | payload data, before its rename | the films must be on disk before success is answered | none: each N-ACTION's own, run side by side |
 //! | `jobs/` directory | the payload's name must survive power loss before its row does | the intake group (engine/intake.rs) |
 //! | WAL, intake commit (FULL) | the row is the acknowledgement | the intake group |
-//! | PDF data, before its rename | a PDF under its final name is whole (archive output) | none: fsynced when the job retires, not by the compose thread mid-film (payload.rs `Deferred`) |
+//! | PDF data, before its rename | a PDF under its final name is whole (archive output) | none |
 //! | PDF directory | the PDF's name must be durable before the job is durably `done` | the retirement batch (engine/compose.rs) |
 //! | WAL, retirement sync | `done` must be durable before the payload goes and DONE is reported | the retirement batch |
 //!

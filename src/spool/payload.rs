@@ -37,26 +37,24 @@ const JOB_MAGIC_FAMILY: &[u8; 6] = b"FILMDJ";
 /// Writers whose renames come while a directory fsync is in flight share the next one
 /// (each returns once its own rename is durable).
 ///
-/// On a compose thread inside [`deferring_syncs`], only the temp file is written: its
-/// fsync, its rename and the directory's fsync are left to the thread's caller, which
-/// does them ([`Deferred::place`], [`sync_dirs_now`]) before anything depends on the
-/// file (before the job that wrote it is recorded done, engine/compose.rs). Why: a
-/// compose thread that waits on the disk leaves its core idle, and under load, with the
-/// disk busy taking the payloads of arriving films, each PDF's fsync waited behind them
-/// (scripts/bench-w3.sh: the cores 6–10% idle, against 1–3% with no PDF fsynced at all).
-/// Jobs retired together also share their directories' fsyncs.
+/// On a compose thread inside [`deferring_dir_syncs`], the directory fsync is left to
+/// the thread's caller, which does it before anything depends on the file (before the
+/// job that wrote it is recorded done, engine/compose.rs): jobs done together share it.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_synced(path, bytes)?;
     let dir = directory_of(path)?;
-    if DEFERRED.with(|d| d.borrow().is_some()) {
-        let tmp = write_temp(path, bytes, DataSync::Later)?;
-        DEFERRED.with(|d| {
-            if let Some(deferred) = d.borrow_mut().as_mut() {
-                deferred.add(tmp, path, dir);
+    let deferred = DEFERRED_DIRS.with(|d| match d.borrow_mut().as_mut() {
+        Some(dirs) => {
+            if !dirs.iter().any(|d| d == dir) {
+                dirs.push(dir.to_path_buf());
             }
-        });
+            true
+        }
+        None => false,
+    });
+    if deferred {
         return Ok(());
     }
-    write_synced(path, bytes)?;
     DIR_SYNCS.commit(dir.to_path_buf(), sync_dirs, || {
         Err(std::io::Error::other(
             "the directory fsync holding this file failed (its leader panicked)",
@@ -65,87 +63,34 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 thread_local! {
-    /// What [`write_durably`] left to [`deferring_syncs`]'s caller.
-    static DEFERRED: RefCell<Option<Deferred>> = const { RefCell::new(None) };
+    /// Directories whose fsync [`write_durably`] left to [`deferring_dir_syncs`]'s caller.
+    static DEFERRED_DIRS: RefCell<Option<Vec<PathBuf>>> = const { RefCell::new(None) };
 }
 
-/// Files [`write_durably`] wrote inside [`deferring_syncs`]: each is in its temp file, not
-/// yet fsynced nor under its name, until [`Deferred::place`]; its directory is fsynced by
-/// [`sync_dirs_now`] after that.
-#[derive(Debug, Default)]
-pub(crate) struct Deferred {
-    /// (temp file, final name), not yet placed.
-    files: Vec<(PathBuf, PathBuf)>,
-    /// The directories the files go into.
-    dirs: Vec<PathBuf>,
-}
-
-impl Deferred {
-    fn add(&mut self, tmp: PathBuf, path: &Path, dir: &Path) {
-        // Written twice: one temp file, placed once.
-        if !self.files.iter().any(|(_, p)| p == path) {
-            self.files.push((tmp, path.to_path_buf()));
-        }
-        if !self.dirs.iter().any(|d| d == dir) {
-            self.dirs.push(dir.to_path_buf());
-        }
-    }
-
-    /// Nothing was written.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.files.is_empty() && self.dirs.is_empty()
-    }
-
-    /// Puts each file under its name, the data first: fsync of the temp file, then the
-    /// rename (POSIX rename(2): atomic). Files placed are not placed again. The first
-    /// error stops it, and the files not placed stay for [`Deferred::discard`]: a failed
-    /// fsync is not tried again, since the kernel may have dropped the pages it could not
-    /// write and a second fsync would report success (Linux fsync(2), "fsyncgate"); the
-    /// caller writes the file again instead.
-    pub(crate) fn place(&mut self) -> std::io::Result<()> {
-        while let Some((tmp, path)) = self.files.first() {
-            File::open(tmp)?.sync_all()?;
-            fs::rename(tmp, path)?;
-            self.files.remove(0);
-        }
-        Ok(())
-    }
-
-    /// The directories to fsync once the files are placed.
-    pub(crate) fn dirs(&self) -> &[PathBuf] {
-        &self.dirs
-    }
-
-    /// Removes the temp files not placed.
-    pub(crate) fn discard(&mut self) {
-        for (tmp, _) in self.files.drain(..) {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-}
-
-/// Runs `f`; when `defer`, the [`write_durably`] calls it makes on this thread leave
-/// their files in temp files, returned for the caller to place ([`Deferred::place`]) and
-/// whose directories it fsyncs ([`sync_dirs_now`]) before anything depends on them.
-pub(crate) fn deferring_syncs<T>(defer: bool, f: impl FnOnce() -> T) -> (T, Deferred) {
+/// Runs `f`; when `defer`, the directory fsyncs of the [`write_durably`] calls it makes on
+/// this thread are not done but returned, for the caller to do with [`sync_dirs_now`]
+/// before anything depends on those files.
+pub(crate) fn deferring_dir_syncs<T>(defer: bool, f: impl FnOnce() -> T) -> (T, Vec<PathBuf>) {
     struct Scope;
     impl Drop for Scope {
         fn drop(&mut self) {
-            DEFERRED.with(|d| d.borrow_mut().take());
+            DEFERRED_DIRS.with(|d| d.borrow_mut().take());
         }
     }
     if !defer {
-        return (f(), Deferred::default());
+        return (f(), Vec::new());
     }
-    DEFERRED.with(|d| *d.borrow_mut() = Some(Deferred::default()));
+    DEFERRED_DIRS.with(|d| *d.borrow_mut() = Some(Vec::new()));
     let scope = Scope;
     let out = f();
-    let deferred = DEFERRED.with(|d| d.borrow_mut().take()).unwrap_or_default();
+    let dirs = DEFERRED_DIRS
+        .with(|d| d.borrow_mut().take())
+        .unwrap_or_default();
     drop(scope);
-    (out, deferred)
+    (out, dirs)
 }
 
-/// fsyncs each distinct directory of `dirs` ([`Deferred::dirs`]).
+/// fsyncs each distinct directory of `dirs` (what [`deferring_dir_syncs`] returned).
 pub(crate) fn sync_dirs_now(dirs: &[PathBuf]) -> std::io::Result<()> {
     let mut done: Vec<&PathBuf> = Vec::new();
     for dir in dirs {
@@ -157,21 +102,10 @@ pub(crate) fn sync_dirs_now(dirs: &[PathBuf]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// When a temp file's data is made durable.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum DataSync {
-    /// fsynced before [`write_temp`] returns.
-    Now,
-    /// fsynced by [`Deferred::place`]. Its writeback is not started early
-    /// (sync_file_range(2)): under W1 the PDFs' writes then competed on the disk with the
-    /// payloads' fsyncs of the films arriving, and acknowledgements came ~10% slower.
-    Later,
-}
-
-/// Writes `bytes` into the temp file of `path` (`.<name>.tmp` beside it) and returns the
-/// temp file's path; on an error nothing half-written stays behind (a full disk must not
-/// leave a partial file).
-fn write_temp(path: &Path, bytes: &[u8], sync: DataSync) -> std::io::Result<PathBuf> {
+/// [`write_durably`] but for the directory fsync: the file's data is durable under its
+/// name once its directory is fsynced. For a caller that fsyncs the directory once for
+/// many files (engine/intake.rs).
+pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = directory_of(path)?;
     let name = path
         .file_name()
@@ -180,27 +114,15 @@ fn write_temp(path: &Path, bytes: &[u8], sync: DataSync) -> std::io::Result<Path
     let written = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        match sync {
-            DataSync::Now => f.sync_all(),
-            DataSync::Later => Ok(()),
-        }
+        // The data before the name: a rename that reaches the disk before the data
+        // would leave an empty or partial file under the final name after a crash.
+        f.sync_all()
     })();
-    match written {
-        Ok(()) => Ok(tmp),
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(e)
-        }
+    if let Err(e) = written {
+        // Nothing half-written stays behind (a full disk must not leave a partial file).
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-}
-
-/// [`write_durably`] but for the directory fsync: the file's data is durable under its
-/// name once its directory is fsynced. For a caller that fsyncs the directory once for
-/// many files (engine/intake.rs).
-pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = write_temp(path, bytes, DataSync::Now)?;
-    // The data before the name: a rename that reaches the disk before the data would
-    // leave an empty or partial file under the final name after a crash.
     fs::rename(&tmp, path)
 }
 
@@ -400,70 +322,6 @@ mod tests {
         write_durably(&p, b"hello").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"hello");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    /// The names in `dir`, sorted.
-    fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    #[test]
-    fn a_deferred_file_is_under_its_name_only_once_placed_and_with_its_last_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a.pdf"), dir.path().join("b.pdf"));
-        let (result, mut deferred) = deferring_syncs(true, || {
-            write_durably(&a, b"first")?;
-            write_durably(&b, b"other")?;
-            write_durably(&a, b"second")
-        });
-        result.unwrap();
-        assert_eq!(names(dir.path()), [".a.pdf.tmp", ".b.pdf.tmp"]);
-        assert_eq!(deferred.dirs(), [dir.path().to_path_buf()]);
-        assert!(!deferred.is_empty());
-        deferred.place().unwrap();
-        assert_eq!(names(dir.path()), ["a.pdf", "b.pdf"]);
-        assert_eq!(fs::read(&a).unwrap(), b"second");
-        assert_eq!(fs::read(&b).unwrap(), b"other");
-        // Placed once: again is nothing to do.
-        deferred.place().unwrap();
-        sync_dirs_now(deferred.dirs()).unwrap();
-        // Outside the scope, writes are durable at once again.
-        let c = dir.path().join("c.pdf");
-        write_durably(&c, b"now").unwrap();
-        assert_eq!(fs::read(&c).unwrap(), b"now");
-    }
-
-    #[test]
-    fn a_deferred_file_that_cannot_be_placed_leaves_nothing_under_its_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a.pdf"), dir.path().join("b.pdf"));
-        let (result, mut deferred) = deferring_syncs(true, || {
-            write_durably(&a, b"lost")?;
-            write_durably(&b, b"kept back")
-        });
-        result.unwrap();
-        fs::remove_file(dir.path().join(".a.pdf.tmp")).unwrap();
-        assert!(deferred.place().is_err());
-        // The first failure stops it: b is not placed either, and goes with the discard.
-        assert_eq!(names(dir.path()), [".b.pdf.tmp"]);
-        deferred.discard();
-        assert!(names(dir.path()).is_empty());
-        assert!(deferred.place().is_ok(), "nothing left to place");
-    }
-
-    #[test]
-    fn without_deferral_nothing_is_left_to_the_caller() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("a.pdf");
-        let (result, deferred) = deferring_syncs(false, || write_durably(&a, b"now"));
-        result.unwrap();
-        assert!(deferred.is_empty());
-        assert_eq!(names(dir.path()), ["a.pdf"]);
     }
 
     #[test]

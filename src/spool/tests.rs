@@ -46,9 +46,6 @@ struct Fake {
     finds: AtomicU32,
     /// The printer job IDs asked about, in order.
     polls: Mutex<Vec<String>>,
-    /// Compositions whose document is lost (its temp file removed) before it is durable:
-    /// a disk that failed the fsync of its pages.
-    lose_documents: AtomicU32,
 }
 
 impl Fake {
@@ -87,14 +84,6 @@ impl QueueOutputs for Fake {
         std::fs::create_dir_all(out_dir)
             .and_then(|()| write_durably(&path, format!("{} film(s)", job.films.len()).as_bytes()))
             .map_err(|e| DeliveryError::Retryable(e.to_string()))?;
-        if self
-            .lose_documents
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            // Deferred on an archive queue: still in its temp file.
-            std::fs::remove_file(out_dir.join(".doc.pdf.tmp")).unwrap();
-        }
         Ok(Composed {
             document: self.printer.then(|| Document {
                 path,
@@ -328,32 +317,6 @@ fn archive_queue_job_is_composed_once_reported_in_order_and_cleaned_up() {
     assert!(!h.dir.path().join("spool/out").join(&id).exists());
     assert_eq!(spool.backlog(), 0);
     assert_eq!(spool.counts().unwrap()["q"][&State::Done], 1);
-}
-
-/// A document is fsynced and renamed when its job retires, not when it is composed; one
-/// lost before then (here its temp file removed, as if its fsync had failed) has the job
-/// composed again, and done once its second document is durable.
-#[test]
-fn an_archive_job_whose_document_is_lost_before_it_is_durable_is_composed_again() {
-    let h = Harness::new();
-    let fake = Arc::new(Fake {
-        lose_documents: AtomicU32::new(1),
-        ..Fake::default()
-    });
-    let spool = h.open(&fake, fast());
-    let (id, seen) = submit(&spool, h.job("a", "MED", 1));
-    let row = wait_state(&spool, &id, State::Done);
-    assert_eq!(row.attempts, 2, "composed twice");
-    assert!(
-        row.last_error
-            .as_deref()
-            .is_some_and(|e| e.starts_with("document not written:")),
-        "{:?}",
-        row.last_error
-    );
-    assert_eq!(fake.log(), ["compose a", "compose a"]);
-    wait_until("DONE reported", || lock(&seen).contains(&Progress::Done));
-    assert_eq!(h.payloads(), 0, "a done job's payload is removed");
 }
 
 /// One compose thread and one printer slot, both taken, while jobs of every priority

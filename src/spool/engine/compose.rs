@@ -2,17 +2,14 @@
 //!
 //! A compose thread spends its time composing, not waiting on fsyncs: the attempt and the
 //! composition are relaxed commits (store/durability.rs). A job done once composed (a
-//! queue without printer or PACS) writes its documents into temp files and *retires*
-//! later, in a batch with the others composed meanwhile: each document fsynced and renamed
-//! under its name, one fsync of each directory they went into, its composition and end
-//! committed, one sync of the database, and only then its payload removed and DONE
-//! reported. None may come first: a rename before its data is durable could leave a
-//! partial PDF under its name after power loss, a `done` row durable before its PDF's
-//! rename would lose the PDF, and a payload removed before the `done` row is durable would
-//! leave a `received` job without its films.
+//! queue without printer or PACS) *retires* later, in a batch with the others composed
+//! meanwhile: one fsync of each directory its documents went into, its composition and
+//! end committed, one sync of the database, and only then its payload removed and DONE
+//! reported. Neither may come first: a `done` row durable before its PDF's rename would
+//! lose the PDF to power loss, and a payload removed before the `done` row is durable
+//! would leave a `received` job without its films.
 
 use super::*;
-use crate::spool::payload::Deferred;
 use std::path::PathBuf;
 
 /// Jobs that retire together at most this many at a time...
@@ -27,8 +24,8 @@ pub(super) struct Retiree {
     id: String,
     /// What composition said (the archive path...), for its row.
     note: String,
-    /// Its documents, in temp files until placed, and their directories.
-    deferred: Deferred,
+    /// Directories its documents were renamed into, not yet fsynced.
+    dirs: Vec<PathBuf>,
 }
 
 /// Jobs composed, not yet retired.
@@ -82,31 +79,15 @@ impl Inner {
         }
     }
 
-    /// A composed job whose documents were lost before they were durable: composed again
-    /// after the first retry's wait (or failed, its attempts spent), as a composition that
-    /// failed to write them would be; its claim goes.
-    fn compose_again(&self, id: &str, error: &str) {
-        let now = now_ms();
-        let wait = self.config.retry.backoff(1);
-        warn!(job = %id, "{error}; composed again in {wait:?}");
-        if let Err(e) = self.store.record_failure(id, error, now + ms(wait), now) {
-            error!(job = %id, "spool database: {e}");
-        }
-        lock(&self.claimed).remove(id);
-        self.wake_compose();
-    }
-
-    /// Retires the composed jobs: their documents fsynced and renamed under their names,
-    /// their directories fsynced (each once), their composition and end recorded
-    /// (relaxed), one fsync of the database, then each ended: payload removed, DONE
-    /// reported, the finished hook told. In that order, so that after power loss a job
-    /// is either done with its documents on disk or received with its payload. A job
-    /// whose document could not be made durable is composed again (the fsync is not
-    /// tried twice: [`Deferred::place`]); a directory fsync that fails leaves the jobs
-    /// for the next try; a database sync that fails leaves their ends to the next start
+    /// Retires the composed jobs: their documents' directories fsynced (each once), their
+    /// composition and end recorded (relaxed), one fsync of the database, then each
+    /// ended: payload removed, DONE reported, the finished hook told. In that order, so
+    /// that after power loss a job is either done with its documents on disk or
+    /// received with its payload. A directory fsync that fails leaves the jobs for the
+    /// next try; a database sync that fails leaves their ends to the next start
     /// (engine/recover.rs retires a done job that still has its payload).
     pub(super) fn retire(&self) {
-        let mut jobs = {
+        let jobs = {
             let mut retiring = lock(&self.retiring);
             retiring.since = None;
             std::mem::take(&mut retiring.jobs)
@@ -114,18 +95,7 @@ impl Inner {
         if jobs.is_empty() {
             return;
         }
-        jobs.retain_mut(|job| match job.deferred.place() {
-            Ok(()) => true,
-            Err(e) => {
-                job.deferred.discard();
-                self.compose_again(&job.id, &format!("document not written: {e}"));
-                false
-            }
-        });
-        let dirs: Vec<PathBuf> = jobs
-            .iter()
-            .flat_map(|j| j.deferred.dirs().iter().cloned())
-            .collect();
+        let dirs: Vec<PathBuf> = jobs.iter().flat_map(|j| j.dirs.iter().cloned()).collect();
         if let Err(e) = payload::sync_dirs_now(&dirs) {
             error!(
                 "{} composed job(s) wait: their documents' directory not synced: {e}",
@@ -257,7 +227,7 @@ impl Inner {
         // A job done once composed (no printer, no PACS) retires with others: its
         // documents' directory fsyncs wait for the retirement too.
         let retires = !outputs.has_printer() && self.destinations_of(&row.queue).is_empty();
-        let (result, mut deferred) = payload::deferring_syncs(retires, || {
+        let (result, dirs) = payload::deferring_dir_syncs(retires, || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 outputs.compose(&job, &out_dir)
             }))
@@ -270,19 +240,13 @@ impl Inner {
                 self.retire_later(Retiree {
                     id: id.to_string(),
                     note: composed.note,
-                    deferred,
+                    dirs,
                 });
                 return true;
             }
-            _ if !deferred.is_empty() => {
-                // What a failed composition wrote stays, as it would have without the
-                // deferral.
-                if let Err(e) = deferred
-                    .place()
-                    .and_then(|()| payload::sync_dirs_now(deferred.dirs()))
-                {
-                    deferred.discard();
-                    warn!(job = %id, "documents of a failed composition not written: {e}");
+            _ if !dirs.is_empty() => {
+                if let Err(e) = payload::sync_dirs_now(&dirs) {
+                    warn!(job = %id, "directory of a failed composition not synced: {e}");
                 }
             }
             _ => {}
