@@ -4,17 +4,22 @@
 //! (`outputs::archive::job_pdf_copies`, on the default queue's device), many times in one
 //! process, one film per core at a time as the spool composes under load. CPU time is read
 //! with getrusage(2) (RUSAGE_SELF: every thread of the process, so a composition that uses
-//! both cores counts both, and the kernel's time on its behalf), so the figure does not
-//! depend on what else the machine runs; a limit is then `cores / CPU seconds per film`.
+//! both cores counts both, and the kernel's time in its threads' system calls; not the
+//! kernel's own threads), so the figure does not depend on what else the machine runs; a
+//! limit is then `cores / CPU seconds per film`.
 //!
 //! Two figures, from rounds taken in turn in the same minute:
-//! - **compose+encode** (`cpu_ms_per_film`, `limit_films_per_s`): the PDF's bytes and the
-//!   preview, in memory and in the preview's file; W3's target is stated against it.
+//! - **compose+encode** (`cpu_ms_per_film`, `limit_films_per_s`): the PDF's bytes in
+//!   memory, and the preview written to its file (the same file every film: the job is
+//!   the same, where the server makes one per job); W3's target is stated against it.
 //! - **written** (`cpu_ms_per_film_written`, `limit_written_films_per_s`): the same, and
-//!   each PDF then written durably under its own name as the archive writes it (temp
-//!   file, fsync, rename: `spool::payload::write_synced`), the directory fsynced once a
-//!   round as the spool's retirement does for a batch (engine/compose.rs). A server that
-//!   must have every PDF on disk cannot go below this, whatever its intake costs.
+//!   each PDF then written durably under a new name as the archive writes it (temp file,
+//!   fsync, rename: `spool::payload::write_synced`), the directory fsynced once a round
+//!   as the spool's retirement does for a batch (engine/compose.rs). No server that keeps
+//!   every PDF can exceed this rate, whatever its intake costs. What a write costs depends
+//!   on the file system's state: on ext4 without a journal, files deleted in the last
+//!   seconds beside it (the server's payloads, just before in scripts/bench-w3.sh) make
+//!   finding a free inode dearer.
 //!
 //!     cargo run --release --example w3_cpu -- --films 40
 //!
@@ -70,7 +75,8 @@ fn main() -> Result<()> {
     }
     // Rounds of `films` each, the median round taken: a single round of a second on a
     // shared machine moved by a quarter from one run to the next. The written rounds
-    // alternate with the others, so that both see the same minute.
+    // alternate with the others, so that both see the same minute, and which of the two
+    // goes first alternates too (an order effect lands on neither side).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pdfs = previews.path().join("pdf");
     std::fs::create_dir_all(&pdfs)?;
@@ -78,12 +84,18 @@ fn main() -> Result<()> {
     let mut written = Vec::with_capacity(ROUNDS);
     let mut wall = Duration::ZERO;
     let mut serial = 0;
-    for _ in 0..ROUNDS {
+    for pair in 0..ROUNDS {
+        if pair % 2 == 1 {
+            written.push(round(&job, &data, films, cores, Some((&pdfs, serial)))?);
+            serial += films;
+        }
         let started = Instant::now();
         rounds.push(round(&job, &data, films, cores, None)?);
         wall += started.elapsed();
-        written.push(round(&job, &data, films, cores, Some((&pdfs, serial)))?);
-        serial += films;
+        if pair % 2 == 0 {
+            written.push(round(&job, &data, films, cores, Some((&pdfs, serial)))?);
+            serial += films;
+        }
     }
     let per_film = median(&mut rounds);
     let per_film_written = median(&mut written);
@@ -122,10 +134,11 @@ fn round(
                         let pdf = filmd::outputs::archive::job_pdf_copies(job, 1, Some(data))
                             .map_err(|e| anyhow::anyhow!("{e}"))?;
                         match write {
-                            Some((dir, first)) => filmd::spool::payload::write_synced(
-                                &dir.join(format!("{}.pdf", first + n)),
-                                &pdf,
-                            )?,
+                            Some((dir, first)) => {
+                                let path = dir.join(format!("{}.pdf", first + n));
+                                filmd::spool::payload::write_synced(&path, &pdf)
+                                    .with_context(|| format!("writing {}", path.display()))?
+                            }
                             None => {
                                 std::hint::black_box(&pdf);
                             }

@@ -19,7 +19,7 @@
 #              getrusage(2): the limit is nproc / (CPU seconds per film of the median
 #              round), what two busy cores could sustain. In rounds taken in turn with
 #              those, it also writes each PDF durably as the archive does: the limit
-#              with the PDFs written, below which no server that keeps them can go.
+#              with the PDFs written, a rate no server that keeps them can exceed.
 # Then both, and sustained / limit (the target is >= 90%), and where the cores went:
 # filmd's compose threads, the rest of filmd, the load generator, everything else, idle.
 # Last, the ceiling this run leaves for the target: nproc / (CPU per film with the PDF
