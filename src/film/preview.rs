@@ -299,6 +299,14 @@ fn whole_boxes<const K: usize>(sums: &[u16], channels: usize, boxes: &mut [u8]) 
 mod tests {
     use super::*;
 
+    /// The next number of a xorshift64 sequence: test data that is the same at every run.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
     /// Every box size against the plain average of its pixels, on band sums as large as
     /// they get (the first box all K rows of 255, the largest total the u64 lanes carry,
     /// and every fifth sum) and random elsewhere, gray and RGB, with a narrower last box
@@ -311,13 +319,11 @@ mod tests {
             let row_bytes = (boxes_across * K - K / 2).max(1) * channels;
             let sums: Vec<u16> = (0..row_bytes)
                 .map(|i| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
+                    let random = xorshift(&mut state);
                     if i < K * channels || i % 5 == 0 {
                         (K * 255) as u16
                     } else {
-                        (state % (K as u64 * 255 + 1)) as u16
+                        (random % (K as u64 * 255 + 1)) as u16
                     }
                 })
                 .collect();
@@ -368,12 +374,7 @@ mod tests {
             assert_eq!(preview.boxed, boxed);
             let mut state = 0x9e37_79b9_7f4a_7c15u64;
             let pixels: Vec<u8> = (0..width * height * channels)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    (state >> 24) as u8
-                })
+                .map(|_| (xorshift(&mut state) >> 24) as u8)
                 .collect();
             let inter = preview.resampler.intermediate_row_len();
             let mut expected = Vec::new();
